@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# minikvm: `make` builds the module, the tools and the selftests;
+# `make check` runs the selftests in the emulated test VMs (see README.md).
+
+# The kernel to build against: the running kernel's build directory when it
+# exists, else the newest Debian linux-headers-*-amd64.
+KVER ?= $(shell uname -r)
+KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build), \
+	$(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
+		grep -v -e cloud -e -rt- | sort -V | tail -n 1))
+
+BUILD     := $(CURDIR)/build
+KSFT_DIR  := $(BUILD)/ksft
+TEST_DIR  := $(BUILD)/selftests
+TESTS     := device_test conflict_test
+TEST_BINS := $(addprefix $(TEST_DIR)/,$(TESTS))
+
+CFLAGS    ?= -O2 -g
+TEST_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Werror -static \
+	-I$(KSFT_DIR) -Iinclude/uapi
+
+.PHONY: all module selftests tools check demo lint modules_install install clean
+
+all: module tools selftests
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers: apt-get install linux-headers-amd64" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+# Userspace tools (vmrun, vmctl) arrive with their issues.
+tools:
+
+# The kselftest harness comes from Debian's linux-source-6.1 tarball.
+$(KSFT_DIR)/kselftest_harness.h:
+	@mkdir -p $(KSFT_DIR)
+	tar -xf $$(ls /usr/src/linux-source-6.1.tar.* | head -n 1) -C $(KSFT_DIR) \
+		--strip-components=4 --wildcards \
+		'linux-source-6.1/tools/testing/selftests/kselftest.h' \
+		'linux-source-6.1/tools/testing/selftests/kselftest_harness.h'
+	touch $@
+
+$(TEST_DIR)/%: selftests/minikvm/%.c selftests/minikvm/mkvm_util.h $(KSFT_DIR)/kselftest_harness.h
+	@mkdir -p $(TEST_DIR)
+	$(CC) $(TEST_CFLAGS) -o $@ $<
+
+selftests: $(TEST_BINS)
+
+# SUITES selects rig configurations (see selftests/check.sh), e.g. SUITES=svm.
+check:
+	bash selftests/check.sh $(SUITES)
+
+demo:
+	bash selftests/demo.sh
+
+# checkpatch --strict and sparse on both supported kernels.
+lint:
+	bash selftests/lint.sh
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	install -D -m 0644 kmod/60-minikvm.rules $(DESTDIR)/etc/udev/rules.d/60-minikvm.rules
+	-depmod -a $(notdir $(patsubst %/build,%,$(KDIR)))
+
+install: modules_install
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
+	rm -rf $(BUILD)

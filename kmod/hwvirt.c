@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hardware virtualization (EFER.SVME or VMXON) is switched on on every
+ * online CPU only while at least one VM exists.
+ *
+ * - The first VM registers a dynamic CPU-hotplug state whose callbacks
+ *   switch the CPU on and off; the last VM removes it.  A CPU coming
+ *   online while VMs exist is switched on before it can run vCPU tasks
+ *   (the ONLINE_DYN states run before the CPU becomes active).
+ * - A reboot switches every CPU off; crash/kexec and emergency restart
+ *   reach us through the kernel's emergency virtualization callback.
+ * - The kernel has one slot for that callback, which KVM also uses, so
+ *   minikvm and KVM cannot both have virtualization on: creating a VM
+ *   fails with -EBUSY while kvm.ko is loaded, and loading kvm.ko fails
+ *   with -EBUSY while minikvm VMs exist.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/cpuhotplug.h>
+#include <linux/reboot.h>
+#include <linux/percpu.h>
+#include <linux/mutex.h>
+#include <asm/reboot.h>
+
+#include "minikvm.h"
+
+static DEFINE_MUTEX(mkvm_hwvirt_lock);
+static unsigned int mkvm_hwvirt_users;		/* VMs alive; hwvirt_lock */
+static int mkvm_cpuhp_state;			/* valid while users > 0 */
+static bool mkvm_rebooting;			/* hwvirt_lock */
+static DEFINE_PER_CPU(bool, mkvm_cpu_on);	/* this CPU is switched on */
+
+/* Switch the calling CPU off; safe with IRQs off and from NMI context. */
+static void mkvm_cpu_off(void)
+{
+	if (!__this_cpu_read(mkvm_cpu_on))
+		return;
+	mkvm_ops->cpu_disable();
+	__this_cpu_write(mkvm_cpu_on, false);
+}
+
+static int mkvm_cpu_online(unsigned int cpu)
+{
+	unsigned long flags;
+	int r = 0;
+
+	local_irq_save(flags);
+	if (!__this_cpu_read(mkvm_cpu_on)) {
+		r = mkvm_ops->cpu_enable();
+		if (!r)
+			__this_cpu_write(mkvm_cpu_on, true);
+	}
+	local_irq_restore(flags);
+
+	if (r == -EBUSY)
+		pr_err("CPU %u: %s is already in use by another hypervisor (kvm_amd/kvm_intel?)\n",
+		       cpu, mkvm_ops->name);
+	else if (r)
+		pr_err("CPU %u: cannot switch on %s: %d\n", cpu, mkvm_ops->name, r);
+	return r;
+}
+
+static int mkvm_cpu_offline(unsigned int cpu)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	mkvm_cpu_off();
+	local_irq_restore(flags);
+	return 0;
+}
+
+/* Called by the kernel on crash, kexec and emergency restart, in NMI. */
+static void mkvm_emergency_disable(void)
+{
+	mkvm_cpu_off();
+}
+
+/* Is KVM's core module loaded?  kvm.ko exports kvm_rebooting. */
+static bool mkvm_kvm_loaded(void)
+{
+	void *sym = __symbol_get("kvm_rebooting");
+
+	if (!sym)
+		return false;
+	__symbol_put("kvm_rebooting");
+	return true;
+}
+
+int mkvm_hwvirt_get(void)
+{
+	int r = 0;
+
+	mutex_lock(&mkvm_hwvirt_lock);
+	if (mkvm_hwvirt_users) {
+		mkvm_hwvirt_users++;
+		goto out;
+	}
+	if (mkvm_rebooting) {
+		r = -EBUSY;
+		goto out;
+	}
+	if (mkvm_kvm_loaded()) {
+		pr_err_ratelimited("KVM is loaded and may own %s: unload kvm_amd/kvm_intel and kvm to run minikvm VMs\n",
+				   mkvm_ops->name);
+		r = -EBUSY;
+		goto out;
+	}
+
+	cpu_emergency_register_virt_callback(mkvm_emergency_disable);
+	r = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "minikvm:online",
+			      mkvm_cpu_online, mkvm_cpu_offline);
+	if (r < 0) {
+		cpu_emergency_unregister_virt_callback(mkvm_emergency_disable);
+		goto out;
+	}
+	mkvm_cpuhp_state = r;
+	mkvm_hwvirt_users = 1;
+	r = 0;
+out:
+	mutex_unlock(&mkvm_hwvirt_lock);
+	return r;
+}
+
+void mkvm_hwvirt_put(void)
+{
+	mutex_lock(&mkvm_hwvirt_lock);
+	if (--mkvm_hwvirt_users == 0) {
+		cpuhp_remove_state(mkvm_cpuhp_state);
+		cpu_emergency_unregister_virt_callback(mkvm_emergency_disable);
+	}
+	mutex_unlock(&mkvm_hwvirt_lock);
+}
+
+static void mkvm_cpu_off_ipi(void *unused)
+{
+	mkvm_cpu_off();
+}
+
+static int mkvm_reboot(struct notifier_block *nb, unsigned long code,
+		       void *unused)
+{
+	/* Tasks are frozen or dying; switch off everywhere, VMs or not. */
+	mutex_lock(&mkvm_hwvirt_lock);
+	mkvm_rebooting = true;
+	on_each_cpu(mkvm_cpu_off_ipi, NULL, 1);
+	mutex_unlock(&mkvm_hwvirt_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block mkvm_reboot_nb = {
+	.notifier_call = mkvm_reboot,
+	.priority = 0,
+};
+
+/* While minikvm VMs exist, refuse kvm.ko: see the comment at the top. */
+static int mkvm_module_notify(struct notifier_block *nb, unsigned long state,
+			      void *data)
+{
+	struct module *mod = data;
+	int r = 0;
+
+	if (state != MODULE_STATE_COMING || strcmp(mod->name, "kvm"))
+		return NOTIFY_DONE;
+
+	mutex_lock(&mkvm_hwvirt_lock);
+	if (mkvm_hwvirt_users) {
+		pr_err("refusing to load kvm while minikvm VMs exist (both cannot own %s)\n",
+		       mkvm_ops->name);
+		r = -EBUSY;
+	}
+	mutex_unlock(&mkvm_hwvirt_lock);
+	return notifier_from_errno(r);
+}
+
+static struct notifier_block mkvm_module_nb = {
+	.notifier_call = mkvm_module_notify,
+};
+
+int mkvm_hwvirt_init(void)
+{
+	int r;
+
+	r = register_reboot_notifier(&mkvm_reboot_nb);
+	if (r)
+		return r;
+	r = register_module_notifier(&mkvm_module_nb);
+	if (r)
+		unregister_reboot_notifier(&mkvm_reboot_nb);
+	return r;
+}
+
+void mkvm_hwvirt_exit(void)
+{
+	/* No VM can exist: each holds a module reference through its fd. */
+	unregister_module_notifier(&mkvm_module_nb);
+	unregister_reboot_notifier(&mkvm_reboot_nb);
+}
