@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Hardware virtualization (EFER.SVME or VMXON) is switched on on every
+ * Hardware virtualization (EFER.SVME or VMXON) is switched on for every
  * online CPU only while at least one VM exists.
  *
  * - The first VM registers a dynamic CPU-hotplug state whose callbacks

@@ -57,7 +57,7 @@ struct mkvm_vm {
 	struct list_head node;		/* [g] on mkvm_vms */
 };
 
-/* hwvirt.c: virtualization is on on every online CPU while VMs exist. */
+/* hwvirt.c: virtualization is on for every online CPU while VMs exist. */
 int mkvm_hwvirt_init(void);
 void mkvm_hwvirt_exit(void);
 int mkvm_hwvirt_get(void);

@@ -131,6 +131,7 @@ static bool vmx_fixed_bits_ok(void)
 static int vmx_cpu_enable(void)
 {
 	u64 pa = page_to_phys(__this_cpu_read(vmx_vmxon_page));
+	u8 failed = 1;
 
 	if (cr4_read_shadow() & X86_CR4_VMXE)
 		return -EBUSY;
@@ -139,14 +140,18 @@ static int vmx_cpu_enable(void)
 
 	intel_pt_handle_vmx(1);
 	cr4_set_bits(X86_CR4_VMXE);
-	/* VMfailInvalid sets CF; a #GP/#UD is fixed up to the same label. */
-	asm goto("1: vmxon %[pa]\n\t"
-		 "jc %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fail])
-		 : : [pa] "m" (pa) : "cc", "memory" : fail);
-	return 0;
+	/*
+	 * VMfailInvalid sets CF, VMfailValid ZF: "setna" records either.
+	 * A #GP or #UD skips it and leaves failed set.
+	 */
+	asm volatile("1: vmxon %[pa]\n\t"
+		     "setna %[failed]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [failed] "+q" (failed) : [pa] "m" (pa) : "cc", "memory");
+	if (!failed)
+		return 0;
 
-fail:
 	cr4_clear_bits(X86_CR4_VMXE);
 	intel_pt_handle_vmx(0);
 	return -EIO;
@@ -157,10 +162,10 @@ static void vmx_cpu_disable(void)
 	if (!(cr4_read_shadow() & X86_CR4_VMXE))
 		return;
 	/* A fault means we were not in VMX operation: just clear VMXE. */
-	asm goto("1: vmxoff\n\t"
-		 _ASM_EXTABLE(1b, %l[out])
-		 : : : "cc", "memory" : out);
-out:
+	asm volatile("1: vmxoff\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : : : "cc", "memory");
 	cr4_clear_bits(X86_CR4_VMXE);
 	intel_pt_handle_vmx(0);
 }

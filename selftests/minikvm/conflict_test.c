@@ -55,11 +55,15 @@ FIXTURE_TEARDOWN(conflict)
 		close(self->fd);
 }
 
+/* The 6.1 harness runs the test even when the setup skipped. */
+#define SKIP_IF_NO_SETUP() do { if (self->fd < 0) SKIP(return, "see setup"); } while (0)
+
 TEST_F(conflict, kvm_load_refused_while_vm_exists)
 {
-	int vm = __mkvm_ioctl(self->fd, KVM_CREATE_VM, 0);
-	int r;
+	int vm, r;
 
+	SKIP_IF_NO_SETUP();
+	vm = __mkvm_ioctl(self->fd, KVM_CREATE_VM, 0);
 	ASSERT_GE(vm, 0);
 	r = load_kvm();
 	if (r == 0)
@@ -75,6 +79,7 @@ TEST_F(conflict, create_vm_busy_while_kvm_loaded)
 {
 	int vm;
 
+	SKIP_IF_NO_SETUP();
 	ASSERT_EQ(0, load_kvm());
 	vm = __mkvm_ioctl(self->fd, KVM_CREATE_VM, 0);
 	if (vm >= 0)

@@ -1,0 +1,150 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: install what is missing (as root on Debian), build the
+# module for each test kernel and the selftests, boot each rig
+# configuration, print TAP per configuration and one closing line
+# "N passed, N failed[, N skipped]".  Exits non-zero on any failure.
+#
+# Usage: selftests/check.sh [SUITE...]   (default: all)
+# A SUITE names a configuration or a prefix of one: "svm" selects
+# svm-6.1 and svm-6.12.
+#   lint      checkpatch --strict, W=1 and sparse on both kernels
+#   svm-6.1   QEMU TCG -cpu max (AMD SVM + NPT), Debian 6.1 kernel
+#   svm-6.12  the same on Debian's 6.12 kernel
+#   nosvm     QEMU with a CPU without SVM: minikvm must refuse to load
+#   vmx       Bochs corei7_skylake_x (Intel VMX + EPT), Debian 6.1 kernel
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+B=$ROOT/build
+ALL_SUITES="lint svm-6.1 svm-6.12 nosvm vmx"
+
+. selftests/deps.sh
+
+passed=0 failed=0 skipped=0
+pass() { passed=$((passed + 1)); echo "ok $((passed + failed + skipped)) $*"; }
+fail() { failed=$((failed + 1)); echo "not ok $((passed + failed + skipped)) $*"; }
+skip() { skipped=$((skipped + 1)); echo "ok $((passed + failed + skipped)) $* # SKIP"; }
+
+# ---- which suites -------------------------------------------------------
+suites=""
+for want in ${@:-$ALL_SUITES}; do
+	hit=""
+	for s in $ALL_SUITES; do
+		case $s in "$want"|"$want"-*) hit="$hit $s" ;; esac
+	done
+	[ -n "$hit" ] || { echo "check: unknown suite '$want' (have: $ALL_SUITES)" >&2; exit 2; }
+	suites="$suites$hit"
+done
+
+mkvm_install_deps || exit 1
+
+# ---- build --------------------------------------------------------------
+K61=$(mkvm_kernel 6.1)
+K612=$(mkvm_kernel 6.12)
+[ -n "$K61" ] && [ -n "$K612" ] || { echo "check: Debian 6.1 and 6.12 kernels not found" >&2; exit 1; }
+
+make -s selftests || { echo "check: building the selftests failed" >&2; exit 1; }
+
+# Build minikvm.ko for one kernel in its own copy of the sources.
+build_module() { # kver
+	local d=$B/kmod-$1
+	mkdir -p "$d"
+	cp -a Kbuild kmod include "$d/"
+	make -s -C "/usr/src/linux-headers-$1" M="$d" W=1 modules 2>&1 |
+		grep -v "Skipping BTF generation" >&2
+	[ -f "$d/kmod/minikvm.ko" ]
+}
+
+# ---- one rig configuration ----------------------------------------------
+# Reads the guest's serial log and turns it into TAP lines.
+parse_log() { # suite log
+	local suite=$1 log=$2 dev=rig bin="" line st name
+	local runs=0 totals=0
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		MKVM-RUN\ *)
+			set -- $line
+			dev=$(basename "$2"); bin=$3; runs=$((runs + 1)) ;;
+		"# Totals:"*) totals=$((totals + 1)) ;;
+		"not ok "[0-9]*)
+			fail "$suite: $dev/${line#not ok * }" ;;
+		"ok "[0-9]*)
+			name=${line#ok * }
+			case $name in
+			*"# SKIP"*) skip "$suite: $dev/${name%%# SKIP*}# ${name#*# SKIP}" ;;
+			*) pass "$suite: $dev/$name" ;;
+			esac ;;
+		esac
+	done < <(sed -n '/^MKVM-MODE/,/^MKVM-RIG-DONE/p' "$log")
+	# Every binary must have run to its summary (no crash, no hang).
+	[ "$runs" = "$totals" ] && pass "$suite: every test binary finished ($runs)" ||
+		fail "$suite: $((runs - totals)) of $runs test binaries did not finish"
+}
+
+# The guest kernel log after boot must be free of warnings and crashes.
+check_dmesg() { # suite log
+	local bad
+	bad=$(sed -n '/^===MKVM-DMESG-BEGIN===/,/^===MKVM-DMESG-END===/p' "$2" |
+		grep -E 'WARNING|BUG|Oops|Call Trace|general protection|kernel panic|UBSAN|KASAN|lockdep|memory leak')
+	if [ -z "$bad" ] && grep -q '^===MKVM-DMESG-END===' "$2"; then
+		pass "$1: guest kernel log clean"
+	else
+		fail "$1: guest kernel log clean"
+		printf '# %s\n' "${bad:-no kernel log in the serial output}"
+	fi
+}
+
+run_rig() { # suite vmm kver mode timeout
+	local suite=$1 vmm=$2 kver=$3 mode=$4 tmo=$5
+	local p=$B/payload-$suite log=$B/$suite.log t0=$SECONDS rc
+	echo "# $suite: $vmm, kernel $kver"
+	if ! build_module "$kver"; then
+		fail "$suite: build minikvm.ko for $kver"
+		return
+	fi
+	rm -rf "$p"; mkdir -p "$p"
+	cp "$B/kmod-$kver/kmod/minikvm.ko" "$B"/selftests/*_test "$p/"
+	cp selftests/guest-run.sh "$p/run.sh"
+	if ! bash selftests/rig/mkinitramfs.sh --kver "$kver" --payload "$p" \
+		--out "$B/$suite.cpio.gz" >"$B/$suite.mkinitramfs.log" 2>&1; then
+		fail "$suite: build the initramfs (see $B/$suite.mkinitramfs.log)"
+		return
+	fi
+	bash selftests/rig/boot.sh --vmm "$vmm" --kernel "/boot/vmlinuz-$kver" \
+		--initrd "$B/$suite.cpio.gz" --log "$log" --timeout "$tmo" \
+		--append "mkvm.mode=$mode"
+	rc=$?
+	parse_log "$suite" "$log"
+	[ $rc = 0 ] && grep -q '^MKVM-DONE rc=' "$log" &&
+		pass "$suite: guest ran to completion and powered off" ||
+		fail "$suite: guest ran to completion and powered off (boot.sh rc=$rc, log $log)"
+	check_dmesg "$suite" "$log"
+	echo "# $suite: $((SECONDS - t0)) s"
+}
+
+echo "TAP version 13"
+for s in $suites; do
+	case $s in
+	lint)
+		echo "# lint: checkpatch --strict, W=1, sparse"
+		if bash selftests/lint.sh "$K61" "$K612" >"$B/lint.log" 2>&1; then
+			pass "lint: checkpatch --strict, W=1 and sparse clean on $K61 and $K612"
+		else
+			fail "lint: checkpatch --strict, W=1 and sparse clean"
+			sed 's/^/# /' "$B/lint.log"
+		fi ;;
+	svm-6.1)  run_rig "$s" qemu-svm   "$K61"  svm   900 ;;
+	svm-6.12) run_rig "$s" qemu-svm   "$K612" svm   900 ;;
+	nosvm)    run_rig "$s" qemu-nosvm "$K61"  nodev 600 ;;
+	vmx)      run_rig "$s" bochs-vmx  "$K61"  vmx   2400 ;;
+	esac
+done
+echo "1..$((passed + failed + skipped))"
+
+summary="$passed passed, $failed failed"
+[ $skipped -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+[ $failed = 0 ]

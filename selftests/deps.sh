@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by check.sh and demo.sh: what the build and the rig need from
+# Debian, and where the test kernels are.
+
+# Debian packages (the 6.12 kernel is added by mkvm_install_deps).
+MKVM_PACKAGES="build-essential linux-image-amd64 linux-headers-amd64
+	linux-source-6.1 qemu-system-x86 bochs bochsbios vgabios bochs-x
+	isolinux syslinux-common genisoimage busybox-static cpio xz-utils
+	kmod sparse perl libinih-dev libnl-3-dev libnl-genl-3-dev pkg-config"
+
+# The newest installed Debian kernel of a series (6.1 or 6.12) that has
+# both its image and its headers: prints e.g. 6.1.0-56-amd64.
+mkvm_kernel() { # series
+	local v
+	for v in $(ls /boot | sed -n "s/^vmlinuz-\($1[.-].*-amd64\)$/\1/p" | sort -rV); do
+		[ -d "/usr/src/linux-headers-$v" ] && [ -d "/lib/modules/$v/kernel" ] &&
+			{ echo "$v"; return; }
+	done
+}
+
+# The newest 6.12 kernel packages Debian offers (bookworm-backports or
+# the security/proposed updates carry them as versioned names).
+mkvm_612_packages() {
+	local v
+	v=$(apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' 2>/dev/null |
+		sed -n 's/^linux-image-\(6\.12\.[0-9]*+deb12-amd64\)-unsigned .*/\1/p' | sort -V | tail -n 1)
+	[ -n "$v" ] && echo "linux-image-$v-unsigned linux-headers-$v"
+}
+
+mkvm_missing_packages() {
+	local p
+	for p in $MKVM_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+			echo "$p"
+	done
+	[ -n "$(mkvm_kernel 6.12)" ] || echo "6.12-kernel"
+}
+
+# Install what is missing when root on Debian/Ubuntu; else say exactly what
+# to run.  Returns non-zero if something is still missing.
+mkvm_install_deps() {
+	local missing
+	missing=$(mkvm_missing_packages)
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "# installing: $(echo $missing)"
+		apt-get update -qq >/dev/null || return 1
+		missing=$(echo $missing | sed "s/6.12-kernel/$(mkvm_612_packages)/")
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $missing >/dev/null || return 1
+		missing=$(mkvm_missing_packages)
+		[ -z "$missing" ] && return 0
+	fi
+	echo "missing packages; run as root:" >&2
+	echo "  apt-get update && apt-get install --no-install-recommends" \
+		"$(echo $missing | sed 's/6.12-kernel/linux-image-6.12.*+deb12-amd64-unsigned linux-headers-6.12.*+deb12-amd64/')" >&2
+	return 1
+}

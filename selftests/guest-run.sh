@@ -1,0 +1,93 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the test VM as /mkvm/run.sh (busybox sh), started by the
+# rig's /init.  The kernel command line says what to do:
+#   mkvm.mode=svm|vmx   load minikvm, run every selftest on /dev/minikvm,
+#                       unload it, then run the same tests on /dev/kvm
+#                       (kvm_amd or kvm_intel) as the reference
+#   mkvm.mode=nodev     the CPU has no SVM/VMX: minikvm must refuse to load
+# Output: lines "MKVM-RUN <device> <binary>" before each test binary (the
+# binaries print kselftest TAP), and TAP lines "ok N rig.<what>" for the
+# checks made here.  check.sh on the host reads it all.
+
+M=/mkvm
+n=0
+failed=0
+
+tap() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n rig.$2"
+	else
+		echo "not ok $n rig.$2"
+		failed=1
+	fi
+}
+
+# Keep the kernel's console messages out of the TAP stream; the log is
+# checked as a whole at the end.
+dmesg -n 1
+
+mode=$(sed -n 's/.*mkvm\.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
+echo "MKVM-MODE $mode"
+
+run_tests() { # device module tests...
+	dev=$1 mod=$2
+	shift 2
+	for t in "$@"; do
+		echo "MKVM-RUN $dev $t"
+		MKVM_DEV=$dev MKVM_MODULE=$mod MKVM_KVM_KO=$(cat $M/kvm.path) \
+			"$M/$t" || failed=1
+	done
+}
+
+loaded() { [ -d "/sys/module/$1" ]; }
+
+modname() { basename "$1" .ko | tr - _; }
+
+case "$mode" in
+nodev)
+	insmod $M/minikvm.ko 2>/dev/null
+	[ $? != 0 ]; tap $? "minikvm_refuses_to_load_without_svm_vmx"
+	dmesg | grep -q "minikvm: no hardware virtualization: the CPU has neither AMD SVM nor Intel VMX"
+	tap $? "minikvm_explains_refusal"
+	[ ! -e /dev/minikvm ]; tap $? "no_device_node"
+	;;
+svm|vmx)
+	if [ "$mode" = svm ]; then vendor=kvm_amd; else vendor=kvm_intel; fi
+	insmod $M/minikvm.ko; tap $? "insmod_minikvm"
+	dmesg | grep -q "minikvm: ready, using"; tap $? "minikvm_announces_backend"
+	[ "$(stat -c %a /dev/minikvm 2>/dev/null)" = 660 ]; tap $? "device_node_mode_0660"
+
+	# kvm.ko's own dependencies, for conflict_test (it loads kvm.ko).
+	kvm_ko=$(cat $M/kvm.path)
+	for m in $(cat $M/$vendor.order); do
+		[ "$m" = "$kvm_ko" ] && break
+		loaded "$(modname "$m")" || insmod "$m"
+	done
+
+	run_tests /dev/minikvm minikvm device_test conflict_test
+	rmmod minikvm; tap $? "rmmod_minikvm"
+
+	# The reference: the same tests on KVM in the same VM.
+	ok=0
+	for m in $(cat $M/$vendor.order); do
+		loaded "$(modname "$m")" || insmod "$m" || ok=1
+	done
+	tap $ok "insmod_$vendor"
+	run_tests /dev/kvm $vendor device_test
+	ok=0
+	for m in $(cat $M/$vendor.order | sed '1!G;h;$!d'); do
+		rmmod "$(modname "$m")" || ok=1
+	done
+	tap $ok "rmmod_$vendor"
+	;;
+*)
+	echo "unknown mkvm.mode '$mode'"
+	failed=1
+	;;
+esac
+
+echo "MKVM-RIG-DONE failed=$failed"
+exit $failed
