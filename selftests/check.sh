@@ -20,7 +20,7 @@ ROOT=$PWD
 B=$ROOT/build
 ALL_SUITES="lint svm-6.1 svm-6.12 nosvm vmx"
 
-. selftests/deps.sh
+. selftests/lib.sh
 
 passed=0 failed=0 skipped=0
 pass() { passed=$((passed + 1)); echo "ok $((passed + failed + skipped)) $*"; }
@@ -46,16 +46,6 @@ K612=$(mkvm_kernel 6.12)
 [ -n "$K61" ] && [ -n "$K612" ] || { echo "check: Debian 6.1 and 6.12 kernels not found" >&2; exit 1; }
 
 make -s selftests || { echo "check: building the selftests failed" >&2; exit 1; }
-
-# Build minikvm.ko for one kernel in its own copy of the sources.
-build_module() { # kver
-	local d=$B/kmod-$1
-	mkdir -p "$d"
-	cp -a Kbuild kmod include "$d/"
-	make -s -C "/usr/src/linux-headers-$1" M="$d" W=1 modules 2>&1 |
-		grep -v "Skipping BTF generation" >&2
-	[ -f "$d/kmod/minikvm.ko" ]
-}
 
 # ---- one rig configuration ----------------------------------------------
 # Reads the guest's serial log and turns it into TAP lines.
@@ -99,17 +89,13 @@ check_dmesg() { # suite log
 
 run_rig() { # suite vmm kver mode timeout
 	local suite=$1 vmm=$2 kver=$3 mode=$4 tmo=$5
-	local p=$B/payload-$suite log=$B/$suite.log t0=$SECONDS rc
+	local log=$B/$suite.log t0=$SECONDS rc
 	echo "# $suite: $vmm, kernel $kver"
-	if ! build_module "$kver"; then
+	if ! mkvm_build_module "$kver"; then
 		fail "$suite: build minikvm.ko for $kver"
 		return
 	fi
-	rm -rf "$p"; mkdir -p "$p"
-	cp "$B/kmod-$kver/kmod/minikvm.ko" "$B"/selftests/*_test "$p/"
-	cp selftests/guest-run.sh "$p/run.sh"
-	if ! bash selftests/rig/mkinitramfs.sh --kver "$kver" --payload "$p" \
-		--out "$B/$suite.cpio.gz" >"$B/$suite.mkinitramfs.log" 2>&1; then
+	if ! mkvm_make_initramfs "$suite" "$kver"; then
 		fail "$suite: build the initramfs (see $B/$suite.mkinitramfs.log)"
 		return
 	fi

@@ -7,6 +7,7 @@
 #                       unload it, then run the same tests on /dev/kvm
 #                       (kvm_amd or kvm_intel) as the reference
 #   mkvm.mode=nodev     the CPU has no SVM/VMX: minikvm must refuse to load
+#   mkvm.mode=demo      make demo: load minikvm and show it working
 # Output: lines "MKVM-RUN <device> <binary>" before each test binary (the
 # binaries print kselftest TAP), and TAP lines "ok N rig.<what>" for the
 # checks made here.  check.sh on the host reads it all.
@@ -82,6 +83,16 @@ svm|vmx)
 		rmmod "$(modname "$m")" || ok=1
 	done
 	tap $ok "rmmod_$vendor"
+	;;
+demo)
+	echo "## Loading minikvm in a test VM whose CPU has AMD SVM"
+	insmod $M/minikvm.ko || failed=1
+	dmesg | grep "minikvm: ready"
+	ls -l /dev/minikvm
+	echo "## Its KVM ABI, checked by the device selftests on /dev/minikvm"
+	MKVM_DEV=/dev/minikvm MKVM_MODULE=minikvm $M/device_test |
+		grep -E "^(ok|not ok|# Totals)"
+	rmmod minikvm && echo "## minikvm unloaded" || failed=1
 	;;
 *)
 	echo "unknown mkvm.mode '$mode'"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Sourced by check.sh and demo.sh: what the build and the rig need from
-# Debian, and where the test kernels are.
+# Debian, where the test kernels are, and how a rig payload is built.
+# Expects $B (the build directory) and the repository as the cwd.
 
 # Debian packages (the 6.12 kernel is added by mkvm_install_deps).
 MKVM_PACKAGES="build-essential linux-image-amd64 linux-headers-amd64
@@ -55,4 +56,24 @@ mkvm_install_deps() {
 	echo "  apt-get update && apt-get install --no-install-recommends" \
 		"$(echo $missing | sed 's/6.12-kernel/linux-image-6.12.*+deb12-amd64-unsigned linux-headers-6.12.*+deb12-amd64/')" >&2
 	return 1
+}
+
+# Build minikvm.ko for one kernel in its own copy of the sources.
+mkvm_build_module() { # kver
+	local d=$B/kmod-$1
+	mkdir -p "$d"
+	cp -a Kbuild kmod include "$d/"
+	make -s -C "/usr/src/linux-headers-$1" M="$d" W=1 modules 2>&1 |
+		grep -v "Skipping BTF generation" >&2
+	[ -f "$d/kmod/minikvm.ko" ]
+}
+
+# The initramfs for one rig run: module, selftests and guest script.
+mkvm_make_initramfs() { # name kver
+	local p=$B/payload-$1
+	rm -rf "$p"; mkdir -p "$p"
+	cp "$B/kmod-$2/kmod/minikvm.ko" "$B"/selftests/*_test "$p/" &&
+	cp selftests/guest-run.sh "$p/run.sh" &&
+	bash selftests/rig/mkinitramfs.sh --kver "$2" --payload "$p" \
+		--out "$B/$1.cpio.gz" >"$B/$1.mkinitramfs.log" 2>&1
 }
