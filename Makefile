@@ -13,8 +13,12 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build), \
 BUILD     := $(CURDIR)/build
 KSFT_DIR  := $(BUILD)/ksft
 TEST_DIR  := $(BUILD)/selftests
-TESTS     := device_test conflict_test
+# Every selftests/minikvm/*_test.c is one test binary, linked with the
+# shared helpers in selftests/minikvm/lib/.
+TESTS     := $(notdir $(basename $(wildcard selftests/minikvm/*_test.c)))
 TEST_BINS := $(addprefix $(TEST_DIR)/,$(TESTS))
+TEST_LIB  := $(wildcard selftests/minikvm/lib/*.c)
+TEST_HDRS := $(wildcard selftests/minikvm/*.h selftests/minikvm/lib/*.h)
 
 CFLAGS    ?= -O2 -g
 TEST_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Werror -static \
@@ -40,13 +44,13 @@ $(KSFT_DIR)/kselftest_harness.h:
 		'linux-source-6.1/tools/testing/selftests/kselftest_harness.h'
 	touch $@
 
-$(TEST_DIR)/%: selftests/minikvm/%.c selftests/minikvm/mkvm_util.h $(KSFT_DIR)/kselftest_harness.h
+$(TEST_DIR)/%: selftests/minikvm/%.c $(TEST_LIB) $(TEST_HDRS) $(KSFT_DIR)/kselftest_harness.h
 	@mkdir -p $(TEST_DIR)
-	$(CC) $(TEST_CFLAGS) -o $@ $<
+	$(CC) $(TEST_CFLAGS) -Iselftests/minikvm -o $@ $< $(TEST_LIB)
 
 selftests: $(TEST_BINS)
 
-# SUITES selects rig configurations (see selftests/check.sh), e.g. SUITES=svm.
+# SUITES selects configurations, MKVM_APPEND narrows a run (see selftests/check.sh).
 check:
 	bash selftests/check.sh $(SUITES)
 

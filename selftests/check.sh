@@ -7,6 +7,8 @@
 # "N passed, N failed[, N skipped]".  Exits non-zero on any failure.
 #
 # Usage: selftests/check.sh [SUITE...]   (default: all)
+# MKVM_APPEND adds guest kernel arguments, e.g. "mkvm.only=kvm" or
+# "mkvm.tests=device_test" (see selftests/guest-run.sh).
 # A SUITE names a configuration or a prefix of one: "svm" selects
 # svm-6.1 and svm-6.12.
 #   lint      checkpatch --strict, W=1 and sparse on both kernels
@@ -101,7 +103,7 @@ run_rig() { # suite vmm kver mode timeout
 	fi
 	bash selftests/rig/boot.sh --vmm "$vmm" --kernel "/boot/vmlinuz-$kver" \
 		--initrd "$B/$suite.cpio.gz" --log "$log" --timeout "$tmo" \
-		--append "mkvm.mode=$mode"
+		--append "mkvm.mode=$mode ${MKVM_APPEND:-}"
 	rc=$?
 	parse_log "$suite" "$log"
 	[ $rc = 0 ] && grep -q '^MKVM-DONE rc=' "$log" &&

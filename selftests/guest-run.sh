@@ -8,6 +8,9 @@
 #                       (kvm_amd or kvm_intel) as the reference
 #   mkvm.mode=nodev     the CPU has no SVM/VMX: minikvm must refuse to load
 #   mkvm.mode=demo      make demo: load minikvm and show it working
+# For development, two more options narrow a run:
+#   mkvm.only=minikvm|kvm   run the tests on one device only
+#   mkvm.tests=NAME,...     run only these test binaries
 # Output: lines "MKVM-RUN <device> <binary>" before each test binary (the
 # binaries print kselftest TAP), and TAP lines "ok N rig.<what>" for the
 # checks made here.  check.sh on the host reads it all.
@@ -30,12 +33,17 @@ tap() {
 # checked as a whole at the end.
 dmesg -n 1
 
-mode=$(sed -n 's/.*mkvm\.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
+opt() { sed -n "s/.*mkvm\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+mode=$(opt mode)
+only=$(opt only)
+tests=$(opt tests | tr , ' ')
+[ -n "$tests" ] || tests=$(cd $M && ls *_test)
 echo "MKVM-MODE $mode"
 
 run_tests() { # device module tests...
 	dev=$1 mod=$2
 	shift 2
+	case "$only" in ""|"$(basename "$dev")") ;; *) return ;; esac
 	for t in "$@"; do
 		echo "MKVM-RUN $dev $t"
 		MKVM_DEV=$dev MKVM_MODULE=$mod MKVM_KVM_KO=$(cat $M/kvm.path) \
@@ -68,7 +76,7 @@ svm|vmx)
 		loaded "$(modname "$m")" || insmod "$m"
 	done
 
-	run_tests /dev/minikvm minikvm device_test conflict_test
+	run_tests /dev/minikvm minikvm $tests
 	rmmod minikvm; tap $? "rmmod_minikvm"
 
 	# The reference: the same tests on KVM in the same VM.
@@ -77,7 +85,8 @@ svm|vmx)
 		loaded "$(modname "$m")" || insmod "$m" || ok=1
 	done
 	tap $ok "insmod_$vendor"
-	run_tests /dev/kvm $vendor device_test
+	# conflict_test is about minikvm only.
+	run_tests /dev/kvm $vendor $(echo $tests | tr ' ' '\n' | grep -v '^conflict_test$')
 	ok=0
 	for m in $(cat $M/$vendor.order | sed '1!G;h;$!d'); do
 		rmmod "$(modname "$m")" || ok=1
