@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The small instruction decoder behind KVM_EXIT_MMIO, and the software
+ * walk of the guest's page tables it needs to fetch instruction bytes.
+ *
+ * Vendor-neutral and free of VM state: callers pass bytes, registers and
+ * a callback that reads guest-physical memory.  The same file is built
+ * into the module and into the host-side unit tests (selftests/unit/).
+ *
+ * GPR numbers follow the x86 encoding (and KVM's struct kvm_regs order):
+ * 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15.
+ */
+#ifndef MINIKVM_EMULATE_H
+#define MINIKVM_EMULATE_H
+
+#include <linux/types.h>
+
+#define MKVM_NR_GPRS	16
+
+/* Code size of the guest at the faulting instruction. */
+enum mkvm_cpu_mode {
+	MKVM_MODE_REAL,		/* real or virtual-8086: 16-bit, no paging */
+	MKVM_MODE_PROT16,	/* protected, CS.D = 0 */
+	MKVM_MODE_PROT32,	/* protected, CS.D = 1 (also compat mode) */
+	MKVM_MODE_LONG64,	/* 64-bit mode (EFER.LMA and CS.L) */
+};
+
+enum mkvm_insn_kind {
+	MKVM_INSN_LOAD,		/* memory -> register (mov, movzx, movsx) */
+	MKVM_INSN_STORE,	/* register or immediate -> memory */
+};
+
+struct mkvm_insn {
+	u8 len;			/* bytes, prefixes included */
+	u8 kind;		/* enum mkvm_insn_kind */
+	u8 size;		/* memory access size: 1, 2, 4 or 8 */
+	u8 reg;			/* GPR read (store) or written (load) */
+	bool high8;		/* reg is AH, CH, DH or BH (no REX, size 1) */
+	bool has_imm;		/* store of imm instead of reg */
+	u64 imm;		/* the immediate, already sized to @size */
+	u8 dst_size;		/* load: register width written (1, 2, 4, 8) */
+	bool sign_extend;	/* load: movsx (else zero-extend if widened) */
+};
+
+/*
+ * Decode the instruction at @code (@avail bytes valid).  Returns 0, or
+ * -EINVAL for an instruction the decoder does not handle, -EAGAIN if
+ * @avail is too short to hold it.
+ */
+int mkvm_insn_decode(const u8 *code, unsigned int avail,
+		     enum mkvm_cpu_mode mode, struct mkvm_insn *insn);
+
+/* The value a STORE writes (@size bytes, in the low bits). */
+u64 mkvm_insn_store_value(const struct mkvm_insn *insn, const u64 *gprs);
+
+/*
+ * Complete a LOAD with @data (@size bytes, in the low bits) read from
+ * the device, updating @gprs with x86 semantics: 32-bit destinations
+ * zero the upper half, 8/16-bit ones keep the other bits.
+ */
+void mkvm_insn_complete_load(const struct mkvm_insn *insn, u64 *gprs,
+			     u64 data);
+
+/* The guest's paging state, for walking its page tables. */
+struct mkvm_paging {
+	u64 cr0, cr3, cr4, efer;
+};
+
+/* Reads @size (4 or 8) bytes of guest-physical memory; 0 or -errno. */
+typedef int (*mkvm_read_gpa_t)(void *ctx, u64 gpa, void *buf,
+			       unsigned int size);
+
+#define MKVM_WALK_WRITE		BIT(0)
+#define MKVM_WALK_USER		BIT(1)
+#define MKVM_WALK_FETCH		BIT(2)
+
+/*
+ * Translate the linear address @gva through the guest's page tables
+ * (none, 32-bit, PAE or 4-level; 4M/2M/1G pages).  Returns 0 with *@gpa
+ * set, -EFAULT if the walk faults (not present, reserved bit, or access
+ * denied for @access), or the read callback's error.
+ */
+int mkvm_gva_to_gpa(const struct mkvm_paging *pg, u64 gva, u32 access,
+		    mkvm_read_gpa_t read_gpa, void *ctx, u64 *gpa);
+
+#endif /* MINIKVM_EMULATE_H */
