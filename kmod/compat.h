@@ -8,4 +8,15 @@
 
 #include <linux/version.h>
 
+/*
+ * kvm_run.immediate_exit: since 6.10 the kernel sees it as
+ * immediate_exit__unsafe (userspace may change it at any time: read it
+ * once).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define mkvm_immediate_exit(run)	READ_ONCE((run)->immediate_exit__unsafe)
+#else
+#define mkvm_immediate_exit(run)	READ_ONCE((run)->immediate_exit)
+#endif
+
 #endif /* MINIKVM_COMPAT_H */

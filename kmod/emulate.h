@@ -13,6 +13,7 @@
 #ifndef MINIKVM_EMULATE_H
 #define MINIKVM_EMULATE_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 #define MKVM_NR_GPRS	16

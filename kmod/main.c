@@ -39,6 +39,10 @@ static long mkvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_check_extension(NULL, arg);
 	case KVM_GET_VCPU_MMAP_SIZE:
 		return arg ? -EINVAL : MKVM_VCPU_MMAP_PAGES * PAGE_SIZE;
+	case KVM_GET_MSR_INDEX_LIST:
+		return mkvm_get_msr_index_list((void __user *)arg);
+	case KVM_GET_SUPPORTED_CPUID:
+		return mkvm_get_supported_cpuid((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -88,9 +92,12 @@ static int __init mkvm_init(void)
 	if (r)
 		return r;
 
+	mkvm_vcpu_module_init();
 	r = mkvm_ops->hardware_setup();
-	if (r)
+	if (r) {
+		mkvm_vcpu_module_exit();
 		return r;
+	}
 
 	r = mkvm_hwvirt_init();
 	if (r)
@@ -109,6 +116,7 @@ hwvirt_exit:
 	mkvm_hwvirt_exit();
 unsetup:
 	mkvm_ops->hardware_unsetup();
+	mkvm_vcpu_module_exit();
 	return r;
 }
 
@@ -117,6 +125,7 @@ static void __exit mkvm_exit(void)
 	misc_deregister(&mkvm_dev);
 	mkvm_hwvirt_exit();
 	mkvm_ops->hardware_unsetup();
+	mkvm_vcpu_module_exit();
 }
 
 module_init(mkvm_init);

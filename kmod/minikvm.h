@@ -6,17 +6,83 @@
  *   [I]  immutable after creation
  *   [a]  atomic or refcount
  *   [g]  protected by mkvm_vms_lock (global VM list)
+ *   [s]  written under vm->slots_lock, read under vm->srcu
+ *   [m]  protected by vm->mmu_lock
+ *   [v]  protected by vcpu->mutex (the vCPU's ioctls, its run loop)
+ *   [l]  protected by vm->lock
  */
 #ifndef MINIKVM_H
 #define MINIKVM_H
 
 #include <linux/types.h>
+#include <linux/kvm.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/refcount.h>
+#include <linux/srcu.h>
 #include <linux/uidgid.h>
 #include <linux/mm_types.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
 
 #include "compat.h"
+#include "emulate.h"
+
+#define MKVM_MAX_VCPUS		64	/* KVM_CAP_NR_VCPUS, KVM_CAP_MAX_VCPUS */
+#define MKVM_MAX_VCPU_ID	1024	/* KVM_CAP_MAX_VCPU_ID: ids are < this */
+#define MKVM_MAX_SLOTS		32	/* KVM_CAP_NR_MEMSLOTS */
+#define MKVM_MAX_CPUID		256	/* entries in KVM_SET_CPUID2 */
+
+struct mkvm_vm;
+struct mkvm_vcpu;
+
+/* A guest segment register, as KVM's struct kvm_segment. */
+#define mkvm_segment kvm_segment
+
+/*
+ * What the backend tells the core about one exit.  The core owns the
+ * policy: whether to re-enter, go to userspace or fail.
+ */
+enum mkvm_exit_reason {
+	MKVM_EXIT_NONE,		/* handled (or spurious): re-enter */
+	MKVM_EXIT_INTR,		/* host interrupt, NMI, SMI: re-enter */
+	MKVM_EXIT_IO,		/* IN/OUT/INS/OUTS */
+	MKVM_EXIT_NPF,		/* nested page fault at gpa */
+	MKVM_EXIT_HLT,
+	MKVM_EXIT_CPUID,
+	MKVM_EXIT_RDMSR,
+	MKVM_EXIT_WRMSR,
+	MKVM_EXIT_XSETBV,
+	MKVM_EXIT_IRQ_WINDOW,	/* the guest can take an interrupt */
+	MKVM_EXIT_SHUTDOWN,	/* triple fault */
+	MKVM_EXIT_FAIL_ENTRY,	/* VMRUN refused the state */
+	MKVM_EXIT_UD,		/* inject #UD (SVM/VMX instructions, ...) */
+	MKVM_EXIT_UNKNOWN,	/* an exit we do not handle */
+};
+
+struct mkvm_exit {
+	enum mkvm_exit_reason reason;
+	u64 hw_reason;		/* the VMCB/VMCS code, for error reports */
+	u64 next_rip;		/* RIP after the instruction, 0 if unknown */
+	union {
+		struct {
+			u16 port;
+			u8 size;	/* 1, 2, 4 */
+			bool in;
+			bool string;
+			bool rep;
+			u8 addr_size;	/* string: 2, 4, 8 */
+			s8 seg;		/* string out: source segment (0 ES .. 5 GS) */
+		} io;
+		struct {
+			u64 gpa;
+			bool write;
+			bool fetch;
+			bool present;	/* a translation existed */
+		} npf;
+	};
+};
 
 /*
  * One const table per backend (svm.c, vmx.c).  At module load the core
@@ -40,21 +106,147 @@ struct mkvm_backend_ops {
 	 */
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
+
+	/* vCPUs: the backend struct embeds struct mkvm_vcpu. */
+	size_t vcpu_size;
+	int (*vcpu_create)(struct mkvm_vcpu *vcpu);
+	void (*vcpu_free)(struct mkvm_vcpu *vcpu);
+	void (*vcpu_load)(struct mkvm_vcpu *vcpu, int cpu);
+	void (*vcpu_put)(struct mkvm_vcpu *vcpu);
+	/*
+	 * Enter the guest once.  Called with interrupts disabled and the
+	 * vCPU loaded; fills @exit.  GPRs are in vcpu->regs.
+	 */
+	void (*vcpu_run)(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+
+	/* Architectural state kept in the VMCB/VMCS. */
+	void (*get_sregs)(struct mkvm_vcpu *vcpu, struct kvm_sregs *sregs);
+	void (*set_sregs)(struct mkvm_vcpu *vcpu, const struct kvm_sregs *sregs);
+	u64 (*get_rflags)(struct mkvm_vcpu *vcpu);
+	void (*set_rflags)(struct mkvm_vcpu *vcpu, u64 rflags);
+	/* Guest MSRs held in the VMCB/VMCS; -ENOENT if not one of them. */
+	int (*get_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 data);
+	/* Events. */
+	bool (*interrupt_allowed)(struct mkvm_vcpu *vcpu);
+	void (*inject_irq)(struct mkvm_vcpu *vcpu, u8 vector);
+	void (*inject_exception)(struct mkvm_vcpu *vcpu, u8 vector,
+				 bool has_error, u32 error);
+	void (*enable_irq_window)(struct mkvm_vcpu *vcpu, bool enable);
+	/* The interrupt shadow (STI/MOV SS), for KVM_GET_VCPU_EVENTS later. */
+	bool (*in_interrupt_shadow)(struct mkvm_vcpu *vcpu);
+
+	/* Nested page tables: depth (4 or 5) and the format of an entry. */
+	int (*npt_levels)(void);
+	u64 (*npt_table_entry)(u64 pa);
+	u64 (*npt_leaf_entry)(u64 pa, bool writable);
+	bool (*npt_present)(u64 entry);
+	/* The vCPU must flush its guest-physical TLB entries. */
+	void (*flush_tlb)(struct mkvm_vcpu *vcpu);
 };
 
 extern const struct mkvm_backend_ops mkvm_svm_ops;
 extern const struct mkvm_backend_ops mkvm_vmx_ops;
 extern const struct mkvm_backend_ops *mkvm_ops;
 
+/* A memory slot: guest-physical pages backed by user memory. */
+struct mkvm_memslot {
+	u16 id;				/* [I] */
+	u32 flags;			/* [I] KVM_MEM_* */
+	u64 base_gfn;			/* [I] */
+	u64 npages;			/* [I] */
+	u64 uaddr;			/* [I] */
+	struct page **pages;		/* [m] pinned pages mapped by the NPT */
+	u64 resident;			/* [m] entries of pages[] in use */
+};
+
+struct mkvm_memslots {
+	unsigned int nr;
+	struct mkvm_memslot *slots[MKVM_MAX_SLOTS];	/* by id, NULL if free */
+};
+
 /* A virtual machine, one per KVM_CREATE_VM. */
 struct mkvm_vm {
-	refcount_t users;		/* [a] the VM fd; later vCPUs */
+	refcount_t users;		/* [a] the VM fd and each vCPU */
 	struct mm_struct *mm;		/* [I] creator's mm (mmgrab'ed) */
 	u32 id;				/* [I] unique, for vmctl */
 	pid_t pid;			/* [I] creator's tgid */
 	kuid_t uid;			/* [I] creator's euid */
 	u64 created_ns;			/* [I] ktime_get_boottime_ns() */
 	struct list_head node;		/* [g] on mkvm_vms */
+
+	struct mutex lock;		/* vCPU creation */
+	struct mkvm_vcpu *vcpus[MKVM_MAX_VCPUS];	/* [l] */
+	atomic_t nr_vcpus;		/* [a] created (also under lock) */
+
+	struct mutex slots_lock;	/* memslot updates */
+	struct srcu_struct srcu;
+	struct mkvm_memslots __rcu *slots;	/* [s] */
+
+	struct mutex mmu_lock;
+	struct page *npt_root;		/* [m] top-level table */
+	u64 npt_pages;			/* [m] table pages in use */
+	int npt_levels;			/* [I] 4 or 5 */
+};
+
+/* vcpu->mode, as KVM: whether a kick must IPI the vCPU's CPU. */
+enum {
+	MKVM_OUTSIDE_GUEST_MODE,
+	MKVM_IN_GUEST_MODE,
+};
+
+/* vcpu->requests bits. */
+#define MKVM_REQ_TLB_FLUSH	0
+
+/* A virtual CPU, embedded in the backend's struct. */
+struct mkvm_vcpu {
+	struct mkvm_vm *vm;		/* [I] holds a VM reference */
+	u32 id;				/* [I] */
+	struct kvm_run *run;		/* [I] the mmap'ed page */
+	void *pio_data;			/* [I] page after it */
+	struct mutex mutex;
+	struct preempt_notifier pn;
+	int cpu;			/* host CPU it is loaded on, or -1 */
+	int mode;			/* [a] MKVM_*_GUEST_MODE */
+	unsigned long requests;		/* [a] MKVM_REQ_* bits */
+	struct fpu_guest fpu;		/* [v] */
+	u64 xcr0;			/* [v] */
+
+	u64 regs[MKVM_NR_GPRS];		/* [v] RAX..R15; RSP in regs[4] */
+	u64 rip;			/* [v] */
+
+	/* Guest CPUID from KVM_SET_CPUID2. */
+	struct kvm_cpuid_entry2 *cpuid;	/* [v] */
+	u32 cpuid_nent;			/* [v] */
+
+	/* Emulated MSRs not held in the VMCB/VMCS. */
+	u64 apic_base, tsc_offset, misc_enable, spec_ctrl;
+	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+	u64 pat_unused;
+
+	/* Interrupts (no in-kernel irqchip): KVM_INTERRUPT's vector. */
+	bool irq_pending;		/* [v] */
+	u8 irq_vector;			/* [v] */
+	u32 mp_state;			/* [v] KVM_MP_STATE_* */
+
+	/* An exit to userspace that needs completing on the next KVM_RUN. */
+	enum {
+		MKVM_PENDING_NONE,
+		MKVM_PENDING_PIO_IN,	/* copy data into RAX / memory */
+		MKVM_PENDING_PIO_OUT,	/* continue a rep outs */
+		MKVM_PENDING_MMIO_LOAD,	/* write run->mmio.data to a register */
+	} pending;			/* [v] */
+	struct mkvm_insn mmio_insn;	/* [v] */
+	struct {
+		u16 port;
+		u8 size;
+		bool string, rep, in;
+		u8 addr_size;
+		u32 count;		/* iterations in this exit */
+		u64 la;			/* string: guest linear address */
+		u64 next_rip;
+	} pio;				/* [v] */
+	bool ran;			/* [v] KVM_RUN was called */
 };
 
 /* hwvirt.c: virtualization is on for every online CPU while VMs exist. */
@@ -66,5 +258,38 @@ void mkvm_hwvirt_put(void);
 /* vm.c */
 int mkvm_create_vm(unsigned long type);
 long mkvm_check_extension(struct mkvm_vm *vm, long cap);
+void mkvm_vm_get(struct mkvm_vm *vm);
+void mkvm_vm_put(struct mkvm_vm *vm);
+
+/* memslot.c */
+int mkvm_set_memory_region(struct mkvm_vm *vm,
+			   const struct kvm_userspace_memory_region *mem);
+void mkvm_free_memslots(struct mkvm_vm *vm);
+struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm_memslots *slots, u64 gfn);
+int mkvm_read_guest(struct mkvm_vm *vm, u64 gpa, void *data, unsigned long len);
+int mkvm_write_guest(struct mkvm_vm *vm, u64 gpa, const void *data,
+		     unsigned long len);
+
+/* mmu.c: the nested page tables (NPT or EPT), filled lazily. */
+int mkvm_mmu_init(struct mkvm_vm *vm);
+void mkvm_mmu_destroy(struct mkvm_vm *vm);
+u64 mkvm_mmu_root_pa(struct mkvm_vm *vm);
+/* Map the page at @gpa of @slot; 0, or -errno (-EFAULT: no backing). */
+int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa);
+/* Unmap and unpin every page of @slot; flushes all vCPUs' TLBs. */
+void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot);
+
+/* vcpu.c */
+void mkvm_vcpu_module_init(void);
+void mkvm_vcpu_module_exit(void);
+u64 mkvm_get_host_xcr0(void);
+int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id);
+void mkvm_vcpu_free(struct mkvm_vcpu *vcpu);
+long mkvm_get_msr_index_list(void __user *argp);
+void mkvm_kick_all(struct mkvm_vm *vm, int req);
+bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu);
+
+/* cpuid.c */
+long mkvm_get_supported_cpuid(void __user *argp);
 
 #endif /* MINIKVM_H */

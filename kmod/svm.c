@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * AMD SVM backend.
+ * AMD SVM backend: one VMCB per vCPU, nested paging (NPT), ASIDs per CPU
+ * with a generation counter, and the translation of #VMEXIT codes into
+ * the core's generic exits.  The world switch is svm_entry.S.
  *
- * So far: detection and switching SVM on and off per CPU.  The guest
- * state (VMCB), VMRUN and the exit handlers arrive with the SVM issue.
+ * Intercepted: every port and MSR (all-ones permission maps), the SVM
+ * instructions, HLT, CPUID, INVD, XSETBV, MONITOR/MWAIT, RDPRU,
+ * shutdown, physical interrupts, NMI, SMI, and #AC, #DB, #MC.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,10 +20,53 @@
 #include <asm/processor.h>
 #include <asm/svm.h>
 
+#include <linux/slab.h>
+#include <asm/fpu/xcr.h>
+#include <asm/nospec-branch.h>
+#include <asm/debugreg.h>
+#include <asm/trap_pf.h>
+#include <asm/traps.h>
+
 #include "minikvm.h"
 
-/* The host save area VMRUN writes to, one per possible CPU. */
-static DEFINE_PER_CPU(struct page *, svm_hsave_page);
+
+#define SVM_DR7_FIXED_1		0x400
+#define SVM_PAT_DEFAULT		0x0007040600070406ULL	/* the reset value */
+
+struct svm_vcpu {
+	struct mkvm_vcpu vcpu;
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+	u32 asid;
+	u64 asid_generation;
+	int asid_cpu;
+};
+
+static struct svm_vcpu *to_svm(struct mkvm_vcpu *vcpu)
+{
+	return container_of(vcpu, struct svm_vcpu, vcpu);
+}
+
+/* Per CPU: VM_HSAVE_PA, the host's VMSAVE area, ASIDs, last VMCB run. */
+struct svm_cpu {
+	struct page *hsave;
+	struct page *host_save;
+	u32 max_asid;
+	u32 next_asid;
+	u64 asid_generation;
+	struct vmcb *last_vmcb;
+};
+
+static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+
+/* All-ones permission maps, shared by every VMCB: intercept everything. */
+static struct page *svm_iopm, *svm_msrpm;
+#define SVM_IOPM_ORDER	2	/* 12 KiB used */
+#define SVM_MSRPM_ORDER	1	/* 8 KiB */
+
+static bool svm_nrips __read_mostly;
+
+void mkvm_svm_enter(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
 
 static int svm_probe(const char **why)
 {
@@ -40,6 +86,7 @@ static int svm_probe(const char **why)
 		*why = "SVM without nested paging (NPT) is not supported";
 		return -ENODEV;
 	}
+	svm_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
 	return 1;
 }
 
@@ -48,31 +95,63 @@ static void svm_hardware_unsetup(void)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		if (per_cpu(svm_hsave_page, cpu))
-			__free_page(per_cpu(svm_hsave_page, cpu));
-		per_cpu(svm_hsave_page, cpu) = NULL;
+		struct svm_cpu *sc = per_cpu_ptr(&svm_cpu, cpu);
+
+		if (sc->hsave)
+			__free_page(sc->hsave);
+		if (sc->host_save)
+			__free_page(sc->host_save);
+		sc->hsave = NULL;
+		sc->host_save = NULL;
 	}
+	if (svm_iopm)
+		__free_pages(svm_iopm, SVM_IOPM_ORDER);
+	if (svm_msrpm)
+		__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
+	svm_iopm = NULL;
+	svm_msrpm = NULL;
 }
 
 static int svm_hardware_setup(void)
 {
-	struct page *page;
+	u32 nasid = cpuid_ebx(SVM_CPUID_FUNC);
 	int cpu;
 
+	svm_iopm = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);
+	svm_msrpm = alloc_pages(GFP_KERNEL, SVM_MSRPM_ORDER);
+	if (!svm_iopm || !svm_msrpm)
+		goto nomem;
+	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << SVM_IOPM_ORDER);
+	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
+
 	for_each_possible_cpu(cpu) {
-		page = alloc_pages_node(cpu_to_node(cpu),
-					GFP_KERNEL | __GFP_ZERO, 0);
-		if (!page) {
-			svm_hardware_unsetup();
-			return -ENOMEM;
-		}
-		per_cpu(svm_hsave_page, cpu) = page;
+		struct svm_cpu *sc = per_cpu_ptr(&svm_cpu, cpu);
+
+		sc->hsave = alloc_pages_node(cpu_to_node(cpu),
+					     GFP_KERNEL | __GFP_ZERO, 0);
+		sc->host_save = alloc_pages_node(cpu_to_node(cpu),
+						 GFP_KERNEL | __GFP_ZERO, 0);
+		if (!sc->hsave || !sc->host_save)
+			goto nomem;
+		/* ASID 0 is the host's. */
+		sc->max_asid = nasid ? nasid - 1 : 0;
+		sc->next_asid = sc->max_asid + 1;
+	}
+	if (!nasid || nasid < 2) {
+		pr_err("SVM reports no ASIDs for guests\n");
+		svm_hardware_unsetup();
+		return -ENODEV;
 	}
 	return 0;
+
+nomem:
+	svm_hardware_unsetup();
+	return -ENOMEM;
 }
 
 static int svm_cpu_enable(void)
 {
+	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
 	u64 efer;
 
 	rdmsrl(MSR_EFER, efer);
@@ -80,7 +159,11 @@ static int svm_cpu_enable(void)
 		return -EBUSY;
 
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
-	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(__this_cpu_read(svm_hsave_page)));
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sc->hsave));
+	/* Fresh ASIDs: whatever this CPU cached is stale. */
+	sc->asid_generation++;
+	sc->next_asid = sc->max_asid + 1;
+	sc->last_vmcb = NULL;
 	return 0;
 }
 
@@ -97,6 +180,564 @@ static void svm_cpu_disable(void)
 	}
 }
 
+/* ---- VMCB --------------------------------------------------------------- */
+
+static void svm_set_intercept(struct vmcb_control_area *c, int bit)
+{
+	c->intercepts[bit / 32] |= BIT(bit % 32);
+}
+
+static void svm_clr_intercept(struct vmcb_control_area *c, int bit)
+{
+	c->intercepts[bit / 32] &= ~BIT(bit % 32);
+}
+
+static void svm_seg_init(struct vmcb_seg *seg, u16 type)
+{
+	seg->selector = 0;
+	seg->attrib = SVM_SELECTOR_P_MASK | SVM_SELECTOR_S_MASK | type;
+	seg->limit = 0xffff;
+	seg->base = 0;
+}
+
+/* The architectural state after RESET (as KVM's, with CS:IP f000:fff0). */
+static void svm_init_vmcb(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	static const int intercepts[] = {
+		INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI, INTERCEPT_CPUID,
+		INTERCEPT_INVD, INTERCEPT_HLT, INTERCEPT_INVLPGA,
+		INTERCEPT_IOIO_PROT, INTERCEPT_MSR_PROT, INTERCEPT_SHUTDOWN,
+		INTERCEPT_VMRUN, INTERCEPT_VMMCALL, INTERCEPT_VMLOAD,
+		INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI,
+		INTERCEPT_SKINIT, INTERCEPT_MONITOR, INTERCEPT_MWAIT,
+		INTERCEPT_MWAIT_COND, INTERCEPT_XSETBV, INTERCEPT_RDPRU,
+	};
+	unsigned int i;
+
+	memset(svm->vmcb, 0, PAGE_SIZE);
+	for (i = 0; i < ARRAY_SIZE(intercepts); i++)
+		svm_set_intercept(c, intercepts[i]);
+	c->intercepts[INTERCEPT_EXCEPTION] = BIT(X86_TRAP_AC) |
+					     BIT(X86_TRAP_DB) | BIT(X86_TRAP_MC);
+	c->iopm_base_pa = page_to_phys(svm_iopm);
+	c->msrpm_base_pa = page_to_phys(svm_msrpm);
+	/* The guest's IF masks only virtual interrupts, never the host's. */
+	c->int_ctl = V_INTR_MASKING_MASK;
+	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	c->nested_cr3 = mkvm_mmu_root_pa(svm->vcpu.vm);
+	c->tsc_offset = 0;
+
+	svm_seg_init(&s->cs, SVM_SELECTOR_CODE_MASK | SVM_SELECTOR_READ_MASK | 1);
+	s->cs.selector = 0xf000;
+	s->cs.base = 0xffff0000;
+	svm_seg_init(&s->ds, SVM_SELECTOR_WRITE_MASK | 1);
+	s->es = s->ds;
+	s->ss = s->ds;
+	s->fs = s->ds;
+	s->gs = s->ds;
+	s->ldtr.attrib = SVM_SELECTOR_P_MASK | 2;
+	s->ldtr.limit = 0xffff;
+	s->tr.attrib = SVM_SELECTOR_P_MASK | 3;
+	s->tr.limit = 0xffff;
+	s->gdtr.limit = 0xffff;
+	s->idtr.limit = 0xffff;
+	s->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
+	s->efer = EFER_SVME;
+	s->dr6 = DR6_RESERVED;		/* the bits that read as 1 */
+	s->dr7 = SVM_DR7_FIXED_1;
+	s->rflags = X86_EFLAGS_FIXED;
+	s->rip = 0xfff0;
+	s->g_pat = SVM_PAT_DEFAULT;
+
+	svm->asid_generation = 0;	/* a new ASID at the next entry */
+}
+
+static int svm_vcpu_create(struct mkvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT);
+
+	if (!page)
+		return -ENOMEM;
+	svm->vmcb = page_address(page);
+	svm->vmcb_pa = page_to_phys(page);
+	svm->asid_cpu = -1;
+	svm_init_vmcb(svm);
+	return 0;
+}
+
+static void svm_vcpu_free(struct mkvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	int cpu;
+
+	/* No CPU may think this VMCB is still the one it last ran. */
+	for_each_possible_cpu(cpu)
+		cmpxchg(&per_cpu_ptr(&svm_cpu, cpu)->last_vmcb, svm->vmcb, NULL);
+	free_page((unsigned long)svm->vmcb);
+}
+
+static void svm_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
+{
+	WRITE_ONCE(vcpu->cpu, cpu);
+}
+
+static void svm_vcpu_put(struct mkvm_vcpu *vcpu)
+{
+}
+
+/* A fresh ASID when the vCPU changed CPU or its generation is stale. */
+static void svm_pick_asid(struct svm_vcpu *svm, struct svm_cpu *sc, int cpu)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	if (svm->asid_cpu == cpu && svm->asid_generation == sc->asid_generation)
+		return;
+	if (sc->next_asid > sc->max_asid) {
+		sc->asid_generation++;
+		sc->next_asid = 1;
+		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	}
+	svm->asid = sc->next_asid++;
+	svm->asid_generation = sc->asid_generation;
+	svm->asid_cpu = cpu;
+	c->asid = svm->asid;
+}
+
+static void svm_flush_tlb(struct mkvm_vcpu *vcpu)
+{
+	to_svm(vcpu)->asid_generation = 0;
+}
+
+/* ---- exits -------------------------------------------------------------- */
+
+/* Length of the intercepted instruction when the CPU has no NRIP save. */
+static u64 svm_next_rip(struct svm_vcpu *svm, unsigned int len)
+{
+	if (svm_nrips)
+		return svm->vmcb->control.next_rip;
+	return svm->vmcb->save.rip + len;
+}
+
+static void svm_queue_exception(struct svm_vcpu *svm, u8 vector, bool has_err,
+				u32 err)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	c->event_inj = vector | SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT |
+		       (has_err ? SVM_EVTINJ_VALID_ERR : 0);
+	c->event_inj_err = err;
+}
+
+static void svm_inject_exception(struct mkvm_vcpu *vcpu, u8 vector,
+				 bool has_error, u32 error)
+{
+	svm_queue_exception(to_svm(vcpu), vector, has_error, error);
+}
+
+static void svm_handle_io(struct svm_vcpu *svm, struct mkvm_exit *exit)
+{
+	u32 info = svm->vmcb->control.exit_info_1;
+
+	exit->reason = MKVM_EXIT_IO;
+	exit->io.port = info >> 16;
+	exit->io.in = info & SVM_IOIO_TYPE_MASK;
+	exit->io.string = info & SVM_IOIO_STR_MASK;
+	exit->io.rep = info & SVM_IOIO_REP_MASK;
+	exit->io.size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
+	/* Address size: bits 7-9 are A16, A32, A64. */
+	exit->io.addr_size = 2 << ((info & SVM_IOIO_ASIZE_MASK) >>
+				   (SVM_IOIO_ASIZE_SHIFT + 1));
+	exit->io.seg = (info >> 10) & 7;
+	/* IOIO always saves the next RIP in EXITINFO2. */
+	exit->next_rip = svm->vmcb->control.exit_info_2;
+}
+
+/* Translate the #VMEXIT into a generic exit (see struct mkvm_exit). */
+static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	u64 code = c->exit_code;
+
+	exit->hw_reason = code;
+	exit->reason = MKVM_EXIT_NONE;
+
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		exit->reason = MKVM_EXIT_INTR;
+		break;
+	case SVM_EXIT_VINTR:
+		svm_clr_intercept(c, INTERCEPT_VINTR);
+		c->int_ctl &= ~V_IRQ_MASK;
+		exit->reason = MKVM_EXIT_IRQ_WINDOW;
+		break;
+	case SVM_EXIT_IOIO:
+		svm_handle_io(svm, exit);
+		break;
+	case SVM_EXIT_NPF:
+		exit->reason = MKVM_EXIT_NPF;
+		exit->npf.gpa = c->exit_info_2;
+		exit->npf.present = c->exit_info_1 & X86_PF_PROT;
+		exit->npf.write = c->exit_info_1 & X86_PF_WRITE;
+		exit->npf.fetch = c->exit_info_1 & X86_PF_INSTR;
+		break;
+	case SVM_EXIT_HLT:
+		exit->reason = MKVM_EXIT_HLT;
+		exit->next_rip = svm_next_rip(svm, 1);
+		break;
+	case SVM_EXIT_CPUID:
+		exit->reason = MKVM_EXIT_CPUID;
+		exit->next_rip = svm_next_rip(svm, 2);
+		break;
+	case SVM_EXIT_MSR:
+		exit->reason = c->exit_info_1 ? MKVM_EXIT_WRMSR : MKVM_EXIT_RDMSR;
+		exit->next_rip = svm_next_rip(svm, 2);
+		break;
+	case SVM_EXIT_XSETBV:
+		exit->reason = MKVM_EXIT_XSETBV;
+		exit->next_rip = svm_next_rip(svm, 3);
+		break;
+	case SVM_EXIT_INVD:
+		/* A no-op, as in KVM: guest caches are the host's. */
+		svm->vcpu.rip = svm_next_rip(svm, 2);
+		break;
+	case SVM_EXIT_VMMCALL:
+		/* No hypercalls: "not implemented", as KVM answers (-KVM_ENOSYS). */
+		svm->vcpu.regs[0] = (u64)-1000;
+		if (!(svm->vmcb->save.efer & EFER_LMA) ||
+		    !(svm->vmcb->save.cs.attrib & SVM_SELECTOR_L_MASK))
+			svm->vcpu.regs[0] &= 0xffffffff;
+		svm->vcpu.rip = svm_next_rip(svm, 3);
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND:
+	case SVM_EXIT_RDPRU:
+		/* The guest's CPUID has no SVM, MONITOR or RDPRU. */
+		exit->reason = MKVM_EXIT_UD;
+		break;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
+		/* Reflect it; intercepted so a guest cannot loop on it forever. */
+		svm_queue_exception(svm, X86_TRAP_AC, true, c->exit_info_1);
+		break;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
+		svm_queue_exception(svm, X86_TRAP_DB, false, 0);
+		break;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_MC:
+		/* The host's machine check, raised in the host. */
+		asm volatile("int $0x12");
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		/* The VMCB is undefined after a shutdown: start afresh. */
+		exit->reason = MKVM_EXIT_SHUTDOWN;
+		svm_init_vmcb(svm);
+		svm->vcpu.rip = svm->vmcb->save.rip;
+		break;
+	case SVM_EXIT_ERR:
+		exit->reason = MKVM_EXIT_FAIL_ENTRY;
+		break;
+	default:
+		exit->reason = MKVM_EXIT_UNKNOWN;
+		break;
+	}
+}
+
+static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	u64 host_xcr0 = mkvm_get_host_xcr0();
+	int cpu = smp_processor_id();
+
+	s->rax = vcpu->regs[0];
+	s->rsp = vcpu->regs[4];
+	s->rip = vcpu->rip;
+	c->nested_cr3 = mkvm_mmu_root_pa(vcpu->vm);
+	svm_pick_asid(svm, sc, cpu);
+	c->clean = 0;			/* we do not track VMCB clean bits */
+
+	/* Another vCPU ran here: keep it from steering this one's branches. */
+	if (sc->last_vmcb != svm->vmcb) {
+		indirect_branch_prediction_barrier();
+		sc->last_vmcb = svm->vmcb;
+	}
+
+	/* If VMRUN faults (SVM switched off by a reboot), this stays. */
+	c->exit_code = SVM_EXIT_ERR;
+
+	asm volatile("clgi" ::: "memory");
+	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+
+	mkvm_svm_enter(svm->vmcb_pa, vcpu->regs, page_to_phys(sc->host_save));
+
+	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	asm volatile("stgi" ::: "memory");
+
+	vcpu->regs[0] = s->rax;
+	vcpu->regs[4] = s->rsp;
+	vcpu->rip = s->rip;
+
+	/* An event interrupted by the exit is delivered again. */
+	c->event_inj = 0;
+	if ((c->exit_int_info & SVM_EXITINTINFO_VALID) &&
+	    (c->exit_int_info & SVM_EXITINTINFO_TYPE_MASK) != SVM_EXITINTINFO_TYPE_SOFT) {
+		c->event_inj = c->exit_int_info;
+		c->event_inj_err = c->exit_int_info_err;
+	}
+	svm_handle_exit(svm, exit);
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+static void svm_seg_get(const struct vmcb_seg *v, struct kvm_segment *k)
+{
+	k->base = v->base;
+	k->limit = v->limit;
+	k->selector = v->selector;
+	k->type = v->attrib & SVM_SELECTOR_TYPE_MASK;
+	k->s = !!(v->attrib & SVM_SELECTOR_S_MASK);
+	k->dpl = (v->attrib & SVM_SELECTOR_DPL_MASK) >> SVM_SELECTOR_DPL_SHIFT;
+	k->present = !!(v->attrib & SVM_SELECTOR_P_MASK);
+	k->avl = !!(v->attrib & SVM_SELECTOR_AVL_MASK);
+	k->l = !!(v->attrib & SVM_SELECTOR_L_MASK);
+	k->db = !!(v->attrib & SVM_SELECTOR_DB_MASK);
+	k->g = !!(v->attrib & SVM_SELECTOR_G_MASK);
+	k->unusable = !k->present;
+	k->padding = 0;
+}
+
+static void svm_seg_set(struct vmcb_seg *v, const struct kvm_segment *k)
+{
+	v->base = k->base;
+	v->limit = k->limit;
+	v->selector = k->selector;
+	v->attrib = 0;
+	if (k->unusable)
+		return;
+	v->attrib = (k->type & SVM_SELECTOR_TYPE_MASK) |
+		    (k->s ? SVM_SELECTOR_S_MASK : 0) |
+		    ((k->dpl & 3) << SVM_SELECTOR_DPL_SHIFT) |
+		    (k->present ? SVM_SELECTOR_P_MASK : 0) |
+		    (k->avl ? SVM_SELECTOR_AVL_MASK : 0) |
+		    (k->l ? SVM_SELECTOR_L_MASK : 0) |
+		    (k->db ? SVM_SELECTOR_DB_MASK : 0) |
+		    (k->g ? SVM_SELECTOR_G_MASK : 0);
+}
+
+static void svm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *r)
+{
+	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
+
+	svm_seg_get(&s->cs, &r->cs);
+	svm_seg_get(&s->ds, &r->ds);
+	svm_seg_get(&s->es, &r->es);
+	svm_seg_get(&s->fs, &r->fs);
+	svm_seg_get(&s->gs, &r->gs);
+	svm_seg_get(&s->ss, &r->ss);
+	svm_seg_get(&s->tr, &r->tr);
+	svm_seg_get(&s->ldtr, &r->ldt);
+	/* TR and LDTR are never "unusable" in KVM's view of SVM. */
+	r->tr.unusable = 0;
+	r->gdt.base = s->gdtr.base;
+	r->gdt.limit = s->gdtr.limit;
+	r->idt.base = s->idtr.base;
+	r->idt.limit = s->idtr.limit;
+	r->cr0 = s->cr0;
+	r->cr2 = s->cr2;
+	r->cr3 = s->cr3;
+	r->cr4 = s->cr4;
+	r->cr8 = to_svm(vcpu)->vmcb->control.int_ctl & V_TPR_MASK;
+	r->efer = s->efer & ~EFER_SVME;
+}
+
+static void svm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+
+	svm_seg_set(&s->cs, &r->cs);
+	svm_seg_set(&s->ds, &r->ds);
+	svm_seg_set(&s->es, &r->es);
+	svm_seg_set(&s->fs, &r->fs);
+	svm_seg_set(&s->gs, &r->gs);
+	svm_seg_set(&s->ss, &r->ss);
+	svm_seg_set(&s->tr, &r->tr);
+	svm_seg_set(&s->ldtr, &r->ldt);
+	s->cpl = r->cs.dpl;
+	if (!(r->cr0 & X86_CR0_PE))
+		s->cpl = 0;
+	s->gdtr.base = r->gdt.base;
+	s->gdtr.limit = r->gdt.limit;
+	s->idtr.base = r->idt.base;
+	s->idtr.limit = r->idt.limit;
+	s->cr0 = r->cr0;
+	s->cr2 = r->cr2;
+	s->cr3 = r->cr3;
+	s->cr4 = r->cr4;
+	svm->vmcb->control.int_ctl &= ~V_TPR_MASK;
+	svm->vmcb->control.int_ctl |= r->cr8 & V_TPR_MASK;
+	s->efer = r->efer | EFER_SVME;
+}
+
+static u64 svm_get_rflags(struct mkvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.rflags;
+}
+
+static void svm_set_rflags(struct mkvm_vcpu *vcpu, u64 rflags)
+{
+	to_svm(vcpu)->vmcb->save.rflags = rflags;
+}
+
+static int svm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_save_area *s = &vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:			*data = s->efer & ~EFER_SVME; break;
+	case MSR_STAR:			*data = s->star; break;
+	case MSR_LSTAR:			*data = s->lstar; break;
+	case MSR_CSTAR:			*data = s->cstar; break;
+	case MSR_SYSCALL_MASK:		*data = s->sfmask; break;
+	case MSR_KERNEL_GS_BASE:	*data = s->kernel_gs_base; break;
+	case MSR_FS_BASE:		*data = s->fs.base; break;
+	case MSR_GS_BASE:		*data = s->gs.base; break;
+	case MSR_IA32_SYSENTER_CS:	*data = s->sysenter_cs; break;
+	case MSR_IA32_SYSENTER_ESP:	*data = s->sysenter_esp; break;
+	case MSR_IA32_SYSENTER_EIP:	*data = s->sysenter_eip; break;
+	case MSR_IA32_CR_PAT:		*data = s->g_pat; break;
+	case MSR_IA32_TSC:		*data = rdtsc() + vmcb->control.tsc_offset; break;
+	default:
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static bool svm_valid_pat(u64 pat)
+{
+	int i;
+
+	/* Each byte is a memory type: 0, 1, 4, 5, 6 or 7. */
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t > 7 || t == 2 || t == 3)
+			return false;
+	}
+	return true;
+}
+
+static int svm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_save_area *s = &vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		/* LMA is the CPU's to set; keep it as it is. */
+		s->efer = (data & ~EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME;
+		break;
+	case MSR_STAR:			s->star = data; break;
+	case MSR_LSTAR:			s->lstar = data; break;
+	case MSR_CSTAR:			s->cstar = data; break;
+	case MSR_SYSCALL_MASK:		s->sfmask = data; break;
+	case MSR_KERNEL_GS_BASE:	s->kernel_gs_base = data; break;
+	case MSR_FS_BASE:		s->fs.base = data; break;
+	case MSR_GS_BASE:		s->gs.base = data; break;
+	case MSR_IA32_SYSENTER_CS:	s->sysenter_cs = data; break;
+	case MSR_IA32_SYSENTER_ESP:	s->sysenter_esp = data; break;
+	case MSR_IA32_SYSENTER_EIP:	s->sysenter_eip = data; break;
+	case MSR_IA32_CR_PAT:
+		if (!svm_valid_pat(data))
+			return -EINVAL;
+		s->g_pat = data;
+		break;
+	case MSR_IA32_TSC:
+		vmcb->control.tsc_offset = data - rdtsc();
+		break;
+	default:
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static bool svm_in_interrupt_shadow(struct mkvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
+}
+
+static bool svm_interrupt_allowed(struct mkvm_vcpu *vcpu)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	return (vmcb->save.rflags & X86_EFLAGS_IF) &&
+	       !svm_in_interrupt_shadow(vcpu) &&
+	       !(vmcb->control.event_inj & SVM_EVTINJ_VALID);
+}
+
+static void svm_inject_irq(struct mkvm_vcpu *vcpu, u8 vector)
+{
+	to_svm(vcpu)->vmcb->control.event_inj = vector | SVM_EVTINJ_VALID |
+						SVM_EVTINJ_TYPE_INTR;
+}
+
+/* Ask for an exit as soon as the guest can take an interrupt. */
+static void svm_enable_irq_window(struct mkvm_vcpu *vcpu, bool enable)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	if (enable) {
+		/* A virtual interrupt the guest takes only with IF = 1. */
+		c->int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK;
+		c->int_ctl &= ~V_INTR_PRIO_MASK;
+		c->int_ctl |= 0xf << V_INTR_PRIO_SHIFT;
+		svm_set_intercept(c, INTERCEPT_VINTR);
+	} else {
+		c->int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK);
+		svm_clr_intercept(c, INTERCEPT_VINTR);
+	}
+}
+
+/* NPT walks in the host's paging mode at VMRUN: 5 levels under LA57. */
+static int svm_npt_levels(void)
+{
+	return pgtable_l5_enabled() ? 5 : 4;
+}
+
+/* NPT entries are ordinary x86-64 page-table entries, always "user". */
+static u64 svm_npt_table_entry(u64 pa)
+{
+	return pa | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED;
+}
+
+static u64 svm_npt_leaf_entry(u64 pa, bool writable)
+{
+	return pa | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED |
+	       (writable ? _PAGE_RW | _PAGE_DIRTY : 0);
+}
+
+static bool svm_npt_present(u64 entry)
+{
+	return entry & _PAGE_PRESENT;
+}
+
 const struct mkvm_backend_ops mkvm_svm_ops = {
 	.name			= "AMD SVM",
 	.probe			= svm_probe,
@@ -104,4 +745,26 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.hardware_unsetup	= svm_hardware_unsetup,
 	.cpu_enable		= svm_cpu_enable,
 	.cpu_disable		= svm_cpu_disable,
+	.vcpu_size		= sizeof(struct svm_vcpu),
+	.vcpu_create		= svm_vcpu_create,
+	.vcpu_free		= svm_vcpu_free,
+	.vcpu_load		= svm_vcpu_load,
+	.vcpu_put		= svm_vcpu_put,
+	.vcpu_run		= svm_vcpu_run,
+	.get_sregs		= svm_get_sregs,
+	.set_sregs		= svm_set_sregs,
+	.get_rflags		= svm_get_rflags,
+	.set_rflags		= svm_set_rflags,
+	.get_msr		= svm_get_msr,
+	.set_msr		= svm_set_msr,
+	.interrupt_allowed	= svm_interrupt_allowed,
+	.inject_irq		= svm_inject_irq,
+	.inject_exception	= svm_inject_exception,
+	.enable_irq_window	= svm_enable_irq_window,
+	.in_interrupt_shadow	= svm_in_interrupt_shadow,
+	.npt_levels		= svm_npt_levels,
+	.npt_table_entry	= svm_npt_table_entry,
+	.npt_leaf_entry		= svm_npt_leaf_entry,
+	.npt_present		= svm_npt_present,
+	.flush_tlb		= svm_flush_tlb,
 };

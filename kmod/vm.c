@@ -12,6 +12,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
+#include <linux/uaccess.h>
 
 #include "minikvm.h"
 
@@ -27,10 +28,37 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 {
 	switch (cap) {
 	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_READONLY_MEM:
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
+	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_MP_STATE:
+	case KVM_CAP_IMMEDIATE_EXIT:
 		return 1;
+	case KVM_CAP_NR_VCPUS:
+	case KVM_CAP_MAX_VCPUS:
+		return MKVM_MAX_VCPUS;
+	case KVM_CAP_MAX_VCPU_ID:
+		return MKVM_MAX_VCPU_ID;
+	case KVM_CAP_NR_MEMSLOTS:
+		return MKVM_MAX_SLOTS;
 	default:
 		return 0;
 	}
+}
+
+/* Tear down what mkvm_vm_init() built, on a VM nobody uses. */
+static void mkvm_vm_uninit(struct mkvm_vm *vm)
+{
+	int i;
+
+	mkvm_free_memslots(vm);
+	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++)
+		mkvm_vcpu_free(vm->vcpus[i]);
+	mkvm_mmu_destroy(vm);
+	cleanup_srcu_struct(&vm->srcu);
 }
 
 static void mkvm_vm_free(struct mkvm_vm *vm)
@@ -39,16 +67,49 @@ static void mkvm_vm_free(struct mkvm_vm *vm)
 	list_del(&vm->node);
 	mutex_unlock(&mkvm_vms_lock);
 
+	mkvm_vm_uninit(vm);
 	ida_free(&mkvm_vm_ids, vm->id);
 	mmdrop(vm->mm);
 	kfree(vm);
 	mkvm_hwvirt_put();
 }
 
-static void mkvm_vm_put(struct mkvm_vm *vm)
+void mkvm_vm_get(struct mkvm_vm *vm)
+{
+	refcount_inc(&vm->users);
+}
+
+void mkvm_vm_put(struct mkvm_vm *vm)
 {
 	if (refcount_dec_and_test(&vm->users))
 		mkvm_vm_free(vm);
+}
+
+static int mkvm_vm_init(struct mkvm_vm *vm)
+{
+	struct mkvm_memslots *slots;
+	int r;
+
+	mutex_init(&vm->lock);
+	mutex_init(&vm->slots_lock);
+	r = init_srcu_struct(&vm->srcu);
+	if (r)
+		return r;
+	slots = kzalloc(sizeof(*slots), GFP_KERNEL_ACCOUNT);
+	if (!slots)
+		goto cleanup_srcu;
+	RCU_INIT_POINTER(vm->slots, slots);
+	r = mkvm_mmu_init(vm);
+	if (r)
+		goto free_slots;
+	return 0;
+
+free_slots:
+	kfree(slots);
+	RCU_INIT_POINTER(vm->slots, NULL);
+cleanup_srcu:
+	cleanup_srcu_struct(&vm->srcu);
+	return r ? r : -ENOMEM;
 }
 
 static int mkvm_vm_release(struct inode *inode, struct file *filp)
@@ -57,10 +118,40 @@ static int mkvm_vm_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+static long mkvm_vm_set_memory_region(struct mkvm_vm *vm, void __user *argp)
+{
+	struct kvm_userspace_memory_region mem;
+
+	if (copy_from_user(&mem, argp, sizeof(mem)))
+		return -EFAULT;
+	return mkvm_set_memory_region(vm, &mem);
+}
+
+/*
+ * The TSS and identity-map pages only matter to VMX without unrestricted
+ * guest, which minikvm does not support; accepted as KVM accepts them.
+ */
+static long mkvm_vm_set_tss_addr(struct mkvm_vm *vm, unsigned long addr)
+{
+	if (addr > (unsigned int)(-3 * PAGE_SIZE))
+		return -EINVAL;
+	return 0;
+}
+
+static long mkvm_vm_set_identity_map_addr(struct mkvm_vm *vm, void __user *argp)
+{
+	u64 addr;
+
+	if (copy_from_user(&addr, argp, sizeof(addr)))
+		return -EFAULT;
+	return atomic_read(&vm->nr_vcpus) ? -EINVAL : 0;
+}
+
 static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
 	struct mkvm_vm *vm = filp->private_data;
+	void __user *argp = (void __user *)arg;
 
 	/* A VM belongs to the address space that created it. */
 	if (vm->mm != current->mm)
@@ -69,6 +160,14 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	switch (ioctl) {
 	case KVM_CHECK_EXTENSION:
 		return mkvm_check_extension(vm, arg);
+	case KVM_CREATE_VCPU:
+		return mkvm_create_vcpu(vm, arg);
+	case KVM_SET_USER_MEMORY_REGION:
+		return mkvm_vm_set_memory_region(vm, argp);
+	case KVM_SET_TSS_ADDR:
+		return mkvm_vm_set_tss_addr(vm, arg);
+	case KVM_SET_IDENTITY_MAP_ADDR:
+		return mkvm_vm_set_identity_map_addr(vm, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -95,9 +194,13 @@ int mkvm_create_vm(unsigned long type)
 	if (!vm)
 		return -ENOMEM;
 
+	r = mkvm_vm_init(vm);
+	if (r)
+		goto free_vm;
+
 	r = ida_alloc_min(&mkvm_vm_ids, 1, GFP_KERNEL_ACCOUNT);
 	if (r < 0)
-		goto free_vm;
+		goto uninit;
 	vm->id = r;
 
 	refcount_set(&vm->users, 1);
@@ -125,6 +228,8 @@ int mkvm_create_vm(unsigned long type)
 drop_mm:
 	mmdrop(vm->mm);
 	ida_free(&mkvm_vm_ids, vm->id);
+uninit:
+	mkvm_vm_uninit(vm);
 free_vm:
 	kfree(vm);
 	return r;

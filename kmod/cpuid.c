@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM_GET_SUPPORTED_CPUID: the host's CPUID, reduced to what a minikvm
+ * guest can use.  Userspace passes (a subset of) it to KVM_SET_CPUID2;
+ * the guest's CPUID instruction then answers from that table.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <asm/processor.h>
+#include <asm/fpu/xcr.h>
+
+#include "minikvm.h"
+
+/* Leaf 1: features a guest may use. */
+#define CPUID1_ECX_OK	(BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) |	\
+			 BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(25) |	\
+			 BIT(26) | BIT(28) | BIT(29) | BIT(30))
+#define CPUID1_ECX_HYPERVISOR	BIT(31)
+#define CPUID1_EDX_OK	((GENMASK(19, 0) & ~BIT(10) & ~BIT(18)) |	\
+			 BIT(23) | BIT(24) | BIT(25) | BIT(26))
+/* Leaf 7.0 EBX: FSGSBASE, BMI1, AVX2, SMEP, BMI2, ERMS, ADX, SMAP, CLFLUSHOPT, SHA. */
+#define CPUID7_EBX_OK	(BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(9) |	\
+			 BIT(19) | BIT(20) | BIT(23) | BIT(29))
+/* 0x80000001 ECX: LAHF, ABM, SSE4A, MISALIGNSSE, 3DNOWPREFETCH. */
+#define CPUIDX1_ECX_OK	(BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(8))
+/* 0x80000001 EDX: SYSCALL, NX, MMXEXT, FXSR_OPT, PDPE1GB, LM + leaf-1 dups. */
+#define CPUIDX1_EDX_OK	(BIT(11) | BIT(20) | BIT(22) | BIT(25) | BIT(26) |	\
+			 BIT(29) | (CPUID1_EDX_OK & 0x0183f3ff))
+
+static void mkvm_cpuid(u32 fn, u32 idx, struct kvm_cpuid_entry2 *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->function = fn;
+	e->index = idx;
+	cpuid_count(fn, idx, &e->eax, &e->ebx, &e->ecx, &e->edx);
+}
+
+/* Fills @out (up to @max); returns the number of entries or -E2BIG. */
+static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
+{
+	u64 xcr0 = mkvm_get_host_xcr0() &
+		   (XFEATURE_MASK_FP | XFEATURE_MASK_SSE | XFEATURE_MASK_YMM);
+	u32 basic = min_t(u32, cpuid_eax(0), 0xd);
+	u32 ext = min_t(u32, cpuid_eax(0x80000000), 0x80000008);
+	struct kvm_cpuid_entry2 e;
+	int n = 0;
+	u32 fn, i;
+
+#define ADD() do { if (n >= max) return -E2BIG; out[n++] = e; } while (0)
+	for (fn = 0; fn <= basic; fn++) {
+		mkvm_cpuid(fn, 0, &e);
+		switch (fn) {
+		case 0:
+			e.eax = basic;
+			break;
+		case 1:
+			e.ecx = (e.ecx & CPUID1_ECX_OK) | CPUID1_ECX_HYPERVISOR;
+			if (!xcr0 || !(xcr0 & XFEATURE_MASK_YMM))
+				e.ecx &= ~BIT(28);	/* AVX */
+			e.edx &= CPUID1_EDX_OK;
+			e.ebx &= 0x0000ffff;		/* no APIC id, count */
+			break;
+		case 7:
+			e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+			e.eax = 0;
+			e.ebx &= CPUID7_EBX_OK;
+			if (!(xcr0 & XFEATURE_MASK_YMM))
+				e.ebx &= ~BIT(5);	/* AVX2 */
+			e.ecx = 0;
+			e.edx = 0;
+			break;
+		case 0xd:
+			if (!xcr0)
+				continue;
+			e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+			e.eax = xcr0;
+			e.edx = 0;
+			ADD();
+			mkvm_cpuid(fn, 1, &e);
+			e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+			e.eax &= BIT(0);		/* XSAVEOPT only */
+			e.ebx = e.ecx = e.edx = 0;
+			ADD();
+			for (i = 2; i < 3; i++) {
+				if (!(xcr0 & BIT(i)))
+					continue;
+				mkvm_cpuid(fn, i, &e);
+				e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+				ADD();
+			}
+			continue;
+		case 2: case 4: case 0xb:
+			/* Topology and caches: left to userspace. */
+			continue;
+		case 3: case 5: case 6: case 8: case 9: case 0xa: case 0xc:
+			/* Serial number, MONITOR, power, PMU: none. */
+			continue;
+		}
+		ADD();
+	}
+	for (fn = 0x80000000; fn <= ext; fn++) {
+		mkvm_cpuid(fn, 0, &e);
+		switch (fn) {
+		case 0x80000000:
+			e.eax = ext;
+			break;
+		case 0x80000001:
+			e.ecx &= CPUIDX1_ECX_OK;	/* no SVM */
+			e.edx &= CPUIDX1_EDX_OK;	/* no RDTSCP */
+			break;
+		case 0x80000002: case 0x80000003: case 0x80000004:
+		case 0x80000008:
+			if (fn == 0x80000008)
+				e.ebx = e.ecx = e.edx = 0;
+			break;
+		default:
+			continue;
+		}
+		ADD();
+	}
+#undef ADD
+	return n;
+}
+
+long mkvm_get_supported_cpuid(void __user *argp)
+{
+	struct kvm_cpuid2 __user *uc = argp;
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid2 c;
+	int n;
+	long r;
+
+	if (copy_from_user(&c, uc, sizeof(c)))
+		return -EFAULT;
+	if (c.nent < 1)
+		return -E2BIG;
+	c.nent = min_t(u32, c.nent, MKVM_MAX_CPUID);
+	e = vzalloc(array_size(c.nent, sizeof(*e)));
+	if (!e)
+		return -ENOMEM;
+	n = mkvm_fill_cpuid(e, c.nent);
+	r = n;
+	if (n < 0)
+		goto out;
+	r = -EFAULT;
+	if (copy_to_user(uc->entries, e, n * sizeof(*e)) ||
+	    put_user(n, &uc->nent))
+		goto out;
+	r = 0;
+out:
+	vfree(e);
+	return r;
+}

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The MMIO instruction decoder and the guest page-table walker.
+ *
+ * On a nested page fault the guest-physical address is already known, so
+ * the decoder only works out what the instruction does with it: length,
+ * direction, access size, and the register or immediate involved.  There
+ * is no effective-address computation, no flags, no string instructions.
+ *
+ * This file is also built on the host by selftests/unit/run.sh, with the
+ * stand-in headers of selftests/unit/include: keep the includes to these.
+ */
+#include <linux/bits.h>
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <asm/msr-index.h>
+#include <asm/pgtable_types.h>
+#include <asm/processor-flags.h>
+
+#include "emulate.h"
+
+#define MKVM_MAX_INSN_LEN	15
+
+#define REX_W			BIT(3)
+#define REX_R			BIT(2)
+
+/* What an opcode does (struct mkvm_opcode.flags). */
+#define OP_BYTE		BIT(0)	/* 8-bit register or immediate operand */
+#define OP_STORE	BIT(1)	/* writes memory, else loads a register */
+#define OP_IMM		BIT(2)	/* immediate source, ModRM.reg must be 0 */
+#define OP_MOFFS	BIT(3)	/* no ModRM: a moffs offset, register rAX */
+#define OP_SEXT		BIT(4)	/* sign-extends the loaded value */
+#define OP_REXW		BIT(5)	/* only in 64-bit mode with REX.W */
+
+struct mkvm_opcode {
+	u16 code;	/* the opcode, 0x0fxx for two-byte ones */
+	u8 mem;		/* memory operand bytes, 0: the operand size */
+	u8 flags;
+};
+
+static const struct mkvm_opcode mkvm_opcodes[] = {
+	{ 0x88,   0, OP_BYTE | OP_STORE },		/* mov r/m8, r8 */
+	{ 0x89,   0, OP_STORE },			/* mov r/m, r */
+	{ 0x8a,   0, OP_BYTE },				/* mov r8, r/m8 */
+	{ 0x8b,   0, 0 },				/* mov r, r/m */
+	{ 0xc6,   0, OP_BYTE | OP_STORE | OP_IMM },	/* mov r/m8, imm8 */
+	{ 0xc7,   0, OP_STORE | OP_IMM },		/* mov r/m, imm */
+	{ 0xa0,   0, OP_BYTE | OP_MOFFS },		/* mov al, moffs */
+	{ 0xa1,   0, OP_MOFFS },			/* mov rAX, moffs */
+	{ 0xa2,   0, OP_BYTE | OP_MOFFS | OP_STORE },	/* mov moffs, al */
+	{ 0xa3,   0, OP_MOFFS | OP_STORE },		/* mov moffs, rAX */
+	{ 0x63,   4, OP_SEXT | OP_REXW },		/* movsxd r64, r/m32 */
+	{ 0x0fb6, 1, 0 },				/* movzx r, r/m8 */
+	{ 0x0fb7, 2, 0 },				/* movzx r, r/m16 */
+	{ 0x0fbe, 1, OP_SEXT },				/* movsx r, r/m8 */
+	{ 0x0fbf, 2, OP_SEXT },				/* movsx r, r/m16 */
+};
+
+struct mkvm_decoder {
+	const u8 *code;
+	unsigned int avail;
+	unsigned int pos;
+};
+
+/* Whether @n more bytes exist: -EINVAL past 15 bytes, -EAGAIN past @avail. */
+static int mkvm_need(const struct mkvm_decoder *d, unsigned int n)
+{
+	if (d->pos + n > MKVM_MAX_INSN_LEN)
+		return -EINVAL;
+	if (d->pos + n > d->avail)
+		return -EAGAIN;
+	return 0;
+}
+
+static int mkvm_next_byte(struct mkvm_decoder *d, u8 *byte)
+{
+	int ret = mkvm_need(d, 1);
+
+	if (!ret)
+		*byte = d->code[d->pos++];
+	return ret;
+}
+
+static int mkvm_skip(struct mkvm_decoder *d, unsigned int n)
+{
+	int ret = mkvm_need(d, n);
+
+	if (!ret)
+		d->pos += n;
+	return ret;
+}
+
+/* Prefixes that do not change what we report: the GPA is already known. */
+static bool mkvm_ignored_prefix(u8 byte)
+{
+	switch (byte) {
+	case 0x26: case 0x2e: case 0x36: case 0x3e:	/* ES CS SS DS */
+	case 0x64: case 0x65:				/* FS GS */
+	case 0xf0:			/* LOCK: #UD on a MOV anyway */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const struct mkvm_opcode *mkvm_find_opcode(u16 code)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mkvm_opcodes); i++)
+		if (mkvm_opcodes[i].code == code)
+			return &mkvm_opcodes[i];
+	return NULL;
+}
+
+/*
+ * Skip what follows a ModRM byte with a memory operand: the SIB byte and
+ * the displacement.  RIP-relative (64-bit, mod 0, r/m 5) has a disp32
+ * like the 32-bit absolute form it replaces; REX.B changes neither.
+ */
+static int mkvm_skip_modrm(struct mkvm_decoder *d, u8 modrm,
+			   unsigned int asize)
+{
+	unsigned int mod = modrm >> 6, rm = modrm & 7;
+	u8 sib;
+	int ret;
+
+	if (asize == 2) {
+		if (mod == 1)
+			return mkvm_skip(d, 1);
+		if (mod == 2 || rm == 6)
+			return mkvm_skip(d, 2);
+		return 0;
+	}
+
+	if (rm == 4) {
+		ret = mkvm_next_byte(d, &sib);
+		if (ret)
+			return ret;
+		rm = sib & 7;		/* base 5 with mod 0: disp32, no base */
+	}
+	if (mod == 1)
+		return mkvm_skip(d, 1);
+	if (mod == 2 || rm == 5)
+		return mkvm_skip(d, 4);
+	return 0;
+}
+
+/* Read @n bytes, little-endian, then sign-extend a 4-byte value to 8. */
+static u64 mkvm_read_imm(struct mkvm_decoder *d, unsigned int n,
+			 unsigned int size)
+{
+	u64 imm = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		imm |= (u64)d->code[d->pos++] << (8 * i);
+	if (size == 8)
+		imm = (u64)(s64)(s32)imm;
+	return imm;
+}
+
+int mkvm_insn_decode(const u8 *code, unsigned int avail,
+		     enum mkvm_cpu_mode mode, struct mkvm_insn *insn)
+{
+	struct mkvm_decoder d = { .code = code, .avail = avail };
+	bool long64 = mode == MKVM_MODE_LONG64;
+	bool wide = long64 || mode == MKVM_MODE_PROT32;
+	bool opsize_prefix = false, adsize_prefix = false;
+	const struct mkvm_opcode *op;
+	unsigned int osize, asize, reg = 0, imm_len;
+	u8 byte, modrm, rex = 0;
+	u64 imm = 0;
+	u16 opcode;
+	int ret;
+
+	for (;;) {
+		ret = mkvm_next_byte(&d, &byte);
+		if (ret)
+			return ret;
+		if (long64 && (byte & 0xf0) == 0x40) {
+			rex = byte;
+			continue;
+		}
+		if (byte == 0x66)
+			opsize_prefix = true;
+		else if (byte == 0x67)
+			adsize_prefix = true;
+		else if (!mkvm_ignored_prefix(byte))
+			break;
+		rex = 0;	/* a REX counts only right before the opcode */
+	}
+
+	opcode = byte;
+	if (byte == 0x0f) {
+		ret = mkvm_next_byte(&d, &byte);
+		if (ret)
+			return ret;
+		opcode = 0x0f00 | byte;
+	}
+	op = mkvm_find_opcode(opcode);
+	if (!op)
+		return -EINVAL;
+	if ((op->flags & OP_REXW) && !(rex & REX_W))
+		return -EINVAL;		/* arpl, or a movsxd nobody emits */
+
+	if (op->flags & OP_BYTE)
+		osize = 1;
+	else if (rex & REX_W)
+		osize = 8;
+	else
+		osize = wide != opsize_prefix ? 4 : 2;
+	if (long64)
+		asize = adsize_prefix ? 4 : 8;
+	else
+		asize = wide != adsize_prefix ? 4 : 2;
+
+	if (op->flags & OP_MOFFS) {
+		ret = mkvm_skip(&d, asize);
+		if (ret)
+			return ret;
+	} else {
+		ret = mkvm_next_byte(&d, &modrm);
+		if (ret)
+			return ret;
+		if (modrm >> 6 == 3)
+			return -EINVAL;	/* register operand: not MMIO */
+		reg = (modrm >> 3) & 7;
+		if ((op->flags & OP_IMM) && reg)
+			return -EINVAL;	/* not mov (C6 /0, C7 /0) */
+		ret = mkvm_skip_modrm(&d, modrm, asize);
+		if (ret)
+			return ret;
+		if ((rex & REX_R) && !(op->flags & OP_IMM))
+			reg += 8;
+	}
+
+	if (op->flags & OP_IMM) {
+		imm_len = osize == 8 ? 4 : osize;
+		ret = mkvm_need(&d, imm_len);
+		if (ret)
+			return ret;
+		imm = mkvm_read_imm(&d, imm_len, osize);
+	}
+
+	/* Without REX, byte registers 4-7 are AH, CH, DH, BH. */
+	insn->high8 = osize == 1 && !rex && reg >= 4;
+	if (insn->high8)
+		reg -= 4;
+
+	insn->has_imm = op->flags & OP_IMM;
+	insn->imm = imm;
+	insn->len = d.pos;
+	insn->kind = op->flags & OP_STORE ? MKVM_INSN_STORE : MKVM_INSN_LOAD;
+	insn->size = op->mem ? op->mem : osize;
+	insn->reg = reg;
+	insn->dst_size = osize;
+	insn->sign_extend = op->flags & OP_SEXT;
+	return 0;
+}
+
+static u64 mkvm_size_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ULL : BIT_ULL(8 * size) - 1;
+}
+
+u64 mkvm_insn_store_value(const struct mkvm_insn *insn, const u64 *gprs)
+{
+	u64 val;
+
+	if (insn->has_imm)
+		return insn->imm & mkvm_size_mask(insn->size);
+	val = gprs[insn->reg];
+	if (insn->high8)
+		val >>= 8;
+	return val & mkvm_size_mask(insn->size);
+}
+
+void mkvm_insn_complete_load(const struct mkvm_insn *insn, u64 *gprs,
+			     u64 data)
+{
+	u64 *reg = &gprs[insn->reg];
+	unsigned int shift = insn->high8 ? 8 : 0;
+
+	data &= mkvm_size_mask(insn->size);
+	if (insn->sign_extend) {
+		if (insn->size == 1)
+			data = (u64)(s64)(s8)data;
+		else if (insn->size == 2)
+			data = (u64)(s64)(s16)data;
+		else if (insn->size == 4)
+			data = (u64)(s64)(s32)data;
+	}
+
+	switch (insn->dst_size) {
+	case 1:
+	case 2:		/* the other bits of the register are kept */
+		*reg &= ~(mkvm_size_mask(insn->dst_size) << shift);
+		*reg |= (data & mkvm_size_mask(insn->dst_size)) << shift;
+		break;
+	case 4:		/* a 32-bit write zeroes the upper half */
+		*reg = (u32)data;
+		break;
+	default:
+		*reg = data;
+		break;
+	}
+}
+
+/*
+ * Guest page tables, read through the caller's callback and never written:
+ * accessed and dirty bits are left alone (the walk is for bytes the guest
+ * has just fetched itself).  Reserved bits that do not depend on
+ * MAXPHYADDR are checked; bits MAXPHYADDR-51 are not.  PAE PDPTEs are read
+ * from memory at each walk, not from copies taken when CR3 was loaded.
+ */
+#define PTE_ADDR		GENMASK_ULL(51, 12)
+#define PAE_HIGH_RSVD		GENMASK_ULL(62, 52)
+#define PAE_PDPTE_RSVD		(GENMASK_ULL(63, 52) | GENMASK_ULL(8, 5) | \
+				 GENMASK_ULL(2, 1))
+#define PSE_4M_RSVD		BIT_ULL(21)		/* PSE-36 uses 20:13 */
+
+enum mkvm_pg_format { MKVM_PG_32, MKVM_PG_PAE, MKVM_PG_4LEVEL };
+
+static int mkvm_read_pte(mkvm_read_gpa_t read_gpa, void *ctx,
+			 enum mkvm_pg_format fmt, u64 gpa, u64 *pte)
+{
+	u32 pte32;
+	int ret;
+
+	if (fmt != MKVM_PG_32)
+		return read_gpa(ctx, gpa, pte, sizeof(*pte));
+	ret = read_gpa(ctx, gpa, &pte32, sizeof(pte32));
+	*pte = pte32;
+	return ret;
+}
+
+/* Whether @pte at @level maps a large page rather than a table. */
+static bool mkvm_pte_large(const struct mkvm_paging *pg,
+			   enum mkvm_pg_format fmt, int level, u64 pte)
+{
+	if (!(pte & _PAGE_PSE))
+		return false;
+	if (fmt == MKVM_PG_32)
+		return level == 2 && (pg->cr4 & X86_CR4_PSE);
+	return level == 2 || level == 3;
+}
+
+static u64 mkvm_pte_rsvd(const struct mkvm_paging *pg,
+			 enum mkvm_pg_format fmt, int level, u64 pte,
+			 unsigned int shift)
+{
+	u64 rsvd = pg->efer & EFER_NX ? 0 : _PAGE_NX;
+
+	if (fmt == MKVM_PG_32)
+		return mkvm_pte_large(pg, fmt, level, pte) ? PSE_4M_RSVD : 0;
+	if (fmt == MKVM_PG_PAE && level == 3)
+		return PAE_PDPTE_RSVD;
+	if (fmt == MKVM_PG_PAE)
+		rsvd |= PAE_HIGH_RSVD;
+	if (level == 4)
+		rsvd |= _PAGE_PSE;
+	else if (level > 1 && mkvm_pte_large(pg, fmt, level, pte))
+		rsvd |= GENMASK_ULL(shift - 1, 13);	/* 12 is PAT */
+	return rsvd;
+}
+
+int mkvm_gva_to_gpa(const struct mkvm_paging *pg, u64 gva, u32 access,
+		    mkvm_read_gpa_t read_gpa, void *ctx, u64 *gpa)
+{
+	u64 table, pte, rights = _PAGE_RW | _PAGE_USER, nx = 0;
+	enum mkvm_pg_format fmt;
+	unsigned int bits, shift;
+	int level, ret;
+
+	if (!(pg->cr0 & X86_CR0_PG)) {
+		*gpa = (u32)gva;	/* not long mode: linear is 32 bits */
+		return 0;
+	}
+	if (pg->cr4 & X86_CR4_LA57)
+		return -EINVAL;
+
+	if (pg->efer & EFER_LMA) {
+		if (!(pg->cr4 & X86_CR4_PAE))
+			return -EINVAL;
+		if (gva >> 47 != 0 && gva >> 47 != 0x1ffff)
+			return -EFAULT;		/* non-canonical */
+		fmt = MKVM_PG_4LEVEL;
+		level = 4;
+		table = pg->cr3 & PTE_ADDR;
+	} else if (pg->cr4 & X86_CR4_PAE) {
+		fmt = MKVM_PG_PAE;
+		level = 3;
+		table = pg->cr3 & GENMASK_ULL(31, 5);
+		gva = (u32)gva;
+	} else {
+		fmt = MKVM_PG_32;
+		level = 2;
+		table = pg->cr3 & GENMASK_ULL(31, 12);
+		gva = (u32)gva;
+	}
+	bits = fmt == MKVM_PG_32 ? 10 : 9;
+
+	for (;; level--) {
+		shift = 12 + bits * (level - 1);
+		table += ((gva >> shift) & (BIT(bits) - 1)) * (bits == 10 ? 4 : 8);
+		ret = mkvm_read_pte(read_gpa, ctx, fmt, table, &pte);
+		if (ret)
+			return ret;
+		if (!(pte & _PAGE_PRESENT))
+			return -EFAULT;
+		if (pte & mkvm_pte_rsvd(pg, fmt, level, pte, shift))
+			return -EFAULT;
+		if (fmt != MKVM_PG_PAE || level != 3)	/* PDPTE: no rights */
+			rights &= pte;
+		nx |= pte & _PAGE_NX;
+		if (level == 1 || mkvm_pte_large(pg, fmt, level, pte))
+			break;
+		table = pte & (fmt == MKVM_PG_32 ? GENMASK_ULL(31, 12) : PTE_ADDR);
+	}
+
+	if ((access & MKVM_WALK_USER) && !(rights & _PAGE_USER))
+		return -EFAULT;
+	if ((access & MKVM_WALK_WRITE) && !(rights & _PAGE_RW) &&
+	    ((access & MKVM_WALK_USER) || (pg->cr0 & X86_CR0_WP)))
+		return -EFAULT;
+	if (access & MKVM_WALK_FETCH) {
+		if (nx)			/* only possible with EFER.NXE */
+			return -EFAULT;
+		if (!(access & MKVM_WALK_USER) && (rights & _PAGE_USER) &&
+		    (pg->cr4 & X86_CR4_SMEP))
+			return -EFAULT;
+	}
+
+	if (fmt == MKVM_PG_32 && level == 2)	/* PSE-36: 20:13 are 39:32 */
+		pte = (pte & GENMASK_ULL(31, 22)) |
+		      (pte & GENMASK_ULL(20, 13)) << 19;
+	*gpa = (pte & PTE_ADDR & ~(BIT_ULL(shift) - 1)) |
+	       (gva & (BIT_ULL(shift) - 1));
+	return 0;
+}

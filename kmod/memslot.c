@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory slots: KVM_SET_USER_MEMORY_REGION and guest-physical access.
+ *
+ * The slot array is replaced as a whole (RCU style) under
+ * vm->slots_lock and read under vm->srcu.  A deleted or moved slot is
+ * unmapped from the nested page tables and its pages unpinned only after
+ * synchronize_srcu(), so no fault handler can still be mapping it, and
+ * after every vCPU has flushed its TLB (mkvm_mmu_zap_slot()).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "minikvm.h"
+
+struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm_memslots *slots, u64 gfn)
+{
+	unsigned int i;
+
+	for (i = 0; i < MKVM_MAX_SLOTS; i++) {
+		struct mkvm_memslot *s = slots->slots[i];
+
+		if (s && gfn >= s->base_gfn && gfn - s->base_gfn < s->npages)
+			return s;
+	}
+	return NULL;
+}
+
+static bool mkvm_slots_overlap(struct mkvm_memslots *slots, u16 id,
+			       u64 base_gfn, u64 npages)
+{
+	unsigned int i;
+
+	for (i = 0; i < MKVM_MAX_SLOTS; i++) {
+		struct mkvm_memslot *s = slots->slots[i];
+
+		if (s && i != id && base_gfn < s->base_gfn + s->npages &&
+		    s->base_gfn < base_gfn + npages)
+			return true;
+	}
+	return false;
+}
+
+static void mkvm_memslot_free(struct mkvm_memslot *slot)
+{
+	kvfree(slot->pages);
+	kfree(slot);
+}
+
+/* Publish @new in place of the current array and wait for readers. */
+static void mkvm_publish_slots(struct mkvm_vm *vm, struct mkvm_memslots *new)
+{
+	struct mkvm_memslots *old;
+
+	old = rcu_replace_pointer(vm->slots, new,
+				  lockdep_is_held(&vm->slots_lock));
+	synchronize_srcu(&vm->srcu);
+	kfree(old);
+}
+
+int mkvm_set_memory_region(struct mkvm_vm *vm,
+			   const struct kvm_userspace_memory_region *mem)
+{
+	struct mkvm_memslots *slots, *new;
+	struct mkvm_memslot *old, *slot = NULL;
+	u16 id = mem->slot & 0xffff;
+	u64 base_gfn, npages;
+	int r;
+
+	/* The same checks as KVM, in the same order, with its errnos. */
+	if (mem->flags & ~KVM_MEM_READONLY)
+		return -EINVAL;
+	if (mem->memory_size & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (mem->guest_phys_addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (mem->userspace_addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (!access_ok((void __user *)(unsigned long)mem->userspace_addr,
+		       mem->memory_size))
+		return -EINVAL;
+	if ((mem->slot >> 16) || id >= MKVM_MAX_SLOTS)
+		return -EINVAL;
+	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
+		return -EINVAL;
+
+	base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
+	npages = mem->memory_size >> PAGE_SHIFT;
+	/* Our page arrays are indexed by unsigned int. */
+	if (npages > UINT_MAX)
+		return -EINVAL;
+
+	mutex_lock(&vm->slots_lock);
+	slots = rcu_dereference_protected(vm->slots,
+					  lockdep_is_held(&vm->slots_lock));
+	old = slots->slots[id];
+
+	r = -EINVAL;
+	if (!npages) {				/* delete */
+		if (!old)
+			goto out;
+	} else if (old) {			/* move, or nothing */
+		if (mem->userspace_addr != old->uaddr ||
+		    npages != old->npages || mem->flags != old->flags)
+			goto out;
+		r = 0;
+		if (base_gfn == old->base_gfn)
+			goto out;
+	}
+	r = -EEXIST;
+	if (npages && mkvm_slots_overlap(slots, id, base_gfn, npages))
+		goto out;
+
+	r = -ENOMEM;
+	if (npages) {
+		slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+		if (!slot)
+			goto out;
+		slot->pages = kvcalloc(npages, sizeof(*slot->pages),
+				       GFP_KERNEL_ACCOUNT);
+		if (!slot->pages) {
+			kfree(slot);
+			goto out;
+		}
+		slot->id = id;
+		slot->flags = mem->flags;
+		slot->base_gfn = base_gfn;
+		slot->npages = npages;
+		slot->uaddr = mem->userspace_addr;
+	}
+
+	new = kmemdup(slots, sizeof(*slots), GFP_KERNEL_ACCOUNT);
+	if (!new) {
+		if (slot)
+			mkvm_memslot_free(slot);
+		goto out;
+	}
+	new->slots[id] = slot;
+	new->nr += (slot ? 1 : 0) - (old ? 1 : 0);
+	mkvm_publish_slots(vm, new);
+
+	/* No reader sees @old any more: unmap, flush and unpin it. */
+	if (old) {
+		mkvm_mmu_zap_slot(vm, old);
+		mkvm_memslot_free(old);
+	}
+	r = 0;
+out:
+	mutex_unlock(&vm->slots_lock);
+	return r;
+}
+
+/* At VM destruction: no vCPU runs, nobody else holds the VM. */
+void mkvm_free_memslots(struct mkvm_vm *vm)
+{
+	struct mkvm_memslots *slots = rcu_dereference_protected(vm->slots, 1);
+	unsigned int i;
+
+	if (!slots)
+		return;
+	for (i = 0; i < MKVM_MAX_SLOTS; i++) {
+		if (!slots->slots[i])
+			continue;
+		mkvm_mmu_zap_slot(vm, slots->slots[i]);
+		mkvm_memslot_free(slots->slots[i]);
+	}
+	kfree(slots);
+}
+
+/*
+ * Copy to or from guest-physical memory through the slots' user
+ * mappings.  Called from the vCPU thread (the VM's mm) under vm->srcu.
+ */
+static int mkvm_guest_access(struct mkvm_vm *vm, u64 gpa, void *data,
+			     unsigned long len, bool write)
+{
+	struct mkvm_memslots *slots = srcu_dereference(vm->slots, &vm->srcu);
+
+	while (len) {
+		u64 gfn = gpa >> PAGE_SHIFT;
+		unsigned long off = offset_in_page(gpa);
+		unsigned long n = min(len, PAGE_SIZE - off);
+		struct mkvm_memslot *s = mkvm_gfn_to_slot(slots, gfn);
+		void __user *hva;
+
+		if (!s)
+			return -EFAULT;
+		if (write && (s->flags & KVM_MEM_READONLY))
+			return -EFAULT;
+		hva = (void __user *)(unsigned long)(s->uaddr +
+			((gfn - s->base_gfn) << PAGE_SHIFT) + off);
+		if (write ? copy_to_user(hva, data, n) : copy_from_user(data, hva, n))
+			return -EFAULT;
+		gpa += n;
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int mkvm_read_guest(struct mkvm_vm *vm, u64 gpa, void *data, unsigned long len)
+{
+	return mkvm_guest_access(vm, gpa, data, len, false);
+}
+
+int mkvm_write_guest(struct mkvm_vm *vm, u64 gpa, const void *data,
+		     unsigned long len)
+{
+	return mkvm_guest_access(vm, gpa, (void *)data, len, true);
+}

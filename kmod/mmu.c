@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Nested page tables (AMD NPT, Intel EPT): a radix tree per VM mapping
+ * guest-physical to host-physical pages, 4 KiB leaves only.  The depth is
+ * the backend's: NPT walks with the host's paging mode, so it has five
+ * levels when the host runs with 5-level paging (LA57).
+ *
+ * Filled lazily: a nested page fault on a slot's page pins the user page
+ * and maps it (mkvm_mmu_map()).  The backend supplies the entry format.
+ * A pinned page stays pinned, and mapped, until its slot is deleted or
+ * moved or the VM is destroyed; it is unpinned only after every vCPU has
+ * flushed its TLB, so the guest can never reach a page the host freed.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "minikvm.h"
+
+#define MKVM_PT_ADDR_MASK	GENMASK_ULL(51, 12)
+
+static u64 *mkvm_pt_table(u64 entry)
+{
+	return phys_to_virt(entry & MKVM_PT_ADDR_MASK);
+}
+
+static unsigned int mkvm_pt_index(u64 gpa, int level)
+{
+	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+}
+
+int mkvm_mmu_init(struct mkvm_vm *vm)
+{
+	mutex_init(&vm->mmu_lock);
+	vm->npt_root = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!vm->npt_root)
+		return -ENOMEM;
+	vm->npt_pages = 1;
+	vm->npt_levels = mkvm_ops->npt_levels();
+	return 0;
+}
+
+u64 mkvm_mmu_root_pa(struct mkvm_vm *vm)
+{
+	return page_to_phys(vm->npt_root);
+}
+
+/* The level-1 entry for @gpa; allocates tables if @alloc.  mmu_lock held. */
+static u64 *mkvm_pt_leaf(struct mkvm_vm *vm, u64 gpa, bool alloc)
+{
+	u64 *table = page_address(vm->npt_root);
+	int level;
+
+	for (level = vm->npt_levels; level > 1; level--) {
+		u64 *e = &table[mkvm_pt_index(gpa, level)];
+
+		if (!mkvm_ops->npt_present(*e)) {
+			struct page *page;
+
+			if (!alloc)
+				return NULL;
+			page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+			if (!page)
+				return NULL;
+			vm->npt_pages++;
+			WRITE_ONCE(*e, mkvm_ops->npt_table_entry(page_to_phys(page)));
+		}
+		table = mkvm_pt_table(*e);
+	}
+	return &table[mkvm_pt_index(gpa, 1)];
+}
+
+int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa)
+{
+	u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
+	bool writable = !(slot->flags & KVM_MEM_READONLY);
+	unsigned long hva = slot->uaddr + (idx << PAGE_SHIFT);
+	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
+	struct page *page;
+	u64 *pte;
+	int r;
+
+	r = pin_user_pages_fast(hva, 1, flags, &page);
+	if (r != 1)
+		return r < 0 ? r : -EFAULT;
+
+	mutex_lock(&vm->mmu_lock);
+	r = 0;
+	if (slot->pages[idx]) {
+		/* Another vCPU mapped it meanwhile. */
+		unpin_user_page(page);
+		goto out;
+	}
+	pte = mkvm_pt_leaf(vm, gpa, true);
+	if (!pte) {
+		unpin_user_page(page);
+		r = -ENOMEM;
+		goto out;
+	}
+	slot->pages[idx] = page;
+	slot->resident++;
+	WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(page), writable));
+out:
+	mutex_unlock(&vm->mmu_lock);
+	return r;
+}
+
+void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot)
+{
+	bool writable = !(slot->flags & KVM_MEM_READONLY);
+	u64 i;
+
+	if (!slot->resident)
+		return;
+
+	mutex_lock(&vm->mmu_lock);
+	for (i = 0; i < slot->npages; i++) {
+		u64 *pte;
+
+		if (!slot->pages[i])
+			continue;
+		pte = mkvm_pt_leaf(vm, (slot->base_gfn + i) << PAGE_SHIFT, false);
+		if (pte)
+			WRITE_ONCE(*pte, 0);
+	}
+	mutex_unlock(&vm->mmu_lock);
+
+	/* No vCPU may keep a translation to the pages we unpin below. */
+	mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
+
+	for (i = 0; i < slot->npages; i++) {
+		if (!slot->pages[i])
+			continue;
+		unpin_user_pages_dirty_lock(&slot->pages[i], 1, writable);
+		slot->pages[i] = NULL;
+		cond_resched();
+	}
+	slot->resident = 0;
+}
+
+static void mkvm_pt_free(u64 *table, int level)
+{
+	unsigned int i;
+
+	if (level > 1) {
+		for (i = 0; i < 512; i++)
+			if (mkvm_ops->npt_present(table[i]))
+				mkvm_pt_free(mkvm_pt_table(table[i]), level - 1);
+	}
+	free_page((unsigned long)table);
+}
+
+/* At VM destruction, after the slots are gone: free the tables. */
+void mkvm_mmu_destroy(struct mkvm_vm *vm)
+{
+	if (vm->npt_root)
+		mkvm_pt_free(page_address(vm->npt_root), vm->npt_levels);
+	vm->npt_root = NULL;
+}

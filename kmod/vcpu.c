@@ -1,0 +1,1246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPUs: the vCPU fd, its ioctls and the run loop.
+ *
+ * The run loop owns the policy: it enters the guest through the
+ * backend, which reports each exit as a struct mkvm_exit, and decides
+ * here whether to re-enter, to complete the exit in the kernel or to
+ * return to userspace.  Exit handlers return 1 to re-enter, 0 to return
+ * to userspace (run->exit_reason set), or a negative errno.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/fpu/xcr.h>
+#include <asm/mtrr.h>
+#include <asm/processor-flags.h>
+#include <asm/trapnr.h>
+#include <asm/msr-index.h>
+
+#include "minikvm.h"
+
+/* ---- CPU mode and guest memory through the guest's page tables ------- */
+
+static enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s)
+{
+	if (!(s->cr0 & X86_CR0_PE))
+		return MKVM_MODE_REAL;
+	if ((s->efer & EFER_LMA) && s->cs.l)
+		return MKVM_MODE_LONG64;
+	return s->cs.db ? MKVM_MODE_PROT32 : MKVM_MODE_PROT16;
+}
+
+static int mkvm_read_gpa_cb(void *ctx, u64 gpa, void *buf, unsigned int size)
+{
+	return mkvm_read_guest(ctx, gpa, buf, size);
+}
+
+/* Copy between a guest linear range and @buf, page by page. */
+static int mkvm_linear_access(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			      u64 la, void *buf, unsigned int len, u32 access)
+{
+	struct mkvm_paging pg = {
+		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
+	};
+	struct mkvm_vm *vm = vcpu->vm;
+
+	while (len) {
+		unsigned int n = min_t(unsigned int, len,
+				       PAGE_SIZE - offset_in_page(la));
+		u64 gpa;
+		int r;
+
+		r = mkvm_gva_to_gpa(&pg, la, access, mkvm_read_gpa_cb, vm, &gpa);
+		if (r)
+			return r;
+		if (access & MKVM_WALK_WRITE)
+			r = mkvm_write_guest(vm, gpa, buf, n);
+		else
+			r = mkvm_read_guest(vm, gpa, buf, n);
+		if (r)
+			return r;
+		la += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* ---- userspace exits ---------------------------------------------------- */
+
+static int mkvm_internal_error(struct mkvm_vcpu *vcpu, u32 suberror,
+			       u64 data0, u64 data1)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = 2;
+	run->internal.data[0] = data0;
+	run->internal.data[1] = data1;
+	return 0;
+}
+
+static u64 mkvm_mask(unsigned int bytes)
+{
+	return bytes >= 8 ? ~0ULL : (1ULL << (bytes * 8)) - 1;
+}
+
+/* Address-size register access for string IO (SI, DI, CX). */
+static u64 mkvm_reg_get(struct mkvm_vcpu *vcpu, int reg, unsigned int asize)
+{
+	return vcpu->regs[reg] & mkvm_mask(asize);
+}
+
+static void mkvm_reg_set(struct mkvm_vcpu *vcpu, int reg, unsigned int asize,
+			 u64 val)
+{
+	u64 m = mkvm_mask(asize);
+
+	if (asize == 4)
+		vcpu->regs[reg] = val & m;	/* 32-bit writes zero-extend */
+	else
+		vcpu->regs[reg] = (vcpu->regs[reg] & ~m) | (val & m);
+}
+
+static u64 mkvm_seg_base(const struct kvm_sregs *s, int seg)
+{
+	const struct kvm_segment *segs[] = {
+		&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs,
+	};
+
+	if (seg < 0 || seg >= ARRAY_SIZE(segs))
+		return s->ds.base;
+	/* In 64-bit mode only FS and GS have a base. */
+	if (mkvm_cpu_mode(s) == MKVM_MODE_LONG64 && seg < 4)
+		return 0;
+	return segs[seg]->base;
+}
+
+/*
+ * String port IO: up to a page of data per exit, never crossing a page
+ * of guest memory; the instruction restarts until RCX reaches 0.
+ */
+static int mkvm_string_io_setup(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
+				struct kvm_sregs *s, u64 *la)
+{
+	unsigned int asize = exit->io.addr_size, size = exit->io.size;
+	int reg = exit->io.in ? 7 : 6;		/* RDI : RSI */
+	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
+	u64 count = 1, room;
+
+	mkvm_ops->get_sregs(vcpu, s);
+	*la = mkvm_seg_base(s, exit->io.in ? 0 : exit->io.seg) +
+	      mkvm_reg_get(vcpu, reg, asize);
+	if (exit->io.rep) {
+		count = mkvm_reg_get(vcpu, 1, asize);
+		if (!count) {			/* rep with RCX = 0: a no-op */
+			vcpu->rip = exit->next_rip;
+			return 0;
+		}
+	}
+	if (down) {
+		count = 1;
+	} else {
+		room = (PAGE_SIZE - offset_in_page(*la)) / size;
+		count = clamp_t(u64, count, 1, max_t(u64, room, 1));
+	}
+	vcpu->pio.count = count;
+	return 1;
+}
+
+/* Advance RSI/RDI/RCX after @count iterations; RIP when done. */
+static void mkvm_string_io_advance(struct mkvm_vcpu *vcpu, u64 next_rip)
+{
+	unsigned int asize = vcpu->pio.addr_size;
+	int reg = vcpu->pio.in ? 7 : 6;
+	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
+	u64 delta = (u64)vcpu->pio.count * vcpu->pio.size;
+	u64 v = mkvm_reg_get(vcpu, reg, asize);
+	bool done = true;
+
+	mkvm_reg_set(vcpu, reg, asize, down ? v - delta : v + delta);
+	if (vcpu->pio.rep) {
+		u64 cx = mkvm_reg_get(vcpu, 1, asize) - vcpu->pio.count;
+
+		mkvm_reg_set(vcpu, 1, asize, cx);
+		done = !cx;
+	}
+	if (done)
+		vcpu->rip = next_rip;
+}
+
+static int mkvm_handle_io(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	struct kvm_run *run = vcpu->run;
+	struct kvm_sregs s;
+	u64 la = 0;
+	int r;
+
+	vcpu->pio.port = exit->io.port;
+	vcpu->pio.size = exit->io.size;
+	vcpu->pio.in = exit->io.in;
+	vcpu->pio.string = exit->io.string;
+	vcpu->pio.rep = exit->io.rep;
+	vcpu->pio.addr_size = exit->io.addr_size;
+	vcpu->pio.next_rip = exit->next_rip;
+	vcpu->pio.count = 1;
+
+	if (exit->io.string) {
+		r = mkvm_string_io_setup(vcpu, exit, &s, &la);
+		if (r <= 0)
+			return 1;		/* nothing to do: re-enter */
+		vcpu->pio.la = la;
+		if (!exit->io.in) {
+			r = mkvm_linear_access(vcpu, &s, la, vcpu->pio_data,
+					       vcpu->pio.count * exit->io.size, 0);
+			if (r)
+				return mkvm_internal_error(vcpu,
+						KVM_INTERNAL_ERROR_EMULATION, la, r);
+		}
+	} else if (!exit->io.in) {
+		memcpy(vcpu->pio_data, &vcpu->regs[0], exit->io.size);
+	}
+
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = exit->io.in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = exit->io.size;
+	run->io.port = exit->io.port;
+	run->io.count = vcpu->pio.count;
+	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+
+	if (exit->io.in) {
+		vcpu->pending = MKVM_PENDING_PIO_IN;
+	} else if (exit->io.string) {
+		mkvm_string_io_advance(vcpu, exit->next_rip);
+	} else {
+		vcpu->rip = exit->next_rip;
+	}
+	return 0;
+}
+
+/* KVM_RUN after an IN exit: the data userspace left in the PIO page. */
+static int mkvm_complete_pio_in(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_sregs s;
+	u64 v;
+	int r;
+
+	if (!vcpu->pio.string) {
+		v = 0;
+		memcpy(&v, vcpu->pio_data, vcpu->pio.size);
+		mkvm_reg_set(vcpu, 0, vcpu->pio.size, v);
+		vcpu->rip = vcpu->pio.next_rip;
+		return 1;
+	}
+	mkvm_ops->get_sregs(vcpu, &s);
+	r = mkvm_linear_access(vcpu, &s, vcpu->pio.la, vcpu->pio_data,
+			       vcpu->pio.count * vcpu->pio.size, MKVM_WALK_WRITE);
+	if (r)
+		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   vcpu->pio.la, r);
+	mkvm_string_io_advance(vcpu, vcpu->pio.next_rip);
+	return 1;
+}
+
+/*
+ * A nested page fault: map the slot's page, or emulate the access as
+ * MMIO (no slot, or a write to a read-only slot).
+ */
+static int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	struct mkvm_vm *vm = vcpu->vm;
+	struct kvm_run *run = vcpu->run;
+	u64 gpa = exit->npf.gpa;
+	struct mkvm_memslot *slot;
+	struct mkvm_insn *insn = &vcpu->mmio_insn;
+	struct kvm_sregs s;
+	u8 code[15];
+	u32 access;
+	u64 la;
+	int idx, r, n;
+
+	idx = srcu_read_lock(&vm->srcu);
+	slot = mkvm_gfn_to_slot(srcu_dereference(vm->slots, &vm->srcu),
+				gpa >> PAGE_SHIFT);
+	if (slot && !(exit->npf.write && (slot->flags & KVM_MEM_READONLY))) {
+		r = mkvm_mmu_map(vm, slot, gpa);
+		srcu_read_unlock(&vm->srcu, idx);
+		/* A slot whose user memory is gone: as KVM, KVM_RUN fails. */
+		return r ? r : 1;
+	}
+
+	/* MMIO: fetch and decode the instruction at CS:RIP. */
+	if (exit->npf.fetch) {
+		srcu_read_unlock(&vm->srcu, idx);
+		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   gpa, vcpu->rip);
+	}
+	mkvm_ops->get_sregs(vcpu, &s);
+	la = s.cs.base + vcpu->rip;
+	if (mkvm_cpu_mode(&s) == MKVM_MODE_LONG64)
+		la = vcpu->rip;
+	else
+		la &= 0xffffffff;
+	/* Fetch as much as is readable, up to 15 bytes. */
+	n = sizeof(code);
+	access = MKVM_WALK_FETCH | (s.cs.dpl == 3 ? MKVM_WALK_USER : 0);
+	r = mkvm_linear_access(vcpu, &s, la, code, n, access);
+	if (r) {
+		n = PAGE_SIZE - offset_in_page(la);
+		r = n < sizeof(code) ?
+		    mkvm_linear_access(vcpu, &s, la, code, n, access) : r;
+	}
+	srcu_read_unlock(&vm->srcu, idx);
+	if (!r)
+		r = mkvm_insn_decode(code, n, mkvm_cpu_mode(&s), insn);
+	if (r)
+		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   gpa, vcpu->rip);
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = insn->size;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (insn->kind == MKVM_INSN_STORE) {
+		u64 v = mkvm_insn_store_value(insn, vcpu->regs);
+
+		run->mmio.is_write = 1;
+		memcpy(run->mmio.data, &v, insn->size);
+		vcpu->rip += insn->len;
+	} else {
+		run->mmio.is_write = 0;
+		vcpu->pending = MKVM_PENDING_MMIO_LOAD;
+	}
+	return 0;
+}
+
+static void mkvm_complete_mmio_load(struct mkvm_vcpu *vcpu)
+{
+	u64 v = 0;
+
+	memcpy(&v, vcpu->run->mmio.data, vcpu->mmio_insn.size);
+	mkvm_insn_complete_load(&vcpu->mmio_insn, vcpu->regs, v);
+	vcpu->rip += vcpu->mmio_insn.len;
+}
+
+/* ---- CPUID -------------------------------------------------------------- */
+
+static struct kvm_cpuid_entry2 *mkvm_find_cpuid(struct mkvm_vcpu *vcpu,
+						u32 function, u32 index)
+{
+	u32 i;
+
+	for (i = 0; i < vcpu->cpuid_nent; i++) {
+		struct kvm_cpuid_entry2 *e = &vcpu->cpuid[i];
+
+		if (e->function != function)
+			continue;
+		if ((e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && e->index != index)
+			continue;
+		return e;
+	}
+	return NULL;
+}
+
+bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 0x80000001, 0);
+
+	return e && (e->edx & BIT(29));
+}
+
+static bool mkvm_cpuid_has_nx(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 0x80000001, 0);
+
+	return e && (e->edx & BIT(20));
+}
+
+static int mkvm_handle_cpuid(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u32 fn = vcpu->regs[0], idx = vcpu->regs[1];
+	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, fn, idx);
+	u32 eax = 0, ebx = 0, ecx = 0, edx = 0;
+
+	if (e) {
+		eax = e->eax;
+		ebx = e->ebx;
+		ecx = e->ecx;
+		edx = e->edx;
+	}
+	/* OSXSAVE mirrors the guest's CR4, as on hardware. */
+	if (fn == 1) {
+		struct kvm_sregs s;
+
+		mkvm_ops->get_sregs(vcpu, &s);
+		ecx &= ~BIT(27);
+		if (s.cr4 & X86_CR4_OSXSAVE)
+			ecx |= BIT(27);
+	}
+	vcpu->regs[0] = eax;
+	vcpu->regs[3] = ebx;
+	vcpu->regs[1] = ecx;
+	vcpu->regs[2] = edx;
+	vcpu->rip = exit->next_rip;
+	return 1;
+}
+
+/* ---- MSRs --------------------------------------------------------------- */
+
+/* The MSRs KVM_GET_MSR_INDEX_LIST reports: all we emulate. */
+static const u32 mkvm_msrs[] = {
+	MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
+	MSR_IA32_SPEC_CTRL, MSR_MTRRdefType,
+};
+
+static bool mkvm_is_mtrr_var(u32 index)
+{
+	return index >= MTRRphysBase_MSR(0) && index <= MTRRphysMask_MSR(7);
+}
+
+static int mkvm_mtrr_fixed_index(u32 index)
+{
+	switch (index) {
+	case MSR_MTRRfix64K_00000:	return 0;
+	case MSR_MTRRfix16K_80000:	return 1;
+	case MSR_MTRRfix16K_A0000:	return 2;
+	case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_F8000:
+		return 3 + index - MSR_MTRRfix4K_C0000;
+	default:
+		return -1;
+	}
+}
+
+/* 0, or -EINVAL for an MSR we do not have (the guest then gets #GP). */
+static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	int r = mkvm_ops->get_msr(vcpu, index, data);
+	int fixed;
+
+	if (r != -ENOENT)
+		return r;
+	fixed = mkvm_mtrr_fixed_index(index);
+	if (fixed >= 0) {
+		*data = vcpu->mtrr_fixed[fixed];
+		return 0;
+	}
+	if (mkvm_is_mtrr_var(index)) {
+		*data = vcpu->mtrr_var[index - MTRRphysBase_MSR(0)];
+		return 0;
+	}
+	switch (index) {
+	case MSR_IA32_APICBASE:
+		*data = vcpu->apic_base;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*data = vcpu->misc_enable;
+		return 0;
+	case MSR_IA32_SPEC_CTRL:
+		*data = vcpu->spec_ctrl;
+		return 0;
+	case MSR_MTRRcap:
+		*data = 0x500 | 8;	/* fixed ranges, WC, 8 variable */
+		return 0;
+	case MSR_MTRRdefType:
+		*data = vcpu->mtrr_def_type;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+	case MSR_IA32_MCG_CAP:
+	case MSR_IA32_MCG_STATUS:
+	case MSR_K7_HWCR:
+		*data = 0;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
+			bool host)
+{
+	int fixed;
+
+	switch (index) {
+	case MSR_EFER:
+		/* Long mode and NX only as far as the guest's CPUID has them. */
+		if (data & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+			return -EINVAL;
+		if ((data & EFER_LME) && !mkvm_cpuid_has_long_mode(vcpu))
+			return -EINVAL;
+		if ((data & EFER_NX) && !mkvm_cpuid_has_nx(vcpu))
+			return -EINVAL;
+		break;
+	case MSR_IA32_APICBASE:
+		vcpu->apic_base = data;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		vcpu->misc_enable = data;
+		return 0;
+	case MSR_IA32_SPEC_CTRL:
+		/* Kept, not applied: the host's mitigations stay in force. */
+		vcpu->spec_ctrl = data;
+		return 0;
+	case MSR_IA32_PRED_CMD:
+		if (data & ~PRED_CMD_IBPB)
+			return -EINVAL;
+		if (data && boot_cpu_has(X86_FEATURE_IBPB))
+			wrmsrl(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
+		return 0;
+	case MSR_MTRRdefType:
+		vcpu->mtrr_def_type = data;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+	case MSR_IA32_MCG_STATUS:
+		if (host || !data)
+			return 0;
+		return -EINVAL;
+	}
+	fixed = mkvm_mtrr_fixed_index(index);
+	if (fixed >= 0) {
+		vcpu->mtrr_fixed[fixed] = data;
+		return 0;
+	}
+	if (mkvm_is_mtrr_var(index)) {
+		vcpu->mtrr_var[index - MTRRphysBase_MSR(0)] = data;
+		return 0;
+	}
+	return mkvm_ops->set_msr(vcpu, index, data) == -ENOENT ?
+	       -EINVAL : 0;
+}
+
+static int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u64 data;
+
+	if (mkvm_get_msr(vcpu, vcpu->regs[1], &data)) {
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vcpu->regs[0] = (u32)data;
+	vcpu->regs[2] = data >> 32;
+	vcpu->rip = exit->next_rip;
+	return 1;
+}
+
+static int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u64 data = (u32)vcpu->regs[0] | (vcpu->regs[2] << 32);
+
+	if (mkvm_set_msr(vcpu, vcpu->regs[1], data, false)) {
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vcpu->rip = exit->next_rip;
+	return 1;
+}
+
+/* ---- XSETBV ------------------------------------------------------------- */
+
+static u64 mkvm_host_xcr0;
+
+static int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u64 v = (u32)vcpu->regs[0] | (vcpu->regs[2] << 32);
+	u64 allowed = mkvm_host_xcr0 & (XFEATURE_MASK_FP | XFEATURE_MASK_SSE |
+					XFEATURE_MASK_YMM);
+	struct kvm_sregs s;
+
+	mkvm_ops->get_sregs(vcpu, &s);
+	/* XCR0 only, from CPL 0, x87 always on, AVX needs SSE. */
+	if ((u32)vcpu->regs[1] != 0 || (s.ss.dpl && (s.cr0 & X86_CR0_PE)) ||
+	    !(v & XFEATURE_MASK_FP) || (v & ~allowed) ||
+	    ((v & XFEATURE_MASK_YMM) && !(v & XFEATURE_MASK_SSE))) {
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vcpu->xcr0 = v;
+	vcpu->rip = exit->next_rip;
+	return 1;
+}
+
+/* ---- the run loop ------------------------------------------------------- */
+
+static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (exit->reason) {
+	case MKVM_EXIT_NONE:
+	case MKVM_EXIT_INTR:
+	case MKVM_EXIT_IRQ_WINDOW:
+		return 1;
+	case MKVM_EXIT_IO:
+		return mkvm_handle_io(vcpu, exit);
+	case MKVM_EXIT_NPF:
+		return mkvm_handle_npf(vcpu, exit);
+	case MKVM_EXIT_HLT:
+		vcpu->rip = exit->next_rip;
+		run->exit_reason = KVM_EXIT_HLT;
+		return 0;
+	case MKVM_EXIT_CPUID:
+		return mkvm_handle_cpuid(vcpu, exit);
+	case MKVM_EXIT_RDMSR:
+		return mkvm_handle_rdmsr(vcpu, exit);
+	case MKVM_EXIT_WRMSR:
+		return mkvm_handle_wrmsr(vcpu, exit);
+	case MKVM_EXIT_XSETBV:
+		return mkvm_handle_xsetbv(vcpu, exit);
+	case MKVM_EXIT_UD:
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
+		return 1;
+	case MKVM_EXIT_SHUTDOWN:
+		run->exit_reason = KVM_EXIT_SHUTDOWN;
+		return 0;
+	case MKVM_EXIT_FAIL_ENTRY:
+		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+		run->fail_entry.hardware_entry_failure_reason = exit->hw_reason;
+		run->fail_entry.cpu = vcpu->cpu;
+		return 0;
+	default:
+		return mkvm_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+				exit->hw_reason, vcpu->cpu);
+	}
+}
+
+static bool mkvm_ready_for_injection(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_ops->interrupt_allowed(vcpu) && !vcpu->irq_pending;
+}
+
+static void mkvm_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	struct mkvm_vcpu *vcpu = container_of(pn, struct mkvm_vcpu, pn);
+
+	mkvm_ops->vcpu_load(vcpu, cpu);
+}
+
+static void mkvm_sched_out(struct preempt_notifier *pn,
+			   struct task_struct *next)
+{
+	struct mkvm_vcpu *vcpu = container_of(pn, struct mkvm_vcpu, pn);
+
+	mkvm_ops->vcpu_put(vcpu);
+}
+
+static struct preempt_ops mkvm_preempt_ops = {
+	.sched_in = mkvm_sched_in,
+	.sched_out = mkvm_sched_out,
+};
+
+/* Enter the guest once; returns like an exit handler. */
+static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct mkvm_exit exit = { .reason = MKVM_EXIT_NONE };
+
+	/* KVM_INTERRUPT's vector goes in at the next entry, as in KVM. */
+	if (vcpu->irq_pending) {
+		mkvm_ops->inject_irq(vcpu, vcpu->irq_vector);
+		vcpu->irq_pending = false;
+	}
+	mkvm_ops->enable_irq_window(vcpu, run->request_interrupt_window &&
+				    !mkvm_ops->interrupt_allowed(vcpu));
+
+	preempt_disable();
+	local_irq_disable();
+	WRITE_ONCE(vcpu->mode, MKVM_IN_GUEST_MODE);
+	smp_mb__after_srcu_read_unlock();	/* full barrier vs. kicks */
+	if (test_and_clear_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests))
+		mkvm_ops->flush_tlb(vcpu);
+	if (need_resched() || signal_pending(current) || vcpu->requests) {
+		WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST_MODE);
+		local_irq_enable();
+		preempt_enable();
+		return 1;
+	}
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+
+	mkvm_ops->vcpu_run(vcpu, &exit);
+
+	WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST_MODE);
+	local_irq_enable();
+	preempt_enable();
+
+	return mkvm_handle_exit(vcpu, &exit);
+}
+
+static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int r = 1;
+
+	vcpu->ran = true;
+	run->flags = 0;
+
+	switch (vcpu->pending) {
+	case MKVM_PENDING_PIO_IN:
+		r = mkvm_complete_pio_in(vcpu);
+		break;
+	case MKVM_PENDING_MMIO_LOAD:
+		mkvm_complete_mmio_load(vcpu);
+		break;
+	default:
+		break;
+	}
+	vcpu->pending = MKVM_PENDING_NONE;
+	if (r <= 0)
+		goto out_noload;
+
+	if (mkvm_immediate_exit(run)) {
+		run->exit_reason = KVM_EXIT_INTR;
+		r = -EINTR;
+		goto out_noload;
+	}
+
+	preempt_notifier_register(&vcpu->pn);
+	preempt_disable();
+	mkvm_ops->vcpu_load(vcpu, smp_processor_id());
+	preempt_enable();
+	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+
+	for (;;) {
+		if (signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		r = mkvm_enter_guest(vcpu);
+		if (r <= 0)
+			break;
+		if (run->request_interrupt_window &&
+		    mkvm_ready_for_injection(vcpu)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+			break;
+		}
+		cond_resched();
+	}
+
+	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+	preempt_disable();
+	mkvm_ops->vcpu_put(vcpu);
+	preempt_notifier_unregister(&vcpu->pn);
+	preempt_enable();
+
+out_noload:
+	run->if_flag = !!(mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_IF);
+	run->ready_for_interrupt_injection = mkvm_ready_for_injection(vcpu);
+	run->apic_base = vcpu->apic_base;
+	return r;
+}
+
+/* ---- register ioctls ---------------------------------------------------- */
+
+static void mkvm_get_regs(struct mkvm_vcpu *vcpu, struct kvm_regs *r)
+{
+	u64 *g = vcpu->regs;
+
+	r->rax = g[0]; r->rcx = g[1]; r->rdx = g[2]; r->rbx = g[3];
+	r->rsp = g[4]; r->rbp = g[5]; r->rsi = g[6]; r->rdi = g[7];
+	r->r8 = g[8]; r->r9 = g[9]; r->r10 = g[10]; r->r11 = g[11];
+	r->r12 = g[12]; r->r13 = g[13]; r->r14 = g[14]; r->r15 = g[15];
+	r->rip = vcpu->rip;
+	r->rflags = mkvm_ops->get_rflags(vcpu);
+}
+
+static void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r)
+{
+	u64 *g = vcpu->regs;
+
+	g[0] = r->rax; g[1] = r->rcx; g[2] = r->rdx; g[3] = r->rbx;
+	g[4] = r->rsp; g[5] = r->rbp; g[6] = r->rsi; g[7] = r->rdi;
+	g[8] = r->r8; g[9] = r->r9; g[10] = r->r10; g[11] = r->r11;
+	g[12] = r->r12; g[13] = r->r13; g[14] = r->r14; g[15] = r->r15;
+	vcpu->rip = r->rip;
+	/* Bit 1 is always set; as KVM, take the rest as given. */
+	mkvm_ops->set_rflags(vcpu, r->rflags | X86_EFLAGS_FIXED);
+}
+
+/* KVM's CR0/CR4/EFER consistency rules for KVM_SET_SREGS. */
+static bool mkvm_valid_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	u64 cr4_ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
+		     X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
+		     X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		cr4_ok |= X86_CR4_OSXSAVE;
+	if (boot_cpu_has(X86_FEATURE_FSGSBASE))
+		cr4_ok |= X86_CR4_FSGSBASE;
+	if (boot_cpu_has(X86_FEATURE_SMEP))
+		cr4_ok |= X86_CR4_SMEP;
+	if (boot_cpu_has(X86_FEATURE_SMAP))
+		cr4_ok |= X86_CR4_SMAP;
+	if (boot_cpu_has(X86_FEATURE_PCID))
+		cr4_ok |= X86_CR4_PCIDE;
+
+	if (s->cr0 >> 32 || s->cr4 & ~cr4_ok)
+		return false;
+	if ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD))
+		return false;
+	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+		return false;
+	if (s->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+		return false;
+	if ((s->efer & EFER_LME) && !mkvm_cpuid_has_long_mode(vcpu))
+		return false;
+	if ((s->efer & EFER_NX) && !mkvm_cpuid_has_nx(vcpu))
+		return false;
+	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
+			return false;
+		if (s->cr3 >> boot_cpu_data.x86_phys_bits)
+			return false;
+	} else if ((s->efer & EFER_LMA) || s->cs.l) {
+		return false;
+	}
+	return true;
+}
+
+static int mkvm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	unsigned int i;
+
+	if (!mkvm_valid_sregs(vcpu, s))
+		return -EINVAL;
+	mkvm_ops->set_sregs(vcpu, s);
+	vcpu->apic_base = s->apic_base;
+	/* A pending interrupt in the bitmap is queued, as KVM does. */
+	for (i = 0; i < KVM_NR_INTERRUPTS; i++) {
+		if (test_bit(i, (const unsigned long *)s->interrupt_bitmap)) {
+			vcpu->irq_pending = true;
+			vcpu->irq_vector = i;
+			break;
+		}
+	}
+	/* The guest's translations changed under it. */
+	set_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests);
+	return 0;
+}
+
+static void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
+{
+	memset(s, 0, sizeof(*s));
+	mkvm_ops->get_sregs(vcpu, s);
+	s->apic_base = vcpu->apic_base;
+	if (vcpu->irq_pending)
+		__set_bit(vcpu->irq_vector, (unsigned long *)s->interrupt_bitmap);
+}
+
+static void mkvm_get_fpu(struct mkvm_vcpu *vcpu, struct kvm_fpu *f)
+{
+	struct fxregs_state *fx = &vcpu->fpu.fpstate->regs.fxsave;
+
+	memset(f, 0, sizeof(*f));
+	memcpy(f->fpr, fx->st_space, sizeof(f->fpr));
+	f->fcw = fx->cwd;
+	f->fsw = fx->swd;
+	f->ftwx = fx->twd;
+	f->last_opcode = fx->fop;
+	f->last_ip = fx->rip;
+	f->last_dp = fx->rdp;
+	memcpy(f->xmm, fx->xmm_space, sizeof(f->xmm));
+	f->mxcsr = fx->mxcsr;
+}
+
+static int mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f)
+{
+	struct fxregs_state *fx = &vcpu->fpu.fpstate->regs.fxsave;
+
+	/* A reserved MXCSR bit would make the host's FXRSTOR fault. */
+	if (f->mxcsr >> 16)
+		return -EINVAL;
+	memcpy(fx->st_space, f->fpr, sizeof(f->fpr));
+	fx->cwd = f->fcw;
+	fx->swd = f->fsw;
+	fx->twd = f->ftwx;
+	fx->fop = f->last_opcode;
+	fx->rip = f->last_ip;
+	fx->rdp = f->last_dp;
+	memcpy(fx->xmm_space, f->xmm, sizeof(f->xmm));
+	fx->mxcsr = f->mxcsr;
+	return 0;
+}
+
+#define MKVM_MAX_IO_MSRS	256
+
+/* KVM_GET_MSRS / KVM_SET_MSRS: stop at the first failure, return count. */
+static int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
+{
+	struct kvm_msrs __user *um = argp;
+	struct kvm_msr_entry e;
+	struct kvm_msrs m;
+	u32 i;
+
+	if (copy_from_user(&m, um, sizeof(m)))
+		return -EFAULT;
+	if (m.nmsrs >= MKVM_MAX_IO_MSRS)
+		return -E2BIG;
+	for (i = 0; i < m.nmsrs; i++) {
+		if (copy_from_user(&e, &um->entries[i], sizeof(e)))
+			return -EFAULT;
+		if (set) {
+			if (mkvm_set_msr(vcpu, e.index, e.data, true))
+				break;
+		} else {
+			if (mkvm_get_msr(vcpu, e.index, &e.data))
+				break;
+			if (copy_to_user(&um->entries[i].data, &e.data, sizeof(e.data)))
+				return -EFAULT;
+		}
+	}
+	return i;
+}
+
+long mkvm_get_msr_index_list(void __user *argp)
+{
+	struct kvm_msr_list __user *ul = argp;
+	struct kvm_msr_list l;
+	u32 n = ARRAY_SIZE(mkvm_msrs);
+
+	if (copy_from_user(&l, ul, sizeof(l)))
+		return -EFAULT;
+	if (put_user(n, &ul->nmsrs))
+		return -EFAULT;
+	if (l.nmsrs < n)
+		return -E2BIG;
+	if (copy_to_user(ul->indices, mkvm_msrs, sizeof(mkvm_msrs)))
+		return -EFAULT;
+	return 0;
+}
+
+static int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_cpuid2 __user *uc = argp;
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid2 c;
+
+	if (copy_from_user(&c, uc, sizeof(c)))
+		return -EFAULT;
+	if (c.nent > MKVM_MAX_CPUID)
+		return -E2BIG;
+	e = vmemdup_user(uc->entries, array_size(c.nent, sizeof(*e)));
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	/* As KVM: the CPUID cannot change once the vCPU has run. */
+	if (vcpu->ran && (c.nent != vcpu->cpuid_nent ||
+			  memcmp(e, vcpu->cpuid, c.nent * sizeof(*e)))) {
+		kvfree(e);
+		return -EINVAL;
+	}
+	kvfree(vcpu->cpuid);
+	vcpu->cpuid = e;
+	vcpu->cpuid_nent = c.nent;
+	return 0;
+}
+
+static int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_cpuid2 __user *uc = argp;
+	struct kvm_cpuid2 c;
+
+	if (copy_from_user(&c, uc, sizeof(c)))
+		return -EFAULT;
+	if (c.nent < vcpu->cpuid_nent)
+		return -E2BIG;
+	if (copy_to_user(uc->entries, vcpu->cpuid,
+			 vcpu->cpuid_nent * sizeof(*vcpu->cpuid)))
+		return -EFAULT;
+	return put_user(vcpu->cpuid_nent, &uc->nent);
+}
+
+/* ---- the vCPU fd -------------------------------------------------------- */
+
+static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
+			    unsigned long arg)
+{
+	struct mkvm_vcpu *vcpu = filp->private_data;
+	void __user *argp = (void __user *)arg;
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+		struct kvm_fpu fpu;
+		struct kvm_interrupt irq;
+		struct kvm_mp_state mp;
+	} *u;
+	long r;
+
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+
+	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
+	r = -ENOMEM;
+	if (!u)
+		goto out;
+
+	switch (ioctl) {
+	case KVM_RUN:
+		r = arg ? -EINVAL : mkvm_vcpu_run(vcpu);
+		break;
+	case KVM_GET_REGS:
+		mkvm_get_regs(vcpu, &u->regs);
+		r = copy_to_user(argp, &u->regs, sizeof(u->regs)) ? -EFAULT : 0;
+		break;
+	case KVM_SET_REGS:
+		r = -EFAULT;
+		if (copy_from_user(&u->regs, argp, sizeof(u->regs)))
+			break;
+		mkvm_set_regs(vcpu, &u->regs);
+		r = 0;
+		break;
+	case KVM_GET_SREGS:
+		mkvm_get_sregs(vcpu, &u->sregs);
+		r = copy_to_user(argp, &u->sregs, sizeof(u->sregs)) ? -EFAULT : 0;
+		break;
+	case KVM_SET_SREGS:
+		r = -EFAULT;
+		if (copy_from_user(&u->sregs, argp, sizeof(u->sregs)))
+			break;
+		r = mkvm_set_sregs(vcpu, &u->sregs);
+		break;
+	case KVM_GET_FPU:
+		mkvm_get_fpu(vcpu, &u->fpu);
+		r = copy_to_user(argp, &u->fpu, sizeof(u->fpu)) ? -EFAULT : 0;
+		break;
+	case KVM_SET_FPU:
+		r = -EFAULT;
+		if (copy_from_user(&u->fpu, argp, sizeof(u->fpu)))
+			break;
+		r = mkvm_set_fpu(vcpu, &u->fpu);
+		break;
+	case KVM_GET_MSRS:
+		r = mkvm_msrs_ioctl(vcpu, argp, false);
+		break;
+	case KVM_SET_MSRS:
+		r = mkvm_msrs_ioctl(vcpu, argp, true);
+		break;
+	case KVM_SET_CPUID2:
+		r = mkvm_set_cpuid2(vcpu, argp);
+		break;
+	case KVM_GET_CPUID2:
+		r = mkvm_get_cpuid2(vcpu, argp);
+		break;
+	case KVM_INTERRUPT:
+		r = -EFAULT;
+		if (copy_from_user(&u->irq, argp, sizeof(u->irq)))
+			break;
+		r = -EINVAL;
+		if (u->irq.irq >= KVM_NR_INTERRUPTS)
+			break;
+		r = -ENXIO;
+		if (vcpu->irq_pending)
+			break;
+		vcpu->irq_pending = true;
+		vcpu->irq_vector = u->irq.irq;
+		r = 0;
+		break;
+	case KVM_GET_MP_STATE:
+		u->mp.mp_state = vcpu->mp_state;
+		r = copy_to_user(argp, &u->mp, sizeof(u->mp)) ? -EFAULT : 0;
+		break;
+	case KVM_SET_MP_STATE:
+		r = -EFAULT;
+		if (copy_from_user(&u->mp, argp, sizeof(u->mp)))
+			break;
+		/* Without an in-kernel LAPIC only RUNNABLE exists, as in KVM. */
+		r = u->mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+		break;
+	default:
+		r = -ENOTTY;
+		break;
+	}
+	kfree(u);
+out:
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+static vm_fault_t mkvm_vcpu_fault(struct vm_fault *vmf)
+{
+	struct mkvm_vcpu *vcpu = vmf->vma->vm_file->private_data;
+	struct page *page;
+
+	if (vmf->pgoff == 0)
+		page = virt_to_page(vcpu->run);
+	else if (vmf->pgoff == KVM_PIO_PAGE_OFFSET)
+		page = virt_to_page(vcpu->pio_data);
+	else
+		return VM_FAULT_SIGBUS;
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct mkvm_vcpu_vm_ops = {
+	.fault = mkvm_vcpu_fault,
+};
+
+static int mkvm_vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	vma->vm_ops = &mkvm_vcpu_vm_ops;
+	return 0;
+}
+
+static int mkvm_vcpu_release(struct inode *inode, struct file *filp)
+{
+	struct mkvm_vcpu *vcpu = filp->private_data;
+
+	mkvm_vm_put(vcpu->vm);
+	return 0;
+}
+
+static const struct file_operations mkvm_vcpu_fops = {
+	.owner		= THIS_MODULE,
+	.release	= mkvm_vcpu_release,
+	.unlocked_ioctl	= mkvm_vcpu_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= mkvm_vcpu_mmap,
+	.llseek		= noop_llseek,
+};
+
+/* Called when the VM is freed: no fd refers to the vCPU any more. */
+void mkvm_vcpu_free(struct mkvm_vcpu *vcpu)
+{
+	mkvm_ops->vcpu_free(vcpu);
+	fpu_free_guest_fpstate(&vcpu->fpu);
+	kvfree(vcpu->cpuid);
+	free_page((unsigned long)vcpu->pio_data);
+	free_page((unsigned long)vcpu->run);
+	kfree(vcpu);
+}
+
+static void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu)
+{
+	vcpu->xcr0 = XFEATURE_MASK_FP;
+	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
+			  (vcpu->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	vcpu->regs[2] = 0x600;		/* RDX: family 6, as KVM */
+	vcpu->rip = 0xfff0;
+}
+
+int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
+{
+	struct mkvm_vcpu *vcpu;
+	int i, r, fd;
+
+	if (id >= MKVM_MAX_VCPU_ID)
+		return -EINVAL;
+
+	vcpu = kzalloc(mkvm_ops->vcpu_size, GFP_KERNEL_ACCOUNT);
+	if (!vcpu)
+		return -ENOMEM;
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->cpu = -1;
+	mutex_init(&vcpu->mutex);
+	preempt_notifier_init(&vcpu->pn, &mkvm_preempt_ops);
+	mkvm_vcpu_reset(vcpu);
+
+	r = -ENOMEM;
+	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run || !vcpu->pio_data)
+		goto free_pages;
+	if (!fpu_alloc_guest_fpstate(&vcpu->fpu))
+		goto free_pages;
+	r = mkvm_ops->vcpu_create(vcpu);
+	if (r)
+		goto free_fpu;
+
+	mutex_lock(&vm->lock);
+	r = -EINVAL;
+	if (atomic_read(&vm->nr_vcpus) >= MKVM_MAX_VCPUS)
+		goto unlock;
+	r = -EEXIST;
+	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++)
+		if (vm->vcpus[i]->id == id)
+			goto unlock;
+
+	/* In the array before the fd exists: closing it frees with the VM. */
+	i = atomic_read(&vm->nr_vcpus);
+	vm->vcpus[i] = vcpu;
+	atomic_inc(&vm->nr_vcpus);
+	mkvm_vm_get(vm);
+	fd = anon_inode_getfd("minikvm-vcpu", &mkvm_vcpu_fops, vcpu,
+			      O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		r = fd;
+		atomic_dec(&vm->nr_vcpus);
+		vm->vcpus[i] = NULL;
+		mutex_unlock(&vm->lock);
+		mkvm_vm_put(vm);
+		goto free_backend;
+	}
+	mutex_unlock(&vm->lock);
+	return fd;
+
+unlock:
+	mutex_unlock(&vm->lock);
+free_backend:
+	mkvm_ops->vcpu_free(vcpu);
+free_fpu:
+	fpu_free_guest_fpstate(&vcpu->fpu);
+free_pages:
+	free_page((unsigned long)vcpu->pio_data);
+	free_page((unsigned long)vcpu->run);
+	kfree(vcpu);
+	return r;
+}
+
+static void mkvm_kick_nop(void *unused)
+{
+}
+
+/*
+ * Make every vCPU handle @req before it next runs guest code; those in
+ * guest mode are forced out by an IPI, and we wait until they are out.
+ */
+void mkvm_kick_all(struct mkvm_vm *vm, int req)
+{
+	int i;
+
+	mutex_lock(&vm->lock);
+	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++) {
+		struct mkvm_vcpu *vcpu = vm->vcpus[i];
+
+		set_bit(req, &vcpu->requests);
+		smp_mb__after_atomic();
+		if (READ_ONCE(vcpu->mode) == MKVM_IN_GUEST_MODE)
+			smp_call_function_single(READ_ONCE(vcpu->cpu),
+						 mkvm_kick_nop, NULL, 1);
+	}
+	mutex_unlock(&vm->lock);
+}
+
+void mkvm_vcpu_module_exit(void)
+{
+	preempt_notifier_dec();
+}
+
+void mkvm_vcpu_module_init(void)
+{
+	preempt_notifier_inc();
+	if (boot_cpu_has(X86_FEATURE_OSXSAVE))
+		mkvm_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+}
+
+u64 mkvm_get_host_xcr0(void)
+{
+	return mkvm_host_xcr0;
+}

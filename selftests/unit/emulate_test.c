@@ -1,0 +1,1501 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host-side unit tests of kmod/emulate.c.
+ *
+ * The decoder is checked against tables of real encodings: the bytes come
+ * from GNU as (.code16/.code32/.code64) and objdump confirmed that each
+ * row is exactly one instruction of that length; the string is the source
+ * line (or objdump's reading of a .byte row).  Every valid row is also
+ * decoded from each of its truncations, which must ask for more bytes,
+ * each in a buffer of exactly that size (run.sh builds with ASan).
+ * The page walker runs on page tables built in a fake guest memory.
+ *
+ * Built and run by selftests/unit/run.sh.
+ */
+#include <string.h>
+
+#include <linux/bits.h>		/* BIT(), used by emulate.h */
+
+#include "kselftest_harness.h"
+#include "emulate.h"
+
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
+       R8, R9, R10, R11, R12, R13, R14, R15 };
+
+/* R16 rows are run in both real mode and 16-bit protected mode. */
+#define R16	MKVM_MODE_REAL
+#define P32	MKVM_MODE_PROT32
+#define L64	MKVM_MODE_LONG64
+
+struct decode_case {
+	const char *text;
+	enum mkvm_cpu_mode mode;
+	int ret;
+	u8 kind, size, reg, dst_size;
+	bool high8, has_imm, sign_extend;
+	u64 imm;
+	/* for the value tests */
+	u64 data, want;
+	u8 n;
+	u8 bytes[24];
+};
+
+#define B(...)		.bytes = { __VA_ARGS__ }, \
+			.n = sizeof((u8[]){ __VA_ARGS__ })
+#define LDX(sz, r, dst)	.kind = MKVM_INSN_LOAD, .size = sz, .reg = r, \
+			.dst_size = dst
+#define LDS(sz, r, dst)	LDX(sz, r, dst), .sign_extend = true
+#define LD(sz, r)	LDX(sz, r, sz)
+#define LDH(r)		LD(1, r), .high8 = true
+#define ST(sz, r)	.kind = MKVM_INSN_STORE, .size = sz, .reg = r
+#define STH(r)		ST(1, r), .high8 = true
+#define STI(sz, v)	.kind = MKVM_INSN_STORE, .size = sz, \
+			.has_imm = true, .imm = v
+#define BAD		.ret = -EINVAL
+#define LOADV(d, r, w)	.data = d, .reg = r, .want = w
+#define STOREV(w)	.want = w
+
+static const char *mode_name(enum mkvm_cpu_mode mode)
+{
+	static const char * const names[] = {
+		[MKVM_MODE_REAL] = "real", [MKVM_MODE_PROT16] = "prot16",
+		[MKVM_MODE_PROT32] = "prot32", [MKVM_MODE_LONG64] = "long64",
+	};
+
+	return names[mode];
+}
+
+static void check_decode(struct __test_metadata *_metadata,
+			 const struct decode_case *c,
+			 enum mkvm_cpu_mode mode)
+{
+	const char *m = mode_name(mode);
+	struct mkvm_insn insn;
+	unsigned int avail;
+	u8 buf[32];
+	int ret;
+
+	/* Followed by int3s: the decoder must stop at the right byte. */
+	memset(buf, 0xcc, sizeof(buf));
+	memcpy(buf, c->bytes, c->n);
+	memset(&insn, 0xa5, sizeof(insn));
+	ret = mkvm_insn_decode(buf, sizeof(buf), mode, &insn);
+	EXPECT_EQ(c->ret, ret) TH_LOG("%s: %s", m, c->text);
+	if (c->ret) {
+		/* Exactly its bytes available: still rejected. */
+		ret = mkvm_insn_decode(c->bytes, c->n, mode, &insn);
+		EXPECT_EQ(c->ret, ret) TH_LOG("%s: %s (exact)", m, c->text);
+		return;
+	}
+	if (ret)
+		return;
+
+	EXPECT_EQ(c->n, insn.len) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->kind, insn.kind) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->size, insn.size) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->has_imm, insn.has_imm) TH_LOG("%s: %s", m, c->text);
+	if (c->has_imm) {
+		EXPECT_EQ(c->imm, insn.imm) TH_LOG("%s: %s", m, c->text);
+	}
+	EXPECT_EQ(c->reg, insn.reg) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->high8, insn.high8) TH_LOG("%s: %s", m, c->text);
+	if (c->kind == MKVM_INSN_LOAD) {
+		EXPECT_EQ(c->dst_size, insn.dst_size)
+			TH_LOG("%s: %s", m, c->text);
+		EXPECT_EQ(c->sign_extend, insn.sign_extend)
+			TH_LOG("%s: %s", m, c->text);
+	}
+
+	/* In buffers of exactly that size, for ASan to catch overreads. */
+	for (avail = 0; avail <= c->n; avail++) {
+		u8 *exact = malloc(avail);
+
+		ASSERT_TRUE(exact || !avail);
+		memcpy(exact, c->bytes, avail);
+		ret = mkvm_insn_decode(exact, avail, mode, &insn);
+		free(exact);
+		EXPECT_EQ(avail < c->n ? -EAGAIN : 0, ret)
+			TH_LOG("%s: %s, %u bytes", m, c->text, avail);
+	}
+}
+
+static void check_table(struct __test_metadata *_metadata,
+			const struct decode_case *table, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		check_decode(_metadata, &table[i], table[i].mode);
+		if (table[i].mode == MKVM_MODE_REAL)
+			check_decode(_metadata, &table[i], MKVM_MODE_PROT16);
+	}
+	TH_LOG("%zu encodings", nr);
+}
+
+static const struct decode_case long64_cases[] = {
+	/* mov r, r/m (8B): operand sizes, REX.W/R/X/B, ModRM/SIB/disp forms */
+	{ "mov (%rax),%ecx", L64, LD(4, RCX),
+	  B(0x8b, 0x08) },
+	{ "mov (%rax),%rcx", L64, LD(8, RCX),
+	  B(0x48, 0x8b, 0x08) },
+	{ "mov (%rax),%cx", L64, LD(2, RCX),
+	  B(0x66, 0x8b, 0x08) },
+	{ "mov (%rax),%r10d", L64, LD(4, R10),
+	  B(0x44, 0x8b, 0x10) },
+	{ "mov (%rax),%r11w", L64, LD(2, R11),
+	  B(0x66, 0x44, 0x8b, 0x18) },
+	{ "mov (%r8),%r9", L64, LD(8, R9),
+	  B(0x4d, 0x8b, 0x08) },
+	{ "mov (%rbp),%eax", L64, LD(4, RAX),
+	  B(0x8b, 0x45, 0x00) },
+	{ "mov (%r13),%eax", L64, LD(4, RAX),
+	  B(0x41, 0x8b, 0x45, 0x00) },
+	{ "mov (%rsp),%eax", L64, LD(4, RAX),
+	  B(0x8b, 0x04, 0x24) },
+	{ "mov (%r12),%eax", L64, LD(4, RAX),
+	  B(0x41, 0x8b, 0x04, 0x24) },
+	{ "mov 0x10(%rsp),%edx", L64, LD(4, RDX),
+	  B(0x8b, 0x54, 0x24, 0x10) },
+	{ "mov 0x1000(%rsp),%edx", L64, LD(4, RDX),
+	  B(0x8b, 0x94, 0x24, 0x00, 0x10, 0x00, 0x00) },
+	{ "mov -0x80(%rbx),%esi", L64, LD(4, RSI),
+	  B(0x8b, 0x73, 0x80) },
+	{ "mov 0x12345678(%rbx),%esi", L64, LD(4, RSI),
+	  B(0x8b, 0xb3, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0x12345678(%rip),%eax", L64, LD(4, RAX),
+	  B(0x8b, 0x05, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0x12345678,%eax", L64, LD(4, RAX),
+	  B(0x8b, 0x04, 0x25, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov (%rax,%rbx,4),%esi", L64, LD(4, RSI),
+	  B(0x8b, 0x34, 0x98) },
+	{ "mov 0x8(%rax,%rbx,4),%esi", L64, LD(4, RSI),
+	  B(0x8b, 0x74, 0x98, 0x08) },
+	{ "mov 0x12345678(,%rbx,8),%edi", L64, LD(4, RDI),
+	  B(0x8b, 0x3c, 0xdd, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov (%rbp,%r14,2),%r15", L64, LD(8, R15),
+	  B(0x4e, 0x8b, 0x7c, 0x75, 0x00) },
+	{ "mov 0x80(%r13,%r14,2),%r15", L64, LD(8, R15),
+	  B(0x4f, 0x8b, 0xbc, 0x75, 0x80, 0x00, 0x00, 0x00) },
+	{ "mov (%r12,%r12,1),%r12", L64, LD(8, R12),
+	  B(0x4f, 0x8b, 0x24, 0x24) },
+	{ "mov (%eax),%ecx", L64, LD(4, RCX),
+	  B(0x67, 0x8b, 0x08) },
+	{ "mov 0x10(%esp),%ecx", L64, LD(4, RCX),
+	  B(0x67, 0x8b, 0x4c, 0x24, 0x10) },
+	{ "mov 0x12345678(%eip),%eax", L64, LD(4, RAX),
+	  B(0x67, 0x8b, 0x05, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov (%r8d,%r9d,8),%r8", L64, LD(8, R8),
+	  B(0x67, 0x4f, 0x8b, 0x04, 0xc8) },
+	/* mov r8, r/m8 (8A): AH-BH without REX, SPL-DIL with any REX */
+	{ "mov (%rax),%al", L64, LD(1, RAX),
+	  B(0x8a, 0x00) },
+	{ "mov (%rax),%ah", L64, LDH(RAX),
+	  B(0x8a, 0x20) },
+	{ "mov (%rax),%ch", L64, LDH(RCX),
+	  B(0x8a, 0x28) },
+	{ "mov (%rax),%dh", L64, LDH(RDX),
+	  B(0x8a, 0x30) },
+	{ "mov (%rax),%bh", L64, LDH(RBX),
+	  B(0x8a, 0x38) },
+	{ "mov (%rax),%spl", L64, LD(1, RSP),
+	  B(0x40, 0x8a, 0x20) },
+	{ "mov (%rax),%bpl", L64, LD(1, RBP),
+	  B(0x40, 0x8a, 0x28) },
+	{ "mov (%rax),%sil", L64, LD(1, RSI),
+	  B(0x40, 0x8a, 0x30) },
+	{ "mov (%rax),%dil", L64, LD(1, RDI),
+	  B(0x40, 0x8a, 0x38) },
+	{ "mov (%r8),%spl", L64, LD(1, RSP),
+	  B(0x41, 0x8a, 0x20) },
+	{ "mov (%rax),%r8b", L64, LD(1, R8),
+	  B(0x44, 0x8a, 0x00) },
+	{ "mov (%rax),%r15b", L64, LD(1, R15),
+	  B(0x44, 0x8a, 0x38) },
+	{ "mov 0x12345678(%rip),%bl", L64, LD(1, RBX),
+	  B(0x8a, 0x1d, 0x78, 0x56, 0x34, 0x12) },
+	{ "rex.W mov (%rax),%spl", L64, LD(1, RSP),
+	  B(0x48, 0x8a, 0x20) },
+	/* mov r/m8, r8 (88) */
+	{ "mov %al,(%rbx)", L64, ST(1, RAX),
+	  B(0x88, 0x03) },
+	{ "mov %ah,(%rbx)", L64, STH(RAX),
+	  B(0x88, 0x23) },
+	{ "mov %dh,0x10(%rbx)", L64, STH(RDX),
+	  B(0x88, 0x73, 0x10) },
+	{ "mov %bh,(%rsp)", L64, STH(RBX),
+	  B(0x88, 0x3c, 0x24) },
+	{ "mov %sil,(%rbx)", L64, ST(1, RSI),
+	  B(0x40, 0x88, 0x33) },
+	{ "mov %dil,(%rbx)", L64, ST(1, RDI),
+	  B(0x40, 0x88, 0x3b) },
+	{ "mov %r9b,(%rbx)", L64, ST(1, R9),
+	  B(0x44, 0x88, 0x0b) },
+	{ "mov %bpl,(%r11)", L64, ST(1, RBP),
+	  B(0x41, 0x88, 0x2b) },
+	{ "mov %cl,(%r11)", L64, ST(1, RCX),
+	  B(0x41, 0x88, 0x0b) },
+	/* mov r/m, r (89) */
+	{ "mov %eax,(%rbx)", L64, ST(4, RAX),
+	  B(0x89, 0x03) },
+	{ "mov %rax,(%rbx)", L64, ST(8, RAX),
+	  B(0x48, 0x89, 0x03) },
+	{ "mov %ax,(%rbx)", L64, ST(2, RAX),
+	  B(0x66, 0x89, 0x03) },
+	{ "mov %r12,(%rbx)", L64, ST(8, R12),
+	  B(0x4c, 0x89, 0x23) },
+	{ "mov %r12d,0x40(%rip)", L64, ST(4, R12),
+	  B(0x44, 0x89, 0x25, 0x40, 0x00, 0x00, 0x00) },
+	{ "mov %esp,(%rbx)", L64, ST(4, RSP),
+	  B(0x89, 0x23) },
+	{ "mov %ebp,-0x8(%rbp)", L64, ST(4, RBP),
+	  B(0x89, 0x6d, 0xf8) },
+	{ "mov %r15w,0x12345678(%r8,%r9,4)", L64, ST(2, R15),
+	  B(0x66, 0x47, 0x89, 0xbc, 0x88, 0x78, 0x56, 0x34,
+	    0x12) },
+	{ "mov %edi,(%ebx)", L64, ST(4, RDI),
+	  B(0x67, 0x89, 0x3b) },
+	/* mov r/m, imm (C6 /0, C7 /0): imm8/16/32, imm32 sign-extended to 64 */
+	{ "movb $0x12,(%rax)", L64, STI(1, 0x12),
+	  B(0xc6, 0x00, 0x12) },
+	{ "movb $0xff,0x10(%rbx)", L64, STI(1, 0xff),
+	  B(0xc6, 0x43, 0x10, 0xff) },
+	{ "movb $0x5,(%r9)", L64, STI(1, 0x05),
+	  B(0x41, 0xc6, 0x01, 0x05) },
+	{ "movb $0x80,0x12345678(%rip)", L64, STI(1, 0x80),
+	  B(0xc6, 0x05, 0x78, 0x56, 0x34, 0x12, 0x80) },
+	{ "movw $0x1234,(%rax)", L64, STI(2, 0x1234),
+	  B(0x66, 0xc7, 0x00, 0x34, 0x12) },
+	{ "movw $0xfedc,0x8(%rsp)", L64, STI(2, 0xfedc),
+	  B(0x66, 0xc7, 0x44, 0x24, 0x08, 0xdc, 0xfe) },
+	{ "movl $0x12345678,(%rax)", L64, STI(4, 0x12345678),
+	  B(0xc7, 0x00, 0x78, 0x56, 0x34, 0x12) },
+	{ "movl $0x87654321,(%rax)", L64, STI(4, 0x87654321),
+	  B(0xc7, 0x00, 0x21, 0x43, 0x65, 0x87) },
+	{ "movl $0x1,0x12345678(%rip)", L64, STI(4, 0x1),
+	  B(0xc7, 0x05, 0x78, 0x56, 0x34, 0x12, 0x01, 0x00,
+	    0x00, 0x00) },
+	{ "movl $0x1,0x10(%rsp)", L64, STI(4, 0x1),
+	  B(0xc7, 0x44, 0x24, 0x10, 0x01, 0x00, 0x00, 0x00) },
+	{ "movq $0x12345678,(%rax)", L64, STI(8, 0x12345678),
+	  B(0x48, 0xc7, 0x00, 0x78, 0x56, 0x34, 0x12) },
+	{ "movq $-1,(%rax)", L64, STI(8, 0xffffffffffffffffULL),
+	  B(0x48, 0xc7, 0x00, 0xff, 0xff, 0xff, 0xff) },
+	{ "movq $0xffffffff87654321,(%rax)", L64, STI(8, 0xffffffff87654321ULL),
+	  B(0x48, 0xc7, 0x00, 0x21, 0x43, 0x65, 0x87) },
+	{ "movq $0x7fffffff,0x12345678(%r12,%r13,8)", L64, STI(8, 0x7fffffff),
+	  B(0x4b, 0xc7, 0x84, 0xec, 0x78, 0x56, 0x34, 0x12,
+	    0xff, 0xff, 0xff, 0x7f) },
+	{ "movw $0x1234,(%eax)", L64, STI(2, 0x1234),
+	  B(0x67, 0x66, 0xc7, 0x00, 0x34, 0x12) },
+	{ "rex.WR movq $0x12345678,(%rax)", L64, STI(8, 0x12345678),
+	  B(0x4c, 0xc7, 0x00, 0x78, 0x56, 0x34, 0x12) },
+	/* mov rAX, moffs (A0-A3): moffs64, or moffs32 with 67 */
+	{ "movabs 0x1122334455667788,%al", L64, LD(1, RAX),
+	  B(0xa0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+	    0x11) },
+	{ "movabs 0x1122334455667788,%ax", L64, LD(2, RAX),
+	  B(0x66, 0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33,
+	    0x22, 0x11) },
+	{ "movabs 0x1122334455667788,%eax", L64, LD(4, RAX),
+	  B(0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+	    0x11) },
+	{ "movabs 0x1122334455667788,%rax", L64, LD(8, RAX),
+	  B(0x48, 0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33,
+	    0x22, 0x11) },
+	{ "movabs %al,0x1122334455667788", L64, ST(1, RAX),
+	  B(0xa2, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+	    0x11) },
+	{ "movabs %ax,0x1122334455667788", L64, ST(2, RAX),
+	  B(0x66, 0xa3, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33,
+	    0x22, 0x11) },
+	{ "movabs %eax,0x1122334455667788", L64, ST(4, RAX),
+	  B(0xa3, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+	    0x11) },
+	{ "movabs %rax,0x1122334455667788", L64, ST(8, RAX),
+	  B(0x48, 0xa3, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33,
+	    0x22, 0x11) },
+	{ "addr32 mov 0x12345678,%eax", L64, LD(4, RAX),
+	  B(0x67, 0xa1, 0x78, 0x56, 0x34, 0x12) },
+	{ "addr32 mov %rax,0x12345678", L64, ST(8, RAX),
+	  B(0x67, 0x48, 0xa3, 0x78, 0x56, 0x34, 0x12) },
+	{ "addr32 mov 0x12345678,%al", L64, LD(1, RAX),
+	  B(0x67, 0xa0, 0x78, 0x56, 0x34, 0x12) },
+	{ "rex.B movabs 0x1122334455667788,%al", L64, LD(1, RAX),
+	  B(0x41, 0xa0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33,
+	    0x22, 0x11) },
+	/* movzx, movsx (0F B6/B7/BE/BF), movsxd (REX.W 63) */
+	{ "movzbl (%rax),%ecx", L64, LDX(1, RCX, 4),
+	  B(0x0f, 0xb6, 0x08) },
+	{ "movzbw (%rax),%cx", L64, LDX(1, RCX, 2),
+	  B(0x66, 0x0f, 0xb6, 0x08) },
+	{ "movzbq (%rax),%rcx", L64, LDX(1, RCX, 8),
+	  B(0x48, 0x0f, 0xb6, 0x08) },
+	{ "movzbl (%rax),%esp", L64, LDX(1, RSP, 4),
+	  B(0x0f, 0xb6, 0x20) },
+	{ "movzwl (%rax),%ecx", L64, LDX(2, RCX, 4),
+	  B(0x0f, 0xb7, 0x08) },
+	{ "movzwq (%rax),%r10", L64, LDX(2, R10, 8),
+	  B(0x4c, 0x0f, 0xb7, 0x10) },
+	{ "movzwl 0x10(%rip),%eax", L64, LDX(2, RAX, 4),
+	  B(0x0f, 0xb7, 0x05, 0x10, 0x00, 0x00, 0x00) },
+	{ "movzww (%rax),%ax", L64, LDX(2, RAX, 2),
+	  B(0x66, 0x0f, 0xb7, 0x00) },
+	{ "movsbl (%rax),%ecx", L64, LDS(1, RCX, 4),
+	  B(0x0f, 0xbe, 0x08) },
+	{ "movsbw (%rax),%cx", L64, LDS(1, RCX, 2),
+	  B(0x66, 0x0f, 0xbe, 0x08) },
+	{ "movsbq 0x10(%rsp),%r8", L64, LDS(1, R8, 8),
+	  B(0x4c, 0x0f, 0xbe, 0x44, 0x24, 0x10) },
+	{ "movswl (%rax),%edi", L64, LDS(2, RDI, 4),
+	  B(0x0f, 0xbf, 0x38) },
+	{ "movswq 0x12345678(%rbx,%rcx,2),%rsi", L64, LDS(2, RSI, 8),
+	  B(0x48, 0x0f, 0xbf, 0xb4, 0x4b, 0x78, 0x56, 0x34,
+	    0x12) },
+	{ "movswl (%eax),%ebx", L64, LDS(2, RBX, 4),
+	  B(0x67, 0x0f, 0xbf, 0x18) },
+	{ "movslq (%rax),%rcx", L64, LDS(4, RCX, 8),
+	  B(0x48, 0x63, 0x08) },
+	{ "movslq 0x10(%rsp),%r9", L64, LDS(4, R9, 8),
+	  B(0x4c, 0x63, 0x4c, 0x24, 0x10) },
+	{ "movslq 0x12345678(%rip),%rax", L64, LDS(4, RAX, 8),
+	  B(0x48, 0x63, 0x05, 0x78, 0x56, 0x34, 0x12) },
+	{ "movslq (%eax),%rdx", L64, LDS(4, RDX, 8),
+	  B(0x67, 0x48, 0x63, 0x10) },
+	{ "data16 movslq (%rax),%rax", L64, LDS(4, RAX, 8),
+	  B(0x66, 0x48, 0x63, 0x00) },
+};
+
+TEST(decode_long64)
+{
+	check_table(_metadata, long64_cases, ARRAY_SIZE(long64_cases));
+}
+
+static const struct decode_case prot32_cases[] = {
+	/* protected mode, CS.D = 1: 32-bit operands and addresses by default */
+	{ "mov (%eax),%ecx", P32, LD(4, RCX),
+	  B(0x8b, 0x08) },
+	{ "mov (%eax),%cx", P32, LD(2, RCX),
+	  B(0x66, 0x8b, 0x08) },
+	{ "mov (%eax),%al", P32, LD(1, RAX),
+	  B(0x8a, 0x00) },
+	{ "mov (%eax),%ah", P32, LDH(RAX),
+	  B(0x8a, 0x20) },
+	{ "mov 0x10(%esi),%bh", P32, LDH(RBX),
+	  B(0x8a, 0x7e, 0x10) },
+	{ "mov 0x10(%esp),%edx", P32, LD(4, RDX),
+	  B(0x8b, 0x54, 0x24, 0x10) },
+	{ "mov 0x1000(%esp),%edx", P32, LD(4, RDX),
+	  B(0x8b, 0x94, 0x24, 0x00, 0x10, 0x00, 0x00) },
+	{ "mov (%ebp),%eax", P32, LD(4, RAX),
+	  B(0x8b, 0x45, 0x00) },
+	{ "mov 0x12345678,%ecx", P32, LD(4, RCX),
+	  B(0x8b, 0x0d, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0x12345678(,%esi,2),%edi", P32, LD(4, RDI),
+	  B(0x8b, 0x3c, 0x75, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov -0x4(%ebp,%edi,8),%esi", P32, LD(4, RSI),
+	  B(0x8b, 0x74, 0xfd, 0xfc) },
+	{ "mov (%bx,%si),%eax", P32, LD(4, RAX),
+	  B(0x67, 0x8b, 0x00) },
+	{ "mov 0x1234,%bx", P32, LD(2, RBX),
+	  B(0x66, 0x8b, 0x1d, 0x34, 0x12, 0x00, 0x00) },
+	{ "mov 0x1234(%bp,%di),%ax", P32, LD(2, RAX),
+	  B(0x67, 0x66, 0x8b, 0x83, 0x34, 0x12) },
+	{ "mov %eax,(%ebx)", P32, ST(4, RAX),
+	  B(0x89, 0x03) },
+	{ "mov %dx,0x10(%ebx,%ecx,4)", P32, ST(2, RDX),
+	  B(0x66, 0x89, 0x54, 0x8b, 0x10) },
+	{ "mov %ch,(%ebx)", P32, STH(RCX),
+	  B(0x88, 0x2b) },
+	{ "mov %bl,0x12345678", P32, ST(1, RBX),
+	  B(0x88, 0x1d, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov %esi,0x10(%bp)", P32, ST(4, RSI),
+	  B(0x67, 0x89, 0x76, 0x10) },
+	{ "movb $0x1,(%eax)", P32, STI(1, 0x01),
+	  B(0xc6, 0x00, 0x01) },
+	{ "movw $0x1234,(%eax)", P32, STI(2, 0x1234),
+	  B(0x66, 0xc7, 0x00, 0x34, 0x12) },
+	{ "movl $0x87654321,0x10(%esp,%ecx,8)", P32, STI(4, 0x87654321),
+	  B(0xc7, 0x44, 0xcc, 0x10, 0x21, 0x43, 0x65, 0x87) },
+	{ "movl $0x12345678,0x12345678", P32, STI(4, 0x12345678),
+	  B(0xc7, 0x05, 0x78, 0x56, 0x34, 0x12, 0x78, 0x56,
+	    0x34, 0x12) },
+	{ "movw $0x8000,0x1234(%bx)", P32, STI(2, 0x8000),
+	  B(0x67, 0x66, 0xc7, 0x87, 0x34, 0x12, 0x00, 0x80) },
+	{ "mov 0x12345678,%al", P32, LD(1, RAX),
+	  B(0xa0, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0x12345678,%eax", P32, LD(4, RAX),
+	  B(0xa1, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0x12345678,%ax", P32, LD(2, RAX),
+	  B(0x66, 0xa1, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov %al,0x12345678", P32, ST(1, RAX),
+	  B(0xa2, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov %ax,0x12345678", P32, ST(2, RAX),
+	  B(0x66, 0xa3, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov %eax,0x12345678", P32, ST(4, RAX),
+	  B(0xa3, 0x78, 0x56, 0x34, 0x12) },
+	{ "addr16 mov 0x1234,%al", P32, LD(1, RAX),
+	  B(0x67, 0xa0, 0x34, 0x12) },
+	{ "addr16 mov %ax,0x1234", P32, ST(2, RAX),
+	  B(0x66, 0x67, 0xa3, 0x34, 0x12) },
+	{ "movzbl (%eax),%ecx", P32, LDX(1, RCX, 4),
+	  B(0x0f, 0xb6, 0x08) },
+	{ "movzbw (%eax),%cx", P32, LDX(1, RCX, 2),
+	  B(0x66, 0x0f, 0xb6, 0x08) },
+	{ "movzwl 0x10(%esp),%esi", P32, LDX(2, RSI, 4),
+	  B(0x0f, 0xb7, 0x74, 0x24, 0x10) },
+	{ "movzbl (%eax),%edi", P32, LDX(1, RDI, 4),
+	  B(0x0f, 0xb6, 0x38) },
+	{ "movsbl (%eax),%ecx", P32, LDS(1, RCX, 4),
+	  B(0x0f, 0xbe, 0x08) },
+	{ "movsbw 0x12345678,%dx", P32, LDS(1, RDX, 2),
+	  B(0x66, 0x0f, 0xbe, 0x15, 0x78, 0x56, 0x34, 0x12) },
+	{ "movswl (%bx,%di),%eax", P32, LDS(2, RAX, 4),
+	  B(0x67, 0x0f, 0xbf, 0x01) },
+};
+
+TEST(decode_prot32)
+{
+	check_table(_metadata, prot32_cases, ARRAY_SIZE(prot32_cases));
+}
+
+static const struct decode_case real16_cases[] = {
+	/* real mode and CS.D = 0 protected mode: 16-bit operands, addresses */
+	{ "mov (%bx),%ax", R16, LD(2, RAX),
+	  B(0x8b, 0x07) },
+	{ "mov (%bx,%si),%ax", R16, LD(2, RAX),
+	  B(0x8b, 0x00) },
+	{ "mov (%bp,%di),%cx", R16, LD(2, RCX),
+	  B(0x8b, 0x0b) },
+	{ "mov (%si),%dx", R16, LD(2, RDX),
+	  B(0x8b, 0x14) },
+	{ "mov 0x10(%bp),%ax", R16, LD(2, RAX),
+	  B(0x8b, 0x46, 0x10) },
+	{ "mov -0x2(%bp,%si),%si", R16, LD(2, RSI),
+	  B(0x8b, 0x72, 0xfe) },
+	{ "mov 0x1234(%bx,%di),%cx", R16, LD(2, RCX),
+	  B(0x8b, 0x89, 0x34, 0x12) },
+	{ "mov 0x1234(%bp),%di", R16, LD(2, RDI),
+	  B(0x8b, 0xbe, 0x34, 0x12) },
+	{ "mov 0x1234,%dx", R16, LD(2, RDX),
+	  B(0x8b, 0x16, 0x34, 0x12) },
+	{ "mov (%bp),%ax", R16, LD(2, RAX),
+	  B(0x8b, 0x46, 0x00) },
+	{ "mov (%bx),%eax", R16, LD(4, RAX),
+	  B(0x66, 0x8b, 0x07) },
+	{ "mov (%ebx),%ax", R16, LD(2, RAX),
+	  B(0x67, 0x8b, 0x03) },
+	{ "mov 0x10(%esp),%eax", R16, LD(4, RAX),
+	  B(0x67, 0x66, 0x8b, 0x44, 0x24, 0x10) },
+	{ "mov 0x12345678(,%eax,4),%ecx", R16, LD(4, RCX),
+	  B(0x67, 0x66, 0x8b, 0x0c, 0x85, 0x78, 0x56, 0x34,
+	    0x12) },
+	{ "mov (%ebp),%sp", R16, LD(2, RSP),
+	  B(0x67, 0x8b, 0x65, 0x00) },
+	{ "mov (%si),%al", R16, LD(1, RAX),
+	  B(0x8a, 0x04) },
+	{ "mov (%si),%ah", R16, LDH(RAX),
+	  B(0x8a, 0x24) },
+	{ "mov 0x1234,%dh", R16, LDH(RDX),
+	  B(0x8a, 0x36, 0x34, 0x12) },
+	{ "mov %bh,(%di)", R16, STH(RBX),
+	  B(0x88, 0x3d) },
+	{ "mov %cl,(%di)", R16, ST(1, RCX),
+	  B(0x88, 0x0d) },
+	{ "mov %ax,(%bx)", R16, ST(2, RAX),
+	  B(0x89, 0x07) },
+	{ "mov %eax,0x20(%bx,%si)", R16, ST(4, RAX),
+	  B(0x66, 0x89, 0x40, 0x20) },
+	{ "mov %bp,0x12345678(%edx)", R16, ST(2, RBP),
+	  B(0x67, 0x89, 0xaa, 0x78, 0x56, 0x34, 0x12) },
+	{ "movb $0x12,(%bx)", R16, STI(1, 0x12),
+	  B(0xc6, 0x07, 0x12) },
+	{ "movw $0x1234,0x10(%bx)", R16, STI(2, 0x1234),
+	  B(0xc7, 0x47, 0x10, 0x34, 0x12) },
+	{ "movw $0xabcd,0x1234", R16, STI(2, 0xabcd),
+	  B(0xc7, 0x06, 0x34, 0x12, 0xcd, 0xab) },
+	{ "movl $0x12345678,(%bx)", R16, STI(4, 0x12345678),
+	  B(0x66, 0xc7, 0x07, 0x78, 0x56, 0x34, 0x12) },
+	{ "movl $0x12345678,0x1000(%ebx)", R16, STI(4, 0x12345678),
+	  B(0x67, 0x66, 0xc7, 0x83, 0x00, 0x10, 0x00, 0x00,
+	    0x78, 0x56, 0x34, 0x12) },
+	{ "movb $0xfe,0x12345678(%eax,%ebx,2)", R16, STI(1, 0xfe),
+	  B(0x67, 0xc6, 0x84, 0x58, 0x78, 0x56, 0x34, 0x12,
+	    0xfe) },
+	{ "mov 0x1234,%al", R16, LD(1, RAX),
+	  B(0xa0, 0x34, 0x12) },
+	{ "mov 0x1234,%ax", R16, LD(2, RAX),
+	  B(0xa1, 0x34, 0x12) },
+	{ "mov 0x1234,%eax", R16, LD(4, RAX),
+	  B(0x66, 0xa1, 0x34, 0x12) },
+	{ "mov %al,0x1234", R16, ST(1, RAX),
+	  B(0xa2, 0x34, 0x12) },
+	{ "mov %ax,0x1234", R16, ST(2, RAX),
+	  B(0xa3, 0x34, 0x12) },
+	{ "mov %eax,0x1234", R16, ST(4, RAX),
+	  B(0x66, 0xa3, 0x34, 0x12) },
+	{ "addr32 mov 0x12345678,%ax", R16, LD(2, RAX),
+	  B(0x67, 0xa1, 0x78, 0x56, 0x34, 0x12) },
+	{ "addr32 mov %eax,0x12345678", R16, ST(4, RAX),
+	  B(0x66, 0x67, 0xa3, 0x78, 0x56, 0x34, 0x12) },
+	{ "movzbw (%bx),%ax", R16, LDX(1, RAX, 2),
+	  B(0x0f, 0xb6, 0x07) },
+	{ "movzbl (%bx),%eax", R16, LDX(1, RAX, 4),
+	  B(0x66, 0x0f, 0xb6, 0x07) },
+	{ "movzwl 0x10(%bp),%esp", R16, LDX(2, RSP, 4),
+	  B(0x66, 0x0f, 0xb7, 0x66, 0x10) },
+	{ "movsbw (%bx),%ax", R16, LDS(1, RAX, 2),
+	  B(0x0f, 0xbe, 0x07) },
+	{ "movsbl (%ebx),%edx", R16, LDS(1, RDX, 4),
+	  B(0x67, 0x66, 0x0f, 0xbe, 0x13) },
+	{ "movswl 0x1234,%ecx", R16, LDS(2, RCX, 4),
+	  B(0x66, 0x0f, 0xbf, 0x0e, 0x34, 0x12) },
+};
+
+TEST(decode_real_and_prot16)
+{
+	check_table(_metadata, real16_cases, ARRAY_SIZE(real16_cases));
+}
+
+static const struct decode_case prefix_cases[] = {
+	/* segment overrides, LOCK, repeated or reordered prefixes, REX */
+	{ "mov %fs:(%rax),%eax", L64, LD(4, RAX),
+	  B(0x64, 0x8b, 0x00) },
+	{ "mov %gs:0x10,%eax", L64, LD(4, RAX),
+	  B(0x65, 0x8b, 0x04, 0x25, 0x10, 0x00, 0x00, 0x00) },
+	{ "mov %gs:0x10(%rip),%rcx", L64, LD(8, RCX),
+	  B(0x65, 0x48, 0x8b, 0x0d, 0x10, 0x00, 0x00, 0x00) },
+	{ "mov %fs:0x10(%ebx),%r8w", L64, LD(2, R8),
+	  B(0x64, 0x67, 0x66, 0x44, 0x8b, 0x43, 0x10) },
+	{ "movl $0x1,%gs:0x12345678(%rax,%rbx,8)", L64, STI(4, 0x1),
+	  B(0x65, 0xc7, 0x84, 0xd8, 0x78, 0x56, 0x34, 0x12,
+	    0x01, 0x00, 0x00, 0x00) },
+	{ "ds mov %eax,(%rbx)", L64, ST(4, RAX),
+	  B(0x3e, 0x89, 0x03) },
+	{ "cs ss ds es fs lock mov %gs:(%rax),%eax", L64, LD(4, RAX),
+	  B(0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0xf0, 0x8b,
+	    0x00) },
+	{ "lock mov %eax,(%rbx)", L64, ST(4, RAX),
+	  B(0xf0, 0x89, 0x03) },
+	{ "lock movq $0xffffffffffffffff,(%rax)", L64,
+	  STI(8, 0xffffffffffffffffULL),
+	  B(0xf0, 0x48, 0xc7, 0x00, 0xff, 0xff, 0xff, 0xff) },
+	{ "data16 mov %rax,(%rbx)", L64, ST(8, RAX),
+	  B(0x66, 0x48, 0x89, 0x03) },
+	{ "rex.W mov %ax,(%rbx)", L64, ST(2, RAX),
+	  B(0x48, 0x66, 0x89, 0x03) },
+	{ "rex data16 mov %ah,(%rbx)", L64, STH(RAX),
+	  B(0x40, 0x66, 0x88, 0x23) },
+	{ "rex.W addr32 mov 0x12345678,%eax", L64, LD(4, RAX),
+	  B(0x48, 0x67, 0xa1, 0x78, 0x56, 0x34, 0x12) },
+	{ "rex.W mov %fs:(%rax),%eax", L64, LD(4, RAX),
+	  B(0x48, 0x64, 0x8b, 0x00) },
+	{ "mov %fs:(%rax),%rax", L64, LD(8, RAX),
+	  B(0x64, 0x48, 0x8b, 0x00) },
+	{ "data16 mov (%rax),%ax", L64, LD(2, RAX),
+	  B(0x66, 0x66, 0x8b, 0x00) },
+	{ "addr32 mov (%esp),%eax", L64, LD(4, RAX),
+	  B(0x67, 0x67, 0x8b, 0x04, 0x24) },
+	{ "mov %ax,(%ebx)", L64, ST(2, RAX),
+	  B(0x66, 0x67, 0x89, 0x03) },
+	{ "movw $0x1234,(%eax)", L64, STI(2, 0x1234),
+	  B(0x67, 0x66, 0xc7, 0x00, 0x34, 0x12) },
+	{ "data16 movb $0x12,(%rax)", L64, STI(1, 0x12),
+	  B(0x66, 0xc6, 0x00, 0x12) },
+	{ "movzbq (%rax),%rax", L64, LDX(1, RAX, 8),
+	  B(0x48, 0x0f, 0xb6, 0x00) },
+	{ "data16 movsbq (%rax),%r8", L64, LDS(1, R8, 8),
+	  B(0x66, 0x4c, 0x0f, 0xbe, 0x00) },
+	{ "mov %es:(%edi),%eax", P32, LD(4, RAX),
+	  B(0x26, 0x8b, 0x07) },
+	{ "mov %fs:0x10,%eax", P32, LD(4, RAX),
+	  B(0x64, 0xa1, 0x10, 0x00, 0x00, 0x00) },
+	{ "lock mov %ax,%cs:(%bx)", P32, ST(2, RAX),
+	  B(0xf0, 0x2e, 0x66, 0x67, 0x89, 0x07) },
+	{ "movzbw %es:(%edi),%ax", P32, LDX(1, RAX, 2),
+	  B(0x26, 0x66, 0x0f, 0xb6, 0x07) },
+	{ "mov %es:(%di),%ax", R16, LD(2, RAX),
+	  B(0x26, 0x8b, 0x05) },
+	{ "mov %cs:0x10(%bx),%ax", R16, LD(2, RAX),
+	  B(0x2e, 0x8b, 0x47, 0x10) },
+	{ "mov %ss:0x1234,%al", R16, LD(1, RAX),
+	  B(0x36, 0xa0, 0x34, 0x12) },
+	{ "mov %fs:0x10(%esp),%eax", R16, LD(4, RAX),
+	  B(0x64, 0x66, 0x67, 0x8b, 0x44, 0x24, 0x10) },
+	/* 15 bytes, the longest instruction there is */
+	{ "cs movq $0x1,%fs:0x12345678(%esp)", L64, STI(8, 0x1),
+	  B(0x2e, 0x64, 0x67, 0x48, 0xc7, 0x84, 0x24, 0x78,
+	    0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x00) },
+	{ "15 bytes: 13 x cs mov (%rax),%eax", L64, LD(4, RAX),
+	  B(0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e,
+	    0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x8b, 0x00) },
+};
+
+TEST(decode_prefixes)
+{
+	check_table(_metadata, prefix_cases, ARRAY_SIZE(prefix_cases));
+}
+
+static const struct decode_case mode_cases[] = {
+	/* the same bytes in each mode: default operand and address sizes */
+	{ "mov (%si),%ax", R16, LD(2, RAX),
+	  B(0x8b, 0x04) },
+	{ "mov (%esp),%eax", P32, LD(4, RAX),
+	  B(0x8b, 0x04, 0x24) },
+	{ "mov (%rsp),%eax", L64, LD(4, RAX),
+	  B(0x8b, 0x04, 0x24) },
+	{ "mov (%di),%ax", R16, LD(2, RAX),
+	  B(0x8b, 0x05) },
+	{ "mov 0x12345678,%eax", P32, LD(4, RAX),
+	  B(0x8b, 0x05, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0x12345678(%rip),%eax", L64, LD(4, RAX),
+	  B(0x8b, 0x05, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0x1234,%ax", R16, LD(2, RAX),
+	  B(0x8b, 0x06, 0x34, 0x12) },
+	{ "mov (%esi),%eax", P32, LD(4, RAX),
+	  B(0x8b, 0x06) },
+	{ "mov (%rsi),%eax", L64, LD(4, RAX),
+	  B(0x8b, 0x06) },
+	{ "mov 0x1234(%si),%ax", R16, LD(2, RAX),
+	  B(0x8b, 0x84, 0x34, 0x12) },
+	{ "mov 0x12345678(%esp),%eax", P32, LD(4, RAX),
+	  B(0x8b, 0x84, 0x24, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0x1234,%ax", R16, LD(2, RAX),
+	  B(0xa1, 0x34, 0x12) },
+	{ "mov 0x12345678,%eax", P32, LD(4, RAX),
+	  B(0xa1, 0x78, 0x56, 0x34, 0x12) },
+	{ "movabs 0x1122334455667788,%eax", L64, LD(4, RAX),
+	  B(0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+	    0x11) },
+	{ "movw $0x1234,(%bx)", R16, STI(2, 0x1234),
+	  B(0xc7, 0x07, 0x34, 0x12) },
+	{ "movl $0x12345678,(%edi)", P32, STI(4, 0x12345678),
+	  B(0xc7, 0x07, 0x78, 0x56, 0x34, 0x12) },
+	{ "movl $0x12345678,(%rdi)", L64, STI(4, 0x12345678),
+	  B(0xc7, 0x07, 0x78, 0x56, 0x34, 0x12) },
+	{ "movl $0x12345678,(%bx)", R16, STI(4, 0x12345678),
+	  B(0x66, 0xc7, 0x07, 0x78, 0x56, 0x34, 0x12) },
+	{ "movw $0x1234,(%edi)", P32, STI(2, 0x1234),
+	  B(0x66, 0xc7, 0x07, 0x34, 0x12) },
+	{ "movw $0x1234,(%rdi)", L64, STI(2, 0x1234),
+	  B(0x66, 0xc7, 0x07, 0x34, 0x12) },
+	{ "movzbw (%bx),%ax", R16, LDX(1, RAX, 2),
+	  B(0x0f, 0xb6, 0x07) },
+	{ "movzbl (%edi),%eax", P32, LDX(1, RAX, 4),
+	  B(0x0f, 0xb6, 0x07) },
+	{ "movzbl (%rdi),%eax", L64, LDX(1, RAX, 4),
+	  B(0x0f, 0xb6, 0x07) },
+	{ "mov (%rdi),%rax", L64, LD(8, RAX),
+	  B(0x48, 0x8b, 0x07) },
+	{ "dec %eax mov (%edi),%eax", P32, BAD,
+	  B(0x48, 0x8b, 0x07) },
+};
+
+TEST(decode_mode_defaults)
+{
+	check_table(_metadata, mode_cases, ARRAY_SIZE(mode_cases));
+}
+
+static const struct decode_case reject_cases[] = {
+	/* register forms (mod = 3) do not touch memory */
+	{ "mov %eax,%ecx", L64, BAD,
+	  B(0x89, 0xc1) },
+	{ "mov %eax,%ecx", L64, BAD,
+	  B(0x8b, 0xc8) },
+	{ "mov %al,%ah", L64, BAD,
+	  B(0x88, 0xc4) },
+	{ "mov $0x12345678,%eax", L64, BAD,
+	  B(0xb8, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov $0x12,%al", L64, BAD,
+	  B(0xc6, 0xc0, 0x12) },
+	{ "movzbl %al,%ecx", L64, BAD,
+	  B(0x0f, 0xb6, 0xc8) },
+	{ "movswq %ax,%rcx", L64, BAD,
+	  B(0x48, 0x0f, 0xbf, 0xc8) },
+	{ "movslq %eax,%rcx", L64, BAD,
+	  B(0x48, 0x63, 0xc8) },
+	{ "mov %eax,%ecx", P32, BAD,
+	  B(0x89, 0xc1) },
+	{ "mov %ah,%al", R16, BAD,
+	  B(0x8a, 0xc4) },
+	/* C6/C7 with ModRM.reg != 0 (XABORT, XBEGIN, undefined) */
+	{ "c6 /1 (undefined)", L64, BAD,
+	  B(0xc6, 0x08, 0x12) },
+	{ "c7 /7 (undefined)", L64, BAD,
+	  B(0xc7, 0x38, 0x78, 0x56, 0x34, 0x12) },
+	{ "xabort $0x1", L64, BAD,
+	  B(0xc6, 0xf8, 0x01) },
+	{ "xbegin 0x6", L64, BAD,
+	  B(0xc7, 0xf8, 0x00, 0x00, 0x00, 0x00) },
+	/* string instructions and REP */
+	{ "movsb", L64, BAD,
+	  B(0xa4) },
+	{ "movsl", L64, BAD,
+	  B(0xa5) },
+	{ "rep movsq", L64, BAD,
+	  B(0xf3, 0x48, 0xa5) },
+	{ "stosl", L64, BAD,
+	  B(0xab) },
+	{ "lodsb", L64, BAD,
+	  B(0xac) },
+	{ "rep stosb", L64, BAD,
+	  B(0xf3, 0xaa) },
+	{ "movsw", P32, BAD,
+	  B(0x66, 0xa5) },
+	{ "rep movsb", R16, BAD,
+	  B(0xf3, 0xa4) },
+	/* other instructions touching memory */
+	{ "add %eax,(%rbx)", L64, BAD,
+	  B(0x01, 0x03) },
+	{ "xchg %eax,(%rbx)", L64, BAD,
+	  B(0x87, 0x03) },
+	{ "lock cmpxchg %ecx,(%rbx)", L64, BAD,
+	  B(0xf0, 0x0f, 0xb1, 0x0b) },
+	{ "movnti %eax,(%rbx)", L64, BAD,
+	  B(0x0f, 0xc3, 0x03) },
+	{ "movups (%rax),%xmm0", L64, BAD,
+	  B(0x0f, 0x10, 0x00) },
+	{ "vmovdqu (%rax),%ymm0", L64, BAD,
+	  B(0xc5, 0xfe, 0x6f, 0x00) },
+	{ "movbe (%rax),%eax", L64, BAD,
+	  B(0x0f, 0x38, 0xf0, 0x00) },
+	{ "cmpl $0x0,(%rax)", L64, BAD,
+	  B(0x83, 0x38, 0x00) },
+	{ "testb $0x1,(%rax)", L64, BAD,
+	  B(0xf6, 0x00, 0x01) },
+	{ "incl (%rax)", L64, BAD,
+	  B(0xff, 0x00) },
+	{ "push (%rax)", L64, BAD,
+	  B(0xff, 0x30) },
+	{ "pi2fd (%rax),%mm0", L64, BAD,
+	  B(0x0f, 0x0f, 0x00, 0x0d) },
+	{ "mov (%rax),%ds", L64, BAD,
+	  B(0x8e, 0x18) },
+	/* F2/F3 (REP, XACQUIRE/XRELEASE) before a MOV are not accepted */
+	{ "xrelease mov %eax,(%rbx)", L64, BAD,
+	  B(0xf3, 0x89, 0x03) },
+	{ "repz mov (%rax),%eax", L64, BAD,
+	  B(0xf3, 0x8b, 0x00) },
+	{ "repnz movzbl (%rax),%eax", L64, BAD,
+	  B(0xf2, 0x0f, 0xb6, 0x00) },
+	/* movsxd without REX.W, and 63 (ARPL) outside 64-bit mode */
+	{ "movsxd (%rax),%eax", L64, BAD,
+	  B(0x63, 0x00) },
+	{ "movsxd (%rax),%ax", L64, BAD,
+	  B(0x66, 0x63, 0x00) },
+	{ "movsxd (%rax),%r8d", L64, BAD,
+	  B(0x44, 0x63, 0x00) },
+	{ "arpl %ax,(%ebx)", P32, BAD,
+	  B(0x63, 0x03) },
+	{ "arpl %ax,(%bx)", R16, BAD,
+	  B(0x63, 0x07) },
+	/* 40-4F are INC/DEC, not REX, outside 64-bit mode */
+	{ "dec %eax mov (%eax),%eax", P32, BAD,
+	  B(0x48, 0x8b, 0x00) },
+	{ "inc %ax mov %ax,(%bx)", R16, BAD,
+	  B(0x40, 0x89, 0x07) },
+	/* longer than 15 bytes */
+	{ "16 bytes: lock cs movq $0x1,%fs:0x12345678(%esp)", L64, BAD,
+	  B(0xf0, 0x2e, 0x64, 0x67, 0x48, 0xc7, 0x84, 0x24,
+	    0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x00) },
+	{ "16 bytes: 14 x cs mov (%rax),%eax", L64, BAD,
+	  B(0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e,
+	    0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x8b, 0x00) },
+	{ "20 bytes: 11 x data32 movw $0x1234,0x12345678(%eax)", R16, BAD,
+	  B(0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+	    0x66, 0x66, 0x66, 0x67, 0xc7, 0x80, 0x78, 0x56,
+	    0x34, 0x12, 0x34, 0x12) },
+};
+
+TEST(decode_rejects)
+{
+	check_table(_metadata, reject_cases, ARRAY_SIZE(reject_cases));
+}
+
+TEST(decode_truncated)
+{
+	static const u8 prefixes[] = { 0x66, 0x67, 0x2e, 0xf0, 0x48, 0x0f };
+	struct mkvm_insn insn;
+	enum mkvm_cpu_mode mode;
+
+	for (mode = MKVM_MODE_REAL; mode <= MKVM_MODE_LONG64; mode++) {
+		EXPECT_EQ(-EAGAIN, mkvm_insn_decode(prefixes, 0, mode, &insn));
+		EXPECT_EQ(-EAGAIN, mkvm_insn_decode(prefixes, 4, mode, &insn));
+	}
+	EXPECT_EQ(-EAGAIN, mkvm_insn_decode(prefixes, 5, L64, &insn));
+	EXPECT_EQ(-EINVAL, mkvm_insn_decode(prefixes, 5, P32, &insn));
+	EXPECT_EQ(-EAGAIN, mkvm_insn_decode(&prefixes[5], 1, P32, &insn));
+}
+
+/* Distinct bytes in every register: 0x80706050403020{10+i} for GPR i. */
+static void fill_gprs(u64 *gprs)
+{
+	int i;
+
+	for (i = 0; i < MKVM_NR_GPRS; i++)
+		gprs[i] = 0x8070605040302010ULL + i * 0x0101010101010101ULL;
+}
+
+static const struct decode_case load_cases[] = {
+	{ "mov (%rax),%al", L64, LOADV(0xaa, RAX, 0x80706050403020aa),
+	  B(0x8a, 0x00) },
+	{ "mov (%rax),%ah", L64, LOADV(0xaa, RAX, 0x807060504030aa10),
+	  B(0x8a, 0x20) },
+	{ "mov (%rax),%bh", L64, LOADV(0xaa, RBX, 0x837363534333aa13),
+	  B(0x8a, 0x38) },
+	{ "mov (%rax),%spl", L64, LOADV(0xaa, RSP, 0x84746454443424aa),
+	  B(0x40, 0x8a, 0x20) },
+	{ "mov (%rax),%dil", L64, LOADV(0xaa, RDI, 0x87776757473727aa),
+	  B(0x40, 0x8a, 0x38) },
+	{ "mov (%rax),%r15b", L64, LOADV(0xaa, R15, 0x8f7f6f5f4f3f2faa),
+	  B(0x44, 0x8a, 0x38) },
+	{ "mov (%rax),%cx", L64, LOADV(0xbbaa, RCX, 0x817161514131bbaa),
+	  B(0x66, 0x8b, 0x08) },
+	{ "mov (%rax),%r11w", L64, LOADV(0xbbaa, R11, 0x8b7b6b5b4b3bbbaa),
+	  B(0x66, 0x44, 0x8b, 0x18) },
+	{ "mov (%rax),%ecx", L64, LOADV(0xddccbbaa, RCX, 0x00000000ddccbbaa),
+	  B(0x8b, 0x08) },
+	{ "mov (%rax),%r10d", L64, LOADV(0xddccbbaa, R10, 0x00000000ddccbbaa),
+	  B(0x44, 0x8b, 0x10) },
+	{ "mov (%rax),%rcx", L64,
+	  LOADV(0x1122334455667788, RCX, 0x1122334455667788),
+	  B(0x48, 0x8b, 0x08) },
+	{ "mov (%r8),%r9", L64,
+	  LOADV(0xfedcba9876543210, R9, 0xfedcba9876543210),
+	  B(0x4d, 0x8b, 0x08) },
+	{ "movabs 0x1122334455667788,%al", L64,
+	  LOADV(0x55, RAX, 0x8070605040302055),
+	  B(0xa0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+	    0x11) },
+	{ "movabs 0x1122334455667788,%ax", L64,
+	  LOADV(0x5555, RAX, 0x8070605040305555),
+	  B(0x66, 0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33,
+	    0x22, 0x11) },
+	{ "movabs 0x1122334455667788,%eax", L64,
+	  LOADV(0x12345678, RAX, 0x0000000012345678),
+	  B(0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+	    0x11) },
+	{ "movabs 0x1122334455667788,%rax", L64,
+	  LOADV(0x8000000000000001, RAX, 0x8000000000000001),
+	  B(0x48, 0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33,
+	    0x22, 0x11) },
+	{ "movzbl (%rax),%ecx", L64, LOADV(0x80, RCX, 0x0000000000000080),
+	  B(0x0f, 0xb6, 0x08) },
+	{ "movzbw (%rax),%cx", L64, LOADV(0x80, RCX, 0x8171615141310080),
+	  B(0x66, 0x0f, 0xb6, 0x08) },
+	{ "movzbq (%rax),%rcx", L64, LOADV(0xff, RCX, 0x00000000000000ff),
+	  B(0x48, 0x0f, 0xb6, 0x08) },
+	{ "movzbl (%rax),%esp", L64, LOADV(0x80, RSP, 0x0000000000000080),
+	  B(0x0f, 0xb6, 0x20) },
+	{ "movzwl (%rax),%ecx", L64, LOADV(0x8000, RCX, 0x0000000000008000),
+	  B(0x0f, 0xb7, 0x08) },
+	{ "movzwq (%rax),%r10", L64, LOADV(0xffff, R10, 0x000000000000ffff),
+	  B(0x4c, 0x0f, 0xb7, 0x10) },
+	{ "movzww (%rax),%ax", L64, LOADV(0xbeef, RAX, 0x807060504030beef),
+	  B(0x66, 0x0f, 0xb7, 0x00) },
+	{ "movsbl (%rax),%ecx", L64, LOADV(0x80, RCX, 0x00000000ffffff80),
+	  B(0x0f, 0xbe, 0x08) },
+	{ "movsbl (%rax),%ecx", L64, LOADV(0x7f, RCX, 0x000000000000007f),
+	  B(0x0f, 0xbe, 0x08) },
+	{ "movsbw (%rax),%cx", L64, LOADV(0x80, RCX, 0x817161514131ff80),
+	  B(0x66, 0x0f, 0xbe, 0x08) },
+	{ "movsbq 0x10(%rsp),%r8", L64, LOADV(0x80, R8, 0xffffffffffffff80),
+	  B(0x4c, 0x0f, 0xbe, 0x44, 0x24, 0x10) },
+	{ "movswl (%rax),%edi", L64, LOADV(0x8000, RDI, 0x00000000ffff8000),
+	  B(0x0f, 0xbf, 0x38) },
+	{ "movswq 0x12345678(%rbx,%rcx,2),%rsi", L64,
+	  LOADV(0x8001, RSI, 0xffffffffffff8001),
+	  B(0x48, 0x0f, 0xbf, 0xb4, 0x4b, 0x78, 0x56, 0x34,
+	    0x12) },
+	{ "movswq 0x12345678(%rbx,%rcx,2),%rsi", L64,
+	  LOADV(0x7fff, RSI, 0x0000000000007fff),
+	  B(0x48, 0x0f, 0xbf, 0xb4, 0x4b, 0x78, 0x56, 0x34,
+	    0x12) },
+	{ "movslq (%rax),%rcx", L64, LOADV(0x80000000, RCX, 0xffffffff80000000),
+	  B(0x48, 0x63, 0x08) },
+	{ "movslq 0x10(%rsp),%r9", L64,
+	  LOADV(0x7fffffff, R9, 0x000000007fffffff),
+	  B(0x4c, 0x63, 0x4c, 0x24, 0x10) },
+	{ "mov (%eax),%ecx", P32, LOADV(0xddccbbaa, RCX, 0x00000000ddccbbaa),
+	  B(0x8b, 0x08) },
+	{ "mov (%eax),%cx", P32, LOADV(0xbbaa, RCX, 0x817161514131bbaa),
+	  B(0x66, 0x8b, 0x08) },
+	{ "mov (%eax),%ah", P32, LOADV(0xaa, RAX, 0x807060504030aa10),
+	  B(0x8a, 0x20) },
+	{ "movsbw 0x12345678,%dx", P32, LOADV(0xfe, RDX, 0x827262524232fffe),
+	  B(0x66, 0x0f, 0xbe, 0x15, 0x78, 0x56, 0x34, 0x12) },
+	{ "movswl (%bx,%di),%eax", P32, LOADV(0x8000, RAX, 0x00000000ffff8000),
+	  B(0x67, 0x0f, 0xbf, 0x01) },
+	{ "mov (%bx),%ax", R16, LOADV(0xbbaa, RAX, 0x807060504030bbaa),
+	  B(0x8b, 0x07) },
+	{ "mov (%si),%ah", R16, LOADV(0xaa, RAX, 0x807060504030aa10),
+	  B(0x8a, 0x24) },
+	{ "mov (%bx),%eax", R16, LOADV(0xddccbbaa, RAX, 0x00000000ddccbbaa),
+	  B(0x66, 0x8b, 0x07) },
+	{ "movzbw (%bx),%ax", R16, LOADV(0x80, RAX, 0x8070605040300080),
+	  B(0x0f, 0xb6, 0x07) },
+	{ "movzbl (%bx),%eax", R16, LOADV(0x80, RAX, 0x0000000000000080),
+	  B(0x66, 0x0f, 0xb6, 0x07) },
+	{ "movsbw (%bx),%ax", R16, LOADV(0x80, RAX, 0x807060504030ff80),
+	  B(0x0f, 0xbe, 0x07) },
+	{ "movswl 0x1234,%ecx", R16, LOADV(0x8000, RCX, 0x00000000ffff8000),
+	  B(0x66, 0x0f, 0xbf, 0x0e, 0x34, 0x12) },
+	/* bits above the access size in @data are ignored */
+	{ "mov (%rax),%al", L64,
+	  LOADV(0xffffffffffffff55, RAX, 0x8070605040302055),
+	  B(0x8a, 0x00) },
+	{ "mov (%rax),%ecx", L64,
+	  LOADV(0xffffffff00000001, RCX, 0x0000000000000001),
+	  B(0x8b, 0x08) },
+	{ "movsbl (%rax),%ecx", L64, LOADV(0x12345680, RCX, 0x00000000ffffff80),
+	  B(0x0f, 0xbe, 0x08) },
+	{ "movzwq (%rax),%r10", L64,
+	  LOADV(0x1234567800001234, R10, 0x0000000000001234),
+	  B(0x4c, 0x0f, 0xb7, 0x10) },
+};
+
+TEST(complete_load)
+{
+	u64 gprs[MKVM_NR_GPRS], before[MKVM_NR_GPRS];
+	const struct decode_case *c;
+	struct mkvm_insn insn;
+	size_t i;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(load_cases); i++) {
+		c = &load_cases[i];
+		ASSERT_EQ(0, mkvm_insn_decode(c->bytes, c->n, c->mode, &insn))
+			TH_LOG("%s", c->text);
+		ASSERT_EQ(MKVM_INSN_LOAD, insn.kind) TH_LOG("%s", c->text);
+		fill_gprs(gprs);
+		fill_gprs(before);
+		mkvm_insn_complete_load(&insn, gprs, c->data);
+		for (r = 0; r < MKVM_NR_GPRS; r++) {
+			EXPECT_EQ(r == c->reg ? c->want : before[r], gprs[r])
+				TH_LOG("%s <- %#llx: GPR %d", c->text,
+				       (unsigned long long)c->data, r);
+		}
+	}
+	TH_LOG("%zu loads", ARRAY_SIZE(load_cases));
+}
+
+static const struct decode_case store_cases[] = {
+	{ "mov %al,(%rbx)", L64, STOREV(0x10),
+	  B(0x88, 0x03) },
+	{ "mov %ah,(%rbx)", L64, STOREV(0x20),
+	  B(0x88, 0x23) },
+	{ "mov %dh,0x10(%rbx)", L64, STOREV(0x22),
+	  B(0x88, 0x73, 0x10) },
+	{ "mov %bh,(%rsp)", L64, STOREV(0x23),
+	  B(0x88, 0x3c, 0x24) },
+	{ "mov %sil,(%rbx)", L64, STOREV(0x16),
+	  B(0x40, 0x88, 0x33) },
+	{ "mov %dil,(%rbx)", L64, STOREV(0x17),
+	  B(0x40, 0x88, 0x3b) },
+	{ "mov %r9b,(%rbx)", L64, STOREV(0x19),
+	  B(0x44, 0x88, 0x0b) },
+	{ "mov %bpl,(%r11)", L64, STOREV(0x15),
+	  B(0x41, 0x88, 0x2b) },
+	{ "mov %ax,(%rbx)", L64, STOREV(0x2010),
+	  B(0x66, 0x89, 0x03) },
+	{ "mov %eax,(%rbx)", L64, STOREV(0x40302010),
+	  B(0x89, 0x03) },
+	{ "mov %rax,(%rbx)", L64, STOREV(0x8070605040302010),
+	  B(0x48, 0x89, 0x03) },
+	{ "mov %r12,(%rbx)", L64, STOREV(0x8c7c6c5c4c3c2c1c),
+	  B(0x4c, 0x89, 0x23) },
+	{ "mov %r12d,0x40(%rip)", L64, STOREV(0x4c3c2c1c),
+	  B(0x44, 0x89, 0x25, 0x40, 0x00, 0x00, 0x00) },
+	{ "mov %r15w,0x12345678(%r8,%r9,4)", L64, STOREV(0x2f1f),
+	  B(0x66, 0x47, 0x89, 0xbc, 0x88, 0x78, 0x56, 0x34,
+	    0x12) },
+	{ "mov %esp,(%rbx)", L64, STOREV(0x44342414),
+	  B(0x89, 0x23) },
+	{ "movabs %al,0x1122334455667788", L64, STOREV(0x10),
+	  B(0xa2, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+	    0x11) },
+	{ "movabs %ax,0x1122334455667788", L64, STOREV(0x2010),
+	  B(0x66, 0xa3, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33,
+	    0x22, 0x11) },
+	{ "movabs %eax,0x1122334455667788", L64, STOREV(0x40302010),
+	  B(0xa3, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+	    0x11) },
+	{ "movabs %rax,0x1122334455667788", L64, STOREV(0x8070605040302010),
+	  B(0x48, 0xa3, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33,
+	    0x22, 0x11) },
+	{ "movb $0xff,0x10(%rbx)", L64, STOREV(0xff),
+	  B(0xc6, 0x43, 0x10, 0xff) },
+	{ "movw $0xfedc,0x8(%rsp)", L64, STOREV(0xfedc),
+	  B(0x66, 0xc7, 0x44, 0x24, 0x08, 0xdc, 0xfe) },
+	{ "movl $0x87654321,(%rax)", L64, STOREV(0x87654321),
+	  B(0xc7, 0x00, 0x21, 0x43, 0x65, 0x87) },
+	{ "movq $0x12345678,(%rax)", L64, STOREV(0x12345678),
+	  B(0x48, 0xc7, 0x00, 0x78, 0x56, 0x34, 0x12) },
+	{ "movq $-1,(%rax)", L64, STOREV(0xffffffffffffffff),
+	  B(0x48, 0xc7, 0x00, 0xff, 0xff, 0xff, 0xff) },
+	{ "movq $0xffffffff87654321,(%rax)", L64, STOREV(0xffffffff87654321),
+	  B(0x48, 0xc7, 0x00, 0x21, 0x43, 0x65, 0x87) },
+	{ "movq $0x7fffffff,0x12345678(%r12,%r13,8)", L64, STOREV(0x7fffffff),
+	  B(0x4b, 0xc7, 0x84, 0xec, 0x78, 0x56, 0x34, 0x12,
+	    0xff, 0xff, 0xff, 0x7f) },
+	{ "rex.WR movq $0x12345678,(%rax)", L64, STOREV(0x12345678),
+	  B(0x4c, 0xc7, 0x00, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov %ch,(%ebx)", P32, STOREV(0x21),
+	  B(0x88, 0x2b) },
+	{ "mov %dx,0x10(%ebx,%ecx,4)", P32, STOREV(0x2212),
+	  B(0x66, 0x89, 0x54, 0x8b, 0x10) },
+	{ "mov %eax,(%ebx)", P32, STOREV(0x40302010),
+	  B(0x89, 0x03) },
+	{ "movl $0x87654321,0x10(%esp,%ecx,8)", P32, STOREV(0x87654321),
+	  B(0xc7, 0x44, 0xcc, 0x10, 0x21, 0x43, 0x65, 0x87) },
+	{ "mov %bh,(%di)", R16, STOREV(0x23),
+	  B(0x88, 0x3d) },
+	{ "mov %ax,(%bx)", R16, STOREV(0x2010),
+	  B(0x89, 0x07) },
+	{ "mov %eax,0x20(%bx,%si)", R16, STOREV(0x40302010),
+	  B(0x66, 0x89, 0x40, 0x20) },
+	{ "movw $0x1234,0x10(%bx)", R16, STOREV(0x1234),
+	  B(0xc7, 0x47, 0x10, 0x34, 0x12) },
+	{ "movl $0x12345678,(%bx)", R16, STOREV(0x12345678),
+	  B(0x66, 0xc7, 0x07, 0x78, 0x56, 0x34, 0x12) },
+};
+
+TEST(store_value)
+{
+	u64 gprs[MKVM_NR_GPRS], before[MKVM_NR_GPRS];
+	const struct decode_case *c;
+	struct mkvm_insn insn;
+	size_t i;
+
+	fill_gprs(before);
+	for (i = 0; i < ARRAY_SIZE(store_cases); i++) {
+		c = &store_cases[i];
+		ASSERT_EQ(0, mkvm_insn_decode(c->bytes, c->n, c->mode, &insn))
+			TH_LOG("%s", c->text);
+		ASSERT_EQ(MKVM_INSN_STORE, insn.kind) TH_LOG("%s", c->text);
+		fill_gprs(gprs);
+		EXPECT_EQ(c->want, mkvm_insn_store_value(&insn, gprs))
+			TH_LOG("%s", c->text);
+		EXPECT_EQ(0, memcmp(gprs, before, sizeof(gprs)))
+			TH_LOG("%s changed a register", c->text);
+	}
+	TH_LOG("%zu stores", ARRAY_SIZE(store_cases));
+}
+
+/*
+ * Page walks.  Architectural bit values are spelled out here rather than
+ * taken from the headers emulate.c uses, so that a wrong stand-in header
+ * shows up as a failure.
+ */
+#define CR0_PE		(1ULL << 0)
+#define CR0_WP		(1ULL << 16)
+#define CR0_PG		(1ULL << 31)
+#define CR4_PSE		(1ULL << 4)
+#define CR4_PAE		(1ULL << 5)
+#define CR4_LA57	(1ULL << 12)
+#define CR4_SMEP	(1ULL << 20)
+#define EFER_LME_	(1ULL << 8)
+#define EFER_LMA_	(1ULL << 10)
+#define EFER_NXE_	(1ULL << 11)
+
+#define P		(1ULL << 0)
+#define W		(1ULL << 1)
+#define U		(1ULL << 2)
+#define PWT_PCD		(3ULL << 3)
+#define AD		(3ULL << 5)
+#define PS		(1ULL << 7)
+#define PAT_LARGE	(1ULL << 12)
+#define NX		(1ULL << 63)
+
+#define RD		0
+#define WR		MKVM_WALK_WRITE
+#define USR		MKVM_WALK_USER
+#define EXEC		MKVM_WALK_FETCH
+
+#define MEM_SIZE	0x10000
+
+struct guest_mem {
+	u8 bytes[MEM_SIZE];
+	unsigned int reads;
+};
+
+/* Page-table entries are naturally aligned; outside MEM_SIZE is -EIO. */
+static int read_gpa(void *ctx, u64 gpa, void *buf, unsigned int size)
+{
+	struct guest_mem *mem = ctx;
+
+	if ((size != 4 && size != 8) || gpa % size)
+		return -EINVAL;
+	if (gpa >= MEM_SIZE)
+		return -EIO;
+	memcpy(buf, mem->bytes + gpa, size);
+	mem->reads++;
+	return 0;
+}
+
+FIXTURE(walk) {
+	struct guest_mem *mem;
+	struct mkvm_paging pg;
+};
+
+FIXTURE_SETUP(walk)
+{
+	self->mem = calloc(1, sizeof(*self->mem));
+	ASSERT_NE(NULL, self->mem);
+}
+
+FIXTURE_TEARDOWN(walk)
+{
+	free(self->mem);
+}
+
+static void put32(struct guest_mem *mem, u64 gpa, u32 val)
+{
+	memcpy(mem->bytes + gpa, &val, sizeof(val));
+}
+
+static void put64(struct guest_mem *mem, u64 gpa, u64 val)
+{
+	memcpy(mem->bytes + gpa, &val, sizeof(val));
+}
+
+static int walk(FIXTURE_DATA(walk) *self, u64 gva, u32 access, u64 *gpa)
+{
+	self->mem->reads = 0;
+	*gpa = 0xdeadbeef;
+	return mkvm_gva_to_gpa(&self->pg, gva, access, read_gpa, self->mem,
+			       gpa);
+}
+
+/* Translates with @acc to @want, reading @nr entries. */
+#define EXPECT_GPA(gva, acc, want, nr) do {				\
+	u64 __gpa;							\
+	EXPECT_EQ(0, walk(self, gva, acc, &__gpa))			\
+		TH_LOG("gva %#llx access %u", (unsigned long long)(gva), \
+		       (unsigned int)(acc));				\
+	EXPECT_EQ(want, __gpa)						\
+		TH_LOG("gva %#llx", (unsigned long long)(gva));		\
+	EXPECT_EQ(nr, self->mem->reads)					\
+		TH_LOG("gva %#llx", (unsigned long long)(gva));		\
+} while (0)
+
+#define EXPECT_WALK_ERR(err, gva, acc) do {				\
+	u64 __gpa;							\
+	EXPECT_EQ(err, walk(self, gva, acc, &__gpa))			\
+		TH_LOG("gva %#llx access %u", (unsigned long long)(gva), \
+		       (unsigned int)(acc));				\
+} while (0)
+
+#define EXPECT_FAULT(gva, acc)		EXPECT_WALK_ERR(-EFAULT, gva, acc)
+
+TEST_F(walk, paging_off)
+{
+	self->pg.cr0 = CR0_PE;
+	EXPECT_GPA(0x12345678, RD, 0x12345678, 0);
+	EXPECT_GPA(0xfffff000, WR | USR | EXEC, 0xfffff000, 0);
+	/* Not long mode: the linear address is 32 bits. */
+	EXPECT_GPA(0x100000000ULL, RD, 0, 0);
+	EXPECT_GPA(0xfedcba9876543210ULL, RD, 0x76543210, 0);
+	/* Paging bits mean nothing while CR0.PG is clear. */
+	self->pg.cr4 = CR4_PAE | CR4_PSE | CR4_LA57;
+	self->pg.efer = EFER_LME_ | EFER_NXE_;
+	self->pg.cr3 = 0x1000;
+	EXPECT_GPA(0xb8000, WR, 0xb8000, 0);
+}
+
+/* 32-bit paging: PD at 0x1000, page tables at 0x2000-0x5000. */
+TEST_F(walk, paging32)
+{
+	struct guest_mem *mem = self->mem;
+
+	self->pg.cr0 = CR0_PE | CR0_PG;
+	self->pg.cr3 = 0x1000 | PWT_PCD;
+	put32(mem, 0x1000 + 1 * 4, 0x2000 | P | W | U);
+	put32(mem, 0x2000 + 3 * 4, 0xabcde000 | P | W | U | AD);
+	put32(mem, 0x2000 + 5 * 4, 0xabcdf000 | W | U);
+	EXPECT_GPA(0x00403123, RD, 0xabcde123, 2);
+	EXPECT_GPA(0x00403fff, WR | USR, 0xabcdefff, 2);
+	EXPECT_GPA(0x1200403123ULL, RD, 0xabcde123, 2);
+	EXPECT_FAULT(0x00000123, RD);		/* PDE not present */
+	EXPECT_FAULT(0x00404000, RD);		/* PTE zero */
+	EXPECT_FAULT(0x00405000, RD);		/* PTE without P */
+	EXPECT_GPA(0x00403123, EXEC, 0xabcde123, 2);	/* no NX here */
+
+	/* PS without CR4.PSE is ignored: a page table. */
+	put32(mem, 0x1000 + 2 * 4, 0x3000 | PS | P | W | U);
+	put32(mem, 0x3000 + 0 * 4, 0x77777000 | P);
+	EXPECT_GPA(0x00800010, RD, 0x77777010, 2);
+
+	/* 4 MiB pages; PAT (bit 12) is not address; PSE-36 bits 20:13. */
+	self->pg.cr4 = CR4_PSE;
+	EXPECT_GPA(0x00403345, RD, 0xabcde345, 2);
+	put32(mem, 0x1000 + 2 * 4, 0x12c00000 | PS | P | W);
+	EXPECT_GPA(0x00912345, WR, 0x12d12345, 1);
+	put32(mem, 0x1000 + 3 * 4, 0x40000000 | PAT_LARGE | PS | P);
+	EXPECT_GPA(0x00fedcba, RD, 0x403edcba, 1);
+	put32(mem, 0x1000 + 3 * 4, 0x40000000 | (0x85 << 13) | PS | P);
+	EXPECT_GPA(0x00c01234, RD, 0x8540001234ULL, 1);
+	put32(mem, 0x1000 + 4 * 4, 0x01000000 | (1 << 21) | PS | P);
+	EXPECT_FAULT(0x01000000, RD);		/* bit 21 reserved */
+	EXPECT_FAULT(0x01000000, EXEC);
+}
+
+TEST_F(walk, paging32_rights)
+{
+	struct guest_mem *mem = self->mem;
+
+	self->pg.cr0 = CR0_PE | CR0_PG;
+	self->pg.cr3 = 0x1000;
+	/* read-only in the PDE, writable in the PTE */
+	put32(mem, 0x1000 + 6 * 4, 0x4000 | P | U);
+	put32(mem, 0x4000, 0x10000 | P | W | U);
+	/* supervisor in the PDE, user in the PTE */
+	put32(mem, 0x1000 + 7 * 4, 0x5000 | P | W);
+	put32(mem, 0x5000, 0x20000 | P | W | U);
+
+	EXPECT_GPA(0x01800004, RD, 0x10004, 2);
+	EXPECT_GPA(0x01800004, WR, 0x10004, 2);	/* CR0.WP = 0 */
+	EXPECT_GPA(0x01800004, USR, 0x10004, 2);
+	EXPECT_FAULT(0x01800004, USR | WR);
+	EXPECT_GPA(0x01c00008, WR, 0x20008, 2);
+	EXPECT_FAULT(0x01c00008, USR);
+	EXPECT_FAULT(0x01c00008, USR | EXEC);
+
+	self->pg.cr0 |= CR0_WP;
+	EXPECT_FAULT(0x01800004, WR);
+	EXPECT_GPA(0x01c00008, WR, 0x20008, 2);
+
+	/* SMEP: no supervisor fetch from a user page */
+	EXPECT_GPA(0x01800004, EXEC, 0x10004, 2);
+	self->pg.cr4 = CR4_SMEP;
+	EXPECT_FAULT(0x01800004, EXEC);
+	EXPECT_GPA(0x01800004, USR | EXEC, 0x10004, 2);
+	EXPECT_GPA(0x01800004, RD, 0x10004, 2);
+	EXPECT_GPA(0x01c00008, EXEC, 0x20008, 2);
+}
+
+/* PAE: PDPT at 0x1020 (32-byte aligned), PDs at 0x2000/0x3000, PT 0x4000. */
+TEST_F(walk, pae)
+{
+	struct guest_mem *mem = self->mem;
+
+	self->pg.cr0 = CR0_PE | CR0_PG;
+	self->pg.cr4 = CR4_PAE;
+	self->pg.cr3 = 0x1020;
+	put64(mem, 0x1020 + 0 * 8, 0x2000 | PWT_PCD | P);
+	put64(mem, 0x1020 + 3 * 8, 0x3000 | P);
+	put64(mem, 0x2000 + 1 * 8, 0x4000 | P | W | U);
+	put64(mem, 0x4000 + 1 * 8, 0x123456000ULL | P | W | U | AD);
+	EXPECT_GPA(0x00201abc, RD, 0x123456abcULL, 3);
+	/* The PDPTE has no R/W or U/S bits: the PDE and PTE decide. */
+	EXPECT_GPA(0x00201abc, USR | WR, 0x123456abcULL, 3);
+	EXPECT_GPA(0xff00201abcULL, RD, 0x123456abcULL, 3);
+	EXPECT_FAULT(0x40000000, RD);		/* PDPTE not present */
+	EXPECT_FAULT(0x00001000, RD);		/* PDE not present */
+	EXPECT_FAULT(0x00202000, RD);		/* PTE not present */
+
+	/* 2 MiB pages */
+	put64(mem, 0x3000 + 0 * 8, 0x400200000ULL | PS | P | W);
+	put64(mem, 0x3000 + 1 * 8, 0x400400000ULL | PAT_LARGE | PS | P);
+	put64(mem, 0x3000 + 2 * 8, 0x400600000ULL | (1 << 13) | PS | P);
+	put64(mem, 0x3000 + 3 * 8, 0x400800000ULL | (1 << 20) | PS | P);
+	EXPECT_GPA(0xc0012345, WR, 0x400212345ULL, 2);
+	EXPECT_GPA(0xc0212345, RD, 0x400412345ULL, 2);
+	EXPECT_FAULT(0xc0412345, RD);		/* bit 13 reserved */
+	EXPECT_FAULT(0xc0612345, RD);		/* bit 20 reserved */
+	EXPECT_FAULT(0xc0012345, USR);
+
+	/* reserved bits of PDPTEs: 2:1, 8:5, 63:52 (even NX) */
+	put64(mem, 0x1020 + 1 * 8, 0x2000 | W | P);
+	EXPECT_FAULT(0x40201abc, RD);
+	put64(mem, 0x1020 + 1 * 8, 0x2000 | PS | P);
+	EXPECT_FAULT(0x40201abc, RD);
+	put64(mem, 0x1020 + 1 * 8, 0x2000 | NX | P);
+	self->pg.efer = EFER_NXE_;
+	EXPECT_FAULT(0x40201abc, RD);
+	put64(mem, 0x1020 + 1 * 8, 0x2000 | P);
+	EXPECT_GPA(0x40201abc, RD, 0x123456abcULL, 3);
+
+	/* 62:52 are reserved in PAE PDEs and PTEs (51:M too, not checked) */
+	put64(mem, 0x4000 + 2 * 8, (1ULL << 52) | 0x5000 | P);
+	put64(mem, 0x4000 + 4 * 8, (1ULL << 62) | 0x5000 | P);
+	EXPECT_FAULT(0x00202000, RD);
+	EXPECT_FAULT(0x00204000, RD);
+
+	/* NX: reserved without EFER.NXE, no fetch with it */
+	put64(mem, 0x4000 + 3 * 8, NX | 0x6000 | P | W | U);
+	EXPECT_GPA(0x00203008, RD, 0x6008, 3);
+	EXPECT_GPA(0x00203008, USR | WR, 0x6008, 3);
+	EXPECT_FAULT(0x00203008, EXEC);
+	EXPECT_FAULT(0x00203008, USR | EXEC);
+	EXPECT_GPA(0x00201abc, EXEC, 0x123456abcULL, 3);
+	self->pg.efer = 0;
+	EXPECT_FAULT(0x00203008, RD);
+	put64(mem, 0x3000 + 4 * 8, NX | 0x400a00000ULL | PS | P);
+	EXPECT_FAULT(0xc0800000, RD);
+	self->pg.efer = EFER_NXE_;
+	EXPECT_GPA(0xc0800000, RD, 0x400a00000ULL, 2);
+	EXPECT_FAULT(0xc0800000, EXEC);
+}
+
+/*
+ * 4-level: CR3 0x1000 (with PCID bits); the kernel half maps through
+ * PDPT 0x2000, PD 0x3000, PT 0x4000.
+ */
+#define KVA(pdpt, pd, pt) (0xffff800000000000ULL | (u64)(pdpt) << 30 | \
+			   (u64)(pd) << 21 | (u64)(pt) << 12)
+
+TEST_F(walk, long4)
+{
+	struct guest_mem *mem = self->mem;
+
+	self->pg.cr0 = CR0_PE | CR0_PG | CR0_WP;
+	self->pg.cr4 = CR4_PAE;
+	self->pg.efer = EFER_LME_ | EFER_LMA_ | EFER_NXE_;
+	self->pg.cr3 = 0x1000 | 0x123;
+	put64(mem, 0x1000 + 256 * 8, 0x2000 | P | W);
+	put64(mem, 0x2000 + 1 * 8, 0x3000 | P | W);
+	put64(mem, 0x3000 + 2 * 8, 0x4000 | P | W);
+	/* 62:52 are ignored (software, protection keys), not address */
+	put64(mem, 0x4000 + 3 * 8, 0x7ff0000000000000ULL |
+	      0x000ffffffffff000ULL | P | W | AD);
+	EXPECT_GPA(KVA(1, 2, 3) + 0xabc, WR, 0x000ffffffffffabcULL, 4);
+	EXPECT_GPA(KVA(1, 2, 3) + 0xabc, EXEC, 0x000ffffffffffabcULL, 4);
+	EXPECT_FAULT(KVA(1, 2, 3), USR);
+	EXPECT_FAULT(KVA(1, 2, 4), RD);		/* PTE */
+	EXPECT_FAULT(KVA(1, 3, 0), RD);		/* PDE */
+	EXPECT_FAULT(KVA(0, 0, 0), RD);		/* PDPTE */
+	EXPECT_FAULT(0xffff808000000000ULL, RD);	/* PML4E */
+
+	/* canonical addresses only */
+	EXPECT_FAULT(0x0000800000000000ULL, RD);
+	EXPECT_EQ(0, self->mem->reads);
+	EXPECT_FAULT(0xffff7fffffffffffULL, RD);
+	EXPECT_EQ(0, self->mem->reads);
+	EXPECT_FAULT(KVA(1, 2, 3) & ~(1ULL << 60), RD);
+
+	/* 1 GiB pages; PAT at bit 12; 29:13 reserved */
+	put64(mem, 0x2000 + 2 * 8, 0x4000000000ULL | PS | P | W);
+	put64(mem, 0x2000 + 3 * 8, 0x4040000000ULL | PAT_LARGE | PS | P);
+	put64(mem, 0x2000 + 4 * 8, 0x4080000000ULL | (1 << 13) | PS | P);
+	put64(mem, 0x2000 + 5 * 8, 0x40c0000000ULL | (1 << 29) | PS | P);
+	EXPECT_GPA(KVA(2, 0, 0) + 0x12345678, WR, 0x4012345678ULL, 2);
+	EXPECT_GPA(KVA(3, 0x1ff, 0x1ff) + 0xfff, RD, 0x407fffffffULL, 2);
+	EXPECT_FAULT(KVA(3, 0, 0), WR);
+	EXPECT_FAULT(KVA(4, 0, 0), RD);
+	EXPECT_FAULT(KVA(5, 0, 0), RD);
+
+	/* 2 MiB pages; 20:13 reserved */
+	put64(mem, 0x3000 + 3 * 8, 0x123200000ULL | PS | P | W);
+	put64(mem, 0x3000 + 4 * 8, 0x123400000ULL | PAT_LARGE | PS | P);
+	put64(mem, 0x3000 + 5 * 8, 0x123600000ULL | (1 << 20) | PS | P);
+	EXPECT_GPA(KVA(1, 3, 0) + 0x54321, RD, 0x123254321ULL, 3);
+	EXPECT_GPA(KVA(1, 4, 0x1ff) + 0x10, RD, 0x1235ff010ULL, 3);
+	EXPECT_FAULT(KVA(1, 5, 0), RD);
+
+	/* PS is reserved in a PML4E */
+	put64(mem, 0x1000 + 257 * 8, 0x2000 | PS | P | W);
+	EXPECT_FAULT(0xffff808040403000ULL, RD);	/* 257, 1, 2, 3 */
+
+	/* the read callback's error is returned */
+	put64(mem, 0x1000 + 258 * 8, 0x10000000 | P | W);
+	EXPECT_WALK_ERR(-EIO, 0xffff810000000000ULL, RD);
+
+	/* LA57 is not supported; LMA without PAE cannot happen */
+	self->pg.cr4 = CR4_PAE | CR4_LA57;
+	EXPECT_WALK_ERR(-EINVAL, KVA(1, 2, 3), RD);
+	self->pg.cr4 = 0;
+	EXPECT_WALK_ERR(-EINVAL, KVA(1, 2, 3), RD);
+}
+
+/*
+ * Access rights, 4-level: the user half maps 0x201abc through PML4E 0
+ * (0x5000), PDPTE 0 (0x6000), PDE 1 (0x7000), PTE 1, to 0x8abc.  Rights
+ * are the most restrictive of all four levels.
+ */
+struct rights_case {
+	u64 flags[4];		/* PML4E, PDPTE, PDE, PTE */
+	u64 cr0, cr4, efer;
+	u32 access;
+	int ret;
+};
+
+#define PWU	(P | W | U)
+#define PU	(P | U)
+#define PW	(P | W)
+#define WU	(W | U)
+#define ALL	{ PWU, PWU, PWU, PWU }
+#define LMA	(EFER_LME_ | EFER_LMA_)
+
+static const struct rights_case rights_cases[] = {
+	{ ALL, 0, 0, LMA, RD, 0 },
+	{ ALL, 0, 0, LMA, USR | WR, 0 },
+	{ ALL, CR0_WP, 0, LMA, WR, 0 },
+	{ ALL, 0, 0, LMA, USR | EXEC, 0 },
+	{ ALL, 0, 0, LMA, EXEC, 0 },
+	/* read-only at one level */
+	{ { PU, PWU, PWU, PWU }, 0, 0, LMA, USR | WR, -EFAULT },
+	{ { PU, PWU, PWU, PWU }, 0, 0, LMA, USR, 0 },
+	{ { PU, PWU, PWU, PWU }, 0, 0, LMA, WR, 0 },
+	{ { PU, PWU, PWU, PWU }, CR0_WP, 0, LMA, WR, -EFAULT },
+	{ { PWU, PU, PWU, PWU }, CR0_WP, 0, LMA, WR, -EFAULT },
+	{ { PWU, PWU, PU, PWU }, CR0_WP, 0, LMA, WR, -EFAULT },
+	{ { PWU, PWU, PWU, PU }, CR0_WP, 0, LMA, WR, -EFAULT },
+	{ { PWU, PWU, PWU, PU }, CR0_WP, 0, LMA, RD, 0 },
+	/* supervisor at one level */
+	{ { PW, PWU, PWU, PWU }, 0, 0, LMA, USR, -EFAULT },
+	{ { PWU, PW, PWU, PWU }, 0, 0, LMA, USR, -EFAULT },
+	{ { PWU, PWU, PW, PWU }, 0, 0, LMA, USR | EXEC, -EFAULT },
+	{ { PWU, PWU, PWU, PW }, 0, 0, LMA, USR | WR, -EFAULT },
+	{ { PWU, PWU, PWU, PW }, CR0_WP, 0, LMA, WR, 0 },
+	/* NX at any level, with EFER.NXE */
+	{ { PWU | NX, PWU, PWU, PWU }, 0, 0, LMA | EFER_NXE_, EXEC, -EFAULT },
+	{ { PWU, PWU | NX, PWU, PWU }, 0, 0, LMA | EFER_NXE_, USR | EXEC,
+	  -EFAULT },
+	{ { PWU, PWU, PWU | NX, PWU }, 0, 0, LMA | EFER_NXE_, EXEC, -EFAULT },
+	{ { PWU, PWU, PWU, PWU | NX }, 0, 0, LMA | EFER_NXE_, EXEC, -EFAULT },
+	{ { PWU, PWU, PWU, PWU | NX }, 0, 0, LMA | EFER_NXE_, USR | WR, 0 },
+	{ { PWU | NX, PWU, PWU, PWU }, 0, 0, LMA | EFER_NXE_, RD, 0 },
+	/* NX without EFER.NXE is a reserved bit, whatever the access */
+	{ { PWU | NX, PWU, PWU, PWU }, 0, 0, LMA, RD, -EFAULT },
+	{ { PWU, PWU | NX, PWU, PWU }, 0, 0, LMA, RD, -EFAULT },
+	{ { PWU, PWU, PWU | NX, PWU }, 0, 0, LMA, WR, -EFAULT },
+	{ { PWU, PWU, PWU, PWU | NX }, 0, 0, LMA, USR, -EFAULT },
+	/* SMEP: no supervisor fetch from a user page */
+	{ ALL, 0, CR4_SMEP, LMA, EXEC, -EFAULT },
+	{ ALL, 0, CR4_SMEP, LMA, USR | EXEC, 0 },
+	{ ALL, 0, CR4_SMEP, LMA, WR, 0 },
+	{ { PWU, PWU, PW, PWU }, 0, CR4_SMEP, LMA, EXEC, 0 },
+	/* not present at each level */
+	{ { WU, PWU, PWU, PWU }, 0, 0, LMA, RD, -EFAULT },
+	{ { PWU, WU, PWU, PWU }, 0, 0, LMA, RD, -EFAULT },
+	{ { PWU, PWU, WU, PWU }, 0, 0, LMA, RD, -EFAULT },
+	{ { PWU, PWU, PWU, WU }, 0, 0, LMA, RD, -EFAULT },
+};
+
+TEST_F(walk, long4_rights)
+{
+	static const u64 table[4] = { 0x5000, 0x6000, 0x7000, 0x8000 };
+	static const u64 entry[4] = { 0x1000, 0x5000, 0x6008, 0x7008 };
+	const struct rights_case *c;
+	u64 gpa;
+	size_t i;
+	int l, ret;
+
+	for (i = 0; i < ARRAY_SIZE(rights_cases); i++) {
+		c = &rights_cases[i];
+		for (l = 0; l < 4; l++)
+			put64(self->mem, entry[l], table[l] | c->flags[l]);
+		self->pg.cr0 = CR0_PE | CR0_PG | c->cr0;
+		self->pg.cr3 = 0x1000;
+		self->pg.cr4 = CR4_PAE | c->cr4;
+		self->pg.efer = c->efer;
+		ret = walk(self, 0x201abc, c->access, &gpa);
+		EXPECT_EQ(c->ret, ret) TH_LOG("case %zu", i);
+		if (!c->ret) {
+			EXPECT_EQ(0x8abc, gpa) TH_LOG("case %zu", i);
+		}
+	}
+	TH_LOG("%zu cases", ARRAY_SIZE(rights_cases));
+}
+
+TEST_HARNESS_MAIN

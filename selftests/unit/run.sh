@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host-side unit tests of code shared with the module: kmod/emulate.c is
+# compiled with host gcc against the stand-in kernel headers in
+# selftests/unit/include and linked with selftests/unit/emulate_test.c.
+# Prints the kselftest TAP output; exits non-zero if a test fails.
+#
+# Usage: bash selftests/unit/run.sh	(from anywhere; output in build/unit/)
+set -eu
+cd "$(dirname "$0")/../.."
+B=$PWD/build
+out=$B/unit
+ksft=$B/ksft
+
+# The kselftest harness comes from Debian's linux-source-6.1 tarball, as
+# for the other selftests (see the Makefile).
+if [ ! -f "$ksft/kselftest_harness.h" ]; then
+	mkdir -p "$ksft"
+	tar -xf "$(ls /usr/src/linux-source-6.1.tar.* | head -n 1)" -C "$ksft" \
+		--strip-components=4 --wildcards \
+		'linux-source-6.1/tools/testing/selftests/kselftest.h' \
+		'linux-source-6.1/tools/testing/selftests/kselftest_harness.h'
+fi
+
+mkdir -p "$out"
+${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Iselftests/unit/include -Ikmod -I"$ksft" \
+	-o "$out/emulate_test" selftests/unit/emulate_test.c kmod/emulate.c
+"$out/emulate_test"
