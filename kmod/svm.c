@@ -483,7 +483,14 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 
+	/*
+	 * With V_INTR_MASKING the host's IF at VMRUN decides whether physical
+	 * interrupts end the guest's run: set it.  GIF = 0 keeps them pending
+	 * until VMRUN; after #VMEXIT (GIF = 0 again) they wait for STGI.
+	 */
+	raw_local_irq_enable();
 	mkvm_svm_enter(svm->vmcb_pa, vcpu->regs, page_to_phys(sc->host_save));
+	raw_local_irq_disable();
 
 	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
