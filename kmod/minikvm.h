@@ -149,6 +149,16 @@ extern const struct mkvm_backend_ops mkvm_svm_ops;
 extern const struct mkvm_backend_ops mkvm_vmx_ops;
 extern const struct mkvm_backend_ops *mkvm_ops;
 
+/*
+ * Whether the backend can run guests yet.  The VMX backend only switches
+ * VMX on and off so far; without guests, the device offers VMs but no
+ * memory slots or vCPUs (those ioctls answer -ENOTTY).
+ */
+static inline bool mkvm_runs_guests(void)
+{
+	return mkvm_ops->vcpu_run;
+}
+
 /* A memory slot: guest-physical pages backed by user memory. */
 struct mkvm_memslot {
 	u16 id;				/* [I] */

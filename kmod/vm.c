@@ -26,8 +26,12 @@ static DEFINE_IDA(mkvm_vm_ids);
  */
 long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 {
+	if (cap == KVM_CAP_CHECK_EXTENSION_VM)
+		return 1;
+	if (!mkvm_runs_guests())
+		return 0;
+
 	switch (cap) {
-	case KVM_CAP_CHECK_EXTENSION_VM:
 	case KVM_CAP_USER_MEMORY:
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_READONLY_MEM:
@@ -99,6 +103,8 @@ static int mkvm_vm_init(struct mkvm_vm *vm)
 	if (!slots)
 		goto cleanup_srcu;
 	RCU_INIT_POINTER(vm->slots, slots);
+	if (!mkvm_runs_guests())
+		return 0;
 	r = mkvm_mmu_init(vm);
 	if (r)
 		goto free_slots;
@@ -157,9 +163,12 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	if (vm->mm != current->mm)
 		return -EIO;
 
-	switch (ioctl) {
-	case KVM_CHECK_EXTENSION:
+	if (ioctl == KVM_CHECK_EXTENSION)
 		return mkvm_check_extension(vm, arg);
+	if (!mkvm_runs_guests())
+		return -ENOTTY;
+
+	switch (ioctl) {
 	case KVM_CREATE_VCPU:
 		return mkvm_create_vcpu(vm, arg);
 	case KVM_SET_USER_MEMORY_REGION:

@@ -76,7 +76,12 @@ svm|vmx)
 		loaded "$(modname "$m")" || insmod "$m"
 	done
 
-	run_tests /dev/minikvm minikvm $tests
+	# The VMX backend does not run guests yet (issue "The same ABI on
+	# Intel VMX"): on minikvm only the device-level tests apply there.
+	mtests=$tests
+	[ "$mode" = vmx ] && mtests=$(echo $tests | tr ' ' '\n' |
+		grep -x -e device_test -e conflict_test)
+	run_tests /dev/minikvm minikvm $mtests
 	rmmod minikvm; tap $? "rmmod_minikvm"
 
 	# The reference: the same tests on KVM in the same VM.
