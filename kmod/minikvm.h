@@ -72,8 +72,6 @@ struct mkvm_exit {
 			bool in;
 			bool string;
 			bool rep;
-			u8 addr_size;	/* string: 2, 4, 8 */
-			s8 seg;		/* string out: source segment (0 ES .. 5 GS) */
 		} io;
 		struct {
 			u64 gpa;

@@ -348,10 +348,6 @@ static void svm_handle_io(struct svm_vcpu *svm, struct mkvm_exit *exit)
 	exit->io.string = info & SVM_IOIO_STR_MASK;
 	exit->io.rep = info & SVM_IOIO_REP_MASK;
 	exit->io.size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
-	/* Address size: bits 7-9 are A16, A32, A64. */
-	exit->io.addr_size = 2 << ((info & SVM_IOIO_ASIZE_MASK) >>
-				   (SVM_IOIO_ASIZE_SHIFT + 1));
-	exit->io.seg = (info >> 10) & 7;
 	/* IOIO always saves the next RIP in EXITINFO2. */
 	exit->next_rip = svm->vmcb->control.exit_info_2;
 }

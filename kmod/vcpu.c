@@ -50,27 +50,29 @@ static int mkvm_linear_access(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
 	};
 	struct mkvm_vm *vm = vcpu->vm;
+	int idx, r = 0;
 
+	idx = srcu_read_lock(&vm->srcu);
 	while (len) {
 		unsigned int n = min_t(unsigned int, len,
 				       PAGE_SIZE - offset_in_page(la));
 		u64 gpa;
-		int r;
 
 		r = mkvm_gva_to_gpa(&pg, la, access, mkvm_read_gpa_cb, vm, &gpa);
 		if (r)
-			return r;
+			break;
 		if (access & MKVM_WALK_WRITE)
 			r = mkvm_write_guest(vm, gpa, buf, n);
 		else
 			r = mkvm_read_guest(vm, gpa, buf, n);
 		if (r)
-			return r;
+			break;
 		la += n;
 		buf += n;
 		len -= n;
 	}
-	return 0;
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
 }
 
 /* ---- userspace exits ---------------------------------------------------- */
@@ -128,17 +130,71 @@ static u64 mkvm_seg_base(const struct kvm_sregs *s, int seg)
  * String port IO: up to a page of data per exit, never crossing a page
  * of guest memory; the instruction restarts until RCX reaches 0.
  */
+/*
+ * The address size and source segment of INS/OUTS come from its
+ * prefixes: SVM reports them only with decode assists, which our test
+ * CPUs lack, so read them at CS:RIP.
+ */
+static int mkvm_string_io_prefixes(struct mkvm_vcpu *vcpu,
+				   const struct kvm_sregs *s,
+				   unsigned int *asize, int *seg)
+{
+	static const u8 segs[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
+	enum mkvm_cpu_mode mode = mkvm_cpu_mode(s);
+	u64 la = mode == MKVM_MODE_LONG64 ? vcpu->rip :
+		 (u32)(s->cs.base + vcpu->rip);
+	u8 code[15];
+	int i, j, r;
+
+	*asize = mode == MKVM_MODE_LONG64 ? 8 : mode == MKVM_MODE_PROT32 ? 4 : 2;
+	*seg = 3;					/* DS */
+	r = mkvm_linear_access(vcpu, s, la, code, 1, MKVM_WALK_FETCH);
+	for (i = 0; !r && i < sizeof(code); i++) {
+		if (i && mkvm_linear_access(vcpu, s, la + i, &code[i], 1,
+					    MKVM_WALK_FETCH))
+			return -EFAULT;
+		if (code[i] == 0x67) {
+			*asize = mode == MKVM_MODE_LONG64 ? 4 : 6 - *asize;
+			continue;
+		}
+		for (j = 0; j < ARRAY_SIZE(segs); j++)
+			if (code[i] == segs[j])
+				break;
+		if (j < ARRAY_SIZE(segs)) {
+			*seg = j;			/* ES CS SS DS FS GS */
+			continue;
+		}
+		if (code[i] == 0xf2 || code[i] == 0xf3 || code[i] == 0x66 ||
+		    code[i] == 0xf0 ||
+		    (mode == MKVM_MODE_LONG64 && (code[i] & 0xf0) == 0x40))
+			continue;
+		return 0;				/* the opcode */
+	}
+	return -EFAULT;
+}
+
+/*
+ * String port IO: up to a page of data per exit, never crossing a page
+ * of guest memory; the instruction restarts until RCX reaches 0.
+ */
 static int mkvm_string_io_setup(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 				struct kvm_sregs *s, u64 *la)
 {
-	unsigned int asize = exit->io.addr_size, size = exit->io.size;
+	unsigned int asize, size = exit->io.size;
 	int reg = exit->io.in ? 7 : 6;		/* RDI : RSI */
 	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
 	u64 count = 1, room;
+	int seg, r;
 
 	mkvm_ops->get_sregs(vcpu, s);
-	*la = mkvm_seg_base(s, exit->io.in ? 0 : exit->io.seg) +
+	r = mkvm_string_io_prefixes(vcpu, s, &asize, &seg);
+	if (r)
+		return r;
+	vcpu->pio.addr_size = asize;
+	*la = mkvm_seg_base(s, exit->io.in ? 0 : seg) +
 	      mkvm_reg_get(vcpu, reg, asize);
+	if (mkvm_cpu_mode(s) != MKVM_MODE_LONG64)
+		*la &= 0xffffffff;
 	if (exit->io.rep) {
 		count = mkvm_reg_get(vcpu, 1, asize);
 		if (!count) {			/* rep with RCX = 0: a no-op */
@@ -189,13 +245,15 @@ static int mkvm_handle_io(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vcpu->pio.in = exit->io.in;
 	vcpu->pio.string = exit->io.string;
 	vcpu->pio.rep = exit->io.rep;
-	vcpu->pio.addr_size = exit->io.addr_size;
 	vcpu->pio.next_rip = exit->next_rip;
 	vcpu->pio.count = 1;
 
 	if (exit->io.string) {
 		r = mkvm_string_io_setup(vcpu, exit, &s, &la);
-		if (r <= 0)
+		if (r < 0)
+			return mkvm_internal_error(vcpu,
+					KVM_INTERNAL_ERROR_EMULATION, vcpu->rip, r);
+		if (!r)
 			return 1;		/* nothing to do: re-enter */
 		vcpu->pio.la = la;
 		if (!exit->io.in) {
@@ -699,8 +757,8 @@ static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 	if (r <= 0)
 		goto out_noload;
 
+	/* As KVM, exit_reason is left as it was. */
 	if (mkvm_immediate_exit(run)) {
-		run->exit_reason = KVM_EXIT_INTR;
 		r = -EINTR;
 		goto out_noload;
 	}
