@@ -316,8 +316,11 @@ void mkvm_insn_complete_load(const struct mkvm_insn *insn, u64 *gprs,
  */
 #define PTE_ADDR		GENMASK_ULL(51, 12)
 #define PAE_HIGH_RSVD		GENMASK_ULL(62, 52)
-#define PAE_PDPTE_RSVD		(GENMASK_ULL(63, 52) | GENMASK_ULL(8, 5) | \
-				 GENMASK_ULL(2, 1))
+/*
+ * PAE PDPTE bits 2:1 and 63:52 are reserved everywhere; 8:5 only on
+ * Intel (AMD, and QEMU's SVM, set the accessed bit 5 there).
+ */
+#define PAE_PDPTE_RSVD		(GENMASK_ULL(63, 52) | GENMASK_ULL(2, 1))
 #define PSE_4M_RSVD		BIT_ULL(21)		/* PSE-36 uses 20:13 */
 
 enum mkvm_pg_format { MKVM_PG_32, MKVM_PG_PAE, MKVM_PG_4LEVEL };
