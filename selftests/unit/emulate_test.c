@@ -1311,7 +1311,7 @@ TEST_F(walk, pae)
 	put64(mem, 0x1020 + 1 * 8, 0x2000 | W | P);
 	EXPECT_FAULT(0x40201abc, RD);
 	put64(mem, 0x1020 + 1 * 8, 0x2000 | (1 << 5) | P);
-	EXPECT_GPA(0x40201abc, RD, 0x123401abcULL, 3);
+	EXPECT_GPA(0x40201abc, RD, 0x123456abcULL, 3);
 	put64(mem, 0x1020 + 1 * 8, 0x2000 | NX | P);
 	self->pg.efer = EFER_NXE_;
 	EXPECT_FAULT(0x40201abc, RD);
