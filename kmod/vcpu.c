@@ -524,9 +524,16 @@ static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
 	}
 }
 
+/* Sign-extended from bit 47 (no LA57 for guests). */
+static bool mkvm_canonical(u64 a)
+{
+	return ((s64)a << 16 >> 16) == (s64)a;
+}
+
 static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 			bool host)
 {
+	struct kvm_sregs s;
 	int fixed;
 
 	switch (index) {
@@ -537,6 +544,21 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		if ((data & EFER_LME) && !mkvm_cpuid_has_long_mode(vcpu))
 			return -EINVAL;
 		if ((data & EFER_NX) && !mkvm_cpuid_has_nx(vcpu))
+			return -EINVAL;
+		/* The guest cannot toggle LME with paging on. */
+		mkvm_ops->get_sregs(vcpu, &s);
+		if (!host && (s.cr0 & X86_CR0_PG) &&
+		    ((data ^ s.efer) & EFER_LME))
+			return -EINVAL;
+		break;
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		if (!mkvm_canonical(data))
 			return -EINVAL;
 		break;
 	case MSR_IA32_APICBASE:
