@@ -441,10 +441,12 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		svm_init_vmcb(svm);
 		svm->vcpu.rip = svm->vmcb->save.rip;
 		break;
-	case SVM_EXIT_ERR:
-		exit->reason = MKVM_EXIT_FAIL_ENTRY;
-		break;
 	default:
+		/* VMEXIT_INVALID is -1, which QEMU stores as 32 bits. */
+		if ((u32)code == (u32)SVM_EXIT_ERR) {
+			exit->reason = MKVM_EXIT_FAIL_ENTRY;
+			break;
+		}
 		exit->reason = MKVM_EXIT_UNKNOWN;
 		break;
 	}
@@ -461,6 +463,9 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 	s->rax = vcpu->regs[0];
 	s->rsp = vcpu->regs[4];
+	/* The core completed the instruction: its interrupt shadow is over. */
+	if (s->rip != vcpu->rip)
+		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	s->rip = vcpu->rip;
 	c->nested_cr3 = mkvm_mmu_root_pa(vcpu->vm);
 	svm_pick_asid(svm, sc, cpu);
@@ -683,7 +688,11 @@ static int svm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 
 static bool svm_in_interrupt_shadow(struct mkvm_vcpu *vcpu)
 {
-	return to_svm(vcpu)->vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	/* STI/MOV SS shadow the next instruction only: not once it is done. */
+	return (vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK) &&
+	       vmcb->save.rip == vcpu->rip;
 }
 
 static bool svm_interrupt_allowed(struct mkvm_vcpu *vcpu)
