@@ -243,7 +243,13 @@ struct mkvm_vcpu {
 		MKVM_PENDING_PIO_IN,	/* copy data into RAX / memory */
 		MKVM_PENDING_PIO_OUT,	/* continue a rep outs */
 		MKVM_PENDING_MMIO_LOAD,	/* write run->mmio.data to a register */
+		MKVM_PENDING_MMIO_STRING, /* ... to memory or RAX, for MOVS/LODS */
 	} pending;			/* [v] */
+	struct {
+		u64 dst;		/* MOVS: linear destination */
+		u8 size, asize, len;
+		bool movs, down, rep;
+	} str;				/* [v] */
 	struct mkvm_insn mmio_insn;	/* [v] */
 	struct {
 		u16 port;

@@ -127,50 +127,59 @@ static u64 mkvm_seg_base(const struct kvm_sregs *s, int seg)
 }
 
 /*
- * String port IO: up to a page of data per exit, never crossing a page
- * of guest memory; the instruction restarts until RCX reaches 0.
+ * The prefixes of a string instruction at CS:RIP: address size, source
+ * segment, operand size, REX.W and REP; returns the opcode byte or
+ * -errno.  SVM reports the address size and segment of INS/OUTS only
+ * with decode assists, which our test CPUs lack, so they are read here.
  */
-/*
- * The address size and source segment of INS/OUTS come from its
- * prefixes: SVM reports them only with decode assists, which our test
- * CPUs lack, so read them at CS:RIP.
- */
-static int mkvm_string_io_prefixes(struct mkvm_vcpu *vcpu,
-				   const struct kvm_sregs *s,
-				   unsigned int *asize, int *seg)
+struct mkvm_str_prefixes {
+	unsigned int asize;
+	int seg;
+	bool opsize16, rexw, rep;
+	unsigned int len;		/* of the instruction, opcode included */
+};
+
+static int mkvm_string_prefixes(struct mkvm_vcpu *vcpu,
+				const struct kvm_sregs *s,
+				struct mkvm_str_prefixes *p)
 {
 	static const u8 segs[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
 	enum mkvm_cpu_mode mode = mkvm_cpu_mode(s);
 	u64 la = mode == MKVM_MODE_LONG64 ? vcpu->rip :
 		 (u32)(s->cs.base + vcpu->rip);
-	u8 code[15];
-	int i, j, r;
+	bool def16 = mode == MKVM_MODE_REAL || mode == MKVM_MODE_PROT16;
+	u8 b;
+	int i, j;
 
-	*asize = mode == MKVM_MODE_LONG64 ? 8 : mode == MKVM_MODE_PROT32 ? 4 : 2;
-	*seg = 3;					/* DS */
-	r = mkvm_linear_access(vcpu, s, la, code, 1, MKVM_WALK_FETCH);
-	for (i = 0; !r && i < sizeof(code); i++) {
-		if (i && mkvm_linear_access(vcpu, s, la + i, &code[i], 1,
-					    MKVM_WALK_FETCH))
+	p->asize = mode == MKVM_MODE_LONG64 ? 8 : def16 ? 2 : 4;
+	p->seg = 3;					/* DS */
+	p->opsize16 = def16;
+	p->rexw = false;
+	p->rep = false;
+	for (i = 0; i < 15; i++) {
+		if (mkvm_linear_access(vcpu, s, la + i, &b, 1, MKVM_WALK_FETCH))
 			return -EFAULT;
-		if (code[i] == 0x67) {
-			*asize = mode == MKVM_MODE_LONG64 ? 4 : 6 - *asize;
-			continue;
-		}
 		for (j = 0; j < ARRAY_SIZE(segs); j++)
-			if (code[i] == segs[j])
+			if (b == segs[j])
 				break;
 		if (j < ARRAY_SIZE(segs)) {
-			*seg = j;			/* ES CS SS DS FS GS */
-			continue;
+			p->seg = j;			/* ES CS SS DS FS GS */
+		} else if (b == 0x67) {
+			p->asize = mode == MKVM_MODE_LONG64 ? 4 : 6 - p->asize;
+		} else if (b == 0x66) {
+			p->opsize16 = !def16;
+		} else if (mode == MKVM_MODE_LONG64 && (b & 0xf0) == 0x40) {
+			p->rexw = b & 8;
+			continue;			/* REX must come last */
+		} else if (b == 0xf2 || b == 0xf3) {
+			p->rep = true;
+		} else if (b != 0xf0) {
+			p->len = i + 1;
+			return b;			/* the opcode */
 		}
-		if (code[i] == 0xf2 || code[i] == 0xf3 || code[i] == 0x66 ||
-		    code[i] == 0xf0 ||
-		    (mode == MKVM_MODE_LONG64 && (code[i] & 0xf0) == 0x40))
-			continue;
-		return 0;				/* the opcode */
+		p->rexw = false;
 	}
-	return -EFAULT;
+	return -EINVAL;
 }
 
 /*
@@ -183,15 +192,17 @@ static int mkvm_string_io_setup(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 	unsigned int asize, size = exit->io.size;
 	int reg = exit->io.in ? 7 : 6;		/* RDI : RSI */
 	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
+	struct mkvm_str_prefixes p;
 	u64 count = 1, room;
-	int seg, r;
+	int r;
 
 	mkvm_ops->get_sregs(vcpu, s);
-	r = mkvm_string_io_prefixes(vcpu, s, &asize, &seg);
-	if (r)
+	r = mkvm_string_prefixes(vcpu, s, &p);
+	if (r < 0)
 		return r;
+	asize = p.asize;
 	vcpu->pio.addr_size = asize;
-	*la = mkvm_seg_base(s, exit->io.in ? 0 : seg) +
+	*la = mkvm_seg_base(s, exit->io.in ? 0 : p.seg) +
 	      mkvm_reg_get(vcpu, reg, asize);
 	if (mkvm_cpu_mode(s) != MKVM_MODE_LONG64)
 		*la &= 0xffffffff;
@@ -309,6 +320,117 @@ static int mkvm_complete_pio_in(struct mkvm_vcpu *vcpu)
 }
 
 /*
+ * MOVS, STOS and LODS touching MMIO (memcpy_toio, memset_io): one MMIO
+ * exit per element, as KVM; a REP form runs again until RCX is 0.
+ * Returns like an exit handler, or -EINVAL if @op is not one of them.
+ */
+static int mkvm_string_mmio(struct mkvm_vcpu *vcpu, struct kvm_sregs *s,
+			    u64 gpa, int op, const struct mkvm_str_prefixes *p)
+{
+	struct kvm_run *run = vcpu->run;
+	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
+	bool movs = op == 0xa4 || op == 0xa5;
+	bool stos = op == 0xaa || op == 0xab;
+	bool lods = op == 0xac || op == 0xad;
+	struct mkvm_paging pg = {
+		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
+	};
+	u64 src, dst, src_gpa = ~0ULL, dst_gpa = ~0ULL, v = 0, step;
+	unsigned int size, asize = p->asize;
+	bool rep;
+	int idx;
+
+	if (!movs && !stos && !lods)
+		return -EINVAL;
+	size = (op & 1) ? (p->rexw ? 8 : p->opsize16 ? 2 : 4) : 1;
+	src = mkvm_seg_base(s, p->seg) + mkvm_reg_get(vcpu, 6, asize);
+	dst = mkvm_seg_base(s, 0) + mkvm_reg_get(vcpu, 7, asize);
+	if (mkvm_cpu_mode(s) != MKVM_MODE_LONG64) {
+		src &= 0xffffffff;
+		dst &= 0xffffffff;
+	}
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	if (!stos && mkvm_gva_to_gpa(&pg, src, 0, mkvm_read_gpa_cb,
+				     vcpu->vm, &src_gpa))
+		src_gpa = ~0ULL;
+	if (!lods && mkvm_gva_to_gpa(&pg, dst, MKVM_WALK_WRITE,
+				     mkvm_read_gpa_cb, vcpu->vm, &dst_gpa))
+		dst_gpa = ~0ULL;
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+
+	/* A REP form with RCX = 0 does not fault: RCX is at least 1 here. */
+	rep = p->rep;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.len = size;
+	if (!lods && dst_gpa == gpa) {
+		/* A store to MMIO: the data is RAX or the source in memory. */
+		if (stos)
+			v = vcpu->regs[0];
+		else if (mkvm_linear_access(vcpu, s, src, &v, size, 0))
+			return mkvm_internal_error(vcpu,
+					KVM_INTERNAL_ERROR_EMULATION, gpa, vcpu->rip);
+		run->mmio.phys_addr = dst_gpa;
+		run->mmio.is_write = 1;
+		memcpy(run->mmio.data, &v, size);
+	} else if (!stos && src_gpa == gpa) {
+		run->mmio.phys_addr = src_gpa;
+		run->mmio.is_write = 0;
+		vcpu->str.dst = dst;
+		vcpu->str.size = size;
+		vcpu->str.asize = asize;
+		vcpu->str.movs = movs;
+		vcpu->str.down = down;
+		vcpu->str.rep = rep;
+		vcpu->str.len = p->len;
+		vcpu->pending = MKVM_PENDING_MMIO_STRING;
+		return 0;
+	} else {
+		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   gpa, vcpu->rip);
+	}
+
+	/* The store is done: step the registers now. */
+	step = down ? -(u64)size : size;
+	if (movs)
+		mkvm_reg_set(vcpu, 6, asize, mkvm_reg_get(vcpu, 6, asize) + step);
+	mkvm_reg_set(vcpu, 7, asize, mkvm_reg_get(vcpu, 7, asize) + step);
+	if (rep)
+		mkvm_reg_set(vcpu, 1, asize, mkvm_reg_get(vcpu, 1, asize) - 1);
+	if (!rep || !mkvm_reg_get(vcpu, 1, asize))
+		vcpu->rip += p->len;
+	return 0;
+}
+
+/* KVM_RUN after a MOVS/LODS read from MMIO: store the element, step. */
+static int mkvm_complete_string_mmio(struct mkvm_vcpu *vcpu)
+{
+	unsigned int size = vcpu->str.size, asize = vcpu->str.asize;
+	u64 step = vcpu->str.down ? -(u64)size : size;
+	struct kvm_sregs s;
+	u64 v = 0;
+
+	memcpy(&v, vcpu->run->mmio.data, size);
+	if (vcpu->str.movs) {
+		mkvm_ops->get_sregs(vcpu, &s);
+		if (mkvm_linear_access(vcpu, &s, vcpu->str.dst, &v, size,
+				       MKVM_WALK_WRITE))
+			return mkvm_internal_error(vcpu,
+					KVM_INTERNAL_ERROR_EMULATION,
+					vcpu->str.dst, vcpu->rip);
+		mkvm_reg_set(vcpu, 7, asize, mkvm_reg_get(vcpu, 7, asize) + step);
+	} else {
+		mkvm_reg_set(vcpu, 0, size, v);
+	}
+	mkvm_reg_set(vcpu, 6, asize, mkvm_reg_get(vcpu, 6, asize) + step);
+	if (vcpu->str.rep)
+		mkvm_reg_set(vcpu, 1, asize, mkvm_reg_get(vcpu, 1, asize) - 1);
+	if (!vcpu->str.rep || !mkvm_reg_get(vcpu, 1, asize))
+		vcpu->rip += vcpu->str.len;
+	return 1;
+}
+
+/*
  * A nested page fault: map the slot's page, or emulate the access as
  * MMIO (no slot, or a write to a read-only slot).
  */
@@ -359,6 +481,17 @@ static int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	srcu_read_unlock(&vm->srcu, idx);
 	if (!r)
 		r = mkvm_insn_decode(code, n, mkvm_cpu_mode(&s), insn);
+	if (r == -EINVAL) {
+		/* Not a MOV: perhaps a string instruction. */
+		struct mkvm_str_prefixes p;
+		int op = mkvm_string_prefixes(vcpu, &s, &p);
+
+		if (op >= 0) {
+			r = mkvm_string_mmio(vcpu, &s, gpa, op, &p);
+			if (r != -EINVAL)
+				return r;
+		}
+	}
 	if (r)
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					   gpa, vcpu->rip);
@@ -771,6 +904,9 @@ static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 		break;
 	case MKVM_PENDING_MMIO_LOAD:
 		mkvm_complete_mmio_load(vcpu);
+		break;
+	case MKVM_PENDING_MMIO_STRING:
+		r = mkvm_complete_string_mmio(vcpu);
 		break;
 	default:
 		break;
