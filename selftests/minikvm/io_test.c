@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM_EXIT_IO: every port access of a guest exits to userspace with its
+ * direction, port, size, count and data (at run->io.data_offset inside
+ * the vCPU's mapping); IN data left there by userspace reaches the guest
+ * register; string INS/OUTS and their REP forms move count elements
+ * between guest memory and the data area, in either direction (DF).
+ *
+ * Registers are only read, never written, at an I/O exit: the operation
+ * completes on the next KVM_RUN (api.rst, KVM_RUN).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+
+#include "kselftest_harness.h"
+#include "lib/ucall.h"
+#include "lib/x86.h"
+
+#define IN  KVM_EXIT_IO_IN
+#define OUT KVM_EXIT_IO_OUT
+
+FIXTURE(io) {
+	struct vm *vm;
+	struct vcpu *vcpu;
+};
+
+FIXTURE_SETUP(io)
+{
+	self->vm = vm_create();
+	self->vcpu = vm_vcpu_add(self->vm, 0);
+}
+
+FIXTURE_TEARDOWN(io)
+{
+	vm_free(self->vm);
+}
+
+/* Run to the next exit and check it is this port I/O; returns the data. */
+static void *run_io(struct vcpu *vcpu, uint8_t dir, uint16_t port, uint8_t size)
+{
+	vcpu_run(vcpu);
+	return vcpu_assert_io(vcpu, dir, port, size, 1);
+}
+
+/* OUT of each size, to an immediate port and through DX. */
+GUEST_ASM(out_guest,
+	".code64\n"
+	"mov $0xab, %al\n"
+	"out %al, $0x70\n"
+	"mov $0xffff, %dx\n"
+	"mov $0x12, %al\n"
+	"out %al, %dx\n"
+	"mov $0x3f8, %dx\n"
+	"mov $0x1234, %ax\n"
+	"out %ax, %dx\n"
+	"mov $0x89abcdef, %eax\n"
+	"out %eax, %dx\n"
+	"mov $0x5678, %ax\n"
+	"out %ax, $0x42\n"
+	"hlt\n");
+
+TEST_F(io, out_sizes)
+{
+	struct vcpu *vcpu = self->vcpu;
+
+	vcpu_load_snippet(vcpu, MODE_LONG, out_guest);
+	EXPECT_EQ(0xab, get_le(run_io(vcpu, OUT, 0x70, 1), 1));
+	EXPECT_EQ(0x12, get_le(run_io(vcpu, OUT, 0xffff, 1), 1));
+	EXPECT_EQ(0x1234, get_le(run_io(vcpu, OUT, 0x3f8, 2), 2));
+	EXPECT_EQ(0x89abcdef, get_le(run_io(vcpu, OUT, 0x3f8, 4), 4));
+	EXPECT_EQ(0x5678, get_le(run_io(vcpu, OUT, 0x42, 2), 2));
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+}
+
+/*
+ * IN of each size: the data userspace leaves in the data area lands in
+ * AL/AX/EAX; 8- and 16-bit INs keep the rest of RAX, a 32-bit IN
+ * zero-extends into RAX as any 32-bit write does.
+ */
+GUEST_ASM(in_guest,
+	".code64\n"
+	"movabs $0x1111111111111111, %rax\n"
+	"in $0x60, %al\n"
+	"mov %rax, %rdi\n"
+	"movabs $0x2222222222222222, %rax\n"
+	"mov $0x1234, %dx\n"
+	"in %dx, %ax\n"
+	"mov %rax, %rsi\n"
+	"movabs $0x3333333333333333, %rax\n"
+	"in %dx, %eax\n"
+	"mov %rax, %rcx\n"
+	ASM_UCALL(UCALL_SYNC)
+	"hlt\n");
+
+TEST_F(io, in_sizes)
+{
+	struct vcpu *vcpu = self->vcpu;
+	struct ucall uc;
+
+	vcpu_load_snippet(vcpu, MODE_LONG, in_guest);
+	put_le(run_io(vcpu, IN, 0x60, 1), 0x5a, 1);
+	put_le(run_io(vcpu, IN, 0x1234, 2), 0xbeef, 2);
+	put_le(run_io(vcpu, IN, 0x1234, 4), 0xdeadbeef, 4);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0x111111111111115aULL, uc.args[0]);
+	EXPECT_EQ(0x222222222222beefULL, uc.args[1]);
+	EXPECT_EQ(0x00000000deadbeefULL, uc.args[3]);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+}
+
+/*
+ * Run a string instruction to its end: it may exit once per element or
+ * batch several elements per exit (KVM batches REP INS, not REP OUTS);
+ * all exits name the same port and size and their counts add up to @n.
+ * OUT data is gathered into @buf, IN data is taken from it.
+ */
+static void run_string_io(struct vcpu *vcpu, uint8_t dir, uint16_t port,
+			  uint8_t size, unsigned int n, uint8_t *buf)
+{
+	struct kvm_run *run = vcpu->run;
+	unsigned int done = 0;
+
+	while (done < n) {
+		uint8_t *data;
+
+		vcpu_run(vcpu);
+		vcpu_assert_exit(vcpu, KVM_EXIT_IO);
+		TEST_ASSERT(run->io.direction == dir && run->io.port == port &&
+			    run->io.size == size,
+			    "element %u of %u: %s port %#x size %u, expected %s port %#x size %u",
+			    done, n, run->io.direction == OUT ? "out" : "in",
+			    run->io.port, run->io.size, dir == OUT ? "out" : "in",
+			    port, size);
+		TEST_ASSERT(run->io.count >= 1 && run->io.count <= n - done,
+			    "count %u with %u elements left", run->io.count, n - done);
+		TEST_ASSERT(run->io.data_offset + (uint64_t)size * run->io.count <=
+			    (uint64_t)vcpu->vm->run_size,
+			    "data_offset %#llx outside the mapping",
+			    (unsigned long long)run->io.data_offset);
+		data = (uint8_t *)run + run->io.data_offset;
+		if (dir == OUT)
+			memcpy(buf + done * size, data, size * run->io.count);
+		else
+			memcpy(data, buf + done * size, size * run->io.count);
+		done += run->io.count;
+	}
+}
+
+/*
+ * OUTS: the guest sets RSI, RDX and RCX itself, then reports RDI, RSI,
+ * RDX and RCX by a ucall right after the instruction.
+ */
+GUEST_ASM(outs_guest,
+	".code64\n"
+	"mov $0x3f8, %edx\n"
+	/* rep outsb, 5 bytes */
+	"mov $" DATA_GPA_S ", %esi\n"
+	"mov $5, %ecx\n"
+	"rep outsb\n"
+	ASM_UCALL(UCALL_SYNC)
+	/* rep outsw, 3 words */
+	"mov $" DATA_GPA_S " + 0x100, %esi\n"
+	"mov $3, %ecx\n"
+	"rep outsw\n"
+	ASM_UCALL(UCALL_SYNC)
+	/* rep outsl, 2 dwords */
+	"mov $" DATA_GPA_S " + 0x200, %esi\n"
+	"mov $2, %ecx\n"
+	"rep outsl\n"
+	ASM_UCALL(UCALL_SYNC)
+	/* outsw without rep: one word, RCX untouched */
+	"mov $" DATA_GPA_S " + 0x300, %esi\n"
+	"mov $77, %ecx\n"
+	"outsw\n"
+	ASM_UCALL(UCALL_SYNC)
+	/* rep outsb with RCX = 0: nothing at all */
+	"xor %ecx, %ecx\n"
+	"rep outsb\n"
+	ASM_UCALL(UCALL_SYNC)
+	/* std; rep outsb: 4 bytes walking down from 0x403 */
+	"mov $" DATA_GPA_S " + 0x403, %esi\n"
+	"mov $4, %ecx\n"
+	"std\n"
+	"rep outsb\n"
+	"cld\n"
+	ASM_UCALL(UCALL_SYNC)
+	"hlt\n");
+
+TEST_F(io, string_out)
+{
+	struct vcpu *vcpu = self->vcpu;
+	uint8_t *data = gpa2hva(self->vm, DATA_GPA);
+	uint8_t buf[64];
+	struct ucall uc;
+	int i;
+
+	for (i = 0; i < 0x500; i++)
+		data[i] = i * 7 + 1;
+	vcpu_load_snippet(vcpu, MODE_LONG, outs_guest);
+
+	run_string_io(vcpu, OUT, 0x3f8, 1, 5, buf);
+	EXPECT_EQ(0, memcmp(buf, data, 5));
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DATA_GPA + 5, uc.args[1]);
+	EXPECT_EQ(0, uc.args[3]);
+
+	run_string_io(vcpu, OUT, 0x3f8, 2, 3, buf);
+	EXPECT_EQ(0, memcmp(buf, data + 0x100, 6));
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DATA_GPA + 0x106, uc.args[1]);
+	EXPECT_EQ(0, uc.args[3]);
+
+	run_string_io(vcpu, OUT, 0x3f8, 4, 2, buf);
+	EXPECT_EQ(0, memcmp(buf, data + 0x200, 8));
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DATA_GPA + 0x208, uc.args[1]);
+	EXPECT_EQ(0, uc.args[3]);
+
+	run_string_io(vcpu, OUT, 0x3f8, 2, 1, buf);
+	EXPECT_EQ(0, memcmp(buf, data + 0x300, 2));
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DATA_GPA + 0x302, uc.args[1]);
+	EXPECT_EQ(77, uc.args[3]);
+
+	/* RCX = 0: the next exit is the ucall. */
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DATA_GPA + 0x302, uc.args[1]);
+
+	run_string_io(vcpu, OUT, 0x3f8, 1, 4, buf);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(data[0x403 - i], buf[i]);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DATA_GPA + 0x3ff, uc.args[1]);
+	EXPECT_EQ(0, uc.args[3]);
+
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+}
+
+/* INS, reported like OUTS (RDI is the destination). */
+GUEST_ASM(ins_guest,
+	".code64\n"
+	"mov $0x1f0, %edx\n"
+	"mov $" DATA_GPA_S " + 0x800, %edi\n"
+	"mov $7, %ecx\n"
+	"rep insb\n"
+	ASM_UCALL(UCALL_SYNC)
+	"mov $" DATA_GPA_S " + 0x900, %edi\n"
+	"mov $3, %ecx\n"
+	"rep insl\n"
+	ASM_UCALL(UCALL_SYNC)
+	"mov $" DATA_GPA_S " + 0xa00, %edi\n"
+	"insw\n"
+	ASM_UCALL(UCALL_SYNC)
+	"mov $" DATA_GPA_S " + 0xb07, %edi\n"
+	"mov $4, %ecx\n"
+	"std\n"
+	"rep insb\n"
+	"cld\n"
+	ASM_UCALL(UCALL_SYNC)
+	"hlt\n");
+
+TEST_F(io, string_in)
+{
+	struct vcpu *vcpu = self->vcpu;
+	uint8_t *data = gpa2hva(self->vm, DATA_GPA);
+	uint8_t buf[64];
+	struct ucall uc;
+	int i;
+
+	for (i = 0; i < (int)sizeof(buf); i++)
+		buf[i] = 0xa0 + i;
+	vcpu_load_snippet(vcpu, MODE_LONG, ins_guest);
+
+	run_string_io(vcpu, IN, 0x1f0, 1, 7, buf);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0, memcmp(data + 0x800, buf, 7));
+	EXPECT_EQ(0, data[0x807]);
+	EXPECT_EQ(DATA_GPA + 0x807, uc.args[0]);
+	EXPECT_EQ(0, uc.args[3]);
+
+	run_string_io(vcpu, IN, 0x1f0, 4, 3, buf);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0, memcmp(data + 0x900, buf, 12));
+	EXPECT_EQ(DATA_GPA + 0x90c, uc.args[0]);
+
+	run_string_io(vcpu, IN, 0x1f0, 2, 1, buf);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0, memcmp(data + 0xa00, buf, 2));
+	EXPECT_EQ(0, data[0xa02]);
+	EXPECT_EQ(DATA_GPA + 0xa02, uc.args[0]);
+
+	run_string_io(vcpu, IN, 0x1f0, 1, 4, buf);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(buf[i], data[0xb07 - i]);
+	EXPECT_EQ(0, data[0xb03]);
+	EXPECT_EQ(DATA_GPA + 0xb03, uc.args[0]);
+
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+}
+
+/*
+ * Real mode: operand-size prefixes for 32-bit I/O, and REP OUTSW with
+ * 16-bit SI/CX through DS = 0x2000.
+ */
+GUEST_ASM(real_io_guest,
+	".code16\n"
+	"mov $0x42, %al\n"
+	"out %al, $0x80\n"
+	"mov $0x3f8, %dx\n"
+	"mov $0x1234, %ax\n"
+	"out %ax, %dx\n"
+	"mov $0x89abcdef, %eax\n"
+	"out %eax, %dx\n"
+	"in %dx, %eax\n"
+	"mov %eax, %edi\n"
+	"mov $0x2000, %ax\n"
+	"mov %ax, %ds\n"
+	"mov $0x10, %si\n"
+	"mov $3, %cx\n"
+	"rep outsw\n"
+	ASM_UCALL(UCALL_SYNC)
+	"hlt\n");
+
+TEST_F(io, real_mode)
+{
+	struct vcpu *vcpu = self->vcpu;
+	uint8_t *data = gpa2hva(self->vm, DATA_GPA);
+	uint8_t buf[8];
+	struct ucall uc;
+
+	memcpy(data + 0x10, "\x01\x02\x03\x04\x05\x06", 6);
+	vcpu_load_snippet(vcpu, MODE_REAL, real_io_guest);
+	EXPECT_EQ(0x42, get_le(run_io(vcpu, OUT, 0x80, 1), 1));
+	EXPECT_EQ(0x1234, get_le(run_io(vcpu, OUT, 0x3f8, 2), 2));
+	EXPECT_EQ(0x89abcdef, get_le(run_io(vcpu, OUT, 0x3f8, 4), 4));
+	put_le(run_io(vcpu, IN, 0x3f8, 4), 0xfeedf00d, 4);
+	run_string_io(vcpu, OUT, 0x3f8, 2, 3, buf);
+	EXPECT_EQ(0, memcmp(buf, data + 0x10, 6));
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0xfeedf00d, uc.args[0] & 0xffffffff);
+	EXPECT_EQ(0x16, uc.args[1] & 0xffff);
+	EXPECT_EQ(0, uc.args[3] & 0xffff);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+}
+
+/* 32-bit protected mode with paging: REP INSW into a paged buffer. */
+GUEST_ASM(io32_guest,
+	".code32\n"
+	"mov $0x60, %dx\n"
+	"mov $0x30000, %edi\n"
+	"mov $2, %ecx\n"
+	"rep insw\n"
+	"mov $0x99, %al\n"
+	"out %al, %dx\n"
+	ASM_UCALL(UCALL_SYNC)
+	"hlt\n");
+
+TEST_F(io, paging32)
+{
+	struct vcpu *vcpu = self->vcpu;
+	uint8_t buf[4] = { 0x11, 0x22, 0x33, 0x44 };
+	uint32_t *pt = gpa2hva(self->vm, PT32_GPA);
+	struct ucall uc;
+
+	/* Virtual 0x30000 is physical 0x32000: INS writes through paging. */
+	pt[0x30] = 0x32000 | 3;
+	vcpu_load_snippet(vcpu, MODE_PAGING32, io32_guest);
+	run_string_io(vcpu, IN, 0x60, 2, 2, buf);
+	EXPECT_EQ(0x99, get_le(run_io(vcpu, OUT, 0x60, 1), 1));
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0, memcmp(gpa2hva(self->vm, 0x32000), buf, 4));
+	EXPECT_EQ(0x30004, uc.args[0]);
+}
+
+TEST_HARNESS_MAIN

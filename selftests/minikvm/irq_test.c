@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Interrupt injection without an in-kernel irqchip, as QEMU's
+ * kernel_irqchip=off, NVMM and vmd do it: userspace watches if_flag and
+ * ready_for_interrupt_injection in kvm_run, asks for an exit when the
+ * guest can take an interrupt (request_interrupt_window ->
+ * KVM_EXIT_IRQ_WINDOW_OPEN) and injects with KVM_INTERRUPT; the guest's
+ * IDT (64-bit) or IVT (real mode) handler reports the vector.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+
+#include "kselftest_harness.h"
+#include "lib/ucall.h"
+#include "lib/x86.h"
+
+FIXTURE(irq) {
+	struct vm *vm;
+	struct vcpu *vcpu;
+};
+
+FIXTURE_SETUP(irq)
+{
+	self->vm = vm_create();
+	self->vcpu = vm_vcpu_add(self->vm, 0);
+}
+
+FIXTURE_TEARDOWN(irq)
+{
+	vm_free(self->vm);
+}
+
+static void inject(struct __test_metadata *_metadata, struct vcpu *vcpu,
+		   uint32_t vector)
+{
+	struct kvm_interrupt irq = { .irq = vector };
+
+	ASSERT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_INTERRUPT, (unsigned long)&irq));
+}
+
+static volatile uint64_t irq_vector, irq_count, irq_rflags;
+
+static void irq_handler(struct ex_regs *regs)
+{
+	irq_vector = regs->vector;
+	irq_rflags = regs->rflags;
+	irq_count++;
+}
+
+/* Wait (boundedly) for the handler to have run @n times. */
+static void wait_irqs(uint64_t n)
+{
+	long i;
+
+	for (i = 0; i < 10000000 && irq_count < n; i++)
+		asm volatile("pause");
+}
+
+static void guest_irq(void)
+{
+	long i;
+
+	guest_set_handler(0x40, irq_handler);
+	guest_set_handler(0x41, irq_handler);
+	guest_set_handler(0x80, irq_handler);
+
+	/* 1, 2: interrupts disabled, the host asks for the window. */
+	asm volatile("cli");
+	GUEST_SYNC(1, 0);
+	for (i = 0; i < 1000; i++)
+		asm volatile("pause");
+	GUEST_SYNC(2, 0);
+
+	/* The window opens here: the host injects 0x40. */
+	asm volatile("sti; nop");
+	wait_irqs(1);
+	GUEST_SYNC(3, irq_vector);
+
+	/* 4: window requested while already open: 0x41 right away. */
+	wait_irqs(2);
+	GUEST_SYNC(4, irq_vector);
+
+	/* 5: HLT with interrupts enabled; 0x80 wakes it up. */
+	asm volatile("hlt");
+	GUEST_SYNC(5, irq_vector);
+	GUEST_SYNC(irq_count, irq_rflags);
+}
+
+TEST_F(irq, window_protocol)
+{
+	struct vcpu *vcpu = self->vcpu;
+	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
+
+	vcpu_start_guest(vcpu, guest_irq, 0);
+
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	ASSERT_EQ(1, uc.args[0]);
+	EXPECT_EQ(0, run->if_flag);
+	EXPECT_EQ(0, run->ready_for_interrupt_injection);
+
+	/* Requested while IF = 0: no window exit until the guest's STI. */
+	run->request_interrupt_window = 1;
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	ASSERT_EQ(2, uc.args[0]);
+	EXPECT_EQ(0, run->if_flag);
+	EXPECT_EQ(0, run->ready_for_interrupt_injection);
+
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
+	EXPECT_EQ(1, run->if_flag);
+	EXPECT_EQ(1, run->ready_for_interrupt_injection);
+	inject(_metadata, vcpu, 0x40);
+	run->request_interrupt_window = 0;
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	ASSERT_EQ(3, uc.args[0]);
+	EXPECT_EQ(0x40, uc.args[1]);
+	EXPECT_EQ(1, run->if_flag);
+	EXPECT_EQ(1, run->ready_for_interrupt_injection);
+
+	/* The window is open already: the request exits at once. */
+	run->request_interrupt_window = 1;
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
+	EXPECT_EQ(1, run->ready_for_interrupt_injection);
+	inject(_metadata, vcpu, 0x41);
+	run->request_interrupt_window = 0;
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	ASSERT_EQ(4, uc.args[0]);
+	EXPECT_EQ(0x41, uc.args[1]);
+
+	/* HLT exits; an interrupt injected then wakes the guest. */
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+	EXPECT_EQ(1, run->if_flag);
+	EXPECT_EQ(1, run->ready_for_interrupt_injection);
+	inject(_metadata, vcpu, 0x80);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	ASSERT_EQ(5, uc.args[0]);
+	EXPECT_EQ(0x80, uc.args[1]);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(3, uc.args[0]);			/* each delivered once */
+	EXPECT_EQ(RFLAGS_IF, uc.args[1] & RFLAGS_IF);	/* from IF = 1 code */
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+}
+
+TEST_F(irq, bad_vector)
+{
+	struct kvm_interrupt irq = { .irq = 256 };
+
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(self->vcpu->fd, KVM_INTERRUPT, (unsigned long)&irq));
+	irq.irq = ~0U;
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(self->vcpu->fd, KVM_INTERRUPT, (unsigned long)&irq));
+	EXPECT_EQ(-EFAULT, __mkvm_ioctl(self->vcpu->fd, KVM_INTERRUPT, 0));
+}
+
+/*
+ * Real mode: the interrupt goes through the IVT.  The guest installs a
+ * handler for vector 0x30, enables interrupts and halts; the handler
+ * reports the vector, the return IP and FLAGS it finds on the stack.
+ */
+GUEST_ASM(real_irq_guest,
+	".code16\n"
+	"xor %ax, %ax\n"
+	"mov %ax, %es\n"
+	"movw $" SNIP_OFF(real_irq_guest, real_irq_handler) ", %es:0x30 * 4\n"
+	"movw %cs, %es:0x30 * 4 + 2\n"
+	"sti\n"
+	"hlt\n"
+	".globl real_irq_after_hlt\n"
+	"real_irq_after_hlt:\n"
+	ASM_UCALL(UCALL_DONE)
+	"real_irq_handler:\n"
+	"mov %sp, %bp\n"
+	"mov $0x30, %edi\n"
+	"movzwl (%bp), %esi\n"		/* return IP */
+	"movzwl 4(%bp), %edx\n"		/* FLAGS */
+	ASM_UCALL(UCALL_SYNC)
+	"iret\n");
+extern const char real_irq_after_hlt[];
+
+TEST_F(irq, real_mode_ivt)
+{
+	struct vcpu *vcpu = self->vcpu;
+	struct ucall uc;
+
+	vcpu_load_snippet(vcpu, MODE_REAL, real_irq_guest);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+	EXPECT_EQ(1, vcpu->run->if_flag);
+	EXPECT_EQ(1, vcpu->run->ready_for_interrupt_injection);
+	inject(_metadata, vcpu, 0x30);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0x30, uc.args[0] & 0xffff);
+	EXPECT_EQ(real_irq_after_hlt - real_irq_guest_start, uc.args[1] & 0xffff);
+	EXPECT_EQ(RFLAGS_IF, uc.args[2] & RFLAGS_IF);
+	/* In the handler, IF is clear. */
+	EXPECT_EQ(0, vcpu->run->if_flag);
+	EXPECT_EQ(0, vcpu->run->ready_for_interrupt_injection);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	EXPECT_EQ(1, vcpu->run->if_flag);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPUs: creation (ids, limits, the kvm_run mapping), 64 of them running
+ * at once in their own threads, the exits of the run loop that are not
+ * about I/O (HLT, triple fault -> SHUTDOWN, state the CPU refuses ->
+ * FAIL_ENTRY), KVM_GET/SET_MP_STATE without in-kernel irqchip, and the
+ * VM ioctls a VMM makes before creating vCPUs.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "lib/ucall.h"
+#include "lib/x86.h"
+
+#define NR_VCPUS_AT_ONCE 64
+
+TEST(vcpu_limits)
+{
+	long nr = kvm_check_cap(KVM_CAP_NR_VCPUS);
+	long max = kvm_check_cap(KVM_CAP_MAX_VCPUS);
+	long max_id = kvm_check_cap(KVM_CAP_MAX_VCPU_ID);
+	struct vm *vm = vm_create_bare();
+
+	/* NR_VCPUS is a recommendation (on KVM: the online host CPUs). */
+	EXPECT_GE(nr, 1);
+	EXPECT_LE(nr, max);
+	EXPECT_GE(max, NR_VCPUS_AT_ONCE);
+	EXPECT_GE(max_id, max);
+	/* The VM fd answers the same. */
+	EXPECT_EQ(nr, __mkvm_ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS));
+	EXPECT_EQ(max, __mkvm_ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS));
+	EXPECT_EQ(max_id, __mkvm_ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID));
+	vm_free(vm);
+}
+
+TEST(vcpu_ids)
+{
+	long max_id = kvm_check_cap(KVM_CAP_MAX_VCPU_ID);
+	struct vm *vm = vm_create_bare();
+	int fd0, fd1, fd_last;
+
+	fd0 = __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 0);
+	ASSERT_GE(fd0, 0);
+	/* vCPU fds are close-on-exec, like VM fds. */
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd0, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(-EEXIST, __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 0));
+	fd1 = __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 1);
+	ASSERT_GE(fd1, 0);
+	EXPECT_EQ(-EEXIST, __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 1));
+	/* Ids are [0, KVM_CAP_MAX_VCPU_ID), not dense. */
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, max_id));
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, max_id + 1));
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 0x80000000UL));
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 0xffffffffUL));
+	fd_last = __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, max_id - 1);
+	ASSERT_GE(fd_last, 0);
+	EXPECT_EQ(-EEXIST, __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, max_id - 1));
+	/* Closing a vCPU fd does not free its id while the VM lives. */
+	close(fd1);
+	EXPECT_EQ(-EEXIST, __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 1));
+	close(fd0);
+	close(fd_last);
+	vm_free(vm);
+}
+
+/* The kvm_run mapping: KVM_GET_VCPU_MMAP_SIZE bytes, shared. */
+TEST(run_mapping)
+{
+	struct vm *vm = vm_create_bare();
+	int fd = __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 0);
+	struct kvm_run *a, *b;
+
+	ASSERT_GE(fd, 0);
+	a = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	b = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, b);
+	/* Two mappings are the same memory. */
+	a->request_interrupt_window = 1;
+	EXPECT_EQ(1, b->request_interrupt_window);
+	a->request_interrupt_window = 0;
+	EXPECT_EQ(0, b->request_interrupt_window);
+	munmap(a, vm->run_size);
+	munmap(b, vm->run_size);
+	close(fd);
+	vm_free(vm);
+}
+
+/*
+ * 64 vCPUs, one thread each, released together.  Each guest runs the same
+ * C function on its own stack: it reports its id a number of times and
+ * leaves a mark in a shared array; every thread checks its own exits.
+ */
+#define RUNS_PER_VCPU 20
+
+static uint64_t marks[NR_VCPUS_AT_ONCE];
+
+static void guest_many(uint64_t id)
+{
+	uint64_t i, sum = 0;
+
+	for (i = 0; i < RUNS_PER_VCPU; i++) {
+		sum += i;
+		GUEST_SYNC(id, i);
+	}
+	marks[id] = id * 1000 + sum;
+}
+
+struct many {
+	struct vcpu *vcpu;
+	pthread_barrier_t *barrier;
+	atomic_int *running;
+	int max_running;
+};
+
+static void *many_thread(void *p)
+{
+	struct many *m = p;
+	struct vcpu *vcpu = m->vcpu;
+	struct ucall uc;
+	int i, now;
+
+	pthread_barrier_wait(m->barrier);
+	for (i = 0; i < RUNS_PER_VCPU; i++) {
+		now = atomic_fetch_add(m->running, 1) + 1;
+		if (now > m->max_running)
+			m->max_running = now;
+		vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+		atomic_fetch_sub(m->running, 1);
+		TEST_ASSERT(uc.args[0] == (uint64_t)vcpu->id && uc.args[1] == (uint64_t)i,
+			    "vCPU %d reported %llu, %llu at run %d", vcpu->id,
+			    (unsigned long long)uc.args[0],
+			    (unsigned long long)uc.args[1], i);
+	}
+	vcpu_run_expect(vcpu, UCALL_DONE, &uc);
+	return NULL;
+}
+
+FIXTURE(many_vcpus) {
+	int unused;
+};
+
+FIXTURE_SETUP(many_vcpus)
+{
+}
+
+FIXTURE_TEARDOWN(many_vcpus)
+{
+}
+
+TEST_F_TIMEOUT(many_vcpus, run_64_at_once, 120)
+{
+	struct many m[NR_VCPUS_AT_ONCE];
+	pthread_t threads[NR_VCPUS_AT_ONCE];
+	pthread_barrier_t barrier;
+	atomic_int running = 0;
+	struct vm *vm = vm_create();
+	int i, most = 0;
+
+	ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL, NR_VCPUS_AT_ONCE + 1));
+	for (i = 0; i < NR_VCPUS_AT_ONCE; i++) {
+		m[i] = (struct many){
+			.vcpu = vm_vcpu_add(vm, i),
+			.barrier = &barrier,
+			.running = &running,
+		};
+		vcpu_start_guest(m[i].vcpu, guest_many, 1, (uint64_t)i);
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, many_thread, &m[i]));
+	}
+	pthread_barrier_wait(&barrier);
+	for (i = 0; i < NR_VCPUS_AT_ONCE; i++) {
+		pthread_join(threads[i], NULL);
+		if (m[i].max_running > most)
+			most = m[i].max_running;
+	}
+	sync_global_from_guest(vm, marks);
+	for (i = 0; i < NR_VCPUS_AT_ONCE; i++)
+		EXPECT_EQ(i * 1000 + RUNS_PER_VCPU * (RUNS_PER_VCPU - 1) / 2, marks[i]);
+	/* They were in KVM_RUN together, not one after the other. */
+	EXPECT_GT(most, 1);
+	TH_LOG("at most %d vCPUs were in KVM_RUN at the same time", most);
+	vm_free(vm);
+}
+
+/*
+ * HLT without an in-kernel irqchip exits to userspace with RIP past the
+ * HLT; the vCPU stays runnable and continues where it stopped.
+ */
+GUEST_ASM(hlt_guest,
+	".code64\n"
+	"mov $1, %edi\n"
+	"hlt\n"
+	".globl hlt_guest_after\n"
+	"hlt_guest_after:\n"
+	"mov $2, %edi\n"
+	"hlt\n"
+	ASM_UCALL(UCALL_DONE));
+extern const char hlt_guest_after[];
+
+TEST(hlt)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_mp_state mp;
+	struct kvm_regs regs;
+
+	vcpu_load_snippet(vcpu, MODE_LONG, hlt_guest);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(CODE_GPA + (hlt_guest_after - hlt_guest_start), regs.rip);
+	EXPECT_EQ(1, regs.rdi);
+	kvm_ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp);
+	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, mp.mp_state);
+
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(2, regs.rdi);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/*
+ * A triple fault is KVM_EXIT_SHUTDOWN: an exception with no usable IDT
+ * becomes #GP, then #DF, then shutdown.
+ */
+GUEST_ASM(triple_fault32,
+	".code32\n"
+	"ud2\n");
+
+GUEST_ASM(triple_fault64,
+	".code64\n"
+	"lidt " SNIP(triple_fault64, tf64_idtr) "\n"
+	"int3\n"
+	"tf64_idtr: .word 0\n .quad 0\n");
+
+GUEST_ASM(triple_fault16,
+	".code16\n"
+	"lidt " SNIP_OFF(triple_fault16, tf16_idtr) "\n"
+	"int $0x21\n"
+	"tf16_idtr: .word 0\n .long 0\n");
+
+TEST(triple_fault)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+
+	/* The 32-bit modes start with an empty IDT (limit 0). */
+	vcpu_load_snippet(vcpu, MODE_PROT32, triple_fault32);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_SHUTDOWN);
+
+	vcpu = vm_vcpu_add(vm, 1);
+	vcpu_load_snippet(vcpu, MODE_LONG, triple_fault64);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_SHUTDOWN);
+
+	/* Real mode: an IVT with limit 0. */
+	vcpu = vm_vcpu_add(vm, 2);
+	vcpu_load_snippet(vcpu, MODE_REAL, triple_fault16);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_SHUTDOWN);
+	vm_free(vm);
+}
+
+/*
+ * State KVM_SET_SREGS accepts but the CPU refuses to enter: a 64-bit code
+ * segment with D set (CS.L = CS.D = 1 is reserved in long mode).
+ */
+TEST(fail_entry)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_sregs sregs;
+
+	vcpu_load_snippet(vcpu, MODE_LONG, hlt_guest);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.cs.db = 1;
+	vcpu_set_sregs(vcpu, &sregs);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_FAIL_ENTRY);
+	vm_free(vm);
+}
+
+/*
+ * Without an in-kernel irqchip userspace keeps the MP state: the vCPU is
+ * RUNNABLE and only RUNNABLE can be set.
+ */
+TEST(mp_state)
+{
+	static const uint32_t refused[] = {
+		KVM_MP_STATE_UNINITIALIZED, KVM_MP_STATE_INIT_RECEIVED,
+		KVM_MP_STATE_HALTED, KVM_MP_STATE_SIPI_RECEIVED, 100, ~0U,
+	};
+	struct vm *vm = vm_create_bare();
+	struct vcpu *vcpu0 = vm_vcpu_add_raw(vm, 0);
+	struct vcpu *vcpu1 = vm_vcpu_add_raw(vm, 1);
+	struct kvm_mp_state mp;
+	unsigned int i;
+
+	kvm_ioctl(vcpu0->fd, KVM_GET_MP_STATE, &mp);
+	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, mp.mp_state);
+	/* Not only the BSP: without irqchip there is no INIT/SIPI protocol. */
+	kvm_ioctl(vcpu1->fd, KVM_GET_MP_STATE, &mp);
+	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, mp.mp_state);
+
+	mp.mp_state = KVM_MP_STATE_RUNNABLE;
+	EXPECT_EQ(0, __mkvm_ioctl(vcpu0->fd, KVM_SET_MP_STATE, (unsigned long)&mp));
+	for (i = 0; i < ARRAY_SIZE(refused); i++) {
+		mp.mp_state = refused[i];
+		EXPECT_EQ(-EINVAL, __mkvm_ioctl(vcpu0->fd, KVM_SET_MP_STATE,
+						(unsigned long)&mp))
+			TH_LOG("mp_state %u", refused[i]);
+	}
+	kvm_ioctl(vcpu0->fd, KVM_GET_MP_STATE, &mp);
+	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, mp.mp_state);
+	EXPECT_EQ(-EFAULT, __mkvm_ioctl(vcpu0->fd, KVM_GET_MP_STATE, 0));
+	EXPECT_EQ(-EFAULT, __mkvm_ioctl(vcpu0->fd, KVM_SET_MP_STATE, 0));
+	vm_free(vm);
+}
+
+/*
+ * KVM_SET_TSS_ADDR and KVM_SET_IDENTITY_MAP_ADDR are accepted (VMMs call
+ * them unconditionally); the identity map address only before the first
+ * vCPU exists.
+ */
+TEST(vm_setup_ioctls)
+{
+	struct vm *vm = vm_create_bare();
+	uint64_t ident = 0xfffbc000;
+	int fd;
+
+	ASSERT_EQ(1, kvm_check_cap(KVM_CAP_SET_TSS_ADDR));
+	ASSERT_EQ(1, kvm_check_cap(KVM_CAP_SET_IDENTITY_MAP_ADDR));
+	EXPECT_EQ(0, __mkvm_ioctl(vm->fd, KVM_SET_TSS_ADDR, 0xfffbd000));
+	EXPECT_EQ(0, __mkvm_ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR,
+				  (unsigned long)&ident));
+	EXPECT_EQ(-EFAULT, __mkvm_ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, 0));
+	fd = __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 0);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR,
+					(unsigned long)&ident));
+	EXPECT_EQ(0, __mkvm_ioctl(vm->fd, KVM_SET_TSS_ADDR, 0xfffbd000));
+	close(fd);
+	vm_free(vm);
+}
+
+TEST_HARNESS_MAIN
