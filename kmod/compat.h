@@ -13,7 +13,7 @@
  * immediate_exit__unsafe (userspace may change it at any time: read it
  * once).
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#if KERNEL_VERSION(6, 10, 0) <= LINUX_VERSION_CODE
 #define mkvm_immediate_exit(run)	READ_ONCE((run)->immediate_exit__unsafe)
 #else
 #define mkvm_immediate_exit(run)	READ_ONCE((run)->immediate_exit)

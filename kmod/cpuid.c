@@ -38,6 +38,16 @@ static void mkvm_cpuid(u32 fn, u32 idx, struct kvm_cpuid_entry2 *e)
 	cpuid_count(fn, idx, &e->eax, &e->ebx, &e->ecx, &e->edx);
 }
 
+/* Append @e to @out (@n entries so far, room for @max). */
+static int mkvm_add_cpuid(struct kvm_cpuid_entry2 *out, int *n, int max,
+			  const struct kvm_cpuid_entry2 *e)
+{
+	if (*n >= max)
+		return -E2BIG;
+	out[(*n)++] = *e;
+	return 0;
+}
+
 /* Fills @out (up to @max); returns the number of entries or -E2BIG. */
 static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 {
@@ -49,7 +59,6 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 	int n = 0;
 	u32 fn, i;
 
-#define ADD() do { if (n >= max) return -E2BIG; out[n++] = e; } while (0)
 	for (fn = 0; fn <= basic; fn++) {
 		mkvm_cpuid(fn, 0, &e);
 		switch (fn) {
@@ -78,18 +87,23 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 			e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 			e.eax = xcr0;
 			e.edx = 0;
-			ADD();
+			if (mkvm_add_cpuid(out, &n, max, &e))
+				return -E2BIG;
 			mkvm_cpuid(fn, 1, &e);
 			e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 			e.eax &= BIT(0);		/* XSAVEOPT only */
-			e.ebx = e.ecx = e.edx = 0;
-			ADD();
+			e.ebx = 0;
+			e.ecx = 0;
+			e.edx = 0;
+			if (mkvm_add_cpuid(out, &n, max, &e))
+				return -E2BIG;
 			for (i = 2; i < 3; i++) {
 				if (!(xcr0 & BIT(i)))
 					continue;
 				mkvm_cpuid(fn, i, &e);
 				e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
-				ADD();
+				if (mkvm_add_cpuid(out, &n, max, &e))
+					return -E2BIG;
 			}
 			continue;
 		case 2: case 4: case 0xb:
@@ -99,7 +113,8 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 			/* Serial number, MONITOR, power, PMU: none. */
 			continue;
 		}
-		ADD();
+		if (mkvm_add_cpuid(out, &n, max, &e))
+			return -E2BIG;
 	}
 	for (fn = 0x80000000; fn <= ext; fn++) {
 		mkvm_cpuid(fn, 0, &e);
@@ -114,14 +129,16 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 		case 0x80000002: case 0x80000003: case 0x80000004:
 		case 0x80000008:
 			if (fn == 0x80000008)
-				e.ebx = e.ecx = e.edx = 0;
+				e.ebx = 0;
+			e.ecx = 0;
+			e.edx = 0;
 			break;
 		default:
 			continue;
 		}
-		ADD();
+		if (mkvm_add_cpuid(out, &n, max, &e))
+			return -E2BIG;
 	}
-#undef ADD
 	return n;
 }
 

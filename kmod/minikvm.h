@@ -183,15 +183,15 @@ struct mkvm_vm {
 	u64 created_ns;			/* [I] ktime_get_boottime_ns() */
 	struct list_head node;		/* [g] on mkvm_vms */
 
-	struct mutex lock;		/* vCPU creation */
+	struct mutex lock;		/* vCPU creation, vcpus[] */
 	struct mkvm_vcpu *vcpus[MKVM_MAX_VCPUS];	/* [l] */
 	atomic_t nr_vcpus;		/* [a] created (also under lock) */
 
-	struct mutex slots_lock;	/* memslot updates */
+	struct mutex slots_lock;	/* serializes memslot updates */
 	struct srcu_struct srcu;
 	struct mkvm_memslots __rcu *slots;	/* [s] */
 
-	struct mutex mmu_lock;
+	struct mutex mmu_lock;		/* the NPT and slots' pages[] */
 	struct page *npt_root;		/* [m] top-level table */
 	u64 npt_pages;			/* [m] table pages in use */
 	int npt_levels;			/* [I] 4 or 5 */
@@ -212,7 +212,7 @@ struct mkvm_vcpu {
 	u32 id;				/* [I] */
 	struct kvm_run *run;		/* [I] the mmap'ed page */
 	void *pio_data;			/* [I] page after it */
-	struct mutex mutex;
+	struct mutex mutex;		/* the vCPU's ioctls */
 	struct preempt_notifier pn;
 	int cpu;			/* host CPU it is loaded on, or -1 */
 	int mode;			/* [a] MKVM_*_GUEST_MODE */
@@ -302,6 +302,9 @@ void mkvm_vcpu_free(struct mkvm_vcpu *vcpu);
 long mkvm_get_msr_index_list(void __user *argp);
 void mkvm_kick_all(struct mkvm_vm *vm, int req);
 bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu);
+
+/* svm_entry.S: the world switch (see there). */
+void mkvm_svm_enter(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
 
 /* cpuid.c */
 long mkvm_get_supported_cpuid(void __user *argp);

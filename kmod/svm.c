@@ -29,7 +29,6 @@
 
 #include "minikvm.h"
 
-
 #define SVM_DR7_FIXED_1		0x400
 #define SVM_PAT_DEFAULT		0x0007040600070406ULL	/* the reset value */
 
@@ -65,8 +64,6 @@ static struct page *svm_iopm, *svm_msrpm;
 #define SVM_MSRPM_ORDER	1	/* 8 KiB */
 
 static bool svm_nrips __read_mostly;
-
-void mkvm_svm_enter(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
 
 static int svm_probe(const char **why)
 {
@@ -613,29 +610,57 @@ static void svm_set_rflags(struct mkvm_vcpu *vcpu, u64 rflags)
 	to_svm(vcpu)->vmcb->save.rflags = rflags;
 }
 
+/* The guest MSRs that live in the VMCB's save area as they are. */
+static u64 *svm_msr_field(struct vmcb_save_area *s, u32 index)
+{
+	switch (index) {
+	case MSR_STAR:
+		return &s->star;
+	case MSR_LSTAR:
+		return &s->lstar;
+	case MSR_CSTAR:
+		return &s->cstar;
+	case MSR_SYSCALL_MASK:
+		return &s->sfmask;
+	case MSR_KERNEL_GS_BASE:
+		return &s->kernel_gs_base;
+	case MSR_FS_BASE:
+		return &s->fs.base;
+	case MSR_GS_BASE:
+		return &s->gs.base;
+	case MSR_IA32_SYSENTER_CS:
+		return &s->sysenter_cs;
+	case MSR_IA32_SYSENTER_ESP:
+		return &s->sysenter_esp;
+	case MSR_IA32_SYSENTER_EIP:
+		return &s->sysenter_eip;
+	default:
+		return NULL;
+	}
+}
+
 static int svm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
-	struct vmcb_save_area *s = &vmcb->save;
+	u64 *field = svm_msr_field(&vmcb->save, index);
 
+	if (field) {
+		*data = *field;
+		return 0;
+	}
 	switch (index) {
-	case MSR_EFER:			*data = s->efer & ~EFER_SVME; break;
-	case MSR_STAR:			*data = s->star; break;
-	case MSR_LSTAR:			*data = s->lstar; break;
-	case MSR_CSTAR:			*data = s->cstar; break;
-	case MSR_SYSCALL_MASK:		*data = s->sfmask; break;
-	case MSR_KERNEL_GS_BASE:	*data = s->kernel_gs_base; break;
-	case MSR_FS_BASE:		*data = s->fs.base; break;
-	case MSR_GS_BASE:		*data = s->gs.base; break;
-	case MSR_IA32_SYSENTER_CS:	*data = s->sysenter_cs; break;
-	case MSR_IA32_SYSENTER_ESP:	*data = s->sysenter_esp; break;
-	case MSR_IA32_SYSENTER_EIP:	*data = s->sysenter_eip; break;
-	case MSR_IA32_CR_PAT:		*data = s->g_pat; break;
-	case MSR_IA32_TSC:		*data = rdtsc() + vmcb->control.tsc_offset; break;
+	case MSR_EFER:
+		*data = vmcb->save.efer & ~EFER_SVME;
+		return 0;
+	case MSR_IA32_CR_PAT:
+		*data = vmcb->save.g_pat;
+		return 0;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + vmcb->control.tsc_offset;
+		return 0;
 	default:
 		return -ENOENT;
 	}
-	return 0;
 }
 
 static bool svm_valid_pat(u64 pat)
@@ -656,34 +681,28 @@ static int svm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 {
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 	struct vmcb_save_area *s = &vmcb->save;
+	u64 *field = svm_msr_field(s, index);
 
+	if (field) {
+		*field = data;
+		return 0;
+	}
 	switch (index) {
 	case MSR_EFER:
 		/* LMA is the CPU's to set; keep it as it is. */
 		s->efer = (data & ~EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME;
-		break;
-	case MSR_STAR:			s->star = data; break;
-	case MSR_LSTAR:			s->lstar = data; break;
-	case MSR_CSTAR:			s->cstar = data; break;
-	case MSR_SYSCALL_MASK:		s->sfmask = data; break;
-	case MSR_KERNEL_GS_BASE:	s->kernel_gs_base = data; break;
-	case MSR_FS_BASE:		s->fs.base = data; break;
-	case MSR_GS_BASE:		s->gs.base = data; break;
-	case MSR_IA32_SYSENTER_CS:	s->sysenter_cs = data; break;
-	case MSR_IA32_SYSENTER_ESP:	s->sysenter_esp = data; break;
-	case MSR_IA32_SYSENTER_EIP:	s->sysenter_eip = data; break;
+		return 0;
 	case MSR_IA32_CR_PAT:
 		if (!svm_valid_pat(data))
 			return -EINVAL;
 		s->g_pat = data;
-		break;
+		return 0;
 	case MSR_IA32_TSC:
 		vmcb->control.tsc_offset = data - rdtsc();
-		break;
+		return 0;
 	default:
 		return -ENOENT;
 	}
-	return 0;
 }
 
 static bool svm_in_interrupt_shadow(struct mkvm_vcpu *vcpu)

@@ -285,13 +285,12 @@ static int mkvm_handle_io(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	run->io.count = vcpu->pio.count;
 	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 
-	if (exit->io.in) {
+	if (exit->io.in)
 		vcpu->pending = MKVM_PENDING_PIO_IN;
-	} else if (exit->io.string) {
+	else if (exit->io.string)
 		mkvm_string_io_advance(vcpu, exit->next_rip);
-	} else {
+	else
 		vcpu->rip = exit->next_rip;
-	}
 	return 0;
 }
 
@@ -1436,6 +1435,7 @@ void mkvm_kick_all(struct mkvm_vm *vm, int req)
 		struct mkvm_vcpu *vcpu = vm->vcpus[i];
 
 		set_bit(req, &vcpu->requests);
+		/* Pairs with the barrier after mode is set on entry. */
 		smp_mb__after_atomic();
 		if (READ_ONCE(vcpu->mode) == MKVM_IN_GUEST_MODE)
 			smp_call_function_single(READ_ONCE(vcpu->cpu),
