@@ -12,6 +12,7 @@
 # A SUITE names a configuration or a prefix of one: "svm" selects
 # svm-6.1 and svm-6.12.
 #   lint      checkpatch --strict, W=1 and sparse on both kernels
+#   unit      the instruction decoder and page walker, on the build machine
 #   svm-6.1   QEMU TCG -cpu max (AMD SVM + NPT), Debian 6.1 kernel
 #   svm-6.12  the same on Debian's 6.12 kernel
 #   nosvm     QEMU with a CPU without SVM: minikvm must refuse to load
@@ -20,7 +21,7 @@ set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 B=$ROOT/build
-ALL_SUITES="lint svm-6.1 svm-6.12 nosvm vmx"
+ALL_SUITES="lint unit svm-6.1 svm-6.12 nosvm vmx"
 
 . selftests/lib.sh
 
@@ -76,6 +77,17 @@ parse_log() { # suite log
 		fail "$suite: $((runs - totals)) of $runs test binaries did not finish"
 }
 
+# Host-side unit tests: kselftest TAP straight from the binary.
+parse_unit() { # log
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"not ok "[0-9]*) fail "unit: ${line#not ok * }" ;;
+		"ok "[0-9]*) pass "unit: ${line#ok * }" ;;
+		esac
+	done <"$1"
+}
+
 # The guest kernel log after boot must be free of warnings and crashes.
 check_dmesg() { # suite log
 	local bad
@@ -124,6 +136,13 @@ for s in $suites; do
 			fail "lint: checkpatch --strict, W=1 and sparse clean"
 			sed 's/^/# /' "$B/lint.log"
 		fi ;;
+	unit)
+		echo "# unit: kmod/emulate.c on the build machine"
+		bash selftests/unit/run.sh >"$B/unit.log" 2>&1
+		rc=$?
+		parse_unit "$B/unit.log"
+		[ $rc = 0 ] && pass "unit: run.sh exits 0" ||
+			fail "unit: run.sh exits 0 (see $B/unit.log)" ;;
 	svm-6.1)  run_rig "$s" qemu-svm   "$K61"  svm   900 ;;
 	svm-6.12) run_rig "$s" qemu-svm   "$K612" svm   900 ;;
 	nosvm)    run_rig "$s" qemu-nosvm "$K61"  nodev 600 ;;
