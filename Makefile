@@ -61,10 +61,9 @@ demo:
 lint:
 	bash selftests/lint.sh
 
-modules_install:
+modules_install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	install -D -m 0644 kmod/60-minikvm.rules $(DESTDIR)/etc/udev/rules.d/60-minikvm.rules
-	-depmod -a $(notdir $(patsubst %/build,%,$(KDIR)))
 
 install: modules_install
 
