@@ -116,5 +116,18 @@ demo)
 	;;
 esac
 
+# On a kernel with kmemleak (the debug configuration): a forced scan now
+# that every module is unloaded; any report fails the run.
+if [ -w /sys/kernel/debug/kmemleak ] ||
+	{ mount -t debugfs none /sys/kernel/debug 2>/dev/null &&
+	  [ -w /sys/kernel/debug/kmemleak ]; }; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan > /sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+	[ -z "$leaks" ]; tap $? "kmemleak_reports_nothing"
+	[ -n "$leaks" ] && echo "$leaks" | head -40 | sed 's/^/# /'
+fi
+
 echo "MKVM-RIG-DONE failed=$failed"
 exit $failed

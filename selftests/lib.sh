@@ -74,6 +74,10 @@ mkvm_make_initramfs() { # name kver
 	rm -rf "$p"; mkdir -p "$p"
 	cp "$B/kmod-$2/kmod/minikvm.ko" "$B"/selftests/*_test "$p/" &&
 	cp selftests/guest-run.sh "$p/run.sh" &&
+	# The tools (build/bin) and example guests (build/examples), for the
+	# tests that run them: /mkvm/bin, /mkvm/examples in the guest.
+	{ [ ! -d "$B/bin" ] || cp -a "$B/bin" "$p/bin"; } &&
+	{ [ ! -d "$B/examples" ] || cp -a "$B/examples" "$p/examples"; } &&
 	bash selftests/rig/mkinitramfs.sh --kver "$2" --payload "$p" \
 		--out "$B/$1.cpio.gz" >"$B/$1.mkinitramfs.log" 2>&1
 }
