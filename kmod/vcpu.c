@@ -868,7 +868,8 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	preempt_disable();
 	local_irq_disable();
 	WRITE_ONCE(vcpu->mode, MKVM_IN_GUEST_MODE);
-	smp_mb__after_srcu_read_unlock();	/* full barrier vs. kicks */
+	/* Pairs with mkvm_kick_all(): mode is visible before requests are read. */
+	smp_mb();
 	if (test_and_clear_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests))
 		mkvm_ops->flush_tlb(vcpu);
 	if (need_resched() || signal_pending(current) || vcpu->requests) {
