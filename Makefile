@@ -24,16 +24,57 @@ CFLAGS    ?= -O2 -g
 TEST_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Werror -static \
 	-I$(KSFT_DIR) -Iinclude/uapi
 
-.PHONY: all module selftests tools check demo lint modules_install install clean
+.PHONY: all module selftests tools examples check demo lint modules_install install clean
 
-all: module tools selftests
+all: module tools examples selftests
 
 module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: apt-get install linux-headers-amd64" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-# Userspace tools (vmrun, vmctl) arrive with their issues.
-tools:
+# Userspace tools: build/bin/vmrun, static (the test VM has no libc) and
+# linked with libinih (Debian libinih-dev).
+USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude/uapi
+USER_DIR  := $(BUILD)/user
+VMRUN_SRC := $(wildcard user/*.c)
+VMRUN_OBJ := $(addprefix $(USER_DIR)/,$(notdir $(VMRUN_SRC:.c=.o)))
+LIBINIH   := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libinih.a /usr/lib/libinih.a))
+
+tools: $(BUILD)/bin/vmrun
+
+$(USER_DIR)/%.o: user/%.c user/vmrun.h
+	@mkdir -p $(USER_DIR)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+$(BUILD)/bin/vmrun: $(VMRUN_OBJ)
+	@test -n "$(LIBINIH)" || { echo "no libinih.a: apt-get install libinih-dev" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBINIH) -lpthread
+
+# The example guests (examples/*.S) and their configs, in build/examples/.
+# Real-mode images are linked at 0: vmrun starts them at segment 1000.
+EX_DIR    := $(BUILD)/examples
+EX_CFGS   := $(addprefix $(EX_DIR)/,$(notdir $(wildcard examples/*.cfg)))
+EX_IMAGES := $(addprefix $(EX_DIR)/,hello.bin hello.elf hello-real.bin \
+	hello-protected.bin smp.bin loop.bin crash.bin status.bin)
+EX_LIB    := $(EX_DIR)/lib64.o
+
+examples: $(EX_CFGS) $(EX_IMAGES)
+
+$(EX_DIR)/%.cfg: examples/%.cfg
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(EX_DIR)/%.o: examples/%.S examples/guest.h
+	@mkdir -p $(@D)
+	$(CC) -c -Iexamples -o $@ $<
+
+$(EX_DIR)/hello-real.bin: EX_ADDR := 0
+$(EX_DIR)/%.bin: $(EX_DIR)/%.o $(EX_LIB)
+	$(LD) -N --no-warn-rwx-segments -Ttext=$(or $(EX_ADDR),0x10000) -e start --oformat binary -o $@ $^
+
+$(EX_DIR)/%.elf: $(EX_DIR)/%.o
+	$(LD) -N --no-warn-rwx-segments -Ttext=0x10000 -e start -o $@ $^
 
 # The kselftest harness comes from Debian's linux-source-6.1 tarball.
 $(KSFT_DIR)/kselftest_harness.h:

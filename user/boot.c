@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest image and the vCPUs' first state.  Every vCPU starts at the
+ * entry point in the configured mode with RDI = its index and RSI = the
+ * vCPU count (guest.cfg(5)).  Protected and long mode get a flat GDT, and
+ * long mode identity page tables for the first 4G, in the last
+ * BOOT_TABLES_SIZE bytes of guest memory:
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "vmrun.h"
+
+#define PAGE_SIZE	4096UL
+#define TABLE_GDT	0		/* page offsets in the boot tables */
+#define TABLE_PML4	1
+#define TABLE_PDPT	2
+#define TABLE_PD	3		/* 4 pages: 4G in 2M pages */
+
+#define SEL_CODE32	0x08
+#define SEL_DATA	0x10
+#define SEL_CODE64	0x18
+
+#define CR0_PE		(1ULL << 0)
+#define CR0_ET		(1ULL << 4)
+#define CR0_NE		(1ULL << 5)
+#define CR0_PG		(1ULL << 31)
+#define CR4_PAE		(1ULL << 5)
+#define EFER_LME	(1ULL << 8)
+#define EFER_LMA	(1ULL << 10)
+#define PTE_P		(1ULL << 0)
+#define PTE_RW		(1ULL << 1)
+#define PTE_PS		(1ULL << 7)
+
+static uint64_t tables(const struct vm *vm)
+{
+	return vm->mem_size - BOOT_TABLES_SIZE;
+}
+
+static void write_tables(struct vm *vm)
+{
+	uint64_t base = tables(vm);
+	uint64_t *gdt = (uint64_t *)(vm->mem + base + TABLE_GDT * PAGE_SIZE);
+	uint64_t *pml4 = (uint64_t *)(vm->mem + base + TABLE_PML4 * PAGE_SIZE);
+	uint64_t *pdpt = (uint64_t *)(vm->mem + base + TABLE_PDPT * PAGE_SIZE);
+	uint64_t i, j;
+
+	gdt[SEL_CODE32 / 8] = 0x00cf9b000000ffffULL;	/* 32-bit code, 4G */
+	gdt[SEL_DATA / 8] = 0x00cf93000000ffffULL;	/* data, 4G */
+	gdt[SEL_CODE64 / 8] = 0x00af9b000000ffffULL;	/* 64-bit code */
+
+	pml4[0] = (base + TABLE_PDPT * PAGE_SIZE) | PTE_P | PTE_RW;
+	for (i = 0; i < 4; i++) {
+		uint64_t pd_gpa = base + (TABLE_PD + i) * PAGE_SIZE;
+		uint64_t *pd = (uint64_t *)(vm->mem + pd_gpa);
+
+		pdpt[i] = pd_gpa | PTE_P | PTE_RW;
+		for (j = 0; j < 512; j++)
+			pd[j] = ((i * 512 + j) << 21) | PTE_P | PTE_RW | PTE_PS;
+	}
+}
+
+static int load_elf(struct vm *vm, const uint8_t *img, size_t size,
+		    uint64_t *entry)
+{
+	struct vm_config *cfg = vm->cfg;
+	const Elf64_Ehdr *e64 = (const void *)img;
+	const Elf32_Ehdr *e32 = (const void *)img;
+	uint64_t limit = boot_image_limit(cfg);
+	bool is64;
+	unsigned int i, phnum;
+
+	if (size < sizeof(Elf64_Ehdr) ||
+	    (img[EI_CLASS] != ELFCLASS64 && img[EI_CLASS] != ELFCLASS32) ||
+	    img[EI_DATA] != ELFDATA2LSB || e64->e_type != ET_EXEC) {
+		config_error(cfg, KEY_IMAGE, "%s: not a little-endian ELF executable",
+			     cfg->image);
+		return -1;
+	}
+	is64 = img[EI_CLASS] == ELFCLASS64;
+	if (is64 ? e64->e_machine != EM_X86_64 : e32->e_machine != EM_386) {
+		config_error(cfg, KEY_IMAGE, "%s: not an x86 ELF executable",
+			     cfg->image);
+		return -1;
+	}
+	*entry = is64 ? e64->e_entry : e32->e_entry;
+	phnum = is64 ? e64->e_phnum : e32->e_phnum;
+	for (i = 0; i < phnum; i++) {
+		uint64_t off, paddr, filesz, memsz, phoff;
+		uint32_t type;
+
+		if (is64) {
+			const Elf64_Phdr *ph;
+
+			phoff = e64->e_phoff + (uint64_t)i * sizeof(*ph);
+			if (phoff > size || size - phoff < sizeof(*ph))
+				goto truncated;
+			ph = (const void *)(img + phoff);
+			type = ph->p_type, off = ph->p_offset, paddr = ph->p_paddr;
+			filesz = ph->p_filesz, memsz = ph->p_memsz;
+		} else {
+			const Elf32_Phdr *ph;
+
+			phoff = e32->e_phoff + (uint64_t)i * sizeof(*ph);
+			if (phoff > size || size - phoff < sizeof(*ph))
+				goto truncated;
+			ph = (const void *)(img + phoff);
+			type = ph->p_type, off = ph->p_offset, paddr = ph->p_paddr;
+			filesz = ph->p_filesz, memsz = ph->p_memsz;
+		}
+		if (type != PT_LOAD || !memsz)
+			continue;
+		if (filesz > memsz || off > size || size - off < filesz)
+			goto truncated;
+		if (paddr >= limit || memsz > limit - paddr) {
+			config_error(cfg, KEY_IMAGE,
+				     "%s: segment of %#llx bytes at %#llx does not fit below %#llx",
+				     cfg->image, (unsigned long long)memsz,
+				     (unsigned long long)paddr, (unsigned long long)limit);
+			return -1;
+		}
+		memcpy(vm->mem + paddr, img + off, filesz);
+		memset(vm->mem + paddr + filesz, 0, memsz - filesz);
+	}
+	return 0;
+truncated:
+	config_error(cfg, KEY_IMAGE, "%s: truncated or corrupt ELF file", cfg->image);
+	return -1;
+}
+
+/* Copies the image into guest memory; *entry is where the vCPUs start. */
+int boot_load_image(struct vm *vm, uint64_t *entry)
+{
+	struct vm_config *cfg = vm->cfg;
+	struct stat st;
+	uint8_t *img;
+	int fd, r = 0;
+
+	if (boot_check_image(cfg))
+		return -1;
+	fd = open(cfg->image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		config_error(cfg, KEY_IMAGE, "%s: %s", cfg->image, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	img = malloc(st.st_size ? st.st_size : 1);
+	if (!img || read(fd, img, st.st_size) != st.st_size) {
+		config_error(cfg, KEY_IMAGE, "%s: cannot read it", cfg->image);
+		r = -1;
+	} else if (cfg->format == FORMAT_ELF) {
+		r = load_elf(vm, img, st.st_size, entry);
+	} else {
+		memcpy(vm->mem + cfg->load, img, st.st_size);
+		*entry = cfg->load;
+	}
+	free(img);
+	close(fd);
+	if (r)
+		return r;
+	if (cfg->set[KEY_ENTRY])
+		*entry = cfg->entry;
+	if (cfg->mode == MODE_REAL && *entry >= 1 << 20) {
+		config_error(cfg, KEY_ENTRY, "%#llx is beyond the 1M real mode can reach",
+			     (unsigned long long)*entry);
+		return -1;
+	}
+	if (cfg->mode != MODE_REAL)
+		write_tables(vm);
+	return 0;
+}
+
+static struct kvm_segment segment(uint16_t sel, bool code, bool l, bool db)
+{
+	return (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = sel,
+		.type = code ? 0xb : 0x3, .present = 1, .s = 1,
+		.db = db, .l = l, .g = 1,
+	};
+}
+
+static int set_cpuid(struct vcpu *vcpu)
+{
+	static struct kvm_cpuid2 *cpuid;
+	unsigned int n = 256;
+
+	if (!cpuid) {
+		cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+		if (!cpuid)
+			return -1;
+		cpuid->nent = n;
+		if (ioctl(vcpu->vm->sys_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+			free(cpuid);
+			cpuid = NULL;
+			return -1;
+		}
+	}
+	return ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
+}
+
+int boot_setup_vcpu(struct vcpu *vcpu, uint64_t entry)
+{
+	struct vm *vm = vcpu->vm;
+	enum cpu_mode mode = vm->cfg->mode;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (set_cpuid(vcpu) < 0) {
+		fprintf(stderr, "vmrun: %s: vCPU %d: setting its CPUID: %s\n",
+			vm->cfg->name, vcpu->id, strerror(errno));
+		return -1;
+	}
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		goto fail;
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 2;
+	regs.rdi = vcpu->id;
+	regs.rsi = vm->cfg->vcpus;
+
+	if (mode == MODE_REAL) {
+		struct kvm_segment s = {
+			.selector = (entry >> 4) & 0xf000, .limit = 0xffff,
+			.type = 0x3, .present = 1, .s = 1,
+		};
+
+		s.base = (uint64_t)s.selector << 4;
+		sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = s;
+		s.type = 0xb;
+		sregs.cs = s;
+		sregs.cr0 = CR0_ET | CR0_NE;
+		regs.rip = entry - s.base;
+	} else {
+		sregs.gdt.base = tables(vm) + TABLE_GDT * PAGE_SIZE;
+		sregs.gdt.limit = 4 * 8 - 1;
+		sregs.idt.base = 0;
+		sregs.idt.limit = 0;
+		sregs.cr0 = CR0_PE | CR0_ET | CR0_NE;
+		sregs.cs = segment(SEL_CODE32, true, false, true);
+		sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss =
+			segment(SEL_DATA, false, false, true);
+		if (mode == MODE_LONG) {
+			sregs.cs = segment(SEL_CODE64, true, true, false);
+			sregs.cr0 |= CR0_PG;
+			sregs.cr4 |= CR4_PAE;
+			sregs.cr3 = tables(vm) + TABLE_PML4 * PAGE_SIZE;
+			sregs.efer |= EFER_LME | EFER_LMA;
+		}
+		regs.rip = entry;
+	}
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0 ||
+	    ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "vmrun: %s: vCPU %d: setting its %s mode state: %s\n",
+		vm->cfg->name, vcpu->id, cpu_mode_name[mode], strerror(errno));
+	return -1;
+}
