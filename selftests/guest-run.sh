@@ -108,6 +108,9 @@ demo)
 	echo "## Its KVM ABI, checked by the device selftests on /dev/minikvm"
 	MKVM_DEV=/dev/minikvm MKVM_MODULE=minikvm $M/device_test |
 		grep -E "^(ok|not ok|# Totals)"
+	echo "## A guest from a config file: vmrun $M/examples/hello.cfg"
+	cat $M/examples/hello.cfg
+	$M/bin/vmrun $M/examples/hello.cfg; echo "## vmrun exited with status $?"
 	rmmod minikvm && echo "## minikvm unloaded" || failed=1
 	;;
 *)

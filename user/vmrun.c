@@ -35,6 +35,8 @@ static const struct device_model *const devices[] = {
 };
 
 static pthread_cond_t vm_cond = PTHREAD_COND_INITIALIZER;
+/* One register dump at a time; never held with vm->lock. */
+static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread struct kvm_run *this_run;
 
 static void kick(int sig)
@@ -106,14 +108,14 @@ static void crash(struct vcpu *vcpu, const char *fmt, ...)
 	struct vm *vm = vcpu->vm;
 	va_list ap;
 
-	pthread_mutex_lock(&vm->lock);	/* one dump at a time */
+	pthread_mutex_lock(&dump_lock);
 	fprintf(stderr, "vmrun: %s: vCPU %d: ", vm->cfg->name, vcpu->id);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	dump_vcpu(vcpu);
-	pthread_mutex_unlock(&vm->lock);
+	pthread_mutex_unlock(&dump_lock);
 	vm_stop(vm, STOP_CRASH, STATUS_CRASH);
 }
 
@@ -195,7 +197,7 @@ static bool handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_INTR:
 		return true;
 	case KVM_EXIT_SHUTDOWN:
-		crash(vcpu, "triple fault (KVM_EXIT_SHUTDOWN); its registers after the reset:");
+		crash(vcpu, "triple fault (KVM_EXIT_SHUTDOWN); its registers (AMD SVM resets them on a triple fault):");
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		crash(vcpu, "the CPU refused to enter the guest (KVM_EXIT_FAIL_ENTRY, reason %#llx)",
