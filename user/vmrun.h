@@ -17,7 +17,9 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
+#ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 enum cpu_mode { MODE_REAL, MODE_PROTECTED, MODE_LONG };
 enum image_format { FORMAT_RAW, FORMAT_ELF };

@@ -29,3 +29,10 @@ ${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare 
 	-Iselftests/unit/include -Ikmod -I"$ksft" \
 	-o "$out/emulate_test" selftests/unit/emulate_test.c kmod/emulate.c
 "$out/emulate_test"
+
+# vmrun's config parser (user/config.c) with libinih (libinih-dev).
+${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Iuser -I"$ksft" \
+	-o "$out/vmrun_config_test" selftests/unit/vmrun_config_test.c user/config.c -linih
+"$out/vmrun_config_test"
