@@ -297,6 +297,8 @@ static int on_key(void *user, const char *section, const char *name,
 
 	if (ctx->cfg->error[0])
 		return 0;
+	if (!*section)		/* keys before any section */
+		section = "vm";
 	for (k = 0; k < NR_KEYS; k++)
 		if (!strcmp(name, cfg_key_name[k]))
 			break;

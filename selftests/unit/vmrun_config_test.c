@@ -239,6 +239,16 @@ TEST_F(cfg, errors_name_file_line_key)
 	self->path[0] = '\0';
 }
 
+TEST_F(cfg, keys_before_any_section_are_vm_keys)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "memory = 4M ; inline comment\n# comment\n[boot]\nimage = %s\n",
+		 self->image);
+	ASSERT_EQ(0, parse(&self->cfg, self->path, text)) TH_LOG("%s", self->cfg.error);
+	EXPECT_EQ(4ULL << 20, self->cfg.memory);
+}
+
 TEST_F(cfg, first_error_wins)
 {
 	expect_error(_metadata, &self->cfg, self->path,
