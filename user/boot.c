@@ -4,7 +4,7 @@
  * entry point in the configured mode with RDI = its index and RSI = the
  * vCPU count (guest.cfg(5)).  Protected and long mode get a flat GDT, and
  * long mode identity page tables for the first 4G, in the last
- * BOOT_TABLES_SIZE bytes of guest memory:
+ * BOOT_TABLES_SIZE bytes of guest memory below 4G.
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -42,7 +42,7 @@
 
 static uint64_t tables(const struct vm *vm)
 {
-	return vm->mem_size - BOOT_TABLES_SIZE;
+	return boot_tables_base(vm->cfg);
 }
 
 static void write_tables(struct vm *vm)
@@ -104,8 +104,11 @@ static int load_elf(struct vm *vm, const uint8_t *img, size_t size,
 			if (phoff > size || size - phoff < sizeof(*ph))
 				goto truncated;
 			ph = (const void *)(img + phoff);
-			type = ph->p_type, off = ph->p_offset, paddr = ph->p_paddr;
-			filesz = ph->p_filesz, memsz = ph->p_memsz;
+			type = ph->p_type;
+			off = ph->p_offset;
+			paddr = ph->p_paddr;
+			filesz = ph->p_filesz;
+			memsz = ph->p_memsz;
 		} else {
 			const Elf32_Phdr *ph;
 
@@ -113,8 +116,11 @@ static int load_elf(struct vm *vm, const uint8_t *img, size_t size,
 			if (phoff > size || size - phoff < sizeof(*ph))
 				goto truncated;
 			ph = (const void *)(img + phoff);
-			type = ph->p_type, off = ph->p_offset, paddr = ph->p_paddr;
-			filesz = ph->p_filesz, memsz = ph->p_memsz;
+			type = ph->p_type;
+			off = ph->p_offset;
+			paddr = ph->p_paddr;
+			filesz = ph->p_filesz;
+			memsz = ph->p_memsz;
 		}
 		if (type != PT_LOAD || !memsz)
 			continue;

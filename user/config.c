@@ -110,12 +110,26 @@ int parse_size(const char *s, uint64_t *out)
 	if (errno)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	case '\0': break;
-	default: return -1;
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	case '\0':
+		break;
+	default:
+		return -1;
 	}
 	if (shift && (!strcasecmp(end, "iB") || !strcasecmp(end, "B")))
 		end += strlen(end);
@@ -371,9 +385,17 @@ int config_set_option(struct vm_config *cfg, const char *key, const char *value)
 	return -1;
 }
 
+/* Protected and long mode: vmrun's tables sit below min(memory, 4G). */
+uint64_t boot_tables_base(const struct vm_config *cfg)
+{
+	uint64_t top = cfg->memory < (1ULL << 32) ? cfg->memory : 1ULL << 32;
+
+	return top - BOOT_TABLES_SIZE;
+}
+
 uint64_t boot_image_limit(const struct vm_config *cfg)
 {
-	return cfg->mode == MODE_REAL ? cfg->memory : cfg->memory - BOOT_TABLES_SIZE;
+	return cfg->mode == MODE_REAL ? cfg->memory : boot_tables_base(cfg);
 }
 
 /* The image exists, is readable, has the right format and fits. */

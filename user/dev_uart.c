@@ -36,9 +36,10 @@ static void uart_out(struct vm *vm, uint8_t c)
 
 	if (vm->console_fd < 0)
 		return;
+	/* A kick (EINTR) while stopping: give up on a blocked console. */
 	do
 		r = write(vm->console_fd, &c, 1);
-	while (r < 0 && errno == EINTR);
+	while (r < 0 && errno == EINTR && !vm_stopping(vm));
 }
 
 static void uart_io(struct vcpu *vcpu, uint16_t port, bool out, uint8_t *data,
@@ -64,21 +65,44 @@ static void uart_io(struct vcpu *vcpu, uint16_t port, bool out, uint8_t *data,
 			else
 				uart.ier = data[0] & 0x0f;
 			break;
-		case UART_LCR: uart.lcr = data[0]; break;
-		case UART_MCR: uart.mcr = data[0] & 0x1f; break;
-		case UART_SCR: uart.scr = data[0]; break;
-		default: break;	/* FCR, LSR, MSR: ignored */
+		case UART_LCR:
+			uart.lcr = data[0];
+			break;
+		case UART_MCR:
+			uart.mcr = data[0] & 0x1f;
+			break;
+		case UART_SCR:
+			uart.scr = data[0];
+			break;
+		default:
+			break;	/* FCR, LSR, MSR: ignored */
 		}
 	} else {
 		switch (reg) {
-		case UART_RBR_THR: v = dlab ? uart.dll : 0; break;
-		case UART_IER: v = dlab ? uart.dlm : uart.ier; break;
-		case UART_IIR_FCR: v = IIR_NO_INT; break;
-		case UART_LCR: v = uart.lcr; break;
-		case UART_MCR: v = uart.mcr; break;
-		case UART_LSR: v = LSR_THRE | LSR_TEMT; break;
-		case UART_MSR: v = MSR_CTS_DSR_DCD; break;
-		case UART_SCR: v = uart.scr; break;
+		case UART_RBR_THR:
+			v = dlab ? uart.dll : 0;
+			break;
+		case UART_IER:
+			v = dlab ? uart.dlm : uart.ier;
+			break;
+		case UART_IIR_FCR:
+			v = IIR_NO_INT;
+			break;
+		case UART_LCR:
+			v = uart.lcr;
+			break;
+		case UART_MCR:
+			v = uart.mcr;
+			break;
+		case UART_LSR:
+			v = LSR_THRE | LSR_TEMT;
+			break;
+		case UART_MSR:
+			v = MSR_CTS_DSR_DCD;
+			break;
+		case UART_SCR:
+			v = uart.scr;
+			break;
 		}
 		data[0] = v;
 		for (reg = 1; reg < size; reg++)

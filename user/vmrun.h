@@ -72,8 +72,9 @@ int parse_size(const char *s, uint64_t *out);
 void config_error(struct vm_config *cfg, enum cfg_key key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Lowest guest address of vmrun's GDT and page tables (protected, long mode). */
+/* vmrun's GDT and page tables (protected, long mode): the last 32K below 4G. */
 #define BOOT_TABLES_SIZE	(8 * 4096UL)
+uint64_t boot_tables_base(const struct vm_config *cfg);
 uint64_t boot_image_limit(const struct vm_config *cfg);
 int boot_check_image(struct vm_config *cfg);
 
