@@ -19,4 +19,11 @@
 #define mkvm_immediate_exit(run)	READ_ONCE((run)->immediate_exit)
 #endif
 
+/* The parsed attributes of a generic netlink dump request (6.2 moved them). */
+#if KERNEL_VERSION(6, 2, 0) <= LINUX_VERSION_CODE
+#define mkvm_genl_dump_attrs(cb)	(genl_dumpit_info(cb)->info.attrs)
+#else
+#define mkvm_genl_dump_attrs(cb)	(genl_dumpit_info(cb)->attrs)
+#endif
+
 #endif /* MINIKVM_COMPAT_H */

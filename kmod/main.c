@@ -107,15 +107,23 @@ static int __init mkvm_init(void)
 	if (r)
 		goto unsetup;
 
+	r = mkvm_netlink_init();
+	if (r) {
+		pr_err("cannot register the netlink family: %d\n", r);
+		goto hwvirt_exit;
+	}
+
 	r = misc_register(&mkvm_dev);
 	if (r) {
 		pr_err("cannot register /dev/minikvm: %d\n", r);
-		goto hwvirt_exit;
+		goto netlink_exit;
 	}
 
 	pr_info("ready, using %s\n", mkvm_ops->name);
 	return 0;
 
+netlink_exit:
+	mkvm_netlink_exit();
 hwvirt_exit:
 	mkvm_hwvirt_exit();
 unsetup:
@@ -127,6 +135,7 @@ unsetup:
 static void __exit mkvm_exit(void)
 {
 	misc_deregister(&mkvm_dev);
+	mkvm_netlink_exit();
 	mkvm_hwvirt_exit();
 	mkvm_ops->hardware_unsetup();
 	mkvm_vcpu_module_exit();

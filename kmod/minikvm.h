@@ -26,6 +26,8 @@
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
+#include <linux/minikvm.h>
+
 #include "compat.h"
 #include "emulate.h"
 
@@ -191,6 +193,12 @@ struct mkvm_vm {
 	struct srcu_struct srcu;
 	struct mkvm_memslots __rcu *slots;	/* [s] */
 
+	/* Accounting (netlink.c): names, state. */
+	char name[MINIKVM_VM_NAME_MAX];	/* [l] */
+	atomic_t running;		/* [a] vCPUs inside KVM_RUN */
+	bool has_run;			/* [a] (WRITE_ONCE) */
+	bool shut_down;			/* [a] (WRITE_ONCE) */
+
 	struct mutex mmu_lock;		/* the NPT and slots' pages[] */
 	struct page *npt_root;		/* [m] top-level table */
 	u64 npt_pages;			/* [m] table pages in use */
@@ -205,6 +213,19 @@ enum {
 
 /* vcpu->requests bits. */
 #define MKVM_REQ_TLB_FLUSH	0
+
+/*
+ * Per-vCPU counters: written only by the vCPU's own thread (WRITE_ONCE),
+ * read at any time by netlink.c and summed per VM there.
+ */
+struct mkvm_vcpu_stats {
+	u64 exits[__MINIKVM_STAT_MAX];
+	u64 exits_total;
+	u64 user_exits;
+	u64 guest_ns;
+	u64 exit_ns;
+	u64 injections;
+};
 
 /* A virtual CPU, embedded in the backend's struct. */
 struct mkvm_vcpu {
@@ -261,7 +282,14 @@ struct mkvm_vcpu {
 		u64 next_rip;
 	} pio;				/* [v] */
 	bool ran;			/* [v] KVM_RUN was called */
+	struct mkvm_vcpu_stats stats;	/* [v] written, [a] read */
 };
+
+/* Only the vCPU's thread writes its counters; readers use READ_ONCE. */
+static inline void mkvm_stat_add(u64 *counter, u64 n)
+{
+	WRITE_ONCE(*counter, *counter + n);
+}
 
 /* hwvirt.c: virtualization is on for every online CPU while VMs exist. */
 int mkvm_hwvirt_init(void);
@@ -302,6 +330,16 @@ void mkvm_vcpu_free(struct mkvm_vcpu *vcpu);
 long mkvm_get_msr_index_list(void __user *argp);
 void mkvm_kick_all(struct mkvm_vm *vm, int req);
 bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu);
+
+/* netlink.c: the "minikvm" generic netlink family. */
+int mkvm_netlink_init(void);
+void mkvm_netlink_exit(void);
+void mkvm_netlink_event(struct mkvm_vm *vm, u32 event, int vcpu_id);
+void mkvm_vm_list_lock(void);
+void mkvm_vm_list_unlock(void);
+struct list_head *mkvm_vm_list(void);
+u64 mkvm_vm_mem_bytes(struct mkvm_vm *vm);
+u64 mkvm_vm_resident_pages(struct mkvm_vm *vm);
 
 /* svm_entry.S: the world switch (see there). */
 void mkvm_svm_enter(u64 vmcb_pa, u64 *regs, u64 host_save_pa);

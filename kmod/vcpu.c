@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 #include <linux/kvm.h>
 #include <linux/mm.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -813,8 +814,13 @@ static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return 1;
 	case MKVM_EXIT_SHUTDOWN:
 		run->exit_reason = KVM_EXIT_SHUTDOWN;
+		WRITE_ONCE(vcpu->vm->shut_down, true);
+		mkvm_netlink_event(vcpu->vm, MINIKVM_EVENT_VCPU_SHUTDOWN, vcpu->id);
 		return 0;
 	case MKVM_EXIT_FAIL_ENTRY:
+		WRITE_ONCE(vcpu->vm->shut_down, true);
+		mkvm_netlink_event(vcpu->vm, MINIKVM_EVENT_VCPU_FAIL_ENTRY,
+				   vcpu->id);
 		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
 		run->fail_entry.hardware_entry_failure_reason = exit->hw_reason;
 		run->fail_entry.cpu = vcpu->cpu;
@@ -824,6 +830,40 @@ static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 				exit->hw_reason, vcpu->cpu);
 	}
+}
+
+/* Count one exit by reason, and the time in the guest and after it. */
+static void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
+			      int r, u64 guest_ns, u64 exit_ns)
+{
+	static const u8 stat[] = {
+		[MKVM_EXIT_NONE]	= MINIKVM_STAT_EXCEPTION,
+		[MKVM_EXIT_INTR]	= MINIKVM_STAT_INTR,
+		[MKVM_EXIT_IO]		= MINIKVM_STAT_IO,
+		[MKVM_EXIT_NPF]		= MINIKVM_STAT_NPF,
+		[MKVM_EXIT_HLT]		= MINIKVM_STAT_HLT,
+		[MKVM_EXIT_CPUID]	= MINIKVM_STAT_CPUID,
+		[MKVM_EXIT_RDMSR]	= MINIKVM_STAT_MSR,
+		[MKVM_EXIT_WRMSR]	= MINIKVM_STAT_MSR,
+		[MKVM_EXIT_XSETBV]	= MINIKVM_STAT_XSETBV,
+		[MKVM_EXIT_IRQ_WINDOW]	= MINIKVM_STAT_IRQ_WINDOW,
+		[MKVM_EXIT_SHUTDOWN]	= MINIKVM_STAT_SHUTDOWN,
+		[MKVM_EXIT_FAIL_ENTRY]	= MINIKVM_STAT_FAIL_ENTRY,
+		[MKVM_EXIT_UD]		= MINIKVM_STAT_EXCEPTION,
+		[MKVM_EXIT_UNKNOWN]	= MINIKVM_STAT_OTHER,
+	};
+	unsigned int i = MINIKVM_STAT_OTHER;
+
+	if (exit->reason < ARRAY_SIZE(stat))
+		i = stat[exit->reason];
+	/* A fault that did not map a page was MMIO. */
+	if (exit->reason == MKVM_EXIT_NPF && r == 0 &&
+	    vcpu->run->exit_reason == KVM_EXIT_MMIO)
+		i = MINIKVM_STAT_MMIO;
+	mkvm_stat_add(&vcpu->stats.exits[i], 1);
+	mkvm_stat_add(&vcpu->stats.exits_total, 1);
+	mkvm_stat_add(&vcpu->stats.guest_ns, guest_ns);
+	mkvm_stat_add(&vcpu->stats.exit_ns, exit_ns);
 }
 
 static bool mkvm_ready_for_injection(struct mkvm_vcpu *vcpu)
@@ -856,11 +896,14 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct mkvm_exit exit = { .reason = MKVM_EXIT_NONE };
+	u64 t0, t1;
+	int r;
 
 	/* KVM_INTERRUPT's vector goes in at the next entry, as in KVM. */
 	if (vcpu->irq_pending) {
 		mkvm_ops->inject_irq(vcpu, vcpu->irq_vector);
 		vcpu->irq_pending = false;
+		mkvm_stat_add(&vcpu->stats.injections, 1);
 	}
 	mkvm_ops->enable_irq_window(vcpu, run->request_interrupt_window &&
 				    !mkvm_ops->interrupt_allowed(vcpu));
@@ -881,13 +924,17 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 
+	t0 = local_clock();
 	mkvm_ops->vcpu_run(vcpu, &exit);
+	t1 = local_clock();
 
 	WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST_MODE);
 	local_irq_enable();
 	preempt_enable();
 
-	return mkvm_handle_exit(vcpu, &exit);
+	r = mkvm_handle_exit(vcpu, &exit);
+	mkvm_account_exit(vcpu, &exit, r, t1 - t0, local_clock() - t1);
+	return r;
 }
 
 static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
@@ -921,6 +968,8 @@ static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 		goto out_noload;
 	}
 
+	atomic_inc(&vcpu->vm->running);
+	WRITE_ONCE(vcpu->vm->has_run, true);
 	preempt_notifier_register(&vcpu->pn);
 	preempt_disable();
 	mkvm_ops->vcpu_load(vcpu, smp_processor_id());
@@ -950,8 +999,10 @@ static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 	mkvm_ops->vcpu_put(vcpu);
 	preempt_notifier_unregister(&vcpu->pn);
 	preempt_enable();
+	atomic_dec(&vcpu->vm->running);
 
 out_noload:
+	mkvm_stat_add(&vcpu->stats.user_exits, 1);
 	run->if_flag = !!(mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_IF);
 	run->ready_for_interrupt_injection = mkvm_ready_for_injection(vcpu);
 	run->apic_base = vcpu->apic_base;

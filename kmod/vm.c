@@ -20,6 +20,22 @@ static DEFINE_MUTEX(mkvm_vms_lock);
 static LIST_HEAD(mkvm_vms);			/* [g] every live VM */
 static DEFINE_IDA(mkvm_vm_ids);
 
+/* For netlink.c: the list, and the lock a VM leaves it under. */
+void mkvm_vm_list_lock(void)
+{
+	mutex_lock(&mkvm_vms_lock);
+}
+
+void mkvm_vm_list_unlock(void)
+{
+	mutex_unlock(&mkvm_vms_lock);
+}
+
+struct list_head *mkvm_vm_list(void)
+{
+	return &mkvm_vms;
+}
+
 /*
  * What KVM_CHECK_EXTENSION answers, on the system fd (vm == NULL) and on
  * VM fds.  Only what is implemented: an absent capability answers 0.
@@ -70,6 +86,7 @@ static void mkvm_vm_free(struct mkvm_vm *vm)
 	mutex_lock(&mkvm_vms_lock);
 	list_del(&vm->node);
 	mutex_unlock(&mkvm_vms_lock);
+	mkvm_netlink_event(vm, MINIKVM_EVENT_VM_DESTROYED, -1);
 
 	mkvm_vm_uninit(vm);
 	ida_free(&mkvm_vm_ids, vm->id);
@@ -153,6 +170,26 @@ static long mkvm_vm_set_identity_map_addr(struct mkvm_vm *vm, void __user *argp)
 	return atomic_read(&vm->nr_vcpus) ? -EINVAL : 0;
 }
 
+/* MINIKVM_SET_VM_NAME: printable ASCII, NUL-terminated, at most 63. */
+static long mkvm_vm_set_name(struct mkvm_vm *vm, const char __user *uname)
+{
+	char name[MINIKVM_VM_NAME_MAX];
+	long len, i;
+
+	len = strncpy_from_user(name, uname, sizeof(name));
+	if (len < 0)
+		return len;
+	if (len == sizeof(name))
+		return -ENAMETOOLONG;
+	for (i = 0; i < len; i++)
+		if (name[i] < 0x20 || name[i] > 0x7e)
+			return -EINVAL;
+	mutex_lock(&vm->lock);
+	strscpy(vm->name, name, sizeof(vm->name));
+	mutex_unlock(&vm->lock);
+	return 0;
+}
+
 static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -165,6 +202,8 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 
 	if (ioctl == KVM_CHECK_EXTENSION)
 		return mkvm_check_extension(vm, arg);
+	if (ioctl == MINIKVM_SET_VM_NAME)
+		return mkvm_vm_set_name(vm, argp);
 	if (!mkvm_runs_guests())
 		return -ENOTTY;
 
@@ -232,6 +271,8 @@ int mkvm_create_vm(unsigned long type)
 			      O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		mkvm_vm_put(vm);
+	else
+		mkvm_netlink_event(vm, MINIKVM_EVENT_VM_CREATED, -1);
 	return fd;
 
 drop_mm:
