@@ -57,7 +57,8 @@ EX_DIR    := $(BUILD)/examples
 EX_CFGS   := $(addprefix $(EX_DIR)/,$(notdir $(wildcard examples/*.cfg)))
 EX_IMAGES := $(addprefix $(EX_DIR)/,hello.bin hello.elf hello-real.bin \
 	hello-protected.bin smp.bin loop.bin crash.bin status.bin)
-EX_LIB    := $(EX_DIR)/lib64.o
+EX_OBJ    := $(BUILD)/examples-obj
+EX_LIB    := $(EX_OBJ)/lib64.o
 
 examples: $(EX_CFGS) $(EX_IMAGES)
 
@@ -65,15 +66,17 @@ $(EX_DIR)/%.cfg: examples/%.cfg
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(EX_DIR)/%.o: examples/%.S examples/guest.h
+$(EX_OBJ)/%.o: examples/%.S examples/guest.h
 	@mkdir -p $(@D)
 	$(CC) -c -Iexamples -o $@ $<
 
 $(EX_DIR)/hello-real.bin: EX_ADDR := 0
-$(EX_DIR)/%.bin: $(EX_DIR)/%.o $(EX_LIB)
+$(EX_DIR)/%.bin: $(EX_OBJ)/%.o $(EX_LIB)
+	@mkdir -p $(@D)
 	$(LD) -N --no-warn-rwx-segments -Ttext=$(or $(EX_ADDR),0x10000) -e start --oformat binary -o $@ $^
 
-$(EX_DIR)/%.elf: $(EX_DIR)/%.o
+$(EX_DIR)/%.elf: $(EX_OBJ)/%.o
+	@mkdir -p $(@D)
 	$(LD) -N --no-warn-rwx-segments -Ttext=0x10000 -e start -o $@ $^
 
 # The kselftest harness comes from Debian's linux-source-6.1 tarball.
