@@ -95,10 +95,11 @@ $(TEST_DIR)/%: selftests/minikvm/%.c $(TEST_LIB) $(TEST_HDRS) $(KSFT_DIR)/kselft
 selftests: $(TEST_BINS)
 
 # SUITES selects configurations, MKVM_APPEND narrows a run (see selftests/check.sh).
-check:
+# vmrun_test and the demo run build/bin/vmrun on build/examples in the test VM.
+check: tools examples
 	bash selftests/check.sh $(SUITES)
 
-demo:
+demo: tools examples
 	bash selftests/demo.sh
 
 # checkpatch --strict and sparse on both supported kernels.
