@@ -8,3 +8,4 @@
 #define COM1_LSR	(COM1 + 5)
 #define LSR_THRE	0x20
 #define EXIT_PORT	0xf4
+#define EXIT_MMIO	0xd0000000	/* the same, by MMIO */

@@ -130,7 +130,7 @@ static void handle_io(struct vcpu *vcpu)
 		for (d = 0; d < ARRAY_SIZE(devices); d++) {
 			const struct device_model *m = devices[d];
 
-			if (run->io.port >= m->port &&
+			if (m->io && run->io.port >= m->port &&
 			    run->io.port < m->port + m->nr_ports) {
 				m->io(vcpu, run->io.port, out, data, run->io.size);
 				break;
@@ -140,6 +140,27 @@ static void handle_io(struct vcpu *vcpu)
 		if (d == ARRAY_SIZE(devices) && !out)
 			memset(data, 0xff, run->io.size);
 	}
+}
+
+static void handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint64_t gpa = run->mmio.phys_addr;
+	unsigned int d, len = run->mmio.len;
+
+	for (d = 0; d < ARRAY_SIZE(devices); d++) {
+		const struct device_model *m = devices[d];
+
+		if (m->mmio && gpa >= m->mmio_base &&
+		    gpa - m->mmio_base < m->mmio_size) {
+			m->mmio(vcpu, gpa, run->mmio.is_write, run->mmio.data,
+				len > 8 ? 8 : len);
+			return;
+		}
+	}
+	/* No device: writes are dropped, reads float high. */
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 }
 
 /* HLT: with no interrupt sources, a halted vCPU stays halted. */
@@ -186,9 +207,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		handle_io(vcpu);
 		return true;
 	case KVM_EXIT_MMIO:
-		/* No MMIO devices: writes are dropped, reads float high. */
-		if (!run->mmio.is_write)
-			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+		handle_mmio(vcpu);
 		return true;
 	case KVM_EXIT_HLT:
 		handle_hlt(vcpu);

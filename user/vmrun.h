@@ -115,21 +115,26 @@ int boot_load_image(struct vm *vm, uint64_t *entry);
 int boot_setup_vcpu(struct vcpu *vcpu, uint64_t entry);
 
 /*
- * A device model: a range of IO ports.  io() handles one access of
- * size 1, 2 or 4 bytes; data is the guest's value (out) or the answer
- * (in).  Called from any vCPU thread: models lock what they share.
+ * A device model: a range of IO ports, a range of guest physical
+ * addresses outside RAM (MMIO), or both.  io() and mmio() handle one
+ * access of 1, 2, 4 (or, MMIO, 8) bytes; data is the guest's value (a
+ * write) or the answer (a read).  Called from any vCPU thread: models
+ * lock what they share.
  */
 struct device_model {
 	const char *name;
 	uint16_t port, nr_ports;
-	int (*init)(struct vm *vm);
+	uint64_t mmio_base, mmio_size;
 	void (*io)(struct vcpu *vcpu, uint16_t port, bool out, uint8_t *data,
 		   unsigned int size);
+	void (*mmio)(struct vcpu *vcpu, uint64_t gpa, bool write, uint8_t *data,
+		     unsigned int size);
 };
 
 extern const struct device_model dev_uart, dev_exit;
 
-/* The port of dev_exit: out of a value ends the VM with that status. */
+/* dev_exit: a write of a value ends the VM with that status. */
 #define EXIT_PORT	0xf4
+#define EXIT_MMIO	0xd0000000ULL
 
 #endif /* VMRUN_H */
