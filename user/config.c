@@ -206,7 +206,8 @@ int config_set(struct vm_config *cfg, enum cfg_key key, const char *value,
 		cfg->memory = v;
 		break;
 	case KEY_VCPUS:
-		if (parse_u64(value, &v) || v < 1 || v > 4096) {
+		/* The device's limit is checked once it is open. */
+		if (parse_u64(value, &v) || v < 1 || v > 1 << 20) {
 			error_at(cfg, where, k, "bad vCPU count '%s' (1 or more)", value);
 			return -1;
 		}

@@ -377,8 +377,9 @@ static int start_vm(struct vm *vm)
 		vcpu->id = i;
 		vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, i);
 		if (vcpu->fd < 0) {
-			fprintf(stderr, "vmrun: %s: cannot create vCPU %u: %s\n",
-				cfg->name, i, strerror(errno));
+			fprintf(stderr, "vmrun: %s: cannot create vCPU %u: %s%s\n",
+				cfg->name, i, strerror(errno),
+				errno == EMFILE ? " (each vCPU is a file: raise ulimit -n)" : "");
 			return STATUS_ERROR;
 		}
 		vcpu->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,

@@ -134,6 +134,9 @@ static void run(struct result *r, int sig, const char *wait_for, double timeout,
 			break;
 	}
 	waitpid(pid, &st, 0);
+	if (r->timed_out)
+		fprintf(stderr, "# vmrun killed after %.0f s; stdout:\n%s\n# stderr:\n%s\n",
+			timeout, r->out, r->err);
 	close(out[0]);
 	close(err[0]);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -214,7 +217,7 @@ TEST(smp_every_vcpu_starts)
 {
 	struct result r;
 
-	run(&r, 0, NULL, 30, example("smp.cfg"), NULL);
+	run(&r, 0, NULL, 20, example("smp.cfg"), NULL);
 	check_smp(_metadata, &r, 4);
 }
 
@@ -222,7 +225,7 @@ TEST(option_overrides_key)
 {
 	struct result r;
 
-	run(&r, 0, NULL, 30, example("smp.cfg"), "--vcpus", "2", "--memory=64M", NULL);
+	run(&r, 0, NULL, 20, example("smp.cfg"), "--vcpus", "2", "--memory=64M", NULL);
 	check_smp(_metadata, &r, 2);
 }
 
@@ -254,7 +257,7 @@ TEST(on_crash_restart_until_sigterm)
 	struct result r;
 
 	/* The second greeting shows a restart; SIGTERM then ends it all. */
-	run(&r, SIGTERM, "fault\nabout to triple fault\n", 30, example("crash.cfg"),
+	run(&r, SIGTERM, "fault\nabout to triple fault\n", 20, example("crash.cfg"),
 	    "--on-crash", "restart", NULL);
 	ASSERT_FALSE(r.timed_out);
 	EXPECT_EQ(128 + SIGTERM, r.status) TH_LOG("stderr: %s", r.err);
@@ -288,7 +291,7 @@ static void stop_loop(struct __test_metadata *_metadata, int sig,
 	char msg[64];
 	struct result r;
 
-	run(&r, sig, "Ctrl-C\n", 30, example("loop.cfg"), NULL);
+	run(&r, sig, "Ctrl-C\n", 20, example("loop.cfg"), NULL);
 	ASSERT_FALSE(r.timed_out);
 	EXPECT_EQ(128 + sig, r.status) TH_LOG("stderr: %s", r.err);
 	snprintf(msg, sizeof(msg), "vmrun: loop: %s: stopping the guest\n", name);
@@ -358,8 +361,18 @@ TEST(bad_memory_beyond_host)
 
 TEST(bad_vcpus_beyond_device)
 {
-	bad(_metadata, cfg("[vm]\nvcpus = 4096\n[boot]\nmode = long\nimage = %s\n", example("hello.bin")),
-	    ":2: vcpus: 4096 vCPUs: ", NULL, NULL);
+	int fd = open(mkvm_dev(), O_RDWR);
+	long max;
+	char text[512], msg[64];
+
+	ASSERT_LE(0, fd);
+	max = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	close(fd);
+	ASSERT_LT(0, max);
+	snprintf(text, sizeof(text), "[vm]\nvcpus = %ld\n[boot]\nmode = long\nimage = %s\n",
+		 max + 1, example("hello.bin"));
+	snprintf(msg, sizeof(msg), ":2: vcpus: %ld vCPUs: ", max + 1);
+	bad(_metadata, text, msg, NULL, NULL);
 }
 
 TEST(bad_missing_image)
