@@ -310,7 +310,10 @@ static const struct fz_cmd *fz_lookup(unsigned long cmd)
 	return NULL;
 }
 
-/* The errnos of the KVM ABI; anything else (or a kernel-internal one) is a bug. */
+/*
+ * The errnos of the KVM ABI and of minikvm's additions (ENAMETOOLONG:
+ * MINIKVM_SET_VM_NAME); anything else, or a kernel-internal one, is a bug.
+ */
 static bool fz_errno_ok(int e)
 {
 	switch (e) {
@@ -319,7 +322,7 @@ static bool fz_errno_ok(int e)
 	case EFAULT: case EBUSY: case EEXIST: case ENODEV: case EINVAL:
 	case ENFILE: case EMFILE: case ENOTTY: case EFBIG: case ENOSPC:
 	case ERANGE: case ENOSYS: case ENODATA: case EOVERFLOW:
-	case EOPNOTSUPP: case ENOEXEC:
+	case EOPNOTSUPP: case ENOEXEC: case ENAMETOOLONG:
 		return true;
 	}
 	return false;
