@@ -56,6 +56,7 @@ enum mkvm_exit_reason {
 	MKVM_EXIT_RDMSR,
 	MKVM_EXIT_WRMSR,
 	MKVM_EXIT_XSETBV,
+	MKVM_EXIT_CR_WRITE,	/* MOV to CR0/CR4, CLTS, LMSW */
 	MKVM_EXIT_IRQ_WINDOW,	/* the guest can take an interrupt */
 	MKVM_EXIT_SHUTDOWN,	/* triple fault */
 	MKVM_EXIT_FAIL_ENTRY,	/* VMRUN refused the state */

@@ -4,9 +4,10 @@
  * with a generation counter, and the translation of #VMEXIT codes into
  * the core's generic exits.  The world switch is svm_entry.S.
  *
- * Intercepted: every port and MSR (all-ones permission maps), the SVM
- * instructions, HLT, CPUID, INVD, XSETBV, MONITOR/MWAIT, RDPRU,
- * shutdown, physical interrupts, NMI, SMI, and #AC, #DB, #MC.
+ * Intercepted: every port and MSR (all-ones permission maps), CR0 and
+ * CR4 writes, the SVM instructions, HLT, CPUID, INVD, XSETBV,
+ * MONITOR/MWAIT, RDPRU, shutdown, physical interrupts, NMI, SMI, and
+ * #AC, #DB, #MC.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -210,6 +211,7 @@ static void svm_init_vmcb(struct svm_vcpu *svm)
 		INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI,
 		INTERCEPT_SKINIT, INTERCEPT_MONITOR, INTERCEPT_MWAIT,
 		INTERCEPT_MWAIT_COND, INTERCEPT_XSETBV, INTERCEPT_RDPRU,
+		INTERCEPT_CR0_WRITE, INTERCEPT_CR4_WRITE,
 	};
 	unsigned int i;
 
@@ -390,6 +392,10 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 	case SVM_EXIT_MSR:
 		exit->reason = c->exit_info_1 ? MKVM_EXIT_WRMSR : MKVM_EXIT_RDMSR;
 		exit->next_rip = svm_next_rip(svm, 2);
+		break;
+	case SVM_EXIT_WRITE_CR0:
+	case SVM_EXIT_WRITE_CR4:
+		exit->reason = MKVM_EXIT_CR_WRITE;
 		break;
 	case SVM_EXIT_XSETBV:
 		exit->reason = MKVM_EXIT_XSETBV;

@@ -782,6 +782,131 @@ static int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	return 1;
 }
 
+/* ---- control registers --------------------------------------------------- */
+
+/* The CR4 bits a guest may set: what the host can give it. */
+static u64 mkvm_cr4_allowed(void)
+{
+	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
+		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
+		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		ok |= X86_CR4_OSXSAVE;
+	if (boot_cpu_has(X86_FEATURE_FSGSBASE))
+		ok |= X86_CR4_FSGSBASE;
+	if (boot_cpu_has(X86_FEATURE_SMEP))
+		ok |= X86_CR4_SMEP;
+	if (boot_cpu_has(X86_FEATURE_SMAP))
+		ok |= X86_CR4_SMAP;
+	if (boot_cpu_has(X86_FEATURE_PCID))
+		ok |= X86_CR4_PCIDE;
+	return ok;
+}
+
+/*
+ * A guest write to CR0 or CR4 (MOV to CR, CLTS, LMSW), intercepted so
+ * that it gets the checks of the architecture (and of KVM): a #GP for a
+ * reserved bit, paging without protection, long mode without PAE, and
+ * so on.  Emulators of SVM that skip some of them (QEMU) otherwise end up
+ * in states that wedge or crash them.  Without decode assists, the
+ * instruction is read at CS:RIP.
+ */
+static int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	enum mkvm_cpu_mode mode;
+	struct kvm_sregs s;
+	u64 la, val, old;
+	u8 code[15], rex = 0;
+	int i, cr, r;
+
+	mkvm_ops->get_sregs(vcpu, &s);
+	mode = mkvm_cpu_mode(&s);
+	la = mode == MKVM_MODE_LONG64 ? vcpu->rip : (u32)(s.cs.base + vcpu->rip);
+	r = mkvm_linear_access(vcpu, &s, la, code, 1, MKVM_WALK_FETCH);
+	for (i = 0; !r && i < 12; i++) {
+		r = mkvm_linear_access(vcpu, &s, la + i + 1, &code[i + 1], 1,
+				       MKVM_WALK_FETCH);
+		if (code[i] == 0x66 || code[i] == 0x67 || code[i] == 0xf2 ||
+		    code[i] == 0xf3 || code[i] == 0x26 || code[i] == 0x2e ||
+		    code[i] == 0x36 || code[i] == 0x3e || code[i] == 0x64 ||
+		    code[i] == 0x65) {
+			rex = 0;
+			continue;
+		}
+		if (mode == MKVM_MODE_LONG64 && (code[i] & 0xf0) == 0x40) {
+			rex = code[i];
+			continue;
+		}
+		break;
+	}
+	if (r || i >= 12 || code[i] != 0x0f)
+		goto cannot;
+	r = mkvm_linear_access(vcpu, &s, la + i + 2, &code[i + 2], 1,
+			       MKVM_WALK_FETCH);
+	if (code[i + 1] == 0x06) {			/* CLTS */
+		cr = 0;
+		val = s.cr0 & ~X86_CR0_TS;
+		i += 2;
+	} else if (!r && code[i + 1] == 0x22 && (code[i + 2] >> 6) == 3) {
+		/* MOV CRn, reg: ModRM.reg (+REX.R) is n, ModRM.rm (+REX.B) reg. */
+		cr = ((code[i + 2] >> 3) & 7) | (rex & 4 ? 8 : 0);
+		val = vcpu->regs[(code[i + 2] & 7) | (rex & 1 ? 8 : 0)];
+		if (mode != MKVM_MODE_LONG64)
+			val = (u32)val;
+		i += 3;
+	} else if (!r && code[i + 1] == 0x01 && (code[i + 2] >> 6) == 3 &&
+		   ((code[i + 2] >> 3) & 7) == 6) {
+		/* LMSW reg: PE (set only), MP, EM, TS. */
+		cr = 0;
+		val = (s.cr0 & ~0xeULL) |
+		      (vcpu->regs[(code[i + 2] & 7) | (rex & 1 ? 8 : 0)] & 0xf);
+		i += 3;
+	} else {
+		goto cannot;
+	}
+
+	if (cr == 0) {
+		old = s.cr0;
+		val |= X86_CR0_ET;
+		if ((val >> 32) || ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
+		    ((val & X86_CR0_PG) && !(val & X86_CR0_PE)))
+			goto gp;
+		if (!(old & X86_CR0_PG) && (val & X86_CR0_PG) &&
+		    (s.efer & EFER_LME)) {
+			if (!(s.cr4 & X86_CR4_PAE) || s.cs.l)
+				goto gp;
+			s.efer |= EFER_LMA;
+		}
+		if ((old & X86_CR0_PG) && !(val & X86_CR0_PG) &&
+		    (s.efer & EFER_LMA)) {
+			if (s.cs.l)
+				goto gp;
+			s.efer &= ~EFER_LMA;
+		}
+		s.cr0 = val;
+	} else if (cr == 4) {
+		if ((val & ~mkvm_cr4_allowed()) ||
+		    ((s.efer & EFER_LMA) && !(val & X86_CR4_PAE)) ||
+		    ((val & X86_CR4_PCIDE) && !(s.efer & EFER_LMA)))
+			goto gp;
+		s.cr4 = val;
+	} else {
+		goto gp;	/* not the CR the exit was for: #GP, as MOV to CR9 */
+	}
+	mkvm_ops->set_sregs(vcpu, &s);
+	set_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests);
+	vcpu->rip += i;
+	return 1;
+
+gp:
+	mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+	return 1;
+cannot:
+	return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+				   exit->hw_reason, vcpu->rip);
+}
+
 /* ---- the run loop ------------------------------------------------------- */
 
 static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
@@ -809,6 +934,8 @@ static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return mkvm_handle_wrmsr(vcpu, exit);
 	case MKVM_EXIT_XSETBV:
 		return mkvm_handle_xsetbv(vcpu, exit);
+	case MKVM_EXIT_CR_WRITE:
+		return mkvm_handle_cr_write(vcpu, exit);
 	case MKVM_EXIT_UD:
 		mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
 		return 1;
@@ -846,6 +973,7 @@ static void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 		[MKVM_EXIT_RDMSR]	= MINIKVM_STAT_MSR,
 		[MKVM_EXIT_WRMSR]	= MINIKVM_STAT_MSR,
 		[MKVM_EXIT_XSETBV]	= MINIKVM_STAT_XSETBV,
+		[MKVM_EXIT_CR_WRITE]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_IRQ_WINDOW]	= MINIKVM_STAT_IRQ_WINDOW,
 		[MKVM_EXIT_SHUTDOWN]	= MINIKVM_STAT_SHUTDOWN,
 		[MKVM_EXIT_FAIL_ENTRY]	= MINIKVM_STAT_FAIL_ENTRY,
@@ -1039,22 +1167,7 @@ static void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r)
 /* KVM's CR0/CR4/EFER consistency rules for KVM_SET_SREGS. */
 static bool mkvm_valid_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
-	u64 cr4_ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
-		     X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
-		     X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
-
-	if (boot_cpu_has(X86_FEATURE_XSAVE))
-		cr4_ok |= X86_CR4_OSXSAVE;
-	if (boot_cpu_has(X86_FEATURE_FSGSBASE))
-		cr4_ok |= X86_CR4_FSGSBASE;
-	if (boot_cpu_has(X86_FEATURE_SMEP))
-		cr4_ok |= X86_CR4_SMEP;
-	if (boot_cpu_has(X86_FEATURE_SMAP))
-		cr4_ok |= X86_CR4_SMAP;
-	if (boot_cpu_has(X86_FEATURE_PCID))
-		cr4_ok |= X86_CR4_PCIDE;
-
-	if (s->cr0 >> 32 || s->cr4 & ~cr4_ok)
+	if (s->cr0 >> 32 || s->cr4 & ~mkvm_cr4_allowed())
 		return false;
 	if ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD))
 		return false;
