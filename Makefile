@@ -36,11 +36,11 @@ module:
 # linked with libinih (Debian libinih-dev).
 USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude/uapi
 USER_DIR  := $(BUILD)/user
-VMRUN_SRC := $(wildcard user/*.c)
+VMRUN_SRC := $(filter-out user/vmctl.c,$(wildcard user/*.c))
 VMRUN_OBJ := $(addprefix $(USER_DIR)/,$(notdir $(VMRUN_SRC:.c=.o)))
 LIBINIH   := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libinih.a /usr/lib/libinih.a))
 
-tools: $(BUILD)/bin/vmrun
+tools: $(BUILD)/bin/vmrun $(BUILD)/bin/vmctl
 
 $(USER_DIR)/%.o: user/%.c user/vmrun.h
 	@mkdir -p $(USER_DIR)
@@ -50,6 +50,19 @@ $(BUILD)/bin/vmrun: $(VMRUN_OBJ)
 	@test -n "$(LIBINIH)" || { echo "no libinih.a: apt-get install libinih-dev" >&2; exit 1; }
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBINIH) -lpthread
+
+# vmctl: the "minikvm" generic netlink family through libnl-3 (Debian
+# libnl-3-dev, libnl-genl-3-dev), static too.
+LIBNL_CFLAGS := -I/usr/include/libnl3
+LIBNL     := -lnl-genl-3 -lnl-3 -lpthread -lm
+
+$(USER_DIR)/vmctl.o: user/vmctl.c include/uapi/linux/minikvm.h
+	@mkdir -p $(USER_DIR)
+	$(CC) $(USER_CFLAGS) $(LIBNL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/bin/vmctl: $(USER_DIR)/vmctl.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBNL)
 
 # The example guests (examples/*.S) and their configs, in build/examples/.
 # Real-mode images are linked at 0: vmrun starts them at segment 1000.
