@@ -33,8 +33,9 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 # Userspace tools: build/bin/vmrun, static (the test VM has no libc) and
-# linked with libinih (Debian libinih-dev).
-USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude/uapi
+# linked with libinih (Debian libinih-dev) and libnl-3 (its accounting at exit).
+USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude/uapi \
+	-I/usr/include/libnl3
 USER_DIR  := $(BUILD)/user
 VMRUN_SRC := $(filter-out user/vmctl.c,$(wildcard user/*.c))
 VMRUN_OBJ := $(addprefix $(USER_DIR)/,$(notdir $(VMRUN_SRC:.c=.o)))
@@ -49,7 +50,7 @@ $(USER_DIR)/%.o: user/%.c user/vmrun.h
 $(BUILD)/bin/vmrun: $(VMRUN_OBJ)
 	@test -n "$(LIBINIH)" || { echo "no libinih.a: apt-get install libinih-dev" >&2; exit 1; }
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBINIH) -lpthread
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBINIH) $(LIBNL)
 
 # vmctl: the "minikvm" generic netlink family through libnl-3 (Debian
 # libnl-3-dev, libnl-genl-3-dev), static too.

@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include <linux/minikvm.h>
 #include "vmrun.h"
 
 /* vmrun's own exit statuses; a guest's power-off gives its own. */
@@ -328,6 +329,11 @@ static int start_vm(struct vm *vm)
 			" (is KVM loaded? minikvm and kvm_amd/kvm_intel cannot both use the CPU's virtualization)" : "");
 		return STATUS_ERROR;
 	}
+	/* The name vmctl shows; /dev/kvm has no such ioctl. */
+	if (!strcmp(cfg->device, MINIKVM_DEVICE_PATH) &&
+	    ioctl(vm->fd, MINIKVM_SET_VM_NAME, cfg->name) && errno != ENOTTY)
+		fprintf(stderr, "vmrun: %s: cannot name the VM: %s\n", cfg->name,
+			strerror(errno));
 
 	vm->mem_size = cfg->memory;
 	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
@@ -468,6 +474,7 @@ static int run_vm(struct vm_config *cfg, enum vm_stop *why)
 		pthread_join(vm.vcpus[i].thread, NULL);
 	*why = vm.stop;
 	r = vm.status;
+	vm_print_stats(&vm, cfg->stats);
 out:
 	free_vm(&vm, mmap_size);
 	return r;
@@ -485,6 +492,7 @@ static void usage(FILE *f)
 		"  --on-poweroff exit|restart   --on-crash exit|restart\n"
 		"  --image FILE  --format raw|elf  --mode real|protected|long\n"
 		"  --load ADDRESS  --entry ADDRESS\n"
+		"  --stats              all of the VM's accounting at exit (minikvm)\n"
 		"  -h, --help\n");
 }
 
@@ -503,6 +511,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
+		}
+		if (!strcmp(argv[i], "--stats")) {
+			cfg.stats = true;
+			continue;
 		}
 		if (!strncmp(argv[i], "--", 2)) {
 			if (!strchr(argv[i], '=') && i + 1 < argc)
@@ -523,7 +535,7 @@ int main(int argc, char **argv)
 		char key[64];
 		const char *value, *eq;
 
-		if (strncmp(argv[i], "--", 2))
+		if (strncmp(argv[i], "--", 2) || !strcmp(argv[i], "--stats"))
 			continue;
 		eq = strchr(argv[i], '=');
 		if (eq) {

@@ -45,6 +45,7 @@ struct vm_config {
 	uint64_t memory;			/* bytes */
 	unsigned int vcpus;
 	char device[PATH_MAX];
+	bool stats;				/* --stats: all the accounting at exit */
 	enum console_kind console;
 	char console_path[PATH_MAX];
 	enum vm_action on_poweroff, on_crash;
@@ -110,6 +111,8 @@ struct vm {
 
 void vm_stop(struct vm *vm, enum vm_stop why, int status);
 bool vm_stopping(struct vm *vm);
+
+void vm_print_stats(struct vm *vm, bool detail);
 
 int boot_load_image(struct vm *vm, uint64_t *entry);
 int boot_setup_vcpu(struct vcpu *vcpu, uint64_t entry);
