@@ -111,9 +111,9 @@ static const char *size_str(uint64_t b, char *buf, size_t n)
 }
 
 /*
- * Print the VM's accounting on stderr: one line, or with @detail every
- * exit reason and the page-table memory.  Nothing when the device has no
- * "minikvm" family (/dev/kvm).
+ * Print the VM's accounting on stderr (vmrun --stats): one line, and
+ * with @detail every exit reason and the page-table memory.  Nothing
+ * when the device is not /dev/minikvm (KVM has no such family).
  */
 void vm_print_stats(struct vm *vm, bool detail)
 {

@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -527,6 +528,11 @@ static int cmd_watch(struct nl_sock *sk)
 		printf("watching minikvm events (Ctrl-C to stop)\n");
 	fflush(stdout);
 	while (!stop) {
+		/* libnl retries reads on EINTR: wait here, where signals stop us. */
+		struct pollfd pfd = { nl_socket_get_fd(sk), POLLIN, 0 };
+
+		if (poll(&pfd, 1, -1) <= 0)
+			continue;
 		r = nl_recvmsgs_default(sk);
 		if (r < 0 && r != -NLE_INTR && !stop) {
 			fprintf(stderr, "vmctl: %s\n", nl_geterror(r));

@@ -474,7 +474,8 @@ static int run_vm(struct vm_config *cfg, enum vm_stop *why)
 		pthread_join(vm.vcpus[i].thread, NULL);
 	*why = vm.stop;
 	r = vm.status;
-	vm_print_stats(&vm, cfg->stats);
+	if (cfg->stats)
+		vm_print_stats(&vm, true);
 out:
 	free_vm(&vm, mmap_size);
 	return r;
