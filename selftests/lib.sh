@@ -3,11 +3,13 @@
 # Debian, where the test kernels are, and how a rig payload is built.
 # Expects $B (the build directory) and the repository as the cwd.
 
-# Debian packages (the 6.12 kernel is added by mkvm_install_deps).
+# Debian packages (the 6.12 kernel is added by mkvm_install_deps); the
+# last line builds the debug kernel (selftests/rig/debug-kernel.sh).
 MKVM_PACKAGES="build-essential linux-image-amd64 linux-headers-amd64
 	linux-source-6.1 qemu-system-x86 bochs bochsbios vgabios bochs-x
 	isolinux syslinux-common genisoimage busybox-static cpio xz-utils
-	kmod sparse perl libinih-dev libnl-3-dev libnl-genl-3-dev pkg-config"
+	kmod sparse perl libinih-dev libnl-3-dev libnl-genl-3-dev pkg-config
+	flex bison bc libelf-dev libssl-dev"
 
 # The newest installed Debian kernel of a series (6.1 or 6.12) that has
 # both its image and its headers: prints e.g. 6.1.0-56-amd64.
@@ -58,18 +60,20 @@ mkvm_install_deps() {
 	return 1
 }
 
-# Build minikvm.ko for one kernel in its own copy of the sources.
-mkvm_build_module() { # kver
+# Build minikvm.ko for one kernel in its own copy of the sources, against
+# its Debian headers or the given kernel tree.
+mkvm_build_module() { # kver [kdir]
 	local d=$B/kmod-$1
 	mkdir -p "$d"
 	cp -a Kbuild kmod include "$d/"
-	make -s -C "/usr/src/linux-headers-$1" M="$d" W=1 modules 2>&1 |
+	make -s -C "${2:-/usr/src/linux-headers-$1}" M="$d" W=1 modules 2>&1 |
 		grep -v "Skipping BTF generation" >&2
 	[ -f "$d/kmod/minikvm.ko" ]
 }
 
-# The initramfs for one rig run: module, selftests and guest script.
-mkvm_make_initramfs() { # name kver
+# The initramfs for one rig run: module, selftests and guest script; KVM's
+# modules from /lib/modules or the given directory (see mkinitramfs.sh).
+mkvm_make_initramfs() { # name kver [moddir]
 	local p=$B/payload-$1
 	rm -rf "$p"; mkdir -p "$p"
 	cp "$B/kmod-$2/kmod/minikvm.ko" "$B"/selftests/*_test "$p/" &&
@@ -79,5 +83,5 @@ mkvm_make_initramfs() { # name kver
 	{ [ ! -d "$B/bin" ] || cp -a "$B/bin" "$p/bin"; } &&
 	{ [ ! -d "$B/examples" ] || cp -a "$B/examples" "$p/examples"; } &&
 	bash selftests/rig/mkinitramfs.sh --kver "$2" --payload "$p" \
-		--out "$B/$1.cpio.gz" >"$B/$1.mkinitramfs.log" 2>&1
+		--out "$B/$1.cpio.gz" ${3:+--moddir "$3"} >"$B/$1.mkinitramfs.log" 2>&1
 }

@@ -1,35 +1,39 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mkinitramfs.sh --kver KVER --payload DIR --out FILE
+# mkinitramfs.sh --kver KVER --payload DIR --out FILE [--moddir DIR]
 #
 # Build the test rig's initramfs (gzip-compressed newc cpio):
 #   /bin/busybox + one symlink per applet, /init (init.sh),
 #   /dev /proc /sys /tmp, the payload DIR copied to /mkvm/,
 #   kvm_amd, kvm_intel and their dependencies for KVER, decompressed, under
 #   /lib/modules/KVER/ (same relative paths as on the host, ending in .ko),
+#   taken from /lib/modules/KVER or, with --moddir, from DIR/KVER (e.g. the
+#   lib/modules of a kernel installed with INSTALL_MOD_PATH),
 #   /mkvm/kvm_amd.order, /mkvm/kvm_intel.order: in-guest .ko paths in insmod
 #   order (dependencies first), /mkvm/kvm.path: in-guest path of kvm.ko.
 # The output is reproducible: fixed owners and mtimes, sorted entries.
 set -eu -o pipefail
 
 usage() {
-	echo "usage: $0 --kver KVER --payload DIR --out FILE" >&2
+	echo "usage: $0 --kver KVER --payload DIR --out FILE [--moddir DIR]" >&2
 	exit 2
 }
 
-kver='' payload='' out=''
+kver='' payload='' out='' moddir=/lib/modules
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver)    [ $# -ge 2 ] || usage; kver=$2; shift 2 ;;
 	--payload) [ $# -ge 2 ] || usage; payload=$2; shift 2 ;;
 	--out)     [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
+	--moddir)  [ $# -ge 2 ] || usage; moddir=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
 for v in "$kver" "$payload" "$out"; do [ -n "$v" ] || usage; done
 [ -d "$payload" ] || { echo "$0: payload $payload is not a directory" >&2; exit 1; }
-[ -d "/lib/modules/$kver" ] || { echo "$0: no /lib/modules/$kver" >&2; exit 1; }
+[ -d "$moddir/$kver" ] || { echo "$0: no $moddir/$kver" >&2; exit 1; }
+moddir=$(realpath "$moddir")
 
 rig=$(cd "$(dirname "$0")" && pwd)
 busybox=$(command -v busybox)
@@ -37,6 +41,13 @@ out=$(realpath -m "$out")
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# modinfo -b wants the root above lib/modules.
+modroot=/
+if [ "$moddir" != /lib/modules ]; then
+	modroot=$tmp/modroot
+	mkdir -p "$modroot/lib"
+	ln -s "$moddir" "$modroot/lib/modules"
+fi
 root=$tmp/root
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" \
 	"$root/mkvm" "$root/lib/modules/$kver"
@@ -56,10 +67,10 @@ cp -R "$payload/." "$root/mkvm/"
 # Duplicates are removed by the caller, keeping the first occurrence.
 add_module() {
 	local dep src dst
-	for dep in $(modinfo -k "$kver" -F depends "$1" | tr ',' ' '); do
+	for dep in $(modinfo -b "$modroot" -k "$kver" -F depends "$1" | tr ',' ' '); do
 		add_module "$dep"
 	done
-	src=$(modinfo -k "$kver" -n "$1")
+	src=$(modinfo -b "$modroot" -k "$kver" -n "$1")
 	dst=/lib/modules/$kver/${src#*/modules/"$kver"/}
 	dst=${dst%.xz}
 	dst=${dst%.zst}
