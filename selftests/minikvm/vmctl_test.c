@@ -193,12 +193,16 @@ TEST(list_shows_a_running_named_vm)
 {
 	struct proc vm, ctl;
 	char id[16], name[64], pid[16], vcpus[16], mem[16], res[16], state[16];
-	char *l;
+	char copy[sizeof(ctl.o)], *l;
 
 	skip_on_kvm(_metadata);
 	start_loop(_metadata, &vm, "vmctl-list");
 	run(&ctl, VMCTL, "list", NULL);
 	finish(&vm, SIGTERM, 10);
+	/* In the log, for the eye (and README.md's example). */
+	memcpy(copy, ctl.o, sizeof(copy));
+	for (l = strtok(copy, "\n"); l; l = strtok(NULL, "\n"))
+		fprintf(stderr, "# vmctl list: %s\n", l);
 	EXPECT_EQ(0, ctl.status) TH_LOG("stderr: %s", ctl.e);
 	EXPECT_NE(NULL, strstr(ctl.o, "NAME")) TH_LOG("%s", ctl.o);
 	l = line_with(ctl.o, "vmctl-list");
