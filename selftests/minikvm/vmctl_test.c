@@ -326,6 +326,31 @@ TEST(watch_sees_create_and_destroy)
 	EXPECT_LT(strstr(w.o, "vm-created"), strstr(w.o, "vm-destroyed"));
 }
 
+TEST(top_shows_rates)
+{
+	const char *argv[] = { VMCTL, "top", "0.2", NULL };
+	struct proc vm, top;
+	char *l;
+	double cpu = -1;
+
+	skip_on_kvm(_metadata);
+	start_loop(_metadata, &vm, "vmctl-top");
+	start(&top, argv);
+	/* The first screen has no rates yet; wait for a few more. */
+	usleep(1500 * 1000);
+	finish(&top, SIGINT, 5);
+	finish(&vm, SIGTERM, 10);
+	EXPECT_EQ(0, top.status) TH_LOG("%s", top.e);
+	EXPECT_NE(NULL, strstr(top.o, "EXITS/s")) TH_LOG("%s", top.o);
+	/* The last screen's line for the guest: it spins, so CPU% > 0. */
+	l = NULL;
+	for (char *s = top.o; (s = strstr(s, "vmctl-top")); s++)
+		l = s;
+	ASSERT_NE(NULL, l) TH_LOG("%s", top.o);
+	EXPECT_EQ(1, sscanf(l, "vmctl-top %*u %*s %*s %lf%%", &cpu)) TH_LOG("%s", l);
+	EXPECT_GT(cpu, 0.0) TH_LOG("%s", l);
+}
+
 TEST(check_says_usable)
 {
 	struct proc ctl;
