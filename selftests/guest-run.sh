@@ -74,6 +74,14 @@ nodev)
 	dmesg | grep -q "minikvm: no hardware virtualization: the CPU has neither AMD SVM nor Intel VMX"
 	tap $? "minikvm_explains_refusal"
 	[ ! -e /dev/minikvm ]; tap $? "no_device_node"
+	# vmctl check tells a newcomer why: no svm/vmx, not usable.
+	if [ -x $M/bin/vmctl ]; then
+		out=$($M/bin/vmctl check); rc=$?
+		echo "$out" | sed 's/^/# vmctl check: /'
+		[ $rc = 1 ] && echo "$out" | grep -q "no svm/vmx flag" &&
+			echo "$out" | grep -q "NOT usable"
+		tap $? "vmctl_check_says_not_usable_without_svm"
+	fi
 	;;
 svm|vmx)
 	if [ "$mode" = svm ]; then vendor=kvm_amd; else vendor=kvm_intel; fi
