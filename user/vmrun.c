@@ -424,6 +424,12 @@ static void free_vm(struct vm *vm, long mmap_size)
 }
 
 /* Runs the guest once: returns vmrun's exit status, *why the reason. */
+/*
+ * SIGINT or SIGTERM seen: never restart, even when the guest crashed or
+ * powered off just before (then vm_stop() keeps that first reason).
+ */
+static int stop_signal;
+
 static int run_vm(struct vm_config *cfg, enum vm_stop *why)
 {
 	struct vm vm = {
@@ -466,6 +472,7 @@ static int run_vm(struct vm_config *cfg, enum vm_stop *why)
 			fprintf(stderr, "vmrun: %s: %s: stopping the guest\n", cfg->name,
 				sig == SIGINT ? "SIGINT" : "SIGTERM");
 			vm_stop(&vm, STOP_SIGNAL, 128 + sig);
+			stop_signal = sig;
 		}
 	}
 	for (i = 0; i < started; i++)
@@ -570,6 +577,8 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		status = run_vm(&cfg, &why);
+		if (stop_signal)
+			return 128 + stop_signal;
 		if ((why == STOP_POWEROFF || why == STOP_HALT) &&
 		    cfg.on_poweroff == ACTION_RESTART)
 			fprintf(stderr, "vmrun: %s: powered off: restarting (on_poweroff = restart)\n",
