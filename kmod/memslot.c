@@ -17,6 +17,8 @@
 
 #include "minikvm.h"
 
+#define MKVM_MAX_SLOT_PAGES	((1ULL << 31) - 1)
+
 struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm_memslots *slots, u64 gfn)
 {
 	unsigned int i;
@@ -90,8 +92,8 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 
 	base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
 	npages = mem->memory_size >> PAGE_SHIFT;
-	/* Our page arrays are indexed by unsigned int. */
-	if (npages > UINT_MAX)
+	/* At most 2^31 - 1 pages in a slot, as KVM (KVM_MEM_MAX_NR_PAGES). */
+	if (npages > MKVM_MAX_SLOT_PAGES)
 		return -EINVAL;
 
 	mutex_lock(&vm->slots_lock);
@@ -120,8 +122,9 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 		slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
 		if (!slot)
 			goto out;
+		/* Its size is the caller's: fail quietly if it is too big. */
 		slot->pages = kvcalloc(npages, sizeof(*slot->pages),
-				       GFP_KERNEL_ACCOUNT);
+				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!slot->pages) {
 			kfree(slot);
 			goto out;
