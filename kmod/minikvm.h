@@ -57,6 +57,7 @@ enum mkvm_exit_reason {
 	MKVM_EXIT_WRMSR,
 	MKVM_EXIT_XSETBV,
 	MKVM_EXIT_CR_WRITE,	/* MOV to CR0/CR4, CLTS, LMSW */
+	MKVM_EXIT_DR_ACCESS,	/* MOV to or from a debug register */
 	MKVM_EXIT_IRQ_WINDOW,	/* the guest can take an interrupt */
 	MKVM_EXIT_SHUTDOWN,	/* triple fault */
 	MKVM_EXIT_FAIL_ENTRY,	/* VMRUN refused the state */
@@ -82,6 +83,10 @@ struct mkvm_exit {
 			bool fetch;
 			bool present;	/* a translation existed */
 		} npf;
+		struct {
+			u8 dr;		/* 0-7, as the intercept reported it */
+			bool write;
+		} dr;
 	};
 };
 
@@ -125,6 +130,9 @@ struct mkvm_backend_ops {
 	void (*set_sregs)(struct mkvm_vcpu *vcpu, const struct kvm_sregs *sregs);
 	u64 (*get_rflags)(struct mkvm_vcpu *vcpu);
 	void (*set_rflags)(struct mkvm_vcpu *vcpu, u64 rflags);
+	/* DR6 and DR7 (n = 6 or 7), which the VMCB/VMCS switches. */
+	u64 (*get_dr)(struct mkvm_vcpu *vcpu, int n);
+	void (*set_dr)(struct mkvm_vcpu *vcpu, int n, u64 val);
 	/* Guest MSRs held in the VMCB/VMCS; -ENOENT if not one of them. */
 	int (*get_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 data);
@@ -244,6 +252,8 @@ struct mkvm_vcpu {
 
 	u64 regs[MKVM_NR_GPRS];		/* [v] RAX..R15; RSP in regs[4] */
 	u64 rip;			/* [v] */
+	/* DR0-3: in the CPU only while the guest's DR7 enables one. */
+	u64 db[4];			/* [v] */
 
 	/* Guest CPUID from KVM_SET_CPUID2. */
 	struct kvm_cpuid_entry2 *cpuid;	/* [v] */

@@ -5,7 +5,7 @@
  * the core's generic exits.  The world switch is svm_entry.S.
  *
  * Intercepted: every port and MSR (all-ones permission maps), CR0 and
- * CR4 writes, the SVM instructions, HLT, CPUID, INVD, XSETBV,
+ * CR4 writes, every debug-register access, the SVM instructions, HLT, CPUID, INVD, XSETBV,
  * MONITOR/MWAIT, RDPRU, shutdown, physical interrupts, NMI, SMI, and
  * #AC, #DB, #MC.
  */
@@ -40,6 +40,7 @@ struct svm_vcpu {
 	u32 asid;
 	u64 asid_generation;
 	int asid_cpu;
+	u64 efer;		/* the guest's EFER; the VMCB's may lack LME */
 };
 
 static struct svm_vcpu *to_svm(struct mkvm_vcpu *vcpu)
@@ -180,6 +181,25 @@ static void svm_cpu_disable(void)
 
 /* ---- VMCB --------------------------------------------------------------- */
 
+/*
+ * The VMCB's EFER carries LME only together with LMA, as in KVM: the
+ * guest's LME alone (long mode armed, paging still off) stays in
+ * svm->efer and reaches the VMCB when the intercepted CR0 write that
+ * turns paging on sets LMA.  A VMCB with LME set and paging off is
+ * legal, but it buys nothing (the guest runs in legacy mode either way)
+ * and QEMU's SVM model mishandles it: on #VMEXIT it restores the host's
+ * CR0 while the guest's EFER is still loaded, and with LME set and PAE
+ * clear it drops the host's CR0 -- the host then runs with paging off,
+ * GIF clear, and that CPU is lost.
+ */
+static void svm_write_efer(struct svm_vcpu *svm, u64 efer)
+{
+	svm->efer = efer;
+	if (!(efer & EFER_LMA))
+		efer &= ~EFER_LME;
+	svm->vmcb->save.efer = efer | EFER_SVME;
+}
+
 static void svm_set_intercept(struct vmcb_control_area *c, int bit)
 {
 	c->intercepts[bit / 32] |= BIT(bit % 32);
@@ -218,6 +238,8 @@ static void svm_init_vmcb(struct svm_vcpu *svm)
 	memset(svm->vmcb, 0, PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(intercepts); i++)
 		svm_set_intercept(c, intercepts[i]);
+	/* DR0-7 reads (bits 0-7) and writes (bits 16-23): see vcpu.c. */
+	c->intercepts[INTERCEPT_DR] = 0x00ff00ff;
 	c->intercepts[INTERCEPT_EXCEPTION] = BIT(X86_TRAP_AC) |
 					     BIT(X86_TRAP_DB) | BIT(X86_TRAP_MC);
 	c->iopm_base_pa = page_to_phys(svm_iopm);
@@ -243,7 +265,7 @@ static void svm_init_vmcb(struct svm_vcpu *svm)
 	s->gdtr.limit = 0xffff;
 	s->idtr.limit = 0xffff;
 	s->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
-	s->efer = EFER_SVME;
+	svm_write_efer(svm, 0);
 	s->dr6 = DR6_RESERVED;		/* the bits that read as 1 */
 	s->dr7 = SVM_DR7_FIXED_1;
 	s->rflags = X86_EFLAGS_FIXED;
@@ -396,6 +418,12 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 	case SVM_EXIT_WRITE_CR0:
 	case SVM_EXIT_WRITE_CR4:
 		exit->reason = MKVM_EXIT_CR_WRITE;
+		break;
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7:
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7:
+		exit->reason = MKVM_EXIT_DR_ACCESS;
+		exit->dr.dr = code & 7;
+		exit->dr.write = code >= SVM_EXIT_WRITE_DR0;
 		break;
 	case SVM_EXIT_XSETBV:
 		exit->reason = MKVM_EXIT_XSETBV;
@@ -574,7 +602,7 @@ static void svm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *r)
 	r->cr3 = s->cr3;
 	r->cr4 = s->cr4;
 	r->cr8 = to_svm(vcpu)->vmcb->control.int_ctl & V_TPR_MASK;
-	r->efer = s->efer & ~EFER_SVME;
+	r->efer = to_svm(vcpu)->efer;
 }
 
 static void svm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
@@ -603,7 +631,7 @@ static void svm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
 	s->cr4 = r->cr4;
 	svm->vmcb->control.int_ctl &= ~V_TPR_MASK;
 	svm->vmcb->control.int_ctl |= r->cr8 & V_TPR_MASK;
-	s->efer = r->efer | EFER_SVME;
+	svm_write_efer(svm, r->efer);
 }
 
 static u64 svm_get_rflags(struct mkvm_vcpu *vcpu)
@@ -614,6 +642,23 @@ static u64 svm_get_rflags(struct mkvm_vcpu *vcpu)
 static void svm_set_rflags(struct mkvm_vcpu *vcpu, u64 rflags)
 {
 	to_svm(vcpu)->vmcb->save.rflags = rflags;
+}
+
+static u64 svm_get_dr(struct mkvm_vcpu *vcpu, int n)
+{
+	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
+
+	return n == 6 ? s->dr6 : s->dr7;
+}
+
+static void svm_set_dr(struct mkvm_vcpu *vcpu, int n, u64 val)
+{
+	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
+
+	if (n == 6)
+		s->dr6 = val;
+	else
+		s->dr7 = val;
 }
 
 /* The guest MSRs that live in the VMCB's save area as they are. */
@@ -656,7 +701,7 @@ static int svm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
 	}
 	switch (index) {
 	case MSR_EFER:
-		*data = vmcb->save.efer & ~EFER_SVME;
+		*data = to_svm(vcpu)->efer;
 		return 0;
 	case MSR_IA32_CR_PAT:
 		*data = vmcb->save.g_pat;
@@ -685,7 +730,8 @@ static bool svm_valid_pat(u64 pat)
 
 static int svm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 {
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
 	struct vmcb_save_area *s = &vmcb->save;
 	u64 *field = svm_msr_field(s, index);
 
@@ -696,7 +742,7 @@ static int svm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 	switch (index) {
 	case MSR_EFER:
 		/* LMA is the CPU's to set; keep it as it is. */
-		s->efer = (data & ~EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME;
+		svm_write_efer(svm, (data & ~EFER_LMA) | (svm->efer & EFER_LMA));
 		return 0;
 	case MSR_IA32_CR_PAT:
 		if (!svm_valid_pat(data))
@@ -792,6 +838,8 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.set_sregs		= svm_set_sregs,
 	.get_rflags		= svm_get_rflags,
 	.set_rflags		= svm_set_rflags,
+	.get_dr			= svm_get_dr,
+	.set_dr			= svm_set_dr,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 	.interrupt_allowed	= svm_interrupt_allowed,

@@ -19,6 +19,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/debugreg.h>
 #include <asm/fpu/xcr.h>
 #include <asm/mtrr.h>
 #include <asm/processor-flags.h>
@@ -805,6 +806,47 @@ static u64 mkvm_cr4_allowed(void)
 }
 
 /*
+ * Fetch, at CS:RIP, a two-byte-opcode instruction (0F op ModRM) behind
+ * its legacy and REX prefixes, for the intercepts that report neither
+ * operands nor length without decode assists: MOV to/from CR and DR,
+ * CLTS, LMSW.  On success code[*at] is 0x0f, code[*at + 1] the opcode,
+ * and code[*at + 2] the ModRM byte if *modrm is true (CLTS has none and
+ * may end the readable code).
+ */
+static int mkvm_fetch_0f_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			      enum mkvm_cpu_mode mode, u8 code[15], int *at,
+			      u8 *rex, bool *modrm)
+{
+	u64 la = mode == MKVM_MODE_LONG64 ? vcpu->rip : (u32)(s->cs.base + vcpu->rip);
+	int i, r;
+
+	*rex = 0;
+	r = mkvm_linear_access(vcpu, s, la, code, 1, MKVM_WALK_FETCH);
+	for (i = 0; !r && i < 12; i++) {
+		r = mkvm_linear_access(vcpu, s, la + i + 1, &code[i + 1], 1,
+				       MKVM_WALK_FETCH);
+		if (code[i] == 0x66 || code[i] == 0x67 || code[i] == 0xf2 ||
+		    code[i] == 0xf3 || code[i] == 0x26 || code[i] == 0x2e ||
+		    code[i] == 0x36 || code[i] == 0x3e || code[i] == 0x64 ||
+		    code[i] == 0x65) {
+			*rex = 0;
+			continue;
+		}
+		if (mode == MKVM_MODE_LONG64 && (code[i] & 0xf0) == 0x40) {
+			*rex = code[i];
+			continue;
+		}
+		break;
+	}
+	if (r || i >= 12 || code[i] != 0x0f)
+		return -EFAULT;
+	*modrm = !mkvm_linear_access(vcpu, s, la + i + 2, &code[i + 2], 1,
+				     MKVM_WALK_FETCH);
+	*at = i;
+	return 0;
+}
+
+/*
  * A guest write to CR0 or CR4 (MOV to CR, CLTS, LMSW), intercepted so
  * that it gets the checks of the architecture (and of KVM): a #GP for a
  * reserved bit, paging without protection, long mode without PAE, and
@@ -816,46 +858,27 @@ static int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	enum mkvm_cpu_mode mode;
 	struct kvm_sregs s;
-	u64 la, val, old;
-	u8 code[15], rex = 0;
-	int i, cr, r;
+	u64 val, old;
+	u8 code[15], rex;
+	bool modrm;
+	int i, cr;
 
 	mkvm_ops->get_sregs(vcpu, &s);
 	mode = mkvm_cpu_mode(&s);
-	la = mode == MKVM_MODE_LONG64 ? vcpu->rip : (u32)(s.cs.base + vcpu->rip);
-	r = mkvm_linear_access(vcpu, &s, la, code, 1, MKVM_WALK_FETCH);
-	for (i = 0; !r && i < 12; i++) {
-		r = mkvm_linear_access(vcpu, &s, la + i + 1, &code[i + 1], 1,
-				       MKVM_WALK_FETCH);
-		if (code[i] == 0x66 || code[i] == 0x67 || code[i] == 0xf2 ||
-		    code[i] == 0xf3 || code[i] == 0x26 || code[i] == 0x2e ||
-		    code[i] == 0x36 || code[i] == 0x3e || code[i] == 0x64 ||
-		    code[i] == 0x65) {
-			rex = 0;
-			continue;
-		}
-		if (mode == MKVM_MODE_LONG64 && (code[i] & 0xf0) == 0x40) {
-			rex = code[i];
-			continue;
-		}
-		break;
-	}
-	if (r || i >= 12 || code[i] != 0x0f)
+	if (mkvm_fetch_0f_insn(vcpu, &s, mode, code, &i, &rex, &modrm))
 		goto cannot;
-	r = mkvm_linear_access(vcpu, &s, la + i + 2, &code[i + 2], 1,
-			       MKVM_WALK_FETCH);
 	if (code[i + 1] == 0x06) {			/* CLTS */
 		cr = 0;
 		val = s.cr0 & ~X86_CR0_TS;
 		i += 2;
-	} else if (!r && code[i + 1] == 0x22 && (code[i + 2] >> 6) == 3) {
+	} else if (modrm && code[i + 1] == 0x22 && (code[i + 2] >> 6) == 3) {
 		/* MOV CRn, reg: ModRM.reg (+REX.R) is n, ModRM.rm (+REX.B) reg. */
 		cr = ((code[i + 2] >> 3) & 7) | (rex & 4 ? 8 : 0);
 		val = vcpu->regs[(code[i + 2] & 7) | (rex & 1 ? 8 : 0)];
 		if (mode != MKVM_MODE_LONG64)
 			val = (u32)val;
 		i += 3;
-	} else if (!r && code[i + 1] == 0x01 && (code[i + 2] >> 6) == 3 &&
+	} else if (modrm && code[i + 1] == 0x01 && (code[i + 2] >> 6) == 3 &&
 		   ((code[i + 2] >> 3) & 7) == 6) {
 		/* LMSW reg: PE (set only), MP, EM, TS. */
 		cr = 0;
@@ -907,6 +930,129 @@ cannot:
 				   exit->hw_reason, vcpu->rip);
 }
 
+/* ---- debug registers ------------------------------------------------------ */
+
+#define MKVM_DR6_BD		BIT(13)
+#define MKVM_DR6_VOLATILE	(DR_TRAP_BITS | MKVM_DR6_BD | DR_STEP | DR_SWITCH)
+#define MKVM_DR7_FIXED_1	0x400ULL
+#define MKVM_DR7_GD		BIT(13)
+#define MKVM_DR7_VOLATILE	0xffff2bffULL
+
+/*
+ * MOV to or from DR0-DR7, always intercepted, as KVM does until a guest
+ * uses them: DR0-3 are not part of the VMCB, so a guest that could
+ * write them would overwrite the host's breakpoints, and a guest DR7
+ * would arm them.  The guest's DR0-3 live in vcpu->db[] and reach the
+ * CPU only for runs where its DR7 enables a breakpoint (mkvm_enter()).
+ * CPL and the operand forms are checked by the CPU before the intercept;
+ * DR4/DR5 (#UD with CR4.DE, else DR6/DR7), DR7.GD and reserved bits are
+ * checked here.
+ */
+static int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	enum mkvm_cpu_mode mode;
+	struct kvm_sregs s;
+	int i, dr, gpr;
+	u8 code[15], rex;
+	bool modrm;
+	u64 val;
+
+	mkvm_ops->get_sregs(vcpu, &s);
+	mode = mkvm_cpu_mode(&s);
+	if (mkvm_fetch_0f_insn(vcpu, &s, mode, code, &i, &rex, &modrm) ||
+	    !modrm || code[i + 1] != (exit->dr.write ? 0x23 : 0x21))
+		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   exit->hw_reason, vcpu->rip);
+	/* The operand is always a register, whatever ModRM.mod says. */
+	dr = (code[i + 2] >> 3) & 7;
+	gpr = (code[i + 2] & 7) | (rex & 1 ? 8 : 0);
+	if ((rex & 4) || dr != exit->dr.dr)
+		goto ud;			/* DR8-15 do not exist */
+	if (dr == 4 || dr == 5) {
+		if (s.cr4 & X86_CR4_DE)
+			goto ud;
+		dr += 2;
+	}
+	val = mkvm_ops->get_dr(vcpu, 7);
+	if (val & MKVM_DR7_GD) {
+		/* General detect: #DB before the access, with DR6.BD. */
+		mkvm_ops->set_dr(vcpu, 7, val & ~MKVM_DR7_GD);
+		mkvm_ops->set_dr(vcpu, 6, (mkvm_ops->get_dr(vcpu, 6) &
+					   ~MKVM_DR6_VOLATILE) | MKVM_DR6_BD);
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_DB, false, 0);
+		return 1;
+	}
+
+	if (!exit->dr.write) {
+		val = dr < 4 ? vcpu->db[dr] : mkvm_ops->get_dr(vcpu, dr);
+		vcpu->regs[gpr] = mode == MKVM_MODE_LONG64 ? val : (u32)val;
+	} else {
+		val = vcpu->regs[gpr];
+		if (mode != MKVM_MODE_LONG64)
+			val = (u32)val;
+		if (dr < 4) {
+			vcpu->db[dr] = val;
+		} else {
+			if (val >> 32)
+				goto gp;
+			if (dr == 6)
+				val = (val & MKVM_DR6_VOLATILE) | DR6_RESERVED;
+			else
+				val = (val & MKVM_DR7_VOLATILE) | MKVM_DR7_FIXED_1;
+			mkvm_ops->set_dr(vcpu, dr, val);
+		}
+	}
+	vcpu->rip += i + 3;
+	return 1;
+
+ud:
+	mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
+	return 1;
+gp:
+	mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+	return 1;
+}
+
+/* The host's DR0-3 and DR7 while the guest's DR0-3 are loaded. */
+struct mkvm_host_db {
+	unsigned long db[4], dr7;
+};
+
+/*
+ * Whether the guest's DR7 arms a breakpoint; then its DR0-3 are loaded
+ * around the run.  Called with interrupts disabled.  The host's DR7 is
+ * cleared first, so that none of its breakpoints fires on a guest
+ * address in between; VMRUN saves and #VMEXIT restores that (zero) DR7,
+ * and the host's registers come back afterwards.
+ */
+static bool mkvm_load_guest_db(struct mkvm_vcpu *vcpu, struct mkvm_host_db *h)
+{
+	if (!(mkvm_ops->get_dr(vcpu, 7) & (DR_LOCAL_ENABLE_MASK |
+					   DR_GLOBAL_ENABLE_MASK)))
+		return false;
+	get_debugreg(h->dr7, 7);
+	if (h->dr7 & (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK))
+		set_debugreg(0UL, 7);
+	get_debugreg(h->db[0], 0);
+	get_debugreg(h->db[1], 1);
+	get_debugreg(h->db[2], 2);
+	get_debugreg(h->db[3], 3);
+	set_debugreg(vcpu->db[0], 0);
+	set_debugreg(vcpu->db[1], 1);
+	set_debugreg(vcpu->db[2], 2);
+	set_debugreg(vcpu->db[3], 3);
+	return true;
+}
+
+static void mkvm_put_guest_db(struct mkvm_host_db *h)
+{
+	set_debugreg(h->db[0], 0);
+	set_debugreg(h->db[1], 1);
+	set_debugreg(h->db[2], 2);
+	set_debugreg(h->db[3], 3);
+	set_debugreg(h->dr7, 7);
+}
+
 /* ---- the run loop ------------------------------------------------------- */
 
 static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
@@ -936,6 +1082,8 @@ static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return mkvm_handle_xsetbv(vcpu, exit);
 	case MKVM_EXIT_CR_WRITE:
 		return mkvm_handle_cr_write(vcpu, exit);
+	case MKVM_EXIT_DR_ACCESS:
+		return mkvm_handle_dr_access(vcpu, exit);
 	case MKVM_EXIT_UD:
 		mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
 		return 1;
@@ -974,6 +1122,7 @@ static void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 		[MKVM_EXIT_WRMSR]	= MINIKVM_STAT_MSR,
 		[MKVM_EXIT_XSETBV]	= MINIKVM_STAT_XSETBV,
 		[MKVM_EXIT_CR_WRITE]	= MINIKVM_STAT_OTHER,
+		[MKVM_EXIT_DR_ACCESS]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_IRQ_WINDOW]	= MINIKVM_STAT_IRQ_WINDOW,
 		[MKVM_EXIT_SHUTDOWN]	= MINIKVM_STAT_SHUTDOWN,
 		[MKVM_EXIT_FAIL_ENTRY]	= MINIKVM_STAT_FAIL_ENTRY,
@@ -1024,6 +1173,8 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct mkvm_exit exit = { .reason = MKVM_EXIT_NONE };
+	struct mkvm_host_db host_db;
+	bool guest_db;
 	u64 t0, t1;
 	int r;
 
@@ -1052,9 +1203,12 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 
+	guest_db = mkvm_load_guest_db(vcpu, &host_db);
 	t0 = local_clock();
 	mkvm_ops->vcpu_run(vcpu, &exit);
 	t1 = local_clock();
+	if (guest_db)
+		mkvm_put_guest_db(&host_db);
 
 	WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST_MODE);
 	local_irq_enable();
@@ -1342,6 +1496,25 @@ static int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp)
 	return put_user(vcpu->cpuid_nent, &uc->nent);
 }
 
+/* KVM_GET/SET_DEBUGREGS: DR0-3, DR6, DR7; bits 63:32 of DR6/7 are zero. */
+static void mkvm_get_debugregs(struct mkvm_vcpu *vcpu, struct kvm_debugregs *d)
+{
+	memcpy(d->db, vcpu->db, sizeof(d->db));
+	d->dr6 = mkvm_ops->get_dr(vcpu, 6);
+	d->dr7 = mkvm_ops->get_dr(vcpu, 7);
+}
+
+static int mkvm_set_debugregs(struct mkvm_vcpu *vcpu,
+			      const struct kvm_debugregs *d)
+{
+	if (d->flags || (d->dr6 >> 32) || (d->dr7 >> 32))
+		return -EINVAL;
+	memcpy(vcpu->db, d->db, sizeof(vcpu->db));
+	mkvm_ops->set_dr(vcpu, 6, d->dr6);
+	mkvm_ops->set_dr(vcpu, 7, d->dr7);
+	return 0;
+}
+
 /* ---- the vCPU fd -------------------------------------------------------- */
 
 static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
@@ -1355,6 +1528,7 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		struct kvm_fpu fpu;
 		struct kvm_interrupt irq;
 		struct kvm_mp_state mp;
+		struct kvm_debugregs dbg;
 	} *u;
 	long r;
 
@@ -1428,6 +1602,16 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		vcpu->irq_pending = true;
 		vcpu->irq_vector = u->irq.irq;
 		r = 0;
+		break;
+	case KVM_GET_DEBUGREGS:
+		mkvm_get_debugregs(vcpu, &u->dbg);
+		r = copy_to_user(argp, &u->dbg, sizeof(u->dbg)) ? -EFAULT : 0;
+		break;
+	case KVM_SET_DEBUGREGS:
+		r = -EFAULT;
+		if (copy_from_user(&u->dbg, argp, sizeof(u->dbg)))
+			break;
+		r = mkvm_set_debugregs(vcpu, &u->dbg);
 		break;
 	case KVM_GET_MP_STATE:
 		u->mp.mp_state = vcpu->mp_state;

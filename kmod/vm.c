@@ -56,6 +56,7 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_DEBUGREGS:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:

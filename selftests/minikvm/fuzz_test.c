@@ -44,6 +44,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -1680,6 +1681,34 @@ FIXTURE_TEARDOWN(fuzz)
 	munmap(self->stats, sizeof(*self->stats));
 }
 
+/* Where a hung worker's threads are, for the log (needs root). */
+static void fz_dump_stacks(pid_t pid)
+{
+	char path[64], line[256];
+	struct dirent *d;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stack", (int)pid,
+			 d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		fprintf(stderr, "# hung worker %d, thread %s:\n", (int)pid, d->d_name);
+		while (fgets(line, sizeof(line), f))
+			fprintf(stderr, "#   %s", line);
+		fclose(f);
+	}
+	closedir(dir);
+}
+
 TEST_F_TIMEOUT(fuzz, random_ioctls, FZ_MAX_SECONDS + 120)
 {
 	uint64_t seconds = fz_env("MKVM_FUZZ_SECONDS", FZ_DEFAULT_SECONDS);
@@ -1730,6 +1759,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, FZ_MAX_SECONDS + 120)
 				fz_count(&st->killed);
 			}
 			if (now > end + FZ_HANG_MS) {
+				fz_dump_stacks(pid);
 				kill(pid, SIGKILL);
 				waitpid(pid, &status, 0);
 				ASSERT_TRUE(false) {

@@ -307,6 +307,68 @@ TEST_F(regs, guest_efer_lme_needs_long_mode_cpuid)
 }
 
 /*
+ * EFER.LME armed with paging and PAE still off (legal: long mode starts
+ * only when paging is turned on).  The guest exits in that state, by its
+ * own WRMSR and by KVM_SET_SREGS; each exit must return to a healthy host
+ * (a VMCB with LME in that state made QEMU's SVM model drop the host's
+ * CR0.PG on #VMEXIT).
+ */
+GUEST_ASM(lme_nopae_guest,
+	".code32\n"
+	"mov $0xc0000080, %ecx\n"
+	"rdmsr\n"
+	"mov %eax, %esi\n"
+	"xor %edi, %edi\n"
+	ASM_UCALL(UCALL_SYNC)
+	"rdmsr\n"
+	"or $0x100, %eax\n"
+	"wrmsr\n"
+	"rdmsr\n"
+	"mov %eax, %esi\n"
+	"mov $1, %edi\n"
+	ASM_UCALL(UCALL_SYNC)
+	"hlt\n");
+
+TEST_F(regs, efer_lme_without_pae_or_paging)
+{
+	struct vcpu *by_guest = vm_vcpu_add(self->vm, 1);
+	struct kvm_sregs sregs;
+	struct ucall uc;
+	int i;
+
+	/* Set by the host. */
+	set_long_mode_cpuid(self->vcpu, true);
+	vcpu_load_snippet(self->vcpu, MODE_PROT32, lme_nopae_guest);
+	vcpu_get_sregs(self->vcpu, &sregs);
+	ASSERT_EQ(0, sregs.cr4 & CR4_PAE);
+	sregs.efer |= EFER_LME;
+	vcpu_set_sregs(self->vcpu, &sregs);
+	vcpu_run_expect(self->vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0, uc.args[0]);
+	EXPECT_EQ(EFER_LME, uc.args[1] & (EFER_LME | EFER_LMA));
+	vcpu_get_sregs(self->vcpu, &sregs);
+	EXPECT_EQ(EFER_LME, sregs.efer & (EFER_LME | EFER_LMA));
+	EXPECT_EQ(EFER_LME, vcpu_get_msr(self->vcpu, MSR_EFER) & (EFER_LME | EFER_LMA));
+
+	/* Set by the guest, and many exits in that state. */
+	set_long_mode_cpuid(by_guest, true);
+	for (i = 0; i < 20; i++) {
+		vcpu_load_snippet(by_guest, MODE_PROT32, lme_nopae_guest);
+		vcpu_run_expect(by_guest, UCALL_SYNC, &uc);
+		EXPECT_EQ(0, uc.args[1] & EFER_LME);
+		vcpu_run_expect(by_guest, UCALL_SYNC, &uc);
+		EXPECT_EQ(1, uc.args[0]);
+		EXPECT_EQ(EFER_LME, uc.args[1] & (EFER_LME | EFER_LMA));
+		vcpu_run(by_guest);
+		vcpu_assert_exit(by_guest, KVM_EXIT_HLT);
+		vcpu_get_sregs(by_guest, &sregs);
+		EXPECT_EQ(EFER_LME, sregs.efer & (EFER_LME | EFER_LMA));
+		sregs.efer &= ~EFER_LME;
+		vcpu_set_sregs(by_guest, &sregs);
+	}
+}
+
+/*
  * FPU/SSE state.  The guest loads XMM0, XMM7 and the x87 control word,
  * exits (the host reads them with KVM_GET_FPU and sets others with
  * KVM_SET_FPU), then stores what it has: all in one asm block, so the

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Debug registers: KVM_GET/SET_DEBUGREGS and the guest's MOV to and from
+ * DR0-DR7.  What the host sets is what the guest reads and the other way
+ * round; DR6/DR7 keep their fixed bits; DR4/DR5 are DR6/DR7 unless
+ * CR4.DE is set (then #UD); bits 63:32 of DR6/DR7 are #GP for the guest
+ * and EINVAL for the host.  The host's own hardware breakpoints stay the
+ * host's: the guest never reads their addresses, and they still fire
+ * after a guest that armed breakpoints of its own.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "lib/ucall.h"
+#include "lib/x86.h"
+
+#define DB_VECTOR	1
+#define CR4_DE		(1UL << 3)
+#define DR6_INIT	0xffff0ff0ULL
+#define DR7_INIT	0x400ULL
+#define DR7_GD		(1ULL << 13)
+#define DR6_BD		(1ULL << 13)
+#define NO_VECTOR	0xff
+
+static volatile uint64_t fault_vector;
+
+/* Every MOV to or from a DR here is 3 bytes: 0f 21/23 modrm, on RAX. */
+static void skip_handler(struct ex_regs *regs)
+{
+	fault_vector = regs->vector;
+	regs->rip += 3;
+}
+
+#define GET_DR(n) ({ uint64_t __v; asm volatile("mov %%dr" #n ", %0" : "=a"(__v)); __v; })
+#define SET_DR(n, v) asm volatile("mov %0, %%dr" #n : : "a"((uint64_t)(v)) : "memory")
+
+static void get_dbg(struct vcpu *vcpu, struct kvm_debugregs *d)
+{
+	memset(d, 0xcc, sizeof(*d));
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_GET_DEBUGREGS, d),
+		    "KVM_GET_DEBUGREGS: %s", strerror(errno));
+}
+
+static void set_dbg(struct vcpu *vcpu, const struct kvm_debugregs *d)
+{
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_SET_DEBUGREGS, d),
+		    "KVM_SET_DEBUGREGS: %s", strerror(errno));
+}
+
+TEST(capability)
+{
+	EXPECT_EQ(1, kvm_check_cap(KVM_CAP_DEBUGREGS));
+}
+
+/* A new vCPU: DR0-3 zero, DR6 and DR7 at their reset values. */
+TEST(reset_and_roundtrip)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_debugregs d, back;
+	int i;
+
+	get_dbg(vcpu, &d);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0, d.db[i]);
+	EXPECT_EQ(DR6_INIT, d.dr6);
+	EXPECT_EQ(DR7_INIT, d.dr7);
+	EXPECT_EQ(0, d.flags);
+
+	memset(&d, 0, sizeof(d));
+	d.db[0] = 0x1000;
+	d.db[1] = 0xffffffff80000000ULL;
+	d.db[2] = 0x7fffffffe000ULL;
+	d.db[3] = 3;
+	d.dr6 = DR6_INIT | 0x4003;	/* B0, B1, BS */
+	d.dr7 = DR7_INIT | 0x00f30000;	/* breakpoint 0: RW/LEN, not enabled */
+	set_dbg(vcpu, &d);
+	get_dbg(vcpu, &back);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(d.db[i], back.db[i]) TH_LOG("DR%d", i);
+	EXPECT_EQ(d.dr6, back.dr6);
+	EXPECT_EQ(d.dr7, back.dr7);
+	vm_free(vm);
+}
+
+/* Flags, bits 63:32 of DR6 or DR7, a bad pointer: refused, nothing changed. */
+TEST(bad_values)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_debugregs good, d, back;
+
+	memset(&good, 0, sizeof(good));
+	good.db[0] = 0x1234;
+	good.dr6 = DR6_INIT;
+	good.dr7 = DR7_INIT;
+	set_dbg(vcpu, &good);
+
+	d = good;
+	d.flags = 1;
+	d.db[0] = 0x5678;
+	EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &d));
+	EXPECT_EQ(EINVAL, errno);
+	d = good;
+	d.dr6 |= 1ULL << 32;
+	EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &d));
+	EXPECT_EQ(EINVAL, errno);
+	d = good;
+	d.dr7 |= 1ULL << 63;
+	EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &d));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_SET_DEBUGREGS, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_GET_DEBUGREGS, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+
+	get_dbg(vcpu, &back);
+	EXPECT_EQ(0x1234, back.db[0]);
+	EXPECT_EQ(DR6_INIT, back.dr6);
+	EXPECT_EQ(DR7_INIT, back.dr7);
+	vm_free(vm);
+}
+
+/*
+ * The guest reads what the host set, writes its own, and the host reads
+ * those back; DR6's fixed bits; DR4/DR5 as DR6/DR7; bits 63:32 #GP.
+ */
+static void guest_dr_roundtrip(void)
+{
+	guest_set_handler(GP_VECTOR, skip_handler);
+
+	GUEST_SYNC4(GET_DR(0), GET_DR(1), GET_DR(2), GET_DR(3));
+	GUEST_SYNC(GET_DR(6), GET_DR(7));
+
+	SET_DR(0, 0x11111000);
+	SET_DR(1, 0x22222000);
+	SET_DR(2, 0x33333000);
+	SET_DR(3, 0x44444000);
+	/* Breakpoint 0 armed (execute, at an address never run). */
+	SET_DR(7, DR7_INIT | 1);
+	GUEST_SYNC4(GET_DR(0), GET_DR(1), GET_DR(2), GET_DR(3));
+	GUEST_SYNC(GET_DR(6), GET_DR(7));
+
+	SET_DR(6, 0);
+	GUEST_ASSERT_EQ(GET_DR(6), DR6_INIT);
+	SET_DR(6, 0xf);
+	GUEST_ASSERT_EQ(GET_DR(6), DR6_INIT | 0xf);
+	/* DR4/DR5 are DR6/DR7 with CR4.DE clear. */
+	GUEST_ASSERT_EQ(GET_DR(4), DR6_INIT | 0xf);
+	SET_DR(5, DR7_INIT);
+	GUEST_ASSERT_EQ(GET_DR(7), DR7_INIT);
+	GUEST_ASSERT_EQ(GET_DR(5), DR7_INIT);
+
+	fault_vector = NO_VECTOR;
+	SET_DR(7, (1ULL << 32) | DR7_INIT | 2);
+	GUEST_ASSERT_EQ(fault_vector, GP_VECTOR);
+	fault_vector = NO_VECTOR;
+	SET_DR(6, 1ULL << 40);
+	GUEST_ASSERT_EQ(fault_vector, GP_VECTOR);
+	GUEST_ASSERT_EQ(GET_DR(7), DR7_INIT);
+	GUEST_ASSERT_EQ(GET_DR(6), DR6_INIT | 0xf);
+	SET_DR(7, DR7_INIT | 0x00010002);	/* breakpoint 0: write, global */
+	GUEST_SYNC(GET_DR(6), GET_DR(7));
+	/*
+	 * Disarmed before the end: on KVM these MOVs reach the rig's CPU,
+	 * QEMU's SVM model, where armed breakpoints outlive the guest.
+	 */
+	SET_DR(7, DR7_INIT);
+}
+
+TEST(guest_mov_dr)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_debugregs d;
+	struct ucall uc;
+
+	memset(&d, 0, sizeof(d));
+	d.db[0] = 0xa000;
+	d.db[1] = 0xb000;
+	d.db[2] = 0xc000;
+	d.db[3] = 0xd000;
+	d.dr6 = DR6_INIT | 1;
+	d.dr7 = DR7_INIT;
+	set_dbg(vcpu, &d);
+
+	vcpu_start_guest(vcpu, guest_dr_roundtrip, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0xa000, uc.args[0]);
+	EXPECT_EQ(0xb000, uc.args[1]);
+	EXPECT_EQ(0xc000, uc.args[2]);
+	EXPECT_EQ(0xd000, uc.args[3]);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DR6_INIT | 1, uc.args[0]);
+	EXPECT_EQ(DR7_INIT, uc.args[1]);
+
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0x11111000, uc.args[0]);
+	EXPECT_EQ(0x22222000, uc.args[1]);
+	EXPECT_EQ(0x33333000, uc.args[2]);
+	EXPECT_EQ(0x44444000, uc.args[3]);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DR7_INIT | 1, uc.args[1]);
+	get_dbg(vcpu, &d);
+	EXPECT_EQ(0x11111000, d.db[0]);
+	EXPECT_EQ(0x22222000, d.db[1]);
+	EXPECT_EQ(0x33333000, d.db[2]);
+	EXPECT_EQ(0x44444000, d.db[3]);
+	EXPECT_EQ(DR7_INIT | 1, d.dr7);
+
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DR6_INIT | 0xf, uc.args[0]);
+	EXPECT_EQ(DR7_INIT | 0x00010002, uc.args[1]);
+	get_dbg(vcpu, &d);
+	EXPECT_EQ(DR6_INIT | 0xf, d.dr6);
+	EXPECT_EQ(DR7_INIT | 0x00010002, d.dr7);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/* With CR4.DE, DR4 and DR5 do not exist: #UD, for reads and writes. */
+static void guest_cr4_de(void)
+{
+	uint64_t cr4;
+
+	guest_set_handler(UD_VECTOR, skip_handler);
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	asm volatile("mov %0, %%cr4" : : "r"(cr4 | CR4_DE) : "memory");
+	fault_vector = NO_VECTOR;
+	(void)GET_DR(4);
+	GUEST_ASSERT_EQ(fault_vector, UD_VECTOR);
+	fault_vector = NO_VECTOR;
+	SET_DR(5, DR7_INIT);
+	GUEST_ASSERT_EQ(fault_vector, UD_VECTOR);
+	fault_vector = NO_VECTOR;
+	GUEST_ASSERT_EQ(GET_DR(7), DR7_INIT);
+	GUEST_ASSERT_EQ(fault_vector, NO_VECTOR);
+}
+
+TEST(cr4_de_dr4_dr5_ud)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+
+	vcpu_start_guest(vcpu, guest_cr4_de, 0);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/*
+ * DR7.GD: the next MOV DR raises #DB before it executes, with DR6.BD set
+ * and GD cleared for the handler.
+ */
+static volatile uint64_t db_dr6, db_dr7, db_rip;
+
+static void db_handler(struct ex_regs *regs)
+{
+	fault_vector = regs->vector;
+	db_rip = regs->rip;
+	db_dr6 = GET_DR(6);
+	db_dr7 = GET_DR(7);
+	regs->rip += 3;
+}
+
+static void guest_gd(void)
+{
+	uint64_t rip;
+
+	guest_set_handler(DB_VECTOR, db_handler);
+	SET_DR(6, 0);
+	SET_DR(7, DR7_INIT | DR7_GD);
+	fault_vector = NO_VECTOR;
+	asm volatile("lea 1f(%%rip), %0\n\t"
+		     "1: mov %%dr0, %%rax" : "=&r"(rip) : : "rax", "memory");
+	GUEST_SYNC4(fault_vector, db_rip == rip, db_dr6, db_dr7);
+}
+
+TEST(dr7_general_detect)
+{
+	struct vm *vm;
+	struct vcpu *vcpu;
+	struct ucall uc;
+
+	/*
+	 * KVM lets the guest reach the CPU's debug registers after its
+	 * first access, and the rig's CPU (QEMU's model) has no DR7.GD.
+	 */
+	if (mkvm_is_kvm())
+		SKIP(return, "DR7.GD is the CPU's on KVM (QEMU does not model it)");
+	vm = vm_create();
+	vcpu = vm_vcpu_add(vm, 0);
+	vcpu_start_guest(vcpu, guest_gd, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DB_VECTOR, uc.args[0]);
+	EXPECT_EQ(1, uc.args[1]) TH_LOG("#DB not at the MOV");
+	EXPECT_EQ(DR6_BD, uc.args[2] & DR6_BD);
+	EXPECT_EQ(0, uc.args[3] & DR7_GD);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/*
+ * The host's hardware breakpoints: a perf watchpoint on a variable of this
+ * thread (far from every guest address: the guest maps low memory only).
+ * -1 if the host has none to give.
+ */
+static int host_watchpoint(volatile uint64_t **watched)
+{
+	struct perf_event_attr attr;
+	uint64_t count = 0;
+	int pfd;
+
+	*watched = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(*watched != MAP_FAILED, "mmap: %s", strerror(errno));
+	memset(&attr, 0, sizeof(attr));
+	attr.type = PERF_TYPE_BREAKPOINT;
+	attr.size = sizeof(attr);
+	attr.bp_type = HW_BREAKPOINT_W;
+	attr.bp_addr = (uintptr_t)*watched;
+	attr.bp_len = HW_BREAKPOINT_LEN_8;
+	attr.exclude_kernel = 1;
+	attr.exclude_hv = 1;
+	pfd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+	if (pfd < 0)
+		return -1;
+	**watched = 1;
+	TEST_ASSERT(read(pfd, &count, sizeof(count)) == sizeof(count) && count == 1,
+		    "the watchpoint does not work before any guest");
+	return pfd;
+}
+
+static uint64_t watch_count(int pfd)
+{
+	uint64_t count = 0;
+
+	TEST_ASSERT(read(pfd, &count, sizeof(count)) == sizeof(count),
+		    "read of the perf counter: %s", strerror(errno));
+	return count;
+}
+
+/* The guest sees its own DR0-3 and DR7, never the host's. */
+static void guest_read_drs(void)
+{
+	GUEST_SYNC4(GET_DR(0), GET_DR(1), GET_DR(2), GET_DR(3));
+	GUEST_SYNC(GET_DR(7), 0);
+}
+
+TEST(host_breakpoints_invisible)
+{
+	volatile uint64_t *watched;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	int pfd;
+
+	pfd = host_watchpoint(&watched);
+	if (pfd < 0)
+		SKIP(return, "no hardware breakpoints here: %s", strerror(errno));
+	vm = vm_create();
+	vcpu = vm_vcpu_add(vm, 0);
+	vcpu_start_guest(vcpu, guest_read_drs, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0, uc.args[0]) TH_LOG("the guest reads the host's DR0");
+	EXPECT_EQ(0, uc.args[1]);
+	EXPECT_EQ(0, uc.args[2]);
+	EXPECT_EQ(0, uc.args[3]);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DR7_INIT, uc.args[0]) TH_LOG("the guest reads the host's DR7");
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	*watched = 2;
+	EXPECT_EQ(2, watch_count(pfd)) TH_LOG("the host's watchpoint is lost");
+	vm_free(vm);
+	close(pfd);
+	munmap((void *)watched, 4096);
+}
+
+/* A guest that arms all four breakpoints of its own, then exits. */
+static void guest_arm_drs(void)
+{
+	SET_DR(0, 0x5000);
+	SET_DR(1, 0x6000);
+	SET_DR(2, 0x7000);
+	SET_DR(3, 0x8000);
+	SET_DR(7, DR7_INIT | 0xff);	/* execute, never reached */
+	GUEST_SYNC(GET_DR(7), GET_DR(0));
+}
+
+TEST(host_breakpoints_survive_guest_breakpoints)
+{
+	volatile uint64_t *watched;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	int pfd, i;
+
+	/*
+	 * On KVM the guest's MOV to DR7 reaches the CPU, and in the rig's
+	 * CPU (QEMU's model of SVM) breakpoints a nested guest arms outlive
+	 * its #VMEXIT: with a host watchpoint as well, QEMU crashes.  minikvm
+	 * emulates the guest's MOV DR, so QEMU never sees them.
+	 */
+	if (mkvm_is_kvm())
+		SKIP(return, "crashes the rig's QEMU on KVM (guest DR7 reaches QEMU's CPU)");
+	pfd = host_watchpoint(&watched);
+	if (pfd < 0)
+		SKIP(return, "no hardware breakpoints here: %s", strerror(errno));
+	vm = vm_create();
+	vcpu = vm_vcpu_add(vm, 0);
+	for (i = 0; i < 10; i++) {
+		vcpu_start_guest(vcpu, guest_arm_drs, 0);
+		vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+		EXPECT_EQ(DR7_INIT | 0xff, uc.args[0]);
+		EXPECT_EQ(0x5000, uc.args[1]);
+		vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+		*watched = 2 + i;
+		EXPECT_EQ(2 + i, watch_count(pfd))
+			TH_LOG("the host's watchpoint is lost after guest run %d", i);
+	}
+	vm_free(vm);
+	close(pfd);
+	munmap((void *)watched, 4096);
+}
+
+TEST_HARNESS_MAIN
