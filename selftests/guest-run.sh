@@ -46,11 +46,6 @@ run_tests() { # device module tests...
 	case "$only" in ""|"$(basename "$dev")") ;; *) return ;; esac
 	for t in "$@"; do
 		echo "MKVM-RUN $dev $t"
-		# fuzz_test without guest execution (MKVM_FUZZ_SKIP bit 1): the
-		# guests it runs crash QEMU's SVM emulation under minikvm (see
-		# Documentation/testing.rst); MKVM_FUZZ_SKIP=0 on the kernel
-		# command line brings them back.
-		MKVM_FUZZ_SKIP=${MKVM_FUZZ_SKIP:-2} \
 		MKVM_DEV=$dev MKVM_MODULE=$mod MKVM_KVM_KO=$(cat $M/kvm.path) \
 			"$M/$t" || failed=1
 	done
