@@ -216,37 +216,25 @@ int mkvm_write_guest(struct mkvm_vm *vm, u64 gpa, const void *data,
 	return mkvm_guest_access(vm, gpa, (void *)data, len, true);
 }
 
-/* For accounting: bytes configured in slots, and guest pages mapped. */
-u64 mkvm_vm_mem_bytes(struct mkvm_vm *vm)
+/* For accounting: pages configured in slots, and of those, mapped ones. */
+void mkvm_vm_mem_usage(struct mkvm_vm *vm, u64 *pages, u64 *resident)
 {
 	struct mkvm_memslots *slots;
-	u64 n = 0;
+	struct mkvm_memslot *slot;
 	int i, idx;
 
+	*pages = 0;
+	*resident = 0;
 	if (!mkvm_runs_guests())
-		return 0;
+		return;
 	idx = srcu_read_lock(&vm->srcu);
 	slots = srcu_dereference(vm->slots, &vm->srcu);
-	for (i = 0; i < MKVM_MAX_SLOTS; i++)
-		if (slots->slots[i])
-			n += slots->slots[i]->npages;
+	for (i = 0; i < MKVM_MAX_SLOTS; i++) {
+		slot = slots->slots[i];
+		if (!slot)
+			continue;
+		*pages += slot->npages;
+		*resident += READ_ONCE(slot->resident);
+	}
 	srcu_read_unlock(&vm->srcu, idx);
-	return n << PAGE_SHIFT;
-}
-
-u64 mkvm_vm_resident_pages(struct mkvm_vm *vm)
-{
-	struct mkvm_memslots *slots;
-	u64 n = 0;
-	int i, idx;
-
-	if (!mkvm_runs_guests())
-		return 0;
-	idx = srcu_read_lock(&vm->srcu);
-	slots = srcu_dereference(vm->slots, &vm->srcu);
-	for (i = 0; i < MKVM_MAX_SLOTS; i++)
-		if (slots->slots[i])
-			n += READ_ONCE(slots->slots[i]->resident);
-	srcu_read_unlock(&vm->srcu, idx);
-	return n;
 }

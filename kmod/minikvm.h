@@ -349,8 +349,7 @@ void mkvm_netlink_event(struct mkvm_vm *vm, u32 event, int vcpu_id);
 void mkvm_vm_list_lock(void);
 void mkvm_vm_list_unlock(void);
 struct list_head *mkvm_vm_list(void);
-u64 mkvm_vm_mem_bytes(struct mkvm_vm *vm);
-u64 mkvm_vm_resident_pages(struct mkvm_vm *vm);
+void mkvm_vm_mem_usage(struct mkvm_vm *vm, u64 *pages, u64 *resident);
 
 /* svm_entry.S: the world switch (see there). */
 void mkvm_svm_enter(u64 vmcb_pa, u64 *regs, u64 host_save_pa);

@@ -102,6 +102,7 @@ static int mkvm_nl_fill_vm(struct sk_buff *msg, struct mkvm_vm *vm, u32 portid,
 			   u32 seq, int flags, u8 cmd)
 {
 	struct mkvm_vcpu_stats sum = {};
+	u64 pages, resident;
 	void *hdr;
 	int i, n;
 
@@ -119,6 +120,7 @@ static int mkvm_nl_fill_vm(struct sk_buff *msg, struct mkvm_vm *vm, u32 portid,
 	}
 	mutex_unlock(&vm->lock);
 
+	mkvm_vm_mem_usage(vm, &pages, &resident);
 	if (nla_put_u32(msg, MINIKVM_A_VERSION, MINIKVM_GENL_VERSION) ||
 	    nla_put_u32(msg, MINIKVM_A_VM_ID, vm->id) ||
 	    nla_put_u32(msg, MINIKVM_A_VM_PID, vm->pid) ||
@@ -129,10 +131,9 @@ static int mkvm_nl_fill_vm(struct sk_buff *msg, struct mkvm_vm *vm, u32 portid,
 	    nla_put_u32(msg, MINIKVM_A_VM_STATE, mkvm_vm_state(vm)) ||
 	    nla_put_u32(msg, MINIKVM_A_VM_NR_VCPUS, n) ||
 	    nla_put_u64_64bit(msg, MINIKVM_A_VM_MEM_BYTES,
-			      mkvm_vm_mem_bytes(vm), MINIKVM_A_PAD) ||
+			      pages << PAGE_SHIFT, MINIKVM_A_PAD) ||
 	    nla_put_u64_64bit(msg, MINIKVM_A_VM_RESIDENT_BYTES,
-			      mkvm_vm_resident_pages(vm) << PAGE_SHIFT,
-			      MINIKVM_A_PAD) ||
+			      resident << PAGE_SHIFT, MINIKVM_A_PAD) ||
 	    nla_put_u64_64bit(msg, MINIKVM_A_VM_PT_BYTES,
 			      (u64)READ_ONCE(vm->npt_pages) << PAGE_SHIFT,
 			      MINIKVM_A_PAD) ||
