@@ -129,21 +129,22 @@ static u64 mkvm_seg_base(const struct kvm_sregs *s, int seg)
 }
 
 /*
- * The prefixes of a string instruction at CS:RIP: address size, source
- * segment, operand size, REX.W and REP; returns the opcode byte or
- * -errno.  SVM reports the address size and segment of INS/OUTS only
- * with decode assists, which our test CPUs lack, so they are read here.
+ * The prefixes of the instruction at CS:RIP: address size, segment,
+ * operand size, REX and REP; returns the (first) opcode byte or -errno.
+ * SVM reports the address size and segment of INS/OUTS, and the operands
+ * of MOV CR/DR, only with decode assists, which our test CPUs lack, so
+ * they are read here.
  */
-struct mkvm_str_prefixes {
+struct mkvm_prefixes {
 	unsigned int asize;
 	int seg;
 	bool opsize16, rexw, rep;
-	unsigned int len;		/* of the instruction, opcode included */
+	u8 rex;				/* the REX byte, 0 if none */
+	unsigned int len;		/* prefixes and the opcode byte */
 };
 
-static int mkvm_string_prefixes(struct mkvm_vcpu *vcpu,
-				const struct kvm_sregs *s,
-				struct mkvm_str_prefixes *p)
+static int mkvm_insn_prefixes(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			      struct mkvm_prefixes *p)
 {
 	static const u8 segs[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
 	enum mkvm_cpu_mode mode = mkvm_cpu_mode(s);
@@ -157,6 +158,7 @@ static int mkvm_string_prefixes(struct mkvm_vcpu *vcpu,
 	p->seg = 3;					/* DS */
 	p->opsize16 = def16;
 	p->rexw = false;
+	p->rex = 0;
 	p->rep = false;
 	for (i = 0; i < 15; i++) {
 		if (mkvm_linear_access(vcpu, s, la + i, &b, 1, MKVM_WALK_FETCH))
@@ -172,6 +174,7 @@ static int mkvm_string_prefixes(struct mkvm_vcpu *vcpu,
 			p->opsize16 = !def16;
 		} else if (mode == MKVM_MODE_LONG64 && (b & 0xf0) == 0x40) {
 			p->rexw = b & 8;
+			p->rex = b;
 			continue;			/* REX must come last */
 		} else if (b == 0xf2 || b == 0xf3) {
 			p->rep = true;
@@ -180,6 +183,7 @@ static int mkvm_string_prefixes(struct mkvm_vcpu *vcpu,
 			return b;			/* the opcode */
 		}
 		p->rexw = false;
+		p->rex = 0;
 	}
 	return -EINVAL;
 }
@@ -194,12 +198,12 @@ static int mkvm_string_io_setup(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 	unsigned int asize, size = exit->io.size;
 	int reg = exit->io.in ? 7 : 6;		/* RDI : RSI */
 	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
-	struct mkvm_str_prefixes p;
+	struct mkvm_prefixes p;
 	u64 count = 1, room;
 	int r;
 
 	mkvm_ops->get_sregs(vcpu, s);
-	r = mkvm_string_prefixes(vcpu, s, &p);
+	r = mkvm_insn_prefixes(vcpu, s, &p);
 	if (r < 0)
 		return r;
 	asize = p.asize;
@@ -326,7 +330,7 @@ static int mkvm_complete_pio_in(struct mkvm_vcpu *vcpu)
  * Returns like an exit handler, or -EINVAL if @op is not one of them.
  */
 static int mkvm_string_mmio(struct mkvm_vcpu *vcpu, struct kvm_sregs *s,
-			    u64 gpa, int op, const struct mkvm_str_prefixes *p)
+			    u64 gpa, int op, const struct mkvm_prefixes *p)
 {
 	struct kvm_run *run = vcpu->run;
 	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
@@ -484,8 +488,8 @@ static int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		r = mkvm_insn_decode(code, n, mkvm_cpu_mode(&s), insn);
 	if (r == -EINVAL) {
 		/* Not a MOV: perhaps a string instruction. */
-		struct mkvm_str_prefixes p;
-		int op = mkvm_string_prefixes(vcpu, &s, &p);
+		struct mkvm_prefixes p;
+		int op = mkvm_insn_prefixes(vcpu, &s, &p);
 
 		if (op >= 0) {
 			r = mkvm_string_mmio(vcpu, &s, gpa, op, &p);
@@ -818,31 +822,19 @@ static int mkvm_fetch_0f_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 			      u8 *rex, bool *modrm)
 {
 	u64 la = mode == MKVM_MODE_LONG64 ? vcpu->rip : (u32)(s->cs.base + vcpu->rip);
-	int i, r;
+	struct mkvm_prefixes p;
 
-	*rex = 0;
-	r = mkvm_linear_access(vcpu, s, la, code, 1, MKVM_WALK_FETCH);
-	for (i = 0; !r && i < 12; i++) {
-		r = mkvm_linear_access(vcpu, s, la + i + 1, &code[i + 1], 1,
-				       MKVM_WALK_FETCH);
-		if (code[i] == 0x66 || code[i] == 0x67 || code[i] == 0xf2 ||
-		    code[i] == 0xf3 || code[i] == 0x26 || code[i] == 0x2e ||
-		    code[i] == 0x36 || code[i] == 0x3e || code[i] == 0x64 ||
-		    code[i] == 0x65) {
-			*rex = 0;
-			continue;
-		}
-		if (mode == MKVM_MODE_LONG64 && (code[i] & 0xf0) == 0x40) {
-			*rex = code[i];
-			continue;
-		}
-		break;
-	}
-	if (r || i >= 12 || code[i] != 0x0f)
+	/* Room for the opcode and ModRM within the 15 bytes. */
+	if (mkvm_insn_prefixes(vcpu, s, &p) != 0x0f || p.len > 13)
 		return -EFAULT;
-	*modrm = !mkvm_linear_access(vcpu, s, la + i + 2, &code[i + 2], 1,
-				     MKVM_WALK_FETCH);
-	*at = i;
+	*at = p.len - 1;
+	code[*at] = 0x0f;
+	if (mkvm_linear_access(vcpu, s, la + p.len, &code[*at + 1], 1,
+			       MKVM_WALK_FETCH))
+		return -EFAULT;
+	*modrm = !mkvm_linear_access(vcpu, s, la + p.len + 1, &code[*at + 2],
+				     1, MKVM_WALK_FETCH);
+	*rex = p.rex;
 	return 0;
 }
 
