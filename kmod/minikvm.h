@@ -58,6 +58,8 @@ enum mkvm_exit_reason {
 	MKVM_EXIT_XSETBV,
 	MKVM_EXIT_CR_WRITE,	/* MOV to CR0/CR4, CLTS, LMSW */
 	MKVM_EXIT_DR_ACCESS,	/* MOV to or from a debug register */
+	MKVM_EXIT_INVD,		/* INVD: a no-op for a guest */
+	MKVM_EXIT_HYPERCALL,	/* VMMCALL/VMCALL */
 	MKVM_EXIT_IRQ_WINDOW,	/* the guest can take an interrupt */
 	MKVM_EXIT_SHUTDOWN,	/* triple fault */
 	MKVM_EXIT_FAIL_ENTRY,	/* VMRUN refused the state */
@@ -69,6 +71,7 @@ struct mkvm_exit {
 	enum mkvm_exit_reason reason;
 	u64 hw_reason;		/* the VMCB/VMCS code, for error reports */
 	u64 next_rip;		/* RIP after the instruction, 0 if unknown */
+	u8 insn_len;		/* if unknown: its opcode bytes, no prefixes */
 	union {
 		struct {
 			u16 port;

@@ -335,12 +335,17 @@ static void svm_flush_tlb(struct mkvm_vcpu *vcpu)
 
 /* ---- exits -------------------------------------------------------------- */
 
-/* Length of the intercepted instruction when the CPU has no NRIP save. */
-static u64 svm_next_rip(struct svm_vcpu *svm, unsigned int len)
+/*
+ * RIP after the intercepted instruction.  Without NRIP save: 0, and the
+ * length of its opcode, for the core to add the prefixes it reads.
+ */
+static u64 svm_next_rip(struct svm_vcpu *svm, struct mkvm_exit *exit,
+			unsigned int len)
 {
 	if (svm_nrips)
 		return svm->vmcb->control.next_rip;
-	return svm->vmcb->save.rip + len;
+	exit->insn_len = len;
+	return 0;
 }
 
 static void svm_queue_exception(struct svm_vcpu *svm, u8 vector, bool has_err,
@@ -405,15 +410,15 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		break;
 	case SVM_EXIT_HLT:
 		exit->reason = MKVM_EXIT_HLT;
-		exit->next_rip = svm_next_rip(svm, 1);
+		exit->next_rip = svm_next_rip(svm, exit, 1);
 		break;
 	case SVM_EXIT_CPUID:
 		exit->reason = MKVM_EXIT_CPUID;
-		exit->next_rip = svm_next_rip(svm, 2);
+		exit->next_rip = svm_next_rip(svm, exit, 2);
 		break;
 	case SVM_EXIT_MSR:
 		exit->reason = c->exit_info_1 ? MKVM_EXIT_WRMSR : MKVM_EXIT_RDMSR;
-		exit->next_rip = svm_next_rip(svm, 2);
+		exit->next_rip = svm_next_rip(svm, exit, 2);
 		break;
 	case SVM_EXIT_WRITE_CR0:
 	case SVM_EXIT_WRITE_CR4:
@@ -427,19 +432,15 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		break;
 	case SVM_EXIT_XSETBV:
 		exit->reason = MKVM_EXIT_XSETBV;
-		exit->next_rip = svm_next_rip(svm, 3);
+		exit->next_rip = svm_next_rip(svm, exit, 3);
 		break;
 	case SVM_EXIT_INVD:
-		/* A no-op, as in KVM: guest caches are the host's. */
-		svm->vcpu.rip = svm_next_rip(svm, 2);
+		exit->reason = MKVM_EXIT_INVD;
+		exit->next_rip = svm_next_rip(svm, exit, 2);
 		break;
 	case SVM_EXIT_VMMCALL:
-		/* No hypercalls: "not implemented", as KVM answers (-KVM_ENOSYS). */
-		svm->vcpu.regs[0] = (u64)-1000;
-		if (!(svm->vmcb->save.efer & EFER_LMA) ||
-		    !(svm->vmcb->save.cs.attrib & SVM_SELECTOR_L_MASK))
-			svm->vcpu.regs[0] &= 0xffffffff;
-		svm->vcpu.rip = svm_next_rip(svm, 3);
+		exit->reason = MKVM_EXIT_HYPERCALL;
+		exit->next_rip = svm_next_rip(svm, exit, 3);
 		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:

@@ -189,6 +189,29 @@ static int mkvm_insn_prefixes(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 }
 
 /*
+ * Past the instruction that exited.  Without NRIP save the backend knows
+ * only its opcode's length (exit->insn_len): the prefixes in front of it
+ * are counted here, so that a redundant prefix (66 0f a2) does not leave
+ * the guest in the middle of its instruction.
+ */
+static void mkvm_skip_insn(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	struct mkvm_prefixes p;
+	struct kvm_sregs s;
+
+	if (exit->next_rip) {
+		vcpu->rip = exit->next_rip;
+		return;
+	}
+	mkvm_ops->get_sregs(vcpu, &s);
+	if (mkvm_insn_prefixes(vcpu, &s, &p) < 0)
+		p.len = 1;		/* unreadable: as if without prefixes */
+	vcpu->rip += p.len - 1 + exit->insn_len;
+	if (mkvm_cpu_mode(&s) != MKVM_MODE_LONG64)
+		vcpu->rip = (u32)vcpu->rip;
+}
+
+/*
  * String port IO: up to a page of data per exit, never crossing a page
  * of guest memory; the instruction restarts until RCX reaches 0.
  */
@@ -585,7 +608,7 @@ static int mkvm_handle_cpuid(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vcpu->regs[3] = ebx;
 	vcpu->regs[1] = ecx;
 	vcpu->regs[2] = edx;
-	vcpu->rip = exit->next_rip;
+	mkvm_skip_insn(vcpu, exit);
 	return 1;
 }
 
@@ -747,7 +770,7 @@ static int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	}
 	vcpu->regs[0] = (u32)data;
 	vcpu->regs[2] = data >> 32;
-	vcpu->rip = exit->next_rip;
+	mkvm_skip_insn(vcpu, exit);
 	return 1;
 }
 
@@ -759,7 +782,7 @@ static int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
-	vcpu->rip = exit->next_rip;
+	mkvm_skip_insn(vcpu, exit);
 	return 1;
 }
 
@@ -783,7 +806,7 @@ static int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return 1;
 	}
 	vcpu->xcr0 = v;
-	vcpu->rip = exit->next_rip;
+	mkvm_skip_insn(vcpu, exit);
 	return 1;
 }
 
@@ -1047,6 +1070,19 @@ static void mkvm_put_guest_db(struct mkvm_host_db *h)
 
 /* ---- the run loop ------------------------------------------------------- */
 
+/* VMMCALL: no hypercalls, "not implemented" as KVM answers (-KVM_ENOSYS). */
+static int mkvm_handle_hypercall(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	struct kvm_sregs s;
+
+	mkvm_ops->get_sregs(vcpu, &s);
+	vcpu->regs[0] = (u64)-1000;
+	if (mkvm_cpu_mode(&s) != MKVM_MODE_LONG64)
+		vcpu->regs[0] = (u32)vcpu->regs[0];
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}
+
 static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	struct kvm_run *run = vcpu->run;
@@ -1061,7 +1097,7 @@ static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	case MKVM_EXIT_NPF:
 		return mkvm_handle_npf(vcpu, exit);
 	case MKVM_EXIT_HLT:
-		vcpu->rip = exit->next_rip;
+		mkvm_skip_insn(vcpu, exit);
 		run->exit_reason = KVM_EXIT_HLT;
 		return 0;
 	case MKVM_EXIT_CPUID:
@@ -1076,6 +1112,12 @@ static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return mkvm_handle_cr_write(vcpu, exit);
 	case MKVM_EXIT_DR_ACCESS:
 		return mkvm_handle_dr_access(vcpu, exit);
+	case MKVM_EXIT_INVD:
+		/* A no-op, as in KVM: the guest's caches are the host's. */
+		mkvm_skip_insn(vcpu, exit);
+		return 1;
+	case MKVM_EXIT_HYPERCALL:
+		return mkvm_handle_hypercall(vcpu, exit);
 	case MKVM_EXIT_UD:
 		mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
 		return 1;
@@ -1115,6 +1157,8 @@ static void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 		[MKVM_EXIT_XSETBV]	= MINIKVM_STAT_XSETBV,
 		[MKVM_EXIT_CR_WRITE]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_DR_ACCESS]	= MINIKVM_STAT_OTHER,
+		[MKVM_EXIT_INVD]	= MINIKVM_STAT_OTHER,
+		[MKVM_EXIT_HYPERCALL]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_IRQ_WINDOW]	= MINIKVM_STAT_IRQ_WINDOW,
 		[MKVM_EXIT_SHUTDOWN]	= MINIKVM_STAT_SHUTDOWN,
 		[MKVM_EXIT_FAIL_ENTRY]	= MINIKVM_STAT_FAIL_ENTRY,
