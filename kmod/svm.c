@@ -182,15 +182,15 @@ static void svm_cpu_disable(void)
 /* ---- VMCB --------------------------------------------------------------- */
 
 /*
- * The VMCB's EFER carries LME only together with LMA, as in KVM: the
- * guest's LME alone (long mode armed, paging still off) stays in
- * svm->efer and reaches the VMCB when the intercepted CR0 write that
- * turns paging on sets LMA.  A VMCB with LME set and paging off is
- * legal, but it buys nothing (the guest runs in legacy mode either way)
- * and QEMU's SVM model mishandles it: on #VMEXIT it restores the host's
- * CR0 while the guest's EFER is still loaded, and with LME set and PAE
- * clear it drops the host's CR0 -- the host then runs with paging off,
- * GIF clear, and that CPU is lost.
+ * The VMCB's EFER carries LME only together with LMA (KVM does the same
+ * with shadow paging only): the guest's LME alone (long mode armed,
+ * paging still off) stays in svm->efer and reaches the VMCB when the
+ * intercepted CR0 write that turns paging on sets LMA.  A VMCB with LME
+ * set and paging off is legal, but it buys nothing (the guest runs in
+ * legacy mode either way) and QEMU's SVM model mishandles it: on #VMEXIT
+ * it restores the host's CR0 while the guest's EFER is still loaded, and
+ * with LME set and PAE clear it drops the host's CR0 -- the host then
+ * runs with paging off, GIF clear, and that CPU is lost.
  */
 static void svm_write_efer(struct svm_vcpu *svm, u64 efer)
 {
