@@ -74,7 +74,7 @@ $(EX_DIR)/%.cfg: examples/%.cfg
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(EX_OBJ)/%.o: examples/%.S examples/guest.h
+$(EX_OBJ)/%.o: examples/%.S $(wildcard examples/*.h)
 	@mkdir -p $(@D)
 	$(CC) -c -Iexamples -o $@ $<
 
