@@ -32,18 +32,21 @@ module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: apt-get install linux-headers-amd64" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-# Userspace tools: build/bin/vmrun, static (the test VM has no libc) and
-# linked with libinih (Debian libinih-dev) and libnl-3 (its accounting at exit).
+# Userspace tools, static (the test VM has no libc): build/bin/vmrun, with
+# libinih (Debian libinih-dev), and build/bin/vmctl.  Both read the
+# "minikvm" generic netlink family through user/nl.c and libnl-3 (Debian
+# libnl-3-dev, libnl-genl-3-dev): vmctl for everything, vmrun for --stats.
 USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude/uapi \
 	-I/usr/include/libnl3
 USER_DIR  := $(BUILD)/user
 VMRUN_SRC := $(filter-out user/vmctl.c,$(wildcard user/*.c))
 VMRUN_OBJ := $(addprefix $(USER_DIR)/,$(notdir $(VMRUN_SRC:.c=.o)))
 LIBINIH   := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libinih.a /usr/lib/libinih.a))
+LIBNL     := -lnl-genl-3 -lnl-3 -lpthread -lm
 
 tools: $(BUILD)/bin/vmrun $(BUILD)/bin/vmctl
 
-$(USER_DIR)/%.o: user/%.c user/vmrun.h
+$(USER_DIR)/%.o: user/%.c user/vmrun.h user/nl.h include/uapi/linux/minikvm.h
 	@mkdir -p $(USER_DIR)
 	$(CC) $(USER_CFLAGS) -c -o $@ $<
 
@@ -52,16 +55,7 @@ $(BUILD)/bin/vmrun: $(VMRUN_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBINIH) $(LIBNL)
 
-# vmctl: the "minikvm" generic netlink family through libnl-3 (Debian
-# libnl-3-dev, libnl-genl-3-dev), static too.
-LIBNL_CFLAGS := -I/usr/include/libnl3
-LIBNL     := -lnl-genl-3 -lnl-3 -lpthread -lm
-
-$(USER_DIR)/vmctl.o: user/vmctl.c include/uapi/linux/minikvm.h
-	@mkdir -p $(USER_DIR)
-	$(CC) $(USER_CFLAGS) $(LIBNL_CFLAGS) -c -o $@ $<
-
-$(BUILD)/bin/vmctl: $(USER_DIR)/vmctl.o
+$(BUILD)/bin/vmctl: $(USER_DIR)/vmctl.o $(USER_DIR)/nl.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBNL)
 
@@ -80,7 +74,7 @@ $(EX_DIR)/%.cfg: examples/%.cfg
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(EX_OBJ)/%.o: examples/%.S examples/guest.h
+$(EX_OBJ)/%.o: examples/%.S $(wildcard examples/*.h)
 	@mkdir -p $(@D)
 	$(CC) -c -Iexamples -o $@ $<
 

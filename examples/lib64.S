@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Long-mode helpers for the other examples: puts, putdec, poweroff. */
-#include "guest.h"
+#include "uart.h"
 
 	.code64
 	.text
@@ -8,19 +8,8 @@
 /* puts: print the string at %rsi.  Clobbers rax, rbx, rdx, rsi. */
 	.globl puts
 puts:
-	movb	(%rsi), %bl
-	test	%bl, %bl
-	jz	1f
-	mov	$COM1_LSR, %dx
-2:	in	%dx, %al
-	test	$LSR_THRE, %al
-	jz	2b
-	mov	$COM1, %dx
-	mov	%bl, %al
-	out	%al, %dx
-	inc	%rsi
-	jmp	puts
-1:	ret
+	UART_PUTS %rsi
+	ret
 
 /* putdec: print %rax in decimal.  Clobbers rax, rbx, rcx, rdx, rsi. */
 	.globl putdec

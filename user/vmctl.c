@@ -19,24 +19,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <netlink/netlink.h>
-#include <netlink/genl/genl.h>
 #include <netlink/genl/ctrl.h>
-#include <linux/minikvm.h>
+#include "nl.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *const stat_name[__MINIKVM_STAT_MAX] = {
-	[MINIKVM_STAT_IO] = "io", [MINIKVM_STAT_MMIO] = "mmio",
-	[MINIKVM_STAT_NPF] = "npf", [MINIKVM_STAT_HLT] = "hlt",
-	[MINIKVM_STAT_CPUID] = "cpuid", [MINIKVM_STAT_MSR] = "msr",
-	[MINIKVM_STAT_INTR] = "intr", [MINIKVM_STAT_IRQ_WINDOW] = "irq_window",
-	[MINIKVM_STAT_XSETBV] = "xsetbv",
-	[MINIKVM_STAT_EXCEPTION] = "exception",
-	[MINIKVM_STAT_SHUTDOWN] = "shutdown",
-	[MINIKVM_STAT_FAIL_ENTRY] = "fail_entry",
-	[MINIKVM_STAT_OTHER] = "other",
-};
 
 static const char *const state_name[] = {
 	[MINIKVM_VM_CREATED] = "created", [MINIKVM_VM_RUNNING] = "running",
@@ -50,134 +36,56 @@ static const char *const event_name[] = {
 	[MINIKVM_EVENT_VCPU_FAIL_ENTRY] = "vcpu-fail-entry",
 };
 
-struct stats {
-	uint64_t exits_total, user_exits, guest_ns, exit_ns, injections;
-	uint64_t exits[__MINIKVM_STAT_MAX];
-};
-
-struct vm {
-	uint32_t id, pid, uid, state, nr_vcpus, vcpu_id;
-	char name[MINIKVM_VM_NAME_MAX];
-	uint64_t created_ns, mem, resident, pt;
-	struct stats st;
-};
-
 struct vms {
-	struct vm *v;
+	struct mkvm_nl_vm *v;
 	size_t n;
 };
 
 static bool json;
-static int family;
 
 /* ---- netlink ------------------------------------------------------------ */
 
-static struct nl_sock *connect_family(void)
+static struct mkvm_nl *connect_family(void)
 {
-	struct nl_sock *sk = nl_socket_alloc();
+	static struct mkvm_nl nl;
 
-	if (!sk || genl_connect(sk)) {
+	switch (mkvm_nl_open(&nl)) {
+	case MKVM_NL_NO_SOCKET:
 		fprintf(stderr, "vmctl: cannot open a generic netlink socket\n");
 		exit(1);
-	}
-	family = genl_ctrl_resolve(sk, MINIKVM_GENL_NAME);
-	if (family < 0) {
+	case MKVM_NL_NO_FAMILY:
 		fprintf(stderr, "vmctl: no \"%s\" generic netlink family: "
 			"minikvm module not loaded? (modprobe minikvm)\n",
 			MINIKVM_GENL_NAME);
 		exit(1);
 	}
-	return sk;
+	return &nl;
 }
 
-static uint32_t get_u32(struct nlattr **tb, int a)
-{
-	return tb[a] ? nla_get_u32(tb[a]) : 0;
-}
-
-static uint64_t get_u64(struct nlattr **tb, int a)
-{
-	return tb[a] ? nla_get_u64(tb[a]) : 0;
-}
-
-static void parse_vm(struct nlattr **tb, struct vm *vm)
-{
-	memset(vm, 0, sizeof(*vm));
-	vm->id = get_u32(tb, MINIKVM_A_VM_ID);
-	vm->pid = get_u32(tb, MINIKVM_A_VM_PID);
-	vm->uid = get_u32(tb, MINIKVM_A_VM_UID);
-	vm->state = get_u32(tb, MINIKVM_A_VM_STATE);
-	vm->nr_vcpus = get_u32(tb, MINIKVM_A_VM_NR_VCPUS);
-	vm->vcpu_id = get_u32(tb, MINIKVM_A_VCPU_ID);
-	if (tb[MINIKVM_A_VM_NAME])
-		snprintf(vm->name, sizeof(vm->name), "%s",
-			 nla_get_string(tb[MINIKVM_A_VM_NAME]));
-	vm->created_ns = get_u64(tb, MINIKVM_A_VM_CREATED_NS);
-	vm->mem = get_u64(tb, MINIKVM_A_VM_MEM_BYTES);
-	vm->resident = get_u64(tb, MINIKVM_A_VM_RESIDENT_BYTES);
-	vm->pt = get_u64(tb, MINIKVM_A_VM_PT_BYTES);
-	vm->st.exits_total = get_u64(tb, MINIKVM_A_EXITS_TOTAL);
-	vm->st.user_exits = get_u64(tb, MINIKVM_A_USER_EXITS);
-	vm->st.guest_ns = get_u64(tb, MINIKVM_A_GUEST_NS);
-	vm->st.exit_ns = get_u64(tb, MINIKVM_A_EXIT_NS);
-	vm->st.injections = get_u64(tb, MINIKVM_A_INJECTIONS);
-	if (tb[MINIKVM_A_EXITS]) {
-		struct nlattr *a;
-		int rem;
-
-		nla_for_each_nested(a, tb[MINIKVM_A_EXITS], rem) {
-			int t = nla_type(a) - 1;
-
-			if (t >= 0 && t < __MINIKVM_STAT_MAX &&
-			    nla_len(a) == 8)
-				vm->st.exits[t] = nla_get_u64(a);
-		}
-	}
-}
-
-static int collect(struct nl_msg *msg, void *arg)
+static int collect(const struct mkvm_nl_vm *vm, void *arg)
 {
 	struct vms *vms = arg;
-	struct nlattr *tb[MINIKVM_A_MAX + 1];
-	struct vm *v;
+	struct mkvm_nl_vm *v;
 
-	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, MINIKVM_A_MAX, NULL))
-		return NL_SKIP;
 	v = realloc(vms->v, (vms->n + 1) * sizeof(*v));
 	if (!v)
 		return NL_STOP;
 	vms->v = v;
-	parse_vm(tb, &v[vms->n++]);
+	v[vms->n++] = *vm;
 	return NL_OK;
 }
 
-/* Send @cmd (a dump unless @id given for GET_VM) and collect the replies. */
-static int request(struct nl_sock *sk, int cmd, bool dump, int64_t id,
-		   struct vms *out)
+/* Dump @cmd (GET_VCPUS of VM @id, or GET_VM with -1), collect the replies. */
+static int request(struct mkvm_nl *nl, int cmd, int64_t id, struct vms *out)
 {
-	struct nl_msg *msg = nlmsg_alloc();
-	int r;
-
 	out->v = NULL;
 	out->n = 0;
-	if (!msg)
-		return -NLE_NOMEM;
-	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
-		    dump ? NLM_F_DUMP : 0, cmd, MINIKVM_GENL_VERSION);
-	if (id >= 0)
-		nla_put_u32(msg, MINIKVM_A_VM_ID, (uint32_t)id);
-	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, collect, out);
-	r = nl_send_auto(sk, msg);
-	nlmsg_free(msg);
-	if (r < 0)
-		return r;
-	r = nl_recvmsgs_default(sk);
-	return r < 0 ? r : 0;
+	return mkvm_nl_dump(nl, cmd, id, collect, out);
 }
 
-static void dump_vms(struct nl_sock *sk, struct vms *vms)
+static void dump_vms(struct mkvm_nl *nl, struct vms *vms)
 {
-	int r = request(sk, MINIKVM_CMD_GET_VM, true, -1, vms);
+	int r = request(nl, MINIKVM_CMD_GET_VM, -1, vms);
 
 	if (r) {
 		fprintf(stderr, "vmctl: listing VMs: %s\n", nl_geterror(r));
@@ -265,7 +173,7 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static void json_stats(const struct stats *st)
+static void json_stats(const struct mkvm_nl_stats *st)
 {
 	int i;
 
@@ -278,12 +186,12 @@ static void json_stats(const struct stats *st)
 	       (unsigned long long)st->exit_ns,
 	       (unsigned long long)st->injections);
 	for (i = 0; i < __MINIKVM_STAT_MAX; i++)
-		printf("%s\"%s\": %llu", i ? ", " : "", stat_name[i],
+		printf("%s\"%s\": %llu", i ? ", " : "", mkvm_stat_name[i],
 		       (unsigned long long)st->exits[i]);
 	printf("}");
 }
 
-static void json_vm(const struct vm *v, uint64_t now)
+static void json_vm(const struct mkvm_nl_vm *v, uint64_t now)
 {
 	printf("{\"id\": %u, \"name\": ", v->id);
 	json_str(v->name);
@@ -300,14 +208,14 @@ static void json_vm(const struct vm *v, uint64_t now)
 
 /* ---- commands ----------------------------------------------------------- */
 
-static int cmd_list(struct nl_sock *sk)
+static int cmd_list(struct mkvm_nl *nl)
 {
 	uint64_t now;
 	struct vms vms;
 	size_t i;
 	char a[32], b[32], c[32], d[32], e[32];
 
-	dump_vms(sk, &vms);
+	dump_vms(nl, &vms);
 	now = now_boottime();
 	if (json) {
 		printf("[");
@@ -322,7 +230,7 @@ static int cmd_list(struct nl_sock *sk)
 	       "PID", "VCPUS", "MEMORY", "RESIDENT", "STATE", "UPTIME", "CPU",
 	       "EXITS");
 	for (i = 0; i < vms.n; i++) {
-		struct vm *v = &vms.v[i];
+		struct mkvm_nl_vm *v = &vms.v[i];
 
 		printf("%4u  %-16s %7u %5u %7s %8s %-8s %8s %8s %8s\n", v->id,
 		       v->name, v->pid, v->nr_vcpus,
@@ -339,16 +247,16 @@ static int cmd_list(struct nl_sock *sk)
 }
 
 /* The VM called @what (an id or a name); exits if none. */
-static struct vm find_vm(struct nl_sock *sk, const char *what)
+static struct mkvm_nl_vm find_vm(struct mkvm_nl *nl, const char *what)
 {
 	struct vms vms;
-	struct vm found;
+	struct mkvm_nl_vm found;
 	char *end;
 	unsigned long id;
 	size_t i;
 	int hits = 0;
 
-	dump_vms(sk, &vms);
+	dump_vms(nl, &vms);
 	id = strtoul(what, &end, 10);
 	for (i = 0; i < vms.n; i++)
 		if (*what && !*end && vms.v[i].id == id) {
@@ -372,16 +280,16 @@ static struct vm find_vm(struct nl_sock *sk, const char *what)
 	return found;
 }
 
-static int cmd_stat(struct nl_sock *sk, const char *what)
+static int cmd_stat(struct mkvm_nl *nl, const char *what)
 {
-	struct vm v = find_vm(sk, what);
+	struct mkvm_nl_vm v = find_vm(nl, what);
 	uint64_t now = now_boottime();
 	struct vms vcpus;
 	char a[32], b[32], c[32];
 	size_t i;
 	int j, r;
 
-	r = request(sk, MINIKVM_CMD_GET_VCPUS, true, v.id, &vcpus);
+	r = request(nl, MINIKVM_CMD_GET_VCPUS, v.id, &vcpus);
 	if (r) {
 		fprintf(stderr, "vmctl: vCPUs of VM %u: %s\n", v.id,
 			nl_geterror(r));
@@ -425,7 +333,7 @@ static int cmd_stat(struct nl_sock *sk, const char *what)
 		printf(" %10s%-2u", "vcpu", vcpus.v[i].vcpu_id);
 	printf("\n");
 	for (j = 0; j < __MINIKVM_STAT_MAX; j++) {
-		printf("  %-12s %12llu", stat_name[j],
+		printf("  %-12s %12llu", mkvm_stat_name[j],
 		       (unsigned long long)v.st.exits[j]);
 		for (i = 0; i < vcpus.n; i++)
 			printf(" %12llu",
@@ -436,7 +344,7 @@ static int cmd_stat(struct nl_sock *sk, const char *what)
 		printf("\n  %-6s %12s %12s %12s %12s %12s\n", "VCPU", "EXITS",
 		       "USER_EXITS", "GUEST", "EXIT_TIME", "INJECTIONS");
 		for (i = 0; i < vcpus.n; i++) {
-			struct stats *s = &vcpus.v[i].st;
+			struct mkvm_nl_stats *s = &vcpus.v[i].st;
 
 			printf("  %-6u %12llu %12llu %12s %12s %12llu\n",
 			       vcpus.v[i].vcpu_id,
@@ -470,7 +378,7 @@ static int print_event(struct nl_msg *msg, void *arg)
 	if (g->cmd != MINIKVM_CMD_EVENT ||
 	    genlmsg_parse(nlmsg_hdr(msg), 0, tb, MINIKVM_A_MAX, NULL))
 		return NL_SKIP;
-	ev = get_u32(tb, MINIKVM_A_EVENT);
+	ev = mkvm_nl_u32(tb, MINIKVM_A_EVENT);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(t, sizeof(t), "%H:%M:%S", &tm);
@@ -480,30 +388,31 @@ static int print_event(struct nl_msg *msg, void *arg)
 		       (long long)ts.tv_sec, ts.tv_nsec / 1000000,
 		       ev < ARRAY_SIZE(event_name) && event_name[ev] ?
 		       event_name[ev] : "unknown",
-		       get_u32(tb, MINIKVM_A_VM_ID),
-		       get_u32(tb, MINIKVM_A_VM_PID),
-		       get_u32(tb, MINIKVM_A_VM_UID));
+		       mkvm_nl_u32(tb, MINIKVM_A_VM_ID),
+		       mkvm_nl_u32(tb, MINIKVM_A_VM_PID),
+		       mkvm_nl_u32(tb, MINIKVM_A_VM_UID));
 		if (tb[MINIKVM_A_VCPU_ID])
-			printf(", \"vcpu\": %u", get_u32(tb, MINIKVM_A_VCPU_ID));
+			printf(", \"vcpu\": %u", mkvm_nl_u32(tb, MINIKVM_A_VCPU_ID));
 		printf("}\n");
 	} else {
 		printf("%s.%03ld %-16s vm %u pid %u uid %u", t,
 		       ts.tv_nsec / 1000000,
 		       ev < ARRAY_SIZE(event_name) && event_name[ev] ?
 		       event_name[ev] : "unknown",
-		       get_u32(tb, MINIKVM_A_VM_ID),
-		       get_u32(tb, MINIKVM_A_VM_PID),
-		       get_u32(tb, MINIKVM_A_VM_UID));
+		       mkvm_nl_u32(tb, MINIKVM_A_VM_ID),
+		       mkvm_nl_u32(tb, MINIKVM_A_VM_PID),
+		       mkvm_nl_u32(tb, MINIKVM_A_VM_UID));
 		if (tb[MINIKVM_A_VCPU_ID])
-			printf(" vcpu %u", get_u32(tb, MINIKVM_A_VCPU_ID));
+			printf(" vcpu %u", mkvm_nl_u32(tb, MINIKVM_A_VCPU_ID));
 		printf("\n");
 	}
 	fflush(stdout);
 	return NL_OK;
 }
 
-static int cmd_watch(struct nl_sock *sk)
+static int cmd_watch(struct mkvm_nl *nl)
 {
+	struct nl_sock *sk = nl->sk;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int grp = genl_ctrl_resolve_grp(sk, MINIKVM_GENL_NAME,
 					MINIKVM_GENL_MCGRP);
@@ -542,7 +451,7 @@ static int cmd_watch(struct nl_sock *sk)
 	return 0;
 }
 
-static int cmd_top(struct nl_sock *sk, double interval)
+static int cmd_top(struct mkvm_nl *nl, double interval)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct vms prev = { 0 }, cur;
@@ -558,7 +467,7 @@ static int cmd_top(struct nl_sock *sk, double interval)
 			(long)((interval - (time_t)interval) * 1e9)
 		};
 
-		dump_vms(sk, &cur);
+		dump_vms(nl, &cur);
 		tnow = now_boottime();
 		if (isatty(1))
 			printf("\033[H\033[2J");
@@ -568,7 +477,7 @@ static int cmd_top(struct nl_sock *sk, double interval)
 		       "NAME", "VCPUS", "MEMORY", "RESIDENT", "CPU%", "EXITS/s",
 		       "IO/s", "MMIO/s", "NPF/s");
 		for (i = 0; i < cur.n; i++) {
-			struct vm *v = &cur.v[i], *p = NULL;
+			struct mkvm_nl_vm *v = &cur.v[i], *p = NULL;
 			double dt = (tnow - tprev) / 1e9, cpu = 0;
 			double ex = 0, io = 0, mmio = 0, npf = 0;
 

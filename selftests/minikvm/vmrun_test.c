@@ -7,82 +7,31 @@
  * $MKVM_EXAMPLES point elsewhere for a run outside the test VM.
  */
 #define _GNU_SOURCE
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "kselftest_harness.h"
 #include "mkvm_util.h"
+#include "lib/run.h"
 
 #define STATUS_CONFIG	2
 #define STATUS_CRASH	3
 
-struct result {
-	int status;		/* exit status, or 128 + signal if killed */
-	bool timed_out;
-	char out[16384];
-	char err[16384];
-};
-
-static const char *vmrun_path(void)
-{
-	const char *p = getenv("VMRUN");
-
-	return p && *p ? p : "/mkvm/bin/vmrun";
-}
-
-static const char *example(const char *name)
-{
-	static char path[8][256];
-	static int n;
-	const char *dir = getenv("MKVM_EXAMPLES");
-	char *p = path[n++ % 8];
-
-	snprintf(p, 256, "%s/%s", dir && *dir ? dir : "/mkvm/examples", name);
-	return p;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Appends what fd has to buf; drops what does not fit (never blocks vmrun). */
-static ssize_t read_some(int fd, char *buf, size_t *len, size_t size)
-{
-	char scratch[4096];
-	ssize_t n;
-
-	if (*len + 1 >= size)
-		return read(fd, scratch, sizeof(scratch));
-	n = read(fd, buf + *len, size - 1 - *len);
-	if (n > 0)
-		*len += n;
-	return n;
-}
+#define VMRUN	mkvm_tool("VMRUN", "/mkvm/bin/vmrun")
 
 /*
  * Runs vmrun with args (NULL-terminated) and --device $MKVM_DEV.  When
  * sig is set, sends it once stdout holds wait_for.  Kills vmrun after
  * timeout seconds: a hang is a failure, never a stuck test.
  */
-static void run(struct result *r, int sig, const char *wait_for, double timeout,
-		...)
+static void run(struct mkvm_proc *r, int sig, const char *wait_for,
+		double timeout, ...)
 {
-	const char *argv[32] = { vmrun_path() };
-	int out[2], err[2], argc = 1, st;
-	size_t no = 0, ne = 0;
-	bool sent = false;
-	double end;
+	const char *argv[32] = { VMRUN };
+	int argc = 1;
 	va_list ap;
-	pid_t pid;
 
 	va_start(ap, timeout);
 	while ((argv[argc] = va_arg(ap, const char *)))
@@ -92,54 +41,10 @@ static void run(struct result *r, int sig, const char *wait_for, double timeout,
 	argv[argc++] = mkvm_dev();
 	argv[argc] = NULL;
 
-	memset(r, 0, sizeof(*r));
-	if (pipe(out) || pipe(err))
-		abort();
-	pid = fork();
-	if (pid == 0) {
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		close(out[0]);
-		close(err[0]);
-		execv(argv[0], (char **)argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	end = now() + timeout;
-	for (;;) {
-		struct pollfd p[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-		int ms = (end - now()) * 1000;
-
-		if (ms <= 0) {
-			r->timed_out = true;
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(p, 2, ms > 200 ? 200 : ms) < 0)
-			continue;
-		if (p[0].revents) {
-			read_some(out[0], r->out, &no, sizeof(r->out));
-		}
-		if (p[1].revents) {
-			read_some(err[0], r->err, &ne, sizeof(r->err));
-		}
-		if (sig && !sent && strstr(r->out, wait_for)) {
-			kill(pid, sig);
-			sent = true;
-		}
-		if ((p[0].revents & POLLHUP) && !(p[0].revents & POLLIN) &&
-		    (p[1].revents & POLLHUP) && !(p[1].revents & POLLIN))
-			break;
-	}
-	waitpid(pid, &st, 0);
+	mkvm_run(r, sig, wait_for, timeout, argv);
 	if (r->timed_out)
 		fprintf(stderr, "# vmrun killed after %.0f s; stdout:\n%s\n# stderr:\n%s\n",
 			timeout, r->out, r->err);
-	close(out[0]);
-	close(err[0]);
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static int count(const char *s, const char *what)
@@ -155,9 +60,9 @@ static int count(const char *s, const char *what)
 
 TEST(hello_long)
 {
-	struct result r;
+	struct mkvm_proc r;
 
-	run(&r, 0, NULL, 20, example("hello.cfg"), NULL);
+	run(&r, 0, NULL, 20, mkvm_example("hello.cfg"), NULL);
 	ASSERT_FALSE(r.timed_out);
 	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_STREQ("Hello from 64-bit long mode!\n", r.out);
@@ -166,9 +71,9 @@ TEST(hello_long)
 
 TEST(hello_real)
 {
-	struct result r;
+	struct mkvm_proc r;
 
-	run(&r, 0, NULL, 20, example("hello-real.cfg"), NULL);
+	run(&r, 0, NULL, 20, mkvm_example("hello-real.cfg"), NULL);
 	ASSERT_FALSE(r.timed_out);
 	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_STREQ("Hello from real mode!\n", r.out);
@@ -177,9 +82,9 @@ TEST(hello_real)
 
 TEST(hello_protected)
 {
-	struct result r;
+	struct mkvm_proc r;
 
-	run(&r, 0, NULL, 20, example("hello-protected.cfg"), NULL);
+	run(&r, 0, NULL, 20, mkvm_example("hello-protected.cfg"), NULL);
 	ASSERT_FALSE(r.timed_out);
 	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_STREQ("Hello from 32-bit protected mode!\n", r.out);
@@ -188,15 +93,15 @@ TEST(hello_protected)
 
 TEST(hello_elf)
 {
-	struct result r;
+	struct mkvm_proc r;
 
-	run(&r, 0, NULL, 20, example("hello-elf.cfg"), NULL);
+	run(&r, 0, NULL, 20, mkvm_example("hello-elf.cfg"), NULL);
 	ASSERT_FALSE(r.timed_out);
 	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_STREQ("Hello from 64-bit long mode!\n", r.out);
 }
 
-static void check_smp(struct __test_metadata *_metadata, struct result *r,
+static void check_smp(struct __test_metadata *_metadata, struct mkvm_proc *r,
 		      int n)
 {
 	char line[64];
@@ -215,25 +120,25 @@ static void check_smp(struct __test_metadata *_metadata, struct result *r,
 
 TEST(smp_every_vcpu_starts)
 {
-	struct result r;
+	struct mkvm_proc r;
 
-	run(&r, 0, NULL, 20, example("smp.cfg"), NULL);
+	run(&r, 0, NULL, 20, mkvm_example("smp.cfg"), NULL);
 	check_smp(_metadata, &r, 4);
 }
 
 TEST(option_overrides_key)
 {
-	struct result r;
+	struct mkvm_proc r;
 
-	run(&r, 0, NULL, 20, example("smp.cfg"), "--vcpus", "2", "--memory=64M", NULL);
+	run(&r, 0, NULL, 20, mkvm_example("smp.cfg"), "--vcpus", "2", "--memory=64M", NULL);
 	check_smp(_metadata, &r, 2);
 }
 
 TEST(guest_status_is_exit_status)
 {
-	struct result r;
+	struct mkvm_proc r;
 
-	run(&r, 0, NULL, 20, example("status.cfg"), NULL);
+	run(&r, 0, NULL, 20, mkvm_example("status.cfg"), NULL);
 	ASSERT_FALSE(r.timed_out);
 	EXPECT_EQ(42, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_STREQ("exiting with status 42\n", r.out);
@@ -241,9 +146,9 @@ TEST(guest_status_is_exit_status)
 
 TEST(triple_fault_dumps_registers)
 {
-	struct result r;
+	struct mkvm_proc r;
 
-	run(&r, 0, NULL, 20, example("crash.cfg"), NULL);
+	run(&r, 0, NULL, 20, mkvm_example("crash.cfg"), NULL);
 	ASSERT_FALSE(r.timed_out);
 	EXPECT_EQ(STATUS_CRASH, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_STREQ("about to triple fault\n", r.out);
@@ -254,10 +159,10 @@ TEST(triple_fault_dumps_registers)
 
 TEST(on_crash_restart_until_sigterm)
 {
-	struct result r;
+	struct mkvm_proc r;
 
 	/* The second greeting shows a restart; SIGTERM then ends it all. */
-	run(&r, SIGTERM, "fault\nabout to triple fault\n", 20, example("crash.cfg"),
+	run(&r, SIGTERM, "fault\nabout to triple fault\n", 20, mkvm_example("crash.cfg"),
 	    "--on-crash", "restart", NULL);
 	ASSERT_FALSE(r.timed_out);
 	EXPECT_EQ(128 + SIGTERM, r.status) TH_LOG("stderr: %s", r.err);
@@ -267,12 +172,12 @@ TEST(on_crash_restart_until_sigterm)
 TEST(console_file_and_none)
 {
 	char path[] = "/tmp/vmrun_console.XXXXXX", opt[64], buf[128] = "";
-	struct result r;
+	struct mkvm_proc r;
 	int fd = mkstemp(path);
 
 	ASSERT_LE(0, fd);
 	snprintf(opt, sizeof(opt), "file:%s", path);
-	run(&r, 0, NULL, 20, example("hello.cfg"), "--console", opt, NULL);
+	run(&r, 0, NULL, 20, mkvm_example("hello.cfg"), "--console", opt, NULL);
 	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_STREQ("", r.out);
 	EXPECT_LT(0, read(fd, buf, sizeof(buf) - 1));
@@ -280,7 +185,7 @@ TEST(console_file_and_none)
 	close(fd);
 	unlink(path);
 
-	run(&r, 0, NULL, 20, example("hello.cfg"), "--console", "none", NULL);
+	run(&r, 0, NULL, 20, mkvm_example("hello.cfg"), "--console", "none", NULL);
 	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_STREQ("", r.out);
 }
@@ -289,9 +194,9 @@ static void stop_loop(struct __test_metadata *_metadata, int sig,
 		      const char *name)
 {
 	char msg[64];
-	struct result r;
+	struct mkvm_proc r;
 
-	run(&r, sig, "Ctrl-C\n", 20, example("loop.cfg"), NULL);
+	run(&r, sig, "Ctrl-C\n", 20, mkvm_example("loop.cfg"), NULL);
 	ASSERT_FALSE(r.timed_out);
 	EXPECT_EQ(128 + sig, r.status) TH_LOG("stderr: %s", r.err);
 	snprintf(msg, sizeof(msg), "vmrun: loop: %s: stopping the guest\n", name);
@@ -313,7 +218,7 @@ static void bad(struct __test_metadata *_metadata, const char *cfg_text,
 		const char *msg, const char *opt, const char *val)
 {
 	char path[] = "/tmp/vmrun_bad.XXXXXX.cfg";
-	struct result r;
+	struct mkvm_proc r;
 	int fd = mkstemps(path, 4);
 
 	ASSERT_LE(0, fd);
@@ -343,19 +248,19 @@ static char *cfg(const char *fmt, const char *image)
 
 TEST(bad_unknown_key)
 {
-	bad(_metadata, cfg("[vm]\nmemroy = 2M\n[boot]\nimage = %s\n", example("hello.bin")),
+	bad(_metadata, cfg("[vm]\nmemroy = 2M\n[boot]\nimage = %s\n", mkvm_example("hello.bin")),
 	    ":2: memroy: unknown key in section [vm]", NULL, NULL);
 }
 
 TEST(bad_unit)
 {
-	bad(_metadata, cfg("[vm]\nname = t\nmemory = 2Q\n[boot]\nimage = %s\n", example("hello.bin")),
+	bad(_metadata, cfg("[vm]\nname = t\nmemory = 2Q\n[boot]\nimage = %s\n", mkvm_example("hello.bin")),
 	    ":3: memory: bad size '2Q'", NULL, NULL);
 }
 
 TEST(bad_memory_beyond_host)
 {
-	bad(_metadata, cfg("[vm]\nmemory = 1T\n[boot]\nimage = %s\n", example("hello.bin")),
+	bad(_metadata, cfg("[vm]\nmemory = 1T\n[boot]\nimage = %s\n", mkvm_example("hello.bin")),
 	    ":2: memory: 1048576M is more than the host's", NULL, NULL);
 }
 
@@ -370,7 +275,7 @@ TEST(bad_vcpus_beyond_device)
 	close(fd);
 	ASSERT_LT(0, max);
 	snprintf(text, sizeof(text), "[vm]\nvcpus = %ld\n[boot]\nmode = long\nimage = %s\n",
-		 max + 1, example("hello.bin"));
+		 max + 1, mkvm_example("hello.bin"));
 	snprintf(msg, sizeof(msg), ":2: vcpus: %ld vCPUs: ", max + 1);
 	bad(_metadata, text, msg, NULL, NULL);
 }
@@ -388,34 +293,34 @@ TEST(bad_no_image_key)
 
 TEST(bad_image_does_not_fit)
 {
-	bad(_metadata, cfg("[vm]\nmemory = 64K\n[boot]\nmode = long\nimage = %s\n", example("hello.bin")),
+	bad(_metadata, cfg("[vm]\nmemory = 64K\n[boot]\nmode = long\nimage = %s\n", mkvm_example("hello.bin")),
 	    ":5: image: ", NULL, NULL);
-	bad(_metadata, cfg("[vm]\nmemory = 64K\n[boot]\nmode = long\nimage = %s\n", example("hello.bin")),
+	bad(_metadata, cfg("[vm]\nmemory = 64K\n[boot]\nmode = long\nimage = %s\n", mkvm_example("hello.bin")),
 	    "do not fit below 0x8000", NULL, NULL);
 }
 
 TEST(bad_elf_segment_does_not_fit)
 {
 	bad(_metadata, cfg("[vm]\nmemory = 64K\n[boot]\nformat = elf\nmode = long\nimage = %s\n",
-			   example("hello.elf")),
+			   mkvm_example("hello.elf")),
 	    ":6: image: ", NULL, NULL);
 }
 
 TEST(bad_wrong_format)
 {
-	bad(_metadata, cfg("[boot]\nformat = elf\nimage = %s\n", example("hello.bin")),
+	bad(_metadata, cfg("[boot]\nformat = elf\nimage = %s\n", mkvm_example("hello.bin")),
 	    ":3: image: ", NULL, NULL);
-	bad(_metadata, cfg("[boot]\nformat = elf\nimage = %s\n", example("hello.bin")),
+	bad(_metadata, cfg("[boot]\nformat = elf\nimage = %s\n", mkvm_example("hello.bin")),
 	    "not an ELF file (format = elf)", NULL, NULL);
-	bad(_metadata, cfg("[boot]\nimage = %s\n", example("hello.elf")),
+	bad(_metadata, cfg("[boot]\nimage = %s\n", mkvm_example("hello.elf")),
 	    "an ELF file, but format = raw", NULL, NULL);
-	bad(_metadata, cfg("[boot]\nformat = coff\nimage = %s\n", example("hello.bin")),
+	bad(_metadata, cfg("[boot]\nformat = coff\nimage = %s\n", mkvm_example("hello.bin")),
 	    ":2: format: bad format 'coff'", NULL, NULL);
 }
 
 TEST(bad_mode_and_syntax)
 {
-	bad(_metadata, cfg("[boot]\nimage = %s\nmode = unreal\n", example("hello.bin")),
+	bad(_metadata, cfg("[boot]\nimage = %s\nmode = unreal\n", mkvm_example("hello.bin")),
 	    ":3: mode: bad CPU mode 'unreal'", NULL, NULL);
 	bad(_metadata, "[vm]\nthis is not ini\n", ":2: syntax error", NULL, NULL);
 	bad(_metadata, "[vmm]\nname = x\n", ":2: name: unknown section [vmm]", NULL, NULL);
@@ -423,37 +328,24 @@ TEST(bad_mode_and_syntax)
 
 TEST(bad_option)
 {
-	bad(_metadata, cfg("[boot]\nimage = %s\n", example("hello.bin")),
+	bad(_metadata, cfg("[boot]\nimage = %s\n", mkvm_example("hello.bin")),
 	    "command line: --memory: bad size '64X'", "--memory", "64X");
-	bad(_metadata, cfg("[boot]\nimage = %s\n", example("hello.bin")),
+	bad(_metadata, cfg("[boot]\nimage = %s\n", mkvm_example("hello.bin")),
 	    "command line: --colour: unknown option", "--colour", "red");
 }
 
 TEST(missing_device_hint)
 {
 	/* Without run(): its --device $MKVM_DEV would win. */
-	{
-		const char *argv[] = { vmrun_path(), example("hello.cfg"), "--device",
-				       "/dev/no-such-kvm", NULL };
-		int p[2], st;
-		char buf[512] = "";
-		pid_t pid;
+	const char *argv[] = { VMRUN, mkvm_example("hello.cfg"), "--device",
+			       "/dev/no-such-kvm", NULL };
+	struct mkvm_proc r;
 
-		ASSERT_EQ(0, pipe(p));
-		pid = fork();
-		if (!pid) {
-			dup2(p[1], 2);
-			execv(argv[0], (char **)argv);
-			_exit(127);
-		}
-		close(p[1]);
-		ASSERT_LT(0, read(p[0], buf, sizeof(buf) - 1));
-		waitpid(pid, &st, 0);
-		close(p[0]);
-		EXPECT_EQ(1, WEXITSTATUS(st));
-		EXPECT_STREQ("vmrun: /dev/no-such-kvm: No such file or directory (is the module loaded? try: modprobe minikvm)\n",
-			     buf);
-	}
+	mkvm_run(&r, 0, NULL, 20, argv);
+	ASSERT_FALSE(r.timed_out);
+	EXPECT_EQ(1, r.status);
+	EXPECT_STREQ("vmrun: /dev/no-such-kvm: No such file or directory (is the module loaded? try: modprobe minikvm)\n",
+		     r.err);
 }
 
 TEST_HARNESS_MAIN
