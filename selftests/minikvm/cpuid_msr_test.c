@@ -347,12 +347,7 @@ static void guest_bad_msr(void)
 
 TEST(guest_rdmsr_wrmsr_gp)
 {
-	struct vm *vm = vm_create();
-	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
-
-	vcpu_start_guest(vcpu, guest_bad_msr, 0);
-	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
-	vm_free(vm);
+	run_guest_to_done(guest_bad_msr);
 }
 
 TEST_HARNESS_MAIN

@@ -43,6 +43,14 @@ static void skip_handler(struct ex_regs *regs)
 #define GET_DR(n) ({ uint64_t __v; asm volatile("mov %%dr" #n ", %0" : "=a"(__v)); __v; })
 #define SET_DR(n, v) asm volatile("mov %0, %%dr" #n : : "a"((uint64_t)(v)) : "memory")
 
+/* The four values of a GUEST_SYNC4 (or of DR0-3) are @a, @b, @c, @d. */
+#define EXPECT_FOUR(v, a, b, c, d) do {					\
+	EXPECT_EQ(a, (v)[0]);						\
+	EXPECT_EQ(b, (v)[1]);						\
+	EXPECT_EQ(c, (v)[2]);						\
+	EXPECT_EQ(d, (v)[3]);						\
+} while (0)
+
 static void get_dbg(struct vcpu *vcpu, struct kvm_debugregs *d)
 {
 	memset(d, 0xcc, sizeof(*d));
@@ -195,26 +203,17 @@ TEST(guest_mov_dr)
 
 	vcpu_start_guest(vcpu, guest_dr_roundtrip, 0);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	EXPECT_EQ(0xa000, uc.args[0]);
-	EXPECT_EQ(0xb000, uc.args[1]);
-	EXPECT_EQ(0xc000, uc.args[2]);
-	EXPECT_EQ(0xd000, uc.args[3]);
+	EXPECT_FOUR(uc.args, 0xa000, 0xb000, 0xc000, 0xd000);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
 	EXPECT_EQ(DR6_INIT | 1, uc.args[0]);
 	EXPECT_EQ(DR7_INIT, uc.args[1]);
 
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	EXPECT_EQ(0x11111000, uc.args[0]);
-	EXPECT_EQ(0x22222000, uc.args[1]);
-	EXPECT_EQ(0x33333000, uc.args[2]);
-	EXPECT_EQ(0x44444000, uc.args[3]);
+	EXPECT_FOUR(uc.args, 0x11111000, 0x22222000, 0x33333000, 0x44444000);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
 	EXPECT_EQ(DR7_INIT | 1, uc.args[1]);
 	get_dbg(vcpu, &d);
-	EXPECT_EQ(0x11111000, d.db[0]);
-	EXPECT_EQ(0x22222000, d.db[1]);
-	EXPECT_EQ(0x33333000, d.db[2]);
-	EXPECT_EQ(0x44444000, d.db[3]);
+	EXPECT_FOUR(d.db, 0x11111000, 0x22222000, 0x33333000, 0x44444000);
 	EXPECT_EQ(DR7_INIT | 1, d.dr7);
 
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
@@ -248,12 +247,7 @@ static void guest_cr4_de(void)
 
 TEST(cr4_de_dr4_dr5_ud)
 {
-	struct vm *vm = vm_create();
-	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
-
-	vcpu_start_guest(vcpu, guest_cr4_de, 0);
-	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
-	vm_free(vm);
+	run_guest_to_done(guest_cr4_de);
 }
 
 /*
@@ -370,10 +364,7 @@ TEST(host_breakpoints_invisible)
 	vcpu = vm_vcpu_add(vm, 0);
 	vcpu_start_guest(vcpu, guest_read_drs, 0);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	EXPECT_EQ(0, uc.args[0]) TH_LOG("the guest reads the host's DR0");
-	EXPECT_EQ(0, uc.args[1]);
-	EXPECT_EQ(0, uc.args[2]);
-	EXPECT_EQ(0, uc.args[3]);
+	EXPECT_FOUR(uc.args, 0, 0, 0, 0);	/* not the host's DR0 */
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
 	EXPECT_EQ(DR7_INIT, uc.args[0]) TH_LOG("the guest reads the host's DR7");
 	vcpu_run_expect(vcpu, UCALL_DONE, NULL);

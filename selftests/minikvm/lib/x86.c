@@ -11,6 +11,7 @@
 #include <sys/auxv.h>
 
 #include "guest.h"
+#include "ucall.h"
 #include "x86.h"
 
 #define PAGE_SIZE	4096UL
@@ -444,4 +445,14 @@ void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
 
 	TEST_ASSERT(r == 1, "KVM_SET_MSRS %#x = %#lx: returned %d", index,
 		    (unsigned long)value, r);
+}
+
+void run_guest_to_done(void *fn)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+
+	vcpu_start_guest(vcpu, fn, 0);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
 }

@@ -174,6 +174,12 @@ void __vcpu_load_snippet(struct vcpu *vcpu, enum cpu_mode mode,
  */
 void vcpu_start_guest(struct vcpu *vcpu, void *fn, int nargs, ...);
 
+/*
+ * A VM with one vCPU that runs @fn (no arguments) until GUEST_DONE();
+ * a failed GUEST_ASSERT or any other exit fails the test.
+ */
+void run_guest_to_done(void *fn);
+
 /* CPUID. */
 /* KVM_GET_SUPPORTED_CPUID, fetched once (do not modify). */
 const struct kvm_cpuid2 *kvm_supported_cpuid(void);
