@@ -629,10 +629,34 @@ static void usage(FILE *f)
 		"See vmctl(8).\n");
 }
 
+/* A bad command line: say what is wrong, then how to use vmctl. */
+static int bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vmctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	return 2;
+}
+
+/* top's refresh interval: seconds, from 0.1 to 3600; -1 if not that. */
+static double parse_interval(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0.1 && v <= 3600))
+		return -1;
+	return v;
+}
+
 int main(int argc, char **argv)
 {
-	const char *cmd;
-	int i = 1;
+	const char *cmd, *arg = NULL;
+	double interval = 1.0;
+	int i = 1, nargs = 0;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
@@ -641,31 +665,41 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			usage(stderr);
-			return 2;
+			return bad_usage("unknown option %s", argv[i]);
 		}
 	}
 	cmd = i < argc ? argv[i++] : "list";
-	for (int k = i; k < argc; k++)
-		if (!strcmp(argv[k], "--json"))
+	/* After the command: --json anywhere, and at most one operand. */
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			json = true;
+		else if (argv[i][0] == '-' && argv[i][1] && !isdigit((unsigned char)argv[i][1]))
+			return bad_usage("unknown option %s", argv[i]);
+		else if (nargs++)
+			return bad_usage("unexpected argument %s", argv[i]);
+		else
+			arg = argv[i];
+	}
+	if (!strcmp(cmd, "stat") || !strcmp(cmd, "status")) {
+		if (!arg)
+			return bad_usage("%s needs a VM id or name", cmd);
+		return cmd_stat(connect_family(), arg);
+	}
+	if (!strcmp(cmd, "top")) {
+		if (arg) {
+			interval = parse_interval(arg);
+			if (interval < 0)
+				return bad_usage("top: bad interval %s (seconds, 0.1 to 3600)", arg);
+		}
+		return cmd_top(connect_family(), interval);
+	}
+	if (arg)
+		return bad_usage("unexpected argument %s", arg);
 	if (!strcmp(cmd, "check"))
 		return cmd_check();
 	if (!strcmp(cmd, "list") || !strcmp(cmd, "ls"))
 		return cmd_list(connect_family());
-	if (!strcmp(cmd, "stat") || !strcmp(cmd, "status")) {
-		if (i >= argc || !strcmp(argv[i], "--json")) {
-			usage(stderr);
-			return 2;
-		}
-		return cmd_stat(connect_family(), argv[i]);
-	}
 	if (!strcmp(cmd, "watch"))
 		return cmd_watch(connect_family());
-	if (!strcmp(cmd, "top"))
-		return cmd_top(connect_family(),
-			       i < argc ? atof(argv[i]) > 0.1 ? atof(argv[i]) :
-			       0.1 : 1.0);
-	usage(stderr);
-	return 2;
+	return bad_usage("unknown command %s", cmd);
 }

@@ -167,6 +167,43 @@ TEST(stat_unknown_vm_fails)
 	EXPECT_NE(NULL, strstr(ctl.err, "no VM no-such-vm")) TH_LOG("%s", ctl.err);
 }
 
+/* Every malformed command line: status 2, what is wrong, then the usage. */
+TEST(bad_command_lines)
+{
+	static const struct {
+		const char *argv[4];
+		const char *says;
+	} bad[] = {
+		{ { "--bogus" }, "unknown option --bogus" },
+		{ { "list", "--bogus" }, "unknown option --bogus" },
+		{ { "frobnicate" }, "unknown command frobnicate" },
+		{ { "list", "extra" }, "unexpected argument extra" },
+		{ { "check", "extra" }, "unexpected argument extra" },
+		{ { "stat" }, "stat needs a VM id or name" },
+		{ { "stat", "a", "b" }, "unexpected argument b" },
+		{ { "top", "abc" }, "bad interval abc" },
+		{ { "top", "0" }, "bad interval 0" },
+		{ { "top", "-1" }, "bad interval -1" },
+		{ { "top", "0.05" }, "bad interval 0.05" },
+		{ { "top", "nan" }, "bad interval nan" },
+		{ { "top", "1e9" }, "bad interval 1e9" },
+		{ { "top", "2x" }, "bad interval 2x" },
+	};
+	struct mkvm_proc ctl;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		run(&ctl, VMCTL, bad[i].argv[0], bad[i].argv[1], bad[i].argv[2],
+		    bad[i].argv[3], NULL);
+		EXPECT_EQ(2, ctl.status) TH_LOG("vmctl %s %s", bad[i].argv[0],
+						 bad[i].argv[1] ? bad[i].argv[1] : "");
+		EXPECT_NE(NULL, strstr(ctl.err, bad[i].says))
+			TH_LOG("expected \"%s\", got: %s", bad[i].says, ctl.err);
+		EXPECT_NE(NULL, strstr(ctl.err, "usage: vmctl")) TH_LOG("%s", ctl.err);
+		EXPECT_EQ(0, ctl.out_len) TH_LOG("stdout: %s", ctl.out);
+	}
+}
+
 TEST(watch_sees_create_and_destroy)
 {
 	struct mkvm_proc w, vm;
