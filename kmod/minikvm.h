@@ -60,6 +60,7 @@ enum mkvm_exit_reason {
 	MKVM_EXIT_DR_ACCESS,	/* MOV to or from a debug register */
 	MKVM_EXIT_INVD,		/* INVD: a no-op for a guest */
 	MKVM_EXIT_HYPERCALL,	/* VMMCALL/VMCALL */
+	MKVM_EXIT_RDTSCP,
 	MKVM_EXIT_IRQ_WINDOW,	/* the guest can take an interrupt */
 	MKVM_EXIT_SHUTDOWN,	/* triple fault */
 	MKVM_EXIT_FAIL_ENTRY,	/* VMRUN refused the state */
@@ -264,6 +265,7 @@ struct mkvm_vcpu {
 
 	/* Emulated MSRs not held in the VMCB/VMCS. */
 	u64 apic_base, tsc_offset, misc_enable, spec_ctrl;
+	u32 tsc_aux;			/* [v] in the CPU while the guest runs */
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
 	u64 pat_unused;
 

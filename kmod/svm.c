@@ -5,7 +5,7 @@
  * the core's generic exits.  The world switch is svm_entry.S.
  *
  * Intercepted: every port and MSR (all-ones permission maps), CR0 and
- * CR4 writes, every debug-register access, the SVM instructions, HLT, CPUID, INVD, XSETBV,
+ * CR4 writes, every debug-register access, RDTSCP, the SVM instructions, HLT, CPUID, INVD, XSETBV,
  * MONITOR/MWAIT, RDPRU, shutdown, physical interrupts, NMI, SMI, and
  * #AC, #DB, #MC.
  */
@@ -231,6 +231,7 @@ static void svm_init_vmcb(struct svm_vcpu *svm)
 		INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI,
 		INTERCEPT_SKINIT, INTERCEPT_MONITOR, INTERCEPT_MWAIT,
 		INTERCEPT_MWAIT_COND, INTERCEPT_XSETBV, INTERCEPT_RDPRU,
+		INTERCEPT_RDTSCP,
 		INTERCEPT_CR0_WRITE, INTERCEPT_CR4_WRITE,
 	};
 	unsigned int i;
@@ -432,6 +433,10 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		break;
 	case SVM_EXIT_XSETBV:
 		exit->reason = MKVM_EXIT_XSETBV;
+		exit->next_rip = svm_next_rip(svm, exit, 3);
+		break;
+	case SVM_EXIT_RDTSCP:
+		exit->reason = MKVM_EXIT_RDTSCP;
 		exit->next_rip = svm_next_rip(svm, exit, 3);
 		break;
 	case SVM_EXIT_INVD:

@@ -583,6 +583,41 @@ static bool mkvm_cpuid_has_nx(struct mkvm_vcpu *vcpu)
 	return e && (e->edx & BIT(20));
 }
 
+static bool mkvm_cpuid_has_rdtscp(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 0x80000001, 0);
+
+	return e && (e->edx & BIT(27));
+}
+
+/* TSC_AUX exists for the guest with RDTSCP or RDPID in its CPUID. */
+static bool mkvm_cpuid_has_tsc_aux(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 7, 0);
+
+	return mkvm_cpuid_has_rdtscp(vcpu) || (e && (e->ecx & BIT(22)));
+}
+
+/*
+ * RDTSCP, intercepted: #UD unless the guest's CPUID has it (ours never
+ * offers it), else the guest's TSC and its TSC_AUX.
+ */
+static int mkvm_handle_rdtscp(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u64 tsc;
+
+	if (!mkvm_cpuid_has_rdtscp(vcpu) ||
+	    mkvm_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc)) {
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
+		return 1;
+	}
+	vcpu->regs[0] = (u32)tsc;
+	vcpu->regs[2] = tsc >> 32;
+	vcpu->regs[1] = vcpu->tsc_aux;
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}
+
 static int mkvm_handle_cpuid(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	u32 fn = vcpu->regs[0], idx = vcpu->regs[1];
@@ -620,7 +655,7 @@ static const u32 mkvm_msrs[] = {
 	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
-	MSR_IA32_SPEC_CTRL, MSR_MTRRdefType,
+	MSR_IA32_SPEC_CTRL, MSR_MTRRdefType, MSR_TSC_AUX,
 };
 
 static bool mkvm_is_mtrr_var(u32 index)
@@ -642,7 +677,8 @@ static int mkvm_mtrr_fixed_index(u32 index)
 }
 
 /* 0, or -EINVAL for an MSR we do not have (the guest then gets #GP). */
-static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
+static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
+			bool host)
 {
 	int r = mkvm_ops->get_msr(vcpu, index, data);
 	int fixed;
@@ -667,6 +703,11 @@ static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
 		return 0;
 	case MSR_IA32_SPEC_CTRL:
 		*data = vcpu->spec_ctrl;
+		return 0;
+	case MSR_TSC_AUX:
+		if (!host && !mkvm_cpuid_has_tsc_aux(vcpu))
+			return -EINVAL;
+		*data = vcpu->tsc_aux;
 		return 0;
 	case MSR_MTRRcap:
 		*data = 0x500 | 8;	/* fixed ranges, WC, 8 variable */
@@ -732,6 +773,11 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		/* Kept, not applied: the host's mitigations stay in force. */
 		vcpu->spec_ctrl = data;
 		return 0;
+	case MSR_TSC_AUX:
+		if (!host && !mkvm_cpuid_has_tsc_aux(vcpu))
+			return -EINVAL;
+		vcpu->tsc_aux = (u32)data;	/* AMD ignores bits 63:32 */
+		return 0;
 	case MSR_IA32_PRED_CMD:
 		if (data & ~PRED_CMD_IBPB)
 			return -EINVAL;
@@ -764,7 +810,7 @@ static int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	u64 data;
 
-	if (mkvm_get_msr(vcpu, vcpu->regs[1], &data)) {
+	if (mkvm_get_msr(vcpu, vcpu->regs[1], &data, false)) {
 		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
@@ -1028,6 +1074,36 @@ gp:
 	return 1;
 }
 
+/*
+ * TSC_AUX, which RDPID reads without any intercept (RDTSCP is
+ * intercepted): the guest's while it runs, so that it never sees the
+ * host's CPU and node number.  The host's value (set per CPU at boot) is
+ * cached per CPU; bit 32 marks the cache valid.
+ */
+static DEFINE_PER_CPU(u64, mkvm_host_tsc_aux);
+
+static u64 mkvm_load_guest_tsc_aux(struct mkvm_vcpu *vcpu)
+{
+	u64 host = this_cpu_read(mkvm_host_tsc_aux);
+
+	if (!boot_cpu_has(X86_FEATURE_RDTSCP) && !boot_cpu_has(X86_FEATURE_RDPID))
+		return vcpu->tsc_aux;
+	if (!(host >> 32)) {
+		rdmsrl(MSR_TSC_AUX, host);
+		host = (u32)host | BIT_ULL(32);
+		this_cpu_write(mkvm_host_tsc_aux, host);
+	}
+	if ((u32)host != vcpu->tsc_aux)
+		wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
+	return (u32)host;
+}
+
+static void mkvm_put_guest_tsc_aux(struct mkvm_vcpu *vcpu, u64 host)
+{
+	if (host != vcpu->tsc_aux)
+		wrmsrl(MSR_TSC_AUX, host);
+}
+
 /* The host's DR0-3 and DR7 while the guest's DR0-3 are loaded. */
 struct mkvm_host_db {
 	unsigned long db[4], dr7;
@@ -1112,6 +1188,8 @@ static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return mkvm_handle_cr_write(vcpu, exit);
 	case MKVM_EXIT_DR_ACCESS:
 		return mkvm_handle_dr_access(vcpu, exit);
+	case MKVM_EXIT_RDTSCP:
+		return mkvm_handle_rdtscp(vcpu, exit);
 	case MKVM_EXIT_INVD:
 		/* A no-op, as in KVM: the guest's caches are the host's. */
 		mkvm_skip_insn(vcpu, exit);
@@ -1158,6 +1236,7 @@ static void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 		[MKVM_EXIT_CR_WRITE]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_DR_ACCESS]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_INVD]	= MINIKVM_STAT_OTHER,
+		[MKVM_EXIT_RDTSCP]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_HYPERCALL]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_IRQ_WINDOW]	= MINIKVM_STAT_IRQ_WINDOW,
 		[MKVM_EXIT_SHUTDOWN]	= MINIKVM_STAT_SHUTDOWN,
@@ -1210,8 +1289,8 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	struct mkvm_exit exit = { .reason = MKVM_EXIT_NONE };
 	struct mkvm_host_db host_db;
+	u64 t0, t1, host_tsc_aux;
 	bool guest_db;
-	u64 t0, t1;
 	int r;
 
 	/* KVM_INTERRUPT's vector goes in at the next entry, as in KVM. */
@@ -1240,9 +1319,11 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		switch_fpu_return();
 
 	guest_db = mkvm_load_guest_db(vcpu, &host_db);
+	host_tsc_aux = mkvm_load_guest_tsc_aux(vcpu);
 	t0 = local_clock();
 	mkvm_ops->vcpu_run(vcpu, &exit);
 	t1 = local_clock();
+	mkvm_put_guest_tsc_aux(vcpu, host_tsc_aux);
 	if (guest_db)
 		mkvm_put_guest_db(&host_db);
 
@@ -1466,7 +1547,7 @@ static int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
 			if (mkvm_set_msr(vcpu, e.index, e.data, true))
 				break;
 		} else {
-			if (mkvm_get_msr(vcpu, e.index, &e.data))
+			if (mkvm_get_msr(vcpu, e.index, &e.data, true))
 				break;
 			if (copy_to_user(&um->entries[i].data, &e.data, sizeof(e.data)))
 				return -EFAULT;
