@@ -415,8 +415,10 @@ static const u32 vmx_switched_msrs[VMX_NR_MSRS] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
 };
 
-enum { VMX_ES, VMX_CS, VMX_SS, VMX_DS, VMX_FS, VMX_GS, VMX_LDTR, VMX_TR,
-       VMX_NR_SEGS };
+enum {
+	VMX_ES, VMX_CS, VMX_SS, VMX_DS, VMX_FS, VMX_GS, VMX_LDTR, VMX_TR,
+	VMX_NR_SEGS
+};
 
 /*
  * The guest state lives here, not in the VMCS: the core reads and
