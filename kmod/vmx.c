@@ -1111,13 +1111,16 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		exit->hw_reason = vmcs_read(VM_INSTRUCTION_ERROR);
 		return;
 	}
-	vmx->launched = true;
 	reason = vmcs_read(VM_EXIT_REASON);
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-		/* The guest state was refused: the VMCS guest state is unchanged. */
+		/*
+		 * The guest state was refused: nothing of it changed, and the
+		 * VMCS is not launched (the next try is a VMLAUNCH again).
+		 */
 		vmx_handle_exit(vmx, reason, exit);
 		return;
 	}
+	vmx->launched = true;
 	vmx_read_guest_state(vmx);
 	vmx->dr7 = vmcs_read(GUEST_DR7);
 
