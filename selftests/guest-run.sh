@@ -101,12 +101,11 @@ svm|vmx)
 		loaded "$(modname "$m")" || insmod "$m"
 	done
 
-	# The VMX backend does not run guests yet (issue "The same ABI on
-	# Intel VMX"), and Bochs is too slow for the guest tests in CI: under
-	# Bochs only the device-level tests run, on both devices.
+	# Under Bochs (vmx) every test binary runs on both devices except
+	# fuzz_test, which did not finish there (see Documentation/testing.rst);
+	# mkvm.tests=fuzz_test (or a list naming it) runs it anyway.
 	if [ "$mode" = vmx ] && [ -z "$(opt tests)" ]; then
-		tests=$(echo $tests | tr ' ' '\n' |
-			grep -x -e device_test -e conflict_test)
+		tests=$(echo $tests | tr ' ' '\n' | grep -vx -e fuzz_test)
 	fi
 	run_tests /dev/minikvm minikvm $tests
 	rmmod minikvm; tap $? "rmmod_minikvm"
