@@ -359,6 +359,10 @@ void mkvm_vm_mem_usage(struct mkvm_vm *vm, u64 *pages, u64 *resident);
 /* svm_entry.S: the world switch (see there). */
 void mkvm_svm_enter(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
 
+/* vmx_entry.S: the world switch, and where VM exits land (HOST_RIP). */
+int mkvm_vmx_enter(u64 *regs, bool launched);
+void mkvm_vmx_exit(void);
+
 /* cpuid.c */
 long mkvm_get_supported_cpuid(void __user *argp);
 

@@ -1,17 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Intel VMX backend.
+ * Intel VMX backend: one VMCS per vCPU, EPT (4 levels, write-back),
+ * VPIDs when the CPU has them, unrestricted guest (real mode and
+ * unpaged protected mode run natively), and the translation of VM exits
+ * into the core's generic exits.  The world switch is vmx_entry.S.
  *
- * So far: detection (EPT and unrestricted guest are required) and
- * VMXON/VMXOFF per CPU.  VMCSs, VM entry and the exit handlers arrive
- * with the VMX issue.
+ * Exits: every port (unconditional IO exiting) and MSR (all-ones
+ * bitmap), any change of CR0 or CR4 (the host owns all their bits), CR8,
+ * every MOV DR, HLT, CPUID, INVD, XSETBV, MONITOR/MWAIT, the VMX
+ * instructions, triple fault, external interrupts, NMIs, and #AC, #DB,
+ * #MC.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
 #include <linux/io.h>
 #include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <asm/asm.h>
+#include <asm/debugreg.h>
+#include <asm/desc.h>
+#include <asm/fpu/xcr.h>
+#include <asm/nospec-branch.h>
+#include <asm/trapnr.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
@@ -28,7 +40,14 @@
 #define VMX_BASIC_MEMTYPE(basic) (((basic) >> 50) & 0xf)
 #define VMX_MEMTYPE_WB		6
 
+#define VMX_DR7_FIXED_1		0x400
+#define VMX_PAT_DEFAULT		0x0007040600070406ULL	/* the reset value */
+
 static u32 vmx_revision_id __read_mostly;
+
+static int vmx_setup_controls(void);
+static void vmx_free_shared(void);
+static int vmx_alloc_shared(void);
 
 /* The VMXON region, one per possible CPU. */
 static DEFINE_PER_CPU(struct page *, vmx_vmxon_page);
@@ -87,6 +106,7 @@ static void vmx_hardware_unsetup(void)
 {
 	int cpu;
 
+	vmx_free_shared();
 	for_each_possible_cpu(cpu) {
 		if (per_cpu(vmx_vmxon_page, cpu))
 			__free_page(per_cpu(vmx_vmxon_page, cpu));
@@ -97,8 +117,16 @@ static void vmx_hardware_unsetup(void)
 static int vmx_hardware_setup(void)
 {
 	struct page *page;
-	int cpu;
+	int cpu, r;
 
+	/* vmx_entry.S writes HOST_RSP by its encoding. */
+	BUILD_BUG_ON(HOST_RSP != 0x6c14);
+	r = vmx_setup_controls();
+	if (r)
+		return r;
+	r = vmx_alloc_shared();
+	if (r)
+		return r;
 	for_each_possible_cpu(cpu) {
 		page = alloc_pages_node(cpu_to_node(cpu),
 					GFP_KERNEL | __GFP_ZERO, 0);
@@ -170,6 +198,1185 @@ static void vmx_cpu_disable(void)
 	intel_pt_handle_vmx(0);
 }
 
+/* ---- VMCS access ------------------------------------------------------- */
+
+/*
+ * VMREAD/VMWRITE of the current VMCS.  Only called with the vCPU's VMCS
+ * loaded on this CPU (vmx_vcpu_load() to vmx_vcpu_put()); a failure is a
+ * bug in this file, reported once, never a crash: the exception-table
+ * entry covers VMX having been switched off under us (emergency reboot).
+ */
+static u64 vmcs_read(unsigned long field)
+{
+	u64 value = 0;
+
+	asm volatile("1: vmread %[field], %[value]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [value] "+r" (value) : [field] "r" (field) : "cc");
+	return value;
+}
+
+static void vmcs_write(unsigned long field, u64 value)
+{
+	u8 failed = 1;
+
+	asm volatile("1: vmwrite %[value], %[field]\n\t"
+		     "setna %[failed]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [failed] "+q" (failed)
+		     : [field] "r" (field), [value] "rm" (value) : "cc");
+	if (unlikely(failed))
+		pr_err_once("VMWRITE of field %#lx failed (error %llu)\n",
+			    field, vmcs_read(VM_INSTRUCTION_ERROR));
+}
+
+static int vmcs_clear(u64 pa)
+{
+	u8 failed = 1;
+
+	asm volatile("1: vmclear %[pa]\n\t"
+		     "setna %[failed]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [failed] "+q" (failed) : [pa] "m" (pa) : "cc", "memory");
+	return failed ? -EIO : 0;
+}
+
+static int vmcs_load(u64 pa)
+{
+	u8 failed = 1;
+
+	asm volatile("1: vmptrld %[pa]\n\t"
+		     "setna %[failed]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [failed] "+q" (failed) : [pa] "m" (pa) : "cc", "memory");
+	return failed ? -EIO : 0;
+}
+
+/* INVEPT/INVVPID take a 128-bit descriptor in memory. */
+static void vmx_invept(unsigned long type, u64 eptp)
+{
+	struct { u64 eptp, zero; } desc = { eptp, 0 };
+
+	asm volatile("1: invept %[desc], %[type]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : : [desc] "m" (desc), [type] "r" (type) : "cc", "memory");
+}
+
+static void vmx_invvpid(unsigned long type, u16 vpid)
+{
+	struct { u64 vpid, gva; } desc = { vpid, 0 };
+
+	asm volatile("1: invvpid %[desc], %[type]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : : [desc] "m" (desc), [type] "r" (type) : "cc", "memory");
+}
+
+/* ---- controls ------------------------------------------------------------ */
+
+/* What every VMCS uses, computed once at setup from the capability MSRs. */
+static struct {
+	u32 pin, cpu, cpu2, entry, exit;
+	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	bool vpid, invept_single, invvpid_single;
+} vmx_cfg __read_mostly;
+
+/* VPIDs: 0 is the host's; without the feature every vCPU uses 0. */
+static unsigned long *vmx_vpid_bitmap;
+static DEFINE_SPINLOCK(vmx_vpid_lock);
+
+/* All ones: every RDMSR/WRMSR exits (shared by every VMCS). */
+static struct page *vmx_msr_bitmap;
+
+static void vmx_free_shared(void)
+{
+	if (vmx_msr_bitmap)
+		__free_page(vmx_msr_bitmap);
+	vmx_msr_bitmap = NULL;
+	bitmap_free(vmx_vpid_bitmap);
+	vmx_vpid_bitmap = NULL;
+}
+
+static int vmx_alloc_shared(void)
+{
+	vmx_msr_bitmap = alloc_page(GFP_KERNEL);
+	vmx_vpid_bitmap = bitmap_zalloc(VMX_NR_VPIDS, GFP_KERNEL);
+	if (!vmx_msr_bitmap || !vmx_vpid_bitmap) {
+		vmx_free_shared();
+		return -ENOMEM;
+	}
+	memset(page_address(vmx_msr_bitmap), 0xff, PAGE_SIZE);
+	return 0;
+}
+
+/* Per CPU: the VMCS run last, for IBPB between different vCPUs. */
+static DEFINE_PER_CPU(void *, vmx_last_vmcs);
+
+/*
+ * A control's value: @min must be allowed to be 1, @opt is set where
+ * allowed.  The capability MSR holds the allowed-0 settings (bits that
+ * must be 1) in its low half and the allowed-1 settings in its high one.
+ */
+static int vmx_adjust_ctl(u32 min, u32 opt, u32 msr, u32 *result)
+{
+	u64 cap;
+	u32 ctl;
+
+	rdmsrl(msr, cap);
+	ctl = (min | opt) & (u32)(cap >> 32);
+	ctl |= (u32)cap;
+	if ((ctl & min) != min)
+		return -EIO;
+	*result = ctl;
+	return 0;
+}
+
+static int vmx_setup_controls(void)
+{
+	bool tru;
+	u64 basic, ept_cap;
+	u32 opt2 = SECONDARY_EXEC_ENABLE_VPID | SECONDARY_EXEC_ENABLE_RDTSCP |
+		   SECONDARY_EXEC_ENABLE_INVPCID;
+	int r;
+
+	rdmsrl(MSR_IA32_VMX_BASIC, basic);
+	tru = basic & VMX_BASIC_TRUE_CTLS;
+
+	r = vmx_adjust_ctl(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING, 0,
+			   tru ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+				 MSR_IA32_VMX_PINBASED_CTLS, &vmx_cfg.pin);
+	r = r ?: vmx_adjust_ctl(CPU_BASED_HLT_EXITING |
+				CPU_BASED_UNCOND_IO_EXITING |
+				CPU_BASED_MOV_DR_EXITING |
+				CPU_BASED_USE_MSR_BITMAPS |
+				CPU_BASED_USE_TSC_OFFSETTING |
+				CPU_BASED_CR8_LOAD_EXITING |
+				CPU_BASED_CR8_STORE_EXITING |
+				CPU_BASED_MWAIT_EXITING |
+				CPU_BASED_MONITOR_EXITING |
+				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, 0,
+				tru ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+				      MSR_IA32_VMX_PROCBASED_CTLS, &vmx_cfg.cpu);
+	r = r ?: vmx_adjust_ctl(SECONDARY_EXEC_ENABLE_EPT |
+				SECONDARY_EXEC_UNRESTRICTED_GUEST, opt2,
+				MSR_IA32_VMX_PROCBASED_CTLS2, &vmx_cfg.cpu2);
+	r = r ?: vmx_adjust_ctl(VM_ENTRY_LOAD_DEBUG_CONTROLS |
+				VM_ENTRY_LOAD_IA32_EFER |
+				VM_ENTRY_LOAD_IA32_PAT, 0,
+				tru ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
+				      MSR_IA32_VMX_ENTRY_CTLS, &vmx_cfg.entry);
+	r = r ?: vmx_adjust_ctl(VM_EXIT_HOST_ADDR_SPACE_SIZE |
+				VM_EXIT_SAVE_DEBUG_CONTROLS |
+				VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_EFER |
+				VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_PAT, 0,
+				tru ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
+				      MSR_IA32_VMX_EXIT_CTLS, &vmx_cfg.exit);
+	if (r) {
+		pr_err("VMX lacks a control minikvm needs (EFER/PAT switching, HLT/IO/DR exiting)\n");
+		return r;
+	}
+	/* With TRUE controls these can be 0: with EPT, CR3 is the guest's. */
+	vmx_cfg.cpu &= ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
+			 CPU_BASED_INVLPG_EXITING);
+	/* Entry in IA-32e mode follows the guest's EFER.LMA, per vCPU. */
+	vmx_cfg.entry &= ~VM_ENTRY_IA32E_MODE;
+
+	rdmsrl(MSR_IA32_VMX_EPT_VPID_CAP, ept_cap);
+	vmx_cfg.vpid = (vmx_cfg.cpu2 & SECONDARY_EXEC_ENABLE_VPID) &&
+		       ((ept_cap >> 32) & VMX_VPID_INVVPID_BIT);
+	if (!vmx_cfg.vpid)
+		vmx_cfg.cpu2 &= ~SECONDARY_EXEC_ENABLE_VPID;
+	vmx_cfg.invvpid_single = (ept_cap >> 32) & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT;
+	vmx_cfg.invept_single = ept_cap & VMX_EPT_EXTENT_CONTEXT_BIT;
+	if (!(ept_cap & VMX_EPT_INVEPT_BIT)) {
+		pr_err("EPT without INVEPT is not supported\n");
+		return -EIO;
+	}
+
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, vmx_cfg.cr0_fixed0);
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, vmx_cfg.cr0_fixed1);
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, vmx_cfg.cr4_fixed0);
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, vmx_cfg.cr4_fixed1);
+	/* Unrestricted guest: PE and PG are the guest's business. */
+	vmx_cfg.cr0_fixed0 &= ~(u64)(X86_CR0_PE | X86_CR0_PG);
+	return 0;
+}
+
+/* ---- the vCPU ------------------------------------------------------------ */
+
+/* Guest MSRs that VMX does not switch: loaded by hand around each run. */
+enum { VMX_STAR, VMX_LSTAR, VMX_CSTAR, VMX_SFMASK, VMX_KGSBASE, VMX_NR_MSRS };
+static const u32 vmx_switched_msrs[VMX_NR_MSRS] = {
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
+};
+
+enum {
+	VMX_ES, VMX_CS, VMX_SS, VMX_DS, VMX_FS, VMX_GS, VMX_LDTR, VMX_TR,
+	VMX_NR_SEGS
+};
+
+/*
+ * The guest state lives here, not in the VMCS: the core reads and
+ * writes it at any time (ioctls, exit handlers) while the VMCS is only
+ * accessible on the CPU it is loaded on.  vmx_vcpu_run() writes it into
+ * the VMCS before entry (all of it only when @dirty) and reads back
+ * what the guest can change without an exit.
+ */
+struct vmx_vcpu {
+	struct mkvm_vcpu vcpu;
+	void *vmcs;
+	u64 vmcs_pa;
+	int loaded_cpu;		/* where the VMCS is current, or -1 */
+	bool initialized;	/* VMCLEARed once */
+	bool launched;		/* VMLAUNCH done since the last VMCLEAR */
+	bool need_flush;	/* INVEPT/INVVPID before the next entry */
+	u16 vpid;
+	u64 host_cr3, host_cr4;	/* as last written into the VMCS */
+
+	bool dirty;		/* guest state changed outside the guest */
+	struct kvm_segment seg[VMX_NR_SEGS];
+	struct kvm_dtable gdt, idt;
+	u64 cr0, cr2, cr3, cr4, cr8, efer;
+	u64 pdptr[4];		/* PAE paging: the CPU takes them from here */
+	u64 rflags, dr6, dr7, pat;
+	u64 sysenter_cs, sysenter_esp, sysenter_eip;
+	u64 tsc_offset;
+	u64 msr[VMX_NR_MSRS];
+	u32 intr_state;		/* GUEST_INTERRUPTIBILITY_INFO */
+	u64 exit_rip;		/* RIP at the last exit, for the STI shadow */
+	u32 event;		/* VM_ENTRY_INTR_INFO_FIELD to inject */
+	u32 event_err;
+	bool irq_window;
+};
+
+static struct vmx_vcpu *to_vmx(struct mkvm_vcpu *vcpu)
+{
+	return container_of(vcpu, struct vmx_vcpu, vcpu);
+}
+
+static void vmx_seg_reset(struct kvm_segment *s, u8 type, bool sys)
+{
+	memset(s, 0, sizeof(*s));
+	s->limit = 0xffff;
+	s->type = type;
+	s->s = !sys;
+	s->present = 1;
+}
+
+/* The architectural state after RESET (as KVM's, with CS:IP f000:fff0). */
+static void vmx_reset_state(struct vmx_vcpu *vmx)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_SEGS; i++)
+		vmx_seg_reset(&vmx->seg[i], 3, false);	/* data, RW, accessed */
+	vmx_seg_reset(&vmx->seg[VMX_CS], 0xb, false);	/* code, RX, accessed */
+	vmx->seg[VMX_CS].selector = 0xf000;
+	vmx->seg[VMX_CS].base = 0xffff0000;
+	vmx_seg_reset(&vmx->seg[VMX_LDTR], 2, true);
+	vmx_seg_reset(&vmx->seg[VMX_TR], 0xb, true);	/* busy TSS */
+	vmx->gdt = (struct kvm_dtable){ .limit = 0xffff };
+	vmx->idt = (struct kvm_dtable){ .limit = 0xffff };
+	vmx->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
+	vmx->cr2 = 0;
+	vmx->cr3 = 0;
+	vmx->cr4 = 0;
+	vmx->cr8 = 0;
+	vmx->efer = 0;
+	memset(vmx->pdptr, 0, sizeof(vmx->pdptr));
+	vmx->rflags = X86_EFLAGS_FIXED;
+	vmx->dr6 = DR6_RESERVED;
+	vmx->dr7 = VMX_DR7_FIXED_1;
+	vmx->pat = VMX_PAT_DEFAULT;
+	vmx->sysenter_cs = 0;
+	vmx->sysenter_esp = 0;
+	vmx->sysenter_eip = 0;
+	memset(vmx->msr, 0, sizeof(vmx->msr));
+	vmx->intr_state = 0;
+	vmx->event = 0;
+	vmx->irq_window = false;
+	vmx->vcpu.rip = 0xfff0;
+	vmx->exit_rip = vmx->vcpu.rip;
+	vmx->dirty = true;
+}
+
+static int vmx_vcpu_create(struct mkvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	unsigned long vpid = 0;
+
+	if (!page)
+		return -ENOMEM;
+	vmx->vmcs = page_address(page);
+	vmx->vmcs_pa = page_to_phys(page);
+	*(u32 *)vmx->vmcs = vmx_revision_id;
+	vmx->loaded_cpu = -1;
+	vmx->need_flush = true;
+
+	if (vmx_cfg.vpid) {
+		spin_lock(&vmx_vpid_lock);
+		vpid = find_next_zero_bit(vmx_vpid_bitmap, VMX_NR_VPIDS, 1);
+		if (vpid < VMX_NR_VPIDS)
+			__set_bit(vpid, vmx_vpid_bitmap);
+		else
+			vpid = 0;	/* none left: flush at every entry */
+		spin_unlock(&vmx_vpid_lock);
+	}
+	vmx->vpid = vpid;
+	vmx_reset_state(vmx);
+	return 0;
+}
+
+static void vmx_vcpu_free(struct mkvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	int cpu;
+
+	/* vcpu_put() cleared it; no CPU may take it for its last VMCS. */
+	for_each_possible_cpu(cpu)
+		cmpxchg(per_cpu_ptr(&vmx_last_vmcs, cpu), vmx->vmcs, NULL);
+	if (vmx->vpid) {
+		spin_lock(&vmx_vpid_lock);
+		__clear_bit(vmx->vpid, vmx_vpid_bitmap);
+		spin_unlock(&vmx_vpid_lock);
+	}
+	free_page((unsigned long)vmx->vmcs);
+}
+
+/* The base of the TSS that TR selects, from its GDT descriptor. */
+static unsigned long vmx_host_tr_base(void)
+{
+	struct desc_ptr gdt;
+	struct ldttss_desc *d;
+	u16 tr;
+
+	native_store_gdt(&gdt);
+	asm volatile("str %0" : "=r" (tr));
+	d = (struct ldttss_desc *)(gdt.address + (tr & ~7));
+	return get_desc_base((struct desc_struct *)d) |
+	       ((unsigned long)d->base3 << 32);
+}
+
+/*
+ * The host state that VM exit loads and that depends on the CPU or the
+ * task: written whenever the VMCS is loaded.  The constant part (code
+ * selectors, EFER, PAT, the exit RIP) goes in here too: it is cheap.
+ */
+static void vmx_write_host_state(struct vmx_vcpu *vmx)
+{
+	struct desc_ptr dt;
+	u64 v;
+
+	vmx->host_cr3 = __read_cr3();
+	vmx->host_cr4 = cr4_read_shadow();
+	vmcs_write(HOST_CR0, read_cr0());
+	vmcs_write(HOST_CR3, vmx->host_cr3);
+	vmcs_write(HOST_CR4, vmx->host_cr4);
+	vmcs_write(HOST_CS_SELECTOR, __KERNEL_CS);
+	vmcs_write(HOST_SS_SELECTOR, __KERNEL_DS);
+	/* DS, ES, FS, GS: null at exit; vmx_vcpu_run() restores the task's. */
+	vmcs_write(HOST_DS_SELECTOR, 0);
+	vmcs_write(HOST_ES_SELECTOR, 0);
+	vmcs_write(HOST_FS_SELECTOR, 0);
+	vmcs_write(HOST_GS_SELECTOR, 0);
+	vmcs_write(HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
+	rdmsrl(MSR_FS_BASE, v);
+	vmcs_write(HOST_FS_BASE, v);
+	rdmsrl(MSR_GS_BASE, v);
+	vmcs_write(HOST_GS_BASE, v);
+	vmcs_write(HOST_TR_BASE, vmx_host_tr_base());
+	native_store_gdt(&dt);
+	vmcs_write(HOST_GDTR_BASE, dt.address);
+	store_idt(&dt);
+	vmcs_write(HOST_IDTR_BASE, dt.address);
+	rdmsrl(MSR_IA32_SYSENTER_CS, v);
+	vmcs_write(HOST_IA32_SYSENTER_CS, v);
+	rdmsrl(MSR_IA32_SYSENTER_ESP, v);
+	vmcs_write(HOST_IA32_SYSENTER_ESP, v);
+	rdmsrl(MSR_IA32_SYSENTER_EIP, v);
+	vmcs_write(HOST_IA32_SYSENTER_EIP, v);
+	rdmsrl(MSR_EFER, v);
+	vmcs_write(HOST_IA32_EFER, v);
+	rdmsrl(MSR_IA32_CR_PAT, v);
+	vmcs_write(HOST_IA32_PAT, v);
+	vmcs_write(HOST_RIP, (unsigned long)mkvm_vmx_exit);
+	/* HOST_RSP: written by mkvm_vmx_enter() itself. */
+}
+
+/* The execution controls and the fields that never change. */
+static void vmx_write_controls(struct vmx_vcpu *vmx)
+{
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_cfg.pin);
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_cfg.cpu2);
+	vmcs_write(VM_EXIT_CONTROLS, vmx_cfg.exit);
+	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_AC) | BIT(X86_TRAP_DB) |
+				     BIT(X86_TRAP_MC));
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmcs_write(CR3_TARGET_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write(MSR_BITMAP, page_to_phys(vmx_msr_bitmap));
+	/* The host owns every bit of CR0 and CR4: each change exits. */
+	vmcs_write(CR0_GUEST_HOST_MASK, ~0UL);
+	vmcs_write(CR4_GUEST_HOST_MASK, ~0UL);
+	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
+	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	if (vmx->vpid)
+		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
+}
+
+static u32 vmx_seg_ar(const struct kvm_segment *s)
+{
+	if (s->unusable || !s->present)
+		return VMX_AR_UNUSABLE_MASK;
+	return (s->type & 15) | (s->s << 4) | ((s->dpl & 3) << 5) |
+	       (s->present << 7) | (s->avl << 12) | (s->l << 13) |
+	       (s->db << 14) | (s->g << 15);
+}
+
+static void vmx_seg_from_ar(struct kvm_segment *s, u32 ar)
+{
+	s->unusable = !!(ar & VMX_AR_UNUSABLE_MASK);
+	s->type = ar & 15;
+	s->s = !!(ar & BIT(4));
+	s->dpl = (ar >> 5) & 3;
+	s->present = !!(ar & BIT(7));
+	s->avl = !!(ar & BIT(12));
+	s->l = !!(ar & BIT(13));
+	s->db = !!(ar & BIT(14));
+	s->g = !!(ar & BIT(15));
+	s->padding = 0;
+}
+
+/* The VMCS fields of one segment register, ES..TR in the SDM's order. */
+#define VMX_SEG_FIELD(f, i)	((f) + (i) * 2)
+
+static void vmx_write_guest_state(struct vmx_vcpu *vmx)
+{
+	u64 cr0, cr4;
+	u32 entry;
+	int i;
+
+	for (i = 0; i < VMX_NR_SEGS; i++) {
+		const struct kvm_segment *s = &vmx->seg[i];
+
+		vmcs_write(VMX_SEG_FIELD(GUEST_ES_SELECTOR, i), s->selector);
+		vmcs_write(VMX_SEG_FIELD(GUEST_ES_BASE, i), s->base);
+		vmcs_write(VMX_SEG_FIELD(GUEST_ES_LIMIT, i), s->limit);
+		vmcs_write(VMX_SEG_FIELD(GUEST_ES_AR_BYTES, i), vmx_seg_ar(s));
+	}
+	vmcs_write(GUEST_GDTR_BASE, vmx->gdt.base);
+	vmcs_write(GUEST_GDTR_LIMIT, vmx->gdt.limit);
+	vmcs_write(GUEST_IDTR_BASE, vmx->idt.base);
+	vmcs_write(GUEST_IDTR_LIMIT, vmx->idt.limit);
+
+	/* The guest sees its own values; the CPU runs with the fixed bits. */
+	cr0 = (vmx->cr0 | vmx_cfg.cr0_fixed0) & vmx_cfg.cr0_fixed1;
+	cr0 &= ~(u64)(X86_CR0_CD | X86_CR0_NW);	/* caches are the host's */
+	cr4 = (vmx->cr4 | vmx_cfg.cr4_fixed0) & vmx_cfg.cr4_fixed1;
+	vmcs_write(GUEST_CR0, cr0);
+	vmcs_write(CR0_READ_SHADOW, vmx->cr0);
+	vmcs_write(GUEST_CR4, cr4);
+	vmcs_write(CR4_READ_SHADOW, vmx->cr4);
+	vmcs_write(GUEST_CR3, vmx->cr3);
+	vmcs_write(GUEST_IA32_EFER, vmx->efer);
+	entry = vmx_cfg.entry;
+	if (vmx->efer & EFER_LMA)
+		entry |= VM_ENTRY_IA32E_MODE;
+	vmcs_write(VM_ENTRY_CONTROLS, entry);
+	for (i = 0; i < 4; i++)
+		vmcs_write(GUEST_PDPTR0 + i * 2, vmx->pdptr[i]);
+	vmcs_write(GUEST_IA32_PAT, vmx->pat);
+	vmcs_write(GUEST_DR7, vmx->dr7);
+	vmcs_write(GUEST_SYSENTER_CS, vmx->sysenter_cs);
+	vmcs_write(GUEST_SYSENTER_ESP, vmx->sysenter_esp);
+	vmcs_write(GUEST_SYSENTER_EIP, vmx->sysenter_eip);
+	vmcs_write(TSC_OFFSET, vmx->tsc_offset);
+	vmcs_write(EPT_POINTER, mkvm_mmu_root_pa(vmx->vcpu.vm) |
+				VMX_EPTP_PWL_4 | VMX_EPTP_MT_WB);
+}
+
+/* Whether the guest uses PAE paging, whose PDPTEs the VMCS holds. */
+static bool vmx_pae_paging(u64 cr0, u64 cr4, u64 efer)
+{
+	return (cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !(efer & EFER_LMA);
+}
+
+/* What the guest may have changed without an exit. */
+static void vmx_read_guest_state(struct vmx_vcpu *vmx)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_SEGS; i++) {
+		struct kvm_segment *s = &vmx->seg[i];
+
+		s->selector = vmcs_read(VMX_SEG_FIELD(GUEST_ES_SELECTOR, i));
+		s->base = vmcs_read(VMX_SEG_FIELD(GUEST_ES_BASE, i));
+		s->limit = vmcs_read(VMX_SEG_FIELD(GUEST_ES_LIMIT, i));
+		vmx_seg_from_ar(s, vmcs_read(VMX_SEG_FIELD(GUEST_ES_AR_BYTES, i)));
+	}
+	vmx->gdt.base = vmcs_read(GUEST_GDTR_BASE);
+	vmx->gdt.limit = vmcs_read(GUEST_GDTR_LIMIT);
+	vmx->idt.base = vmcs_read(GUEST_IDTR_BASE);
+	vmx->idt.limit = vmcs_read(GUEST_IDTR_LIMIT);
+	vmx->cr3 = vmcs_read(GUEST_CR3);
+	if (vmx_pae_paging(vmx->cr0, vmx->cr4, vmx->efer))
+		for (i = 0; i < 4; i++)
+			vmx->pdptr[i] = vmcs_read(GUEST_PDPTR0 + i * 2);
+	vmx->rflags = vmcs_read(GUEST_RFLAGS);
+	vmx->intr_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	vmx->vcpu.regs[4] = vmcs_read(GUEST_RSP);
+	vmx->vcpu.rip = vmcs_read(GUEST_RIP);
+	vmx->exit_rip = vmx->vcpu.rip;
+}
+
+/*
+ * The VMCS is current on one CPU at a time: made current here and
+ * VMCLEARed in vmx_vcpu_put(), so a vCPU that moves to another CPU never
+ * leaves its VMCS active (or cached) on the old one, and VMXOFF never
+ * finds one.  The price is a VMLAUNCH instead of a VMRESUME after every
+ * return to userspace or preemption.
+ */
+static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	WRITE_ONCE(vcpu->cpu, cpu);
+	if (vmx->loaded_cpu == cpu)
+		return;
+	/* A new VMCS region is VMCLEARed once before its first VMPTRLD. */
+	if (!vmx->initialized) {
+		vmcs_clear(vmx->vmcs_pa);
+		vmx->initialized = true;
+	}
+	if (vmcs_load(vmx->vmcs_pa)) {
+		pr_err_once("VMPTRLD failed\n");
+		return;
+	}
+	/* Another vCPU ran here: keep it from steering this one's branches. */
+	if (this_cpu_read(vmx_last_vmcs) != vmx->vmcs) {
+		indirect_branch_prediction_barrier();
+		this_cpu_write(vmx_last_vmcs, vmx->vmcs);
+	}
+	vmx->loaded_cpu = cpu;
+	vmx->launched = false;
+	/* Stale guest translations of another CPU's visit may be cached here. */
+	vmx->need_flush = true;
+	vmx_write_controls(vmx);
+	vmx_write_host_state(vmx);
+}
+
+static void vmx_vcpu_put(struct mkvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	if (vmx->loaded_cpu < 0)
+		return;
+	vmcs_clear(vmx->vmcs_pa);
+	vmx->loaded_cpu = -1;
+	vmx->launched = false;
+}
+
+static void vmx_flush_tlb(struct mkvm_vcpu *vcpu)
+{
+	to_vmx(vcpu)->need_flush = true;
+}
+
+/* Guest-physical (EPT) and linear (VPID) translations of this vCPU. */
+static void vmx_do_flush(struct vmx_vcpu *vmx)
+{
+	u64 eptp = mkvm_mmu_root_pa(vmx->vcpu.vm) | VMX_EPTP_PWL_4 |
+		   VMX_EPTP_MT_WB;
+
+	if (vmx_cfg.invept_single)
+		vmx_invept(VMX_EPT_EXTENT_CONTEXT, eptp);
+	else
+		vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	if (vmx->vpid) {
+		if (vmx_cfg.invvpid_single)
+			vmx_invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, vmx->vpid);
+		else
+			vmx_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0);
+	}
+	vmx->need_flush = false;
+}
+
+/* ---- exits --------------------------------------------------------------- */
+
+static u64 vmx_next_rip(struct vmx_vcpu *vmx)
+{
+	return vmx->vcpu.rip + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+}
+
+static void vmx_queue_exception(struct vmx_vcpu *vmx, u8 vector, bool has_err,
+				u32 err)
+{
+	vmx->event = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
+	/* Real mode pushes no error code; VM entry would refuse one. */
+	if (has_err && (vmx->cr0 & X86_CR0_PE)) {
+		vmx->event |= INTR_INFO_DELIVER_CODE_MASK;
+		vmx->event_err = err;
+	}
+}
+
+static void vmx_inject_exception(struct mkvm_vcpu *vcpu, u8 vector,
+				 bool has_error, u32 error)
+{
+	vmx_queue_exception(to_vmx(vcpu), vector, has_error, error);
+}
+
+static void vmx_handle_io(struct vmx_vcpu *vmx, u64 qual, struct mkvm_exit *exit)
+{
+	exit->reason = MKVM_EXIT_IO;
+	exit->io.size = (qual & 7) + 1;
+	exit->io.in = qual & BIT(3);
+	exit->io.string = qual & BIT(4);
+	exit->io.rep = qual & BIT(5);
+	exit->io.port = qual >> 16;
+	exit->next_rip = vmx_next_rip(vmx);
+}
+
+/* MOV to/from CR8: the TPR, kept here (there is no virtual APIC page). */
+static void vmx_handle_cr(struct vmx_vcpu *vmx, u64 qual, struct mkvm_exit *exit)
+{
+	int cr = qual & 15, type = (qual >> 4) & 3, gpr = (qual >> 8) & 15;
+
+	if (cr != 8 || type > 1) {
+		exit->reason = MKVM_EXIT_CR_WRITE;	/* CR0/CR4, CLTS, LMSW */
+		return;
+	}
+	if (type == 0)
+		vmx->cr8 = vmx->vcpu.regs[gpr] & 15;
+	else
+		vmx->vcpu.regs[gpr] = vmx->cr8;
+	vmx->vcpu.rip = vmx_next_rip(vmx);
+}
+
+static void vmx_handle_exception(struct vmx_vcpu *vmx, struct mkvm_exit *exit)
+{
+	u32 info = vmcs_read(VM_EXIT_INTR_INFO);
+	u8 vector = info & INTR_INFO_VECTOR_MASK;
+
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
+		/* The host's NMI, taken by the exit: deliver it to the host. */
+		asm volatile("int $2");
+		exit->reason = MKVM_EXIT_INTR;
+		return;
+	}
+	switch (vector) {
+	case X86_TRAP_MC:
+		/* The host's machine check, raised in the host. */
+		asm volatile("int $0x12");
+		break;
+	case X86_TRAP_DB:
+		/* The exit qualification holds what DR6 would get. */
+		vmx->dr6 = (vmx->dr6 & ~(u64)(DR_TRAP_BITS | DR_STEP | BIT(13))) |
+			   (vmcs_read(EXIT_QUALIFICATION) &
+			    (DR_TRAP_BITS | DR_STEP | BIT(13)));
+		vmx_queue_exception(vmx, X86_TRAP_DB, false, 0);
+		break;
+	case X86_TRAP_AC:
+		/* Reflect it; intercepted so a guest cannot loop on it forever. */
+		vmx_queue_exception(vmx, X86_TRAP_AC, true,
+				    vmcs_read(VM_EXIT_INTR_ERROR_CODE));
+		break;
+	default:
+		exit->reason = MKVM_EXIT_UNKNOWN;
+		break;
+	}
+}
+
+/* Translate the VM exit into a generic exit (see struct mkvm_exit). */
+static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
+			    struct mkvm_exit *exit)
+{
+	u64 qual = vmcs_read(EXIT_QUALIFICATION);
+
+	exit->hw_reason = reason;
+	exit->reason = MKVM_EXIT_NONE;
+
+	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+		exit->reason = MKVM_EXIT_FAIL_ENTRY;
+		return;
+	}
+	switch ((u16)reason) {
+	case EXIT_REASON_EXCEPTION_NMI:
+		vmx_handle_exception(vmx, exit);
+		break;
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_INIT_SIGNAL:
+	case EXIT_REASON_SIPI_SIGNAL:
+		exit->reason = MKVM_EXIT_INTR;
+		break;
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		vmx->irq_window = false;
+		exit->reason = MKVM_EXIT_IRQ_WINDOW;
+		break;
+	case EXIT_REASON_IO_INSTRUCTION:
+		vmx_handle_io(vmx, qual, exit);
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+		exit->reason = MKVM_EXIT_NPF;
+		exit->npf.gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+		exit->npf.write = qual & EPT_VIOLATION_ACC_WRITE;
+		exit->npf.fetch = qual & EPT_VIOLATION_ACC_INSTR;
+		exit->npf.present = qual & EPT_VIOLATION_RWX_MASK;
+		break;
+	case EXIT_REASON_HLT:
+		exit->reason = MKVM_EXIT_HLT;
+		exit->next_rip = vmx_next_rip(vmx);
+		break;
+	case EXIT_REASON_CPUID:
+		exit->reason = MKVM_EXIT_CPUID;
+		exit->next_rip = vmx_next_rip(vmx);
+		break;
+	case EXIT_REASON_MSR_READ:
+		exit->reason = MKVM_EXIT_RDMSR;
+		exit->next_rip = vmx_next_rip(vmx);
+		break;
+	case EXIT_REASON_MSR_WRITE:
+		exit->reason = MKVM_EXIT_WRMSR;
+		exit->next_rip = vmx_next_rip(vmx);
+		break;
+	case EXIT_REASON_XSETBV:
+		exit->reason = MKVM_EXIT_XSETBV;
+		exit->next_rip = vmx_next_rip(vmx);
+		break;
+	case EXIT_REASON_CR_ACCESS:
+		vmx_handle_cr(vmx, qual, exit);
+		break;
+	case EXIT_REASON_DR_ACCESS:
+		exit->reason = MKVM_EXIT_DR_ACCESS;
+		exit->dr.dr = qual & 7;
+		exit->dr.write = !(qual & BIT(4));
+		break;
+	case EXIT_REASON_INVD:
+		exit->reason = MKVM_EXIT_INVD;
+		exit->next_rip = vmx_next_rip(vmx);
+		break;
+	case EXIT_REASON_VMCALL:
+		exit->reason = MKVM_EXIT_HYPERCALL;
+		exit->next_rip = vmx_next_rip(vmx);
+		break;
+	case EXIT_REASON_VMCLEAR:
+	case EXIT_REASON_VMLAUNCH:
+	case EXIT_REASON_VMPTRLD:
+	case EXIT_REASON_VMPTRST:
+	case EXIT_REASON_VMREAD:
+	case EXIT_REASON_VMRESUME:
+	case EXIT_REASON_VMWRITE:
+	case EXIT_REASON_VMOFF:
+	case EXIT_REASON_VMON:
+	case EXIT_REASON_INVEPT:
+	case EXIT_REASON_INVVPID:
+	case EXIT_REASON_VMFUNC:
+	case EXIT_REASON_MWAIT_INSTRUCTION:
+	case EXIT_REASON_MONITOR_INSTRUCTION:
+		/* The guest's CPUID has no VMX and no MONITOR. */
+		exit->reason = MKVM_EXIT_UD;
+		break;
+	case EXIT_REASON_TRIPLE_FAULT:
+		exit->reason = MKVM_EXIT_SHUTDOWN;
+		vmx_reset_state(vmx);
+		break;
+	default:
+		/* EPT misconfiguration included: a bug, reported to userspace. */
+		exit->reason = MKVM_EXIT_UNKNOWN;
+		break;
+	}
+}
+
+/* Move the guest's MSRs in (@in) or the host's back. */
+static void vmx_switch_msrs(struct vmx_vcpu *vmx, u64 *host, bool in)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_MSRS; i++) {
+		if (in) {
+			rdmsrl(vmx_switched_msrs[i], host[i]);
+			wrmsrl(vmx_switched_msrs[i], vmx->msr[i]);
+		} else {
+			rdmsrl(vmx_switched_msrs[i], vmx->msr[i]);
+			wrmsrl(vmx_switched_msrs[i], host[i]);
+		}
+	}
+}
+
+static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u64 host_xcr0 = mkvm_get_host_xcr0();
+	u64 host_msr[VMX_NR_MSRS], fs_base, debugctl, host_dr7;
+	u16 ds, es, fs, gs, ldt;
+	struct desc_ptr gdt, idt;
+	u32 cpu_ctl, reason, info;
+	int failed;
+
+	if (vmx->loaded_cpu != smp_processor_id()) {
+		exit->reason = MKVM_EXIT_FAIL_ENTRY;
+		exit->hw_reason = 0;
+		return;
+	}
+	if (vmx->need_flush || !vmx->vpid)
+		vmx_do_flush(vmx);
+	if (vmx->dirty) {
+		vmx_write_guest_state(vmx);
+		vmx->dirty = false;
+	}
+	if (__read_cr3() != vmx->host_cr3) {
+		vmx->host_cr3 = __read_cr3();
+		vmcs_write(HOST_CR3, vmx->host_cr3);
+	}
+	if (cr4_read_shadow() != vmx->host_cr4) {
+		vmx->host_cr4 = cr4_read_shadow();
+		vmcs_write(HOST_CR4, vmx->host_cr4);
+	}
+	/* The core completed the instruction: its interrupt shadow is over. */
+	if (vcpu->rip != vmx->exit_rip)
+		vmx->intr_state &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	vmcs_write(GUEST_RIP, vcpu->rip);
+	vmcs_write(GUEST_RSP, vcpu->regs[4]);
+	vmcs_write(GUEST_RFLAGS, vmx->rflags);
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx->intr_state);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vmx->event);
+	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmx->event_err);
+	cpu_ctl = vmx_cfg.cpu;
+	if (vmx->irq_window)
+		cpu_ctl |= CPU_BASED_INTR_WINDOW_EXITING;
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, cpu_ctl);
+
+	/* What VM exit loads with fixed values, and the kernel needs back. */
+	savesegment(ds, ds);
+	savesegment(es, es);
+	savesegment(fs, fs);
+	savesegment(gs, gs);
+	asm volatile("sldt %0" : "=r" (ldt));
+	rdmsrl(MSR_FS_BASE, fs_base);
+	native_store_gdt(&gdt);
+	store_idt(&idt);
+	rdmsrl(MSR_IA32_DEBUGCTLMSR, debugctl);
+	get_debugreg(host_dr7, 7);
+
+	vmx_switch_msrs(vmx, host_msr, true);
+	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	if (vmx->cr2 != native_read_cr2())
+		native_write_cr2(vmx->cr2);
+
+	failed = mkvm_vmx_enter(vcpu->regs, vmx->launched);
+
+	vmx->cr2 = native_read_cr2();
+	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	/* Exit left GDTR/IDTR limits at 0xffff, TR's limit at 0x67, DR7 0. */
+	native_load_gdt(&gdt);
+	native_load_idt(&idt);
+	invalidate_tss_limit();
+	if (ldt)
+		asm volatile("lldt %0" : : "r" (ldt));
+	if (ds)
+		loadsegment(ds, ds);
+	if (es)
+		loadsegment(es, es);
+	if (fs) {
+		loadsegment(fs, fs);
+		wrmsrl(MSR_FS_BASE, fs_base);
+	}
+	if (gs)
+		load_gs_index(gs);
+	/* After load_gs_index(), which changes KERNEL_GS_BASE. */
+	vmx_switch_msrs(vmx, host_msr, false);
+	if (debugctl)
+		update_debugctlmsr(debugctl);
+	if (host_dr7 & (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK))
+		set_debugreg(host_dr7, 7);
+
+	vmx->event = 0;
+	if (failed) {
+		/* VMfailValid/VMfailInvalid: nothing of the guest ran. */
+		exit->reason = MKVM_EXIT_FAIL_ENTRY;
+		exit->hw_reason = vmcs_read(VM_INSTRUCTION_ERROR);
+		return;
+	}
+	reason = vmcs_read(VM_EXIT_REASON);
+	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+		/*
+		 * The guest state was refused: nothing of it changed, and the
+		 * VMCS is not launched (the next try is a VMLAUNCH again).
+		 */
+		vmx_handle_exit(vmx, reason, exit);
+		return;
+	}
+	vmx->launched = true;
+	vmx_read_guest_state(vmx);
+	vmx->dr7 = vmcs_read(GUEST_DR7);
+
+	/* An event interrupted by the exit is delivered again. */
+	info = vmcs_read(IDT_VECTORING_INFO_FIELD);
+	if (info & VECTORING_INFO_VALID_MASK) {
+		u32 type = info & VECTORING_INFO_TYPE_MASK;
+
+		if (type == INTR_TYPE_EXT_INTR || type == INTR_TYPE_NMI_INTR ||
+		    type == INTR_TYPE_HARD_EXCEPTION) {
+			vmx->event = info & ~INTR_INFO_UNBLOCK_NMI;
+			vmx->event_err = vmcs_read(IDT_VECTORING_ERROR_CODE);
+		}
+	}
+	vmx_handle_exit(vmx, reason, exit);
+}
+
+/* ---- state --------------------------------------------------------------- */
+
+static void vmx_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *r)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	r->es = vmx->seg[VMX_ES];
+	r->cs = vmx->seg[VMX_CS];
+	r->ss = vmx->seg[VMX_SS];
+	r->ds = vmx->seg[VMX_DS];
+	r->fs = vmx->seg[VMX_FS];
+	r->gs = vmx->seg[VMX_GS];
+	r->ldt = vmx->seg[VMX_LDTR];
+	r->tr = vmx->seg[VMX_TR];
+	r->gdt = vmx->gdt;
+	r->idt = vmx->idt;
+	r->cr0 = vmx->cr0;
+	r->cr2 = vmx->cr2;
+	r->cr3 = vmx->cr3;
+	r->cr4 = vmx->cr4;
+	r->cr8 = vmx->cr8;
+	r->efer = vmx->efer;
+}
+
+/* PAE paging: VM entry takes the PDPTEs from the VMCS, not from memory. */
+static void vmx_load_pdptrs(struct vmx_vcpu *vmx)
+{
+	struct mkvm_vm *vm = vmx->vcpu.vm;
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	if (mkvm_read_guest(vm, vmx->cr3 & ~0x1fULL, vmx->pdptr,
+			    sizeof(vmx->pdptr)))
+		memset(vmx->pdptr, 0, sizeof(vmx->pdptr));
+	srcu_read_unlock(&vm->srcu, idx);
+}
+
+static void vmx_set_seg(struct kvm_segment *d, const struct kvm_segment *s,
+			bool accessed)
+{
+	*d = *s;
+	/* Unrestricted guest wants the accessed bit (as KVM sets it). */
+	if (accessed && d->present && !d->unusable)
+		d->type |= 1;
+}
+
+static void vmx_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx_set_seg(&vmx->seg[VMX_ES], &r->es, true);
+	vmx_set_seg(&vmx->seg[VMX_CS], &r->cs, true);
+	vmx_set_seg(&vmx->seg[VMX_SS], &r->ss, true);
+	vmx_set_seg(&vmx->seg[VMX_DS], &r->ds, true);
+	vmx_set_seg(&vmx->seg[VMX_FS], &r->fs, true);
+	vmx_set_seg(&vmx->seg[VMX_GS], &r->gs, true);
+	vmx_set_seg(&vmx->seg[VMX_LDTR], &r->ldt, false);
+	vmx_set_seg(&vmx->seg[VMX_TR], &r->tr, true);
+	vmx->gdt = r->gdt;
+	vmx->idt = r->idt;
+	vmx->cr0 = r->cr0;
+	vmx->cr2 = r->cr2;
+	vmx->cr3 = r->cr3;
+	vmx->cr4 = r->cr4;
+	vmx->cr8 = r->cr8 & 15;
+	vmx->efer = r->efer;
+	if (vmx_pae_paging(vmx->cr0, vmx->cr4, vmx->efer))
+		vmx_load_pdptrs(vmx);
+	vmx->dirty = true;
+}
+
+static u64 vmx_get_rflags(struct mkvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->rflags;
+}
+
+static void vmx_set_rflags(struct mkvm_vcpu *vcpu, u64 rflags)
+{
+	to_vmx(vcpu)->rflags = rflags;
+}
+
+static u64 vmx_get_dr(struct mkvm_vcpu *vcpu, int n)
+{
+	return n == 6 ? to_vmx(vcpu)->dr6 : to_vmx(vcpu)->dr7;
+}
+
+/* DR6 has no VMCS field: the guest only sees it through MOV DR exits. */
+static void vmx_set_dr(struct mkvm_vcpu *vcpu, int n, u64 val)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	if (n == 6) {
+		vmx->dr6 = val;
+	} else {
+		vmx->dr7 = val;
+		vmx->dirty = true;
+	}
+}
+
+static u64 *vmx_msr_field(struct vmx_vcpu *vmx, u32 index)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_MSRS; i++)
+		if (vmx_switched_msrs[i] == index)
+			return &vmx->msr[i];
+	switch (index) {
+	case MSR_FS_BASE:
+		return &vmx->seg[VMX_FS].base;
+	case MSR_GS_BASE:
+		return &vmx->seg[VMX_GS].base;
+	case MSR_IA32_SYSENTER_CS:
+		return &vmx->sysenter_cs;
+	case MSR_IA32_SYSENTER_ESP:
+		return &vmx->sysenter_esp;
+	case MSR_IA32_SYSENTER_EIP:
+		return &vmx->sysenter_eip;
+	default:
+		return NULL;
+	}
+}
+
+static int vmx_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u64 *field = vmx_msr_field(vmx, index);
+
+	if (field) {
+		*data = *field;
+		return 0;
+	}
+	switch (index) {
+	case MSR_EFER:
+		*data = vmx->efer;
+		return 0;
+	case MSR_IA32_CR_PAT:
+		*data = vmx->pat;
+		return 0;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + vmx->tsc_offset;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+static bool vmx_valid_pat(u64 pat)
+{
+	int i;
+
+	/* Each byte is a memory type: 0, 1, 4, 5, 6 or 7. */
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t > 7 || t == 2 || t == 3)
+			return false;
+	}
+	return true;
+}
+
+static int vmx_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u64 *field = vmx_msr_field(vmx, index);
+
+	if (field) {
+		*field = data;
+		vmx->dirty = true;
+		return 0;
+	}
+	switch (index) {
+	case MSR_EFER:
+		/* LMA is the CPU's to set; keep it as it is. */
+		vmx->efer = (data & ~EFER_LMA) | (vmx->efer & EFER_LMA);
+		break;
+	case MSR_IA32_CR_PAT:
+		if (!vmx_valid_pat(data))
+			return -EINVAL;
+		vmx->pat = data;
+		break;
+	case MSR_IA32_TSC:
+		vmx->tsc_offset = data - rdtsc();
+		break;
+	default:
+		return -ENOENT;
+	}
+	vmx->dirty = true;
+	return 0;
+}
+
+static bool vmx_in_interrupt_shadow(struct mkvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	/* STI/MOV SS shadow the next instruction only: not once it is done. */
+	return (vmx->intr_state & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
+	       vmx->exit_rip == vcpu->rip;
+}
+
+static bool vmx_interrupt_allowed(struct mkvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	return (vmx->rflags & X86_EFLAGS_IF) && !vmx_in_interrupt_shadow(vcpu) &&
+	       !(vmx->event & INTR_INFO_VALID_MASK);
+}
+
+static void vmx_inject_irq(struct mkvm_vcpu *vcpu, u8 vector)
+{
+	to_vmx(vcpu)->event = vector | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK;
+}
+
+/* Ask for an exit as soon as the guest can take an interrupt. */
+static void vmx_enable_irq_window(struct mkvm_vcpu *vcpu, bool enable)
+{
+	to_vmx(vcpu)->irq_window = enable;
+}
+
+/* EPT: 4 levels (48-bit guest-physical addresses), whatever the host uses. */
+static int vmx_npt_levels(void)
+{
+	return 4;
+}
+
+static u64 vmx_npt_table_entry(u64 pa)
+{
+	return pa | VMX_EPT_RWX_MASK;
+}
+
+/* Leaves are write-back; the guest's PAT still applies (no IPAT). */
+static u64 vmx_npt_leaf_entry(u64 pa, bool writable)
+{
+	return pa | VMX_EPT_READABLE_MASK | VMX_EPT_EXECUTABLE_MASK |
+	       (writable ? VMX_EPT_WRITABLE_MASK : 0) |
+	       (VMX_EPTP_MT_WB << VMX_EPT_MT_EPTE_SHIFT);
+}
+
+static bool vmx_npt_present(u64 entry)
+{
+	return entry & VMX_EPT_RWX_MASK;
+}
+
 const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.name			= "Intel VMX",
 	.probe			= vmx_probe,
@@ -177,4 +1384,28 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.hardware_unsetup	= vmx_hardware_unsetup,
 	.cpu_enable		= vmx_cpu_enable,
 	.cpu_disable		= vmx_cpu_disable,
+	.vcpu_size		= sizeof(struct vmx_vcpu),
+	.vcpu_create		= vmx_vcpu_create,
+	.vcpu_free		= vmx_vcpu_free,
+	.vcpu_load		= vmx_vcpu_load,
+	.vcpu_put		= vmx_vcpu_put,
+	.vcpu_run		= vmx_vcpu_run,
+	.get_sregs		= vmx_get_sregs,
+	.set_sregs		= vmx_set_sregs,
+	.get_rflags		= vmx_get_rflags,
+	.set_rflags		= vmx_set_rflags,
+	.get_dr			= vmx_get_dr,
+	.set_dr			= vmx_set_dr,
+	.get_msr		= vmx_get_msr,
+	.set_msr		= vmx_set_msr,
+	.interrupt_allowed	= vmx_interrupt_allowed,
+	.inject_irq		= vmx_inject_irq,
+	.inject_exception	= vmx_inject_exception,
+	.enable_irq_window	= vmx_enable_irq_window,
+	.in_interrupt_shadow	= vmx_in_interrupt_shadow,
+	.npt_levels		= vmx_npt_levels,
+	.npt_table_entry	= vmx_npt_table_entry,
+	.npt_leaf_entry		= vmx_npt_leaf_entry,
+	.npt_present		= vmx_npt_present,
+	.flush_tlb		= vmx_flush_tlb,
 };

@@ -538,7 +538,8 @@ static int cmd_check(void)
 {
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	char line[8192], vendor[64] = "unknown", flags[8192] = "";
-	bool svm, vmx, npt, ept, mod, dev, ok = true;
+	char vmx_flags[4096] = "";
+	bool svm, vmx, npt, ept, ug, mod, dev, ok = true;
 	struct stat st;
 	static const char *const in_the_way[] = { "kvm_amd", "kvm_intel", "kvm" };
 	size_t i;
@@ -550,6 +551,10 @@ static int cmd_check(void)
 			else if (!strncmp(line, "flags", 5) && !*flags &&
 				 strchr(line, ':'))
 				snprintf(flags, sizeof(flags), "%s",
+					 strchr(line, ':') + 1);
+			else if (!strncmp(line, "vmx flags", 9) && !*vmx_flags &&
+				 strchr(line, ':'))
+				snprintf(vmx_flags, sizeof(vmx_flags), "%s",
 					 strchr(line, ':') + 1);
 		}
 		fclose(f);
@@ -565,10 +570,14 @@ static int cmd_check(void)
 		if (!npt)
 			ok = false;
 	} else if (vmx) {
-		printf("virtualization:    Intel VMX: yes (minikvm has no VMX "
-		       "backend yet)\n");
+		printf("virtualization:    Intel VMX: yes\n");
 		printf("nested paging:     EPT: %s\n", ept ? "yes" : "no");
-		ok = false;
+		/* Kernels since 5.8 list the VMX features on their own line. */
+		ug = !*vmx_flags || has_flag(vmx_flags, "unrestricted_guest");
+		printf("unrestricted guest: %s\n", !*vmx_flags ? "unknown" :
+		       ug ? "yes" : "no");
+		if (!ept || !ug)
+			ok = false;
 	} else {
 		printf("virtualization:    no svm/vmx flag in /proc/cpuinfo "
 		       "(no hardware support, or disabled in the firmware "

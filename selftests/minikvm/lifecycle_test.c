@@ -149,7 +149,8 @@ static int lc_vcpu_setup(struct lc_vcpu *v, const struct kvm_regs *init)
 	else
 		memset(&regs, 0, sizeof(regs));
 	regs.rip = GUEST_CODE;
-	regs.rflags = 0x2;
+	/* IF set: Bochs stops its host while a nested guest spins with IF clear. */
+	regs.rflags = 0x202;
 	return lc_ioctl(v->fd, KVM_SET_REGS, &regs);
 }
 

@@ -276,7 +276,8 @@ static int guest_create(struct guest *g, const void *code, size_t len,
 {
 	struct kvm_userspace_memory_region r = { .memory_size = MEM_SIZE };
 	struct kvm_sregs s;
-	struct kvm_regs regs = { .rip = 0x1000, .rflags = 2 };
+	/* IF set: Bochs stops its host while a nested guest spins with IF clear. */
+	struct kvm_regs regs = { .rip = 0x1000, .rflags = 0x202 };
 
 	g->sys = open(mkvm_dev(), O_RDWR | O_CLOEXEC);
 	g->vm = ioctl(g->sys, KVM_CREATE_VM, 0);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "lib/ucall.h"
@@ -180,9 +181,15 @@ TEST_F_TIMEOUT(many_vcpus, run_64_at_once, 120)
 	sync_global_from_guest(vm, marks);
 	for (i = 0; i < NR_VCPUS_AT_ONCE; i++)
 		EXPECT_EQ(i * 1000 + RUNS_PER_VCPU * (RUNS_PER_VCPU - 1) / 2, marks[i]);
-	/* They were in KVM_RUN together, not one after the other. */
-	EXPECT_GT(most, 1);
-	TH_LOG("at most %d vCPUs were in KVM_RUN at the same time", most);
+	/*
+	 * They were in KVM_RUN together, not one after the other: with more
+	 * than one host CPU.  On one (the Bochs VMX machine) a nested guest
+	 * is not preempted while its IF is clear, so they take turns.
+	 */
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		EXPECT_GT(most, 1);
+	TH_LOG("at most %d vCPUs were in KVM_RUN at the same time (%ld host CPUs)",
+	       most, sysconf(_SC_NPROCESSORS_ONLN));
 	vm_free(vm);
 }
 
