@@ -40,12 +40,8 @@ static long mkvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_GET_VCPU_MMAP_SIZE:
 		return arg ? -EINVAL : MKVM_VCPU_MMAP_PAGES * PAGE_SIZE;
 	case KVM_GET_MSR_INDEX_LIST:
-		if (!mkvm_runs_guests())
-			return -ENOTTY;
 		return mkvm_get_msr_index_list((void __user *)arg);
 	case KVM_GET_SUPPORTED_CPUID:
-		if (!mkvm_runs_guests())
-			return -ENOTTY;
 		return mkvm_get_supported_cpuid((void __user *)arg);
 	default:
 		return -ENOTTY;

@@ -225,8 +225,6 @@ void mkvm_vm_mem_usage(struct mkvm_vm *vm, u64 *pages, u64 *resident)
 
 	*pages = 0;
 	*resident = 0;
-	if (!mkvm_runs_guests())
-		return;
 	idx = srcu_read_lock(&vm->srcu);
 	slots = srcu_dereference(vm->slots, &vm->srcu);
 	for (i = 0; i < MKVM_MAX_SLOTS; i++) {

@@ -35,6 +35,7 @@
 #define MKVM_MAX_VCPU_ID	1024	/* KVM_CAP_MAX_VCPU_ID: ids are < this */
 #define MKVM_MAX_SLOTS		32	/* KVM_CAP_NR_MEMSLOTS */
 #define MKVM_MAX_CPUID		256	/* entries in KVM_SET_CPUID2 */
+#define MKVM_PAT_DEFAULT	0x0007040600070406ULL	/* PAT at reset */
 
 struct mkvm_vm;
 struct mkvm_vcpu;
@@ -161,16 +162,6 @@ struct mkvm_backend_ops {
 extern const struct mkvm_backend_ops mkvm_svm_ops;
 extern const struct mkvm_backend_ops mkvm_vmx_ops;
 extern const struct mkvm_backend_ops *mkvm_ops;
-
-/*
- * Whether the backend can run guests yet.  The VMX backend only switches
- * VMX on and off so far; without guests, the device offers VMs but no
- * memory slots or vCPUs (those ioctls answer -ENOTTY).
- */
-static inline bool mkvm_runs_guests(void)
-{
-	return mkvm_ops->vcpu_run;
-}
 
 /* A memory slot: guest-physical pages backed by user memory. */
 struct mkvm_memslot {

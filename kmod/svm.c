@@ -31,7 +31,6 @@
 #include "minikvm.h"
 
 #define SVM_DR7_FIXED_1		0x400
-#define SVM_PAT_DEFAULT		0x0007040600070406ULL	/* the reset value */
 
 struct svm_vcpu {
 	struct mkvm_vcpu vcpu;
@@ -271,7 +270,7 @@ static void svm_init_vmcb(struct svm_vcpu *svm)
 	s->dr7 = SVM_DR7_FIXED_1;
 	s->rflags = X86_EFLAGS_FIXED;
 	s->rip = 0xfff0;
-	s->g_pat = SVM_PAT_DEFAULT;
+	s->g_pat = MKVM_PAT_DEFAULT;
 
 	svm->asid_generation = 0;	/* a new ASID at the next entry */
 }
@@ -720,20 +719,6 @@ static int svm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
 	}
 }
 
-static bool svm_valid_pat(u64 pat)
-{
-	int i;
-
-	/* Each byte is a memory type: 0, 1, 4, 5, 6 or 7. */
-	for (i = 0; i < 8; i++) {
-		u8 t = pat >> (i * 8);
-
-		if (t > 7 || t == 2 || t == 3)
-			return false;
-	}
-	return true;
-}
-
 static int svm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -751,8 +736,6 @@ static int svm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 		svm_write_efer(svm, (data & ~EFER_LMA) | (svm->efer & EFER_LMA));
 		return 0;
 	case MSR_IA32_CR_PAT:
-		if (!svm_valid_pat(data))
-			return -EINVAL;
 		s->g_pat = data;
 		return 0;
 	case MSR_IA32_TSC:

@@ -726,6 +726,20 @@ static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 	}
 }
 
+/* Each byte of the PAT is a memory type: 0, 1, 4, 5, 6 or 7. */
+static bool mkvm_valid_pat(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t > 7 || t == 2 || t == 3)
+			return false;
+	}
+	return true;
+}
+
 /* Sign-extended from bit 47 (no LA57 for guests). */
 static bool mkvm_canonical(u64 a)
 {
@@ -751,6 +765,10 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		mkvm_ops->get_sregs(vcpu, &s);
 		if (!host && (s.cr0 & X86_CR0_PG) &&
 		    ((data ^ s.efer) & EFER_LME))
+			return -EINVAL;
+		break;
+	case MSR_IA32_CR_PAT:
+		if (!mkvm_valid_pat(data))
 			return -EINVAL;
 		break;
 	case MSR_FS_BASE:

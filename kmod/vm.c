@@ -44,9 +44,6 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 {
 	if (cap == KVM_CAP_CHECK_EXTENSION_VM)
 		return 1;
-	if (!mkvm_runs_guests())
-		return 0;
-
 	switch (cap) {
 	case KVM_CAP_USER_MEMORY:
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
@@ -121,8 +118,6 @@ static int mkvm_vm_init(struct mkvm_vm *vm)
 	if (!slots)
 		goto cleanup_srcu;
 	RCU_INIT_POINTER(vm->slots, slots);
-	if (!mkvm_runs_guests())
-		return 0;
 	r = mkvm_mmu_init(vm);
 	if (r)
 		goto free_slots;
@@ -205,9 +200,6 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_check_extension(vm, arg);
 	if (ioctl == MINIKVM_SET_VM_NAME)
 		return mkvm_vm_set_name(vm, argp);
-	if (!mkvm_runs_guests())
-		return -ENOTTY;
-
 	switch (ioctl) {
 	case KVM_CREATE_VCPU:
 		return mkvm_create_vcpu(vm, arg);

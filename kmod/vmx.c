@@ -41,7 +41,6 @@
 #define VMX_MEMTYPE_WB		6
 
 #define VMX_DR7_FIXED_1		0x400
-#define VMX_PAT_DEFAULT		0x0007040600070406ULL	/* the reset value */
 
 static u32 vmx_revision_id __read_mostly;
 
@@ -492,7 +491,7 @@ static void vmx_reset_state(struct vmx_vcpu *vmx)
 	vmx->rflags = X86_EFLAGS_FIXED;
 	vmx->dr6 = DR6_RESERVED;
 	vmx->dr7 = VMX_DR7_FIXED_1;
-	vmx->pat = VMX_PAT_DEFAULT;
+	vmx->pat = MKVM_PAT_DEFAULT;
 	vmx->sysenter_cs = 0;
 	vmx->sysenter_esp = 0;
 	vmx->sysenter_eip = 0;
@@ -1281,20 +1280,6 @@ static int vmx_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
 	}
 }
 
-static bool vmx_valid_pat(u64 pat)
-{
-	int i;
-
-	/* Each byte is a memory type: 0, 1, 4, 5, 6 or 7. */
-	for (i = 0; i < 8; i++) {
-		u8 t = pat >> (i * 8);
-
-		if (t > 7 || t == 2 || t == 3)
-			return false;
-	}
-	return true;
-}
-
 static int vmx_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1311,8 +1296,6 @@ static int vmx_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 		vmx->efer = (data & ~EFER_LMA) | (vmx->efer & EFER_LMA);
 		break;
 	case MSR_IA32_CR_PAT:
-		if (!vmx_valid_pat(data))
-			return -EINVAL;
 		vmx->pat = data;
 		break;
 	case MSR_IA32_TSC:
