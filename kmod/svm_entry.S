@@ -11,22 +11,7 @@
 #include <linux/linkage.h>
 #include <asm/asm.h>
 #include <asm/nospec-branch.h>
-
-#define REG(n)	((n) * 8)
-#define RCX	REG(1)
-#define RDX	REG(2)
-#define RBX	REG(3)
-#define RBP	REG(5)
-#define RSI	REG(6)
-#define RDI	REG(7)
-#define R8	REG(8)
-#define R9	REG(9)
-#define R10	REG(10)
-#define R11	REG(11)
-#define R12	REG(12)
-#define R13	REG(13)
-#define R14	REG(14)
-#define R15	REG(15)
+#include "entry_gprs.inc"
 
 /* The stack after the prologue: what we need back after #VMEXIT. */
 #define STK_VMCB	0
@@ -56,20 +41,7 @@ SYM_FUNC_START(mkvm_svm_enter)
 3:	vmload %rax
 4:
 	/* Guest GPRs; RSI last, it points at them. */
-	mov RCX(%rsi), %rcx
-	mov RDX(%rsi), %rdx
-	mov RBX(%rsi), %rbx
-	mov RBP(%rsi), %rbp
-	mov RDI(%rsi), %rdi
-	mov R8(%rsi),  %r8
-	mov R9(%rsi),  %r9
-	mov R10(%rsi), %r10
-	mov R11(%rsi), %r11
-	mov R12(%rsi), %r12
-	mov R13(%rsi), %r13
-	mov R14(%rsi), %r14
-	mov R15(%rsi), %r15
-	mov RSI(%rsi), %rsi
+	MKVM_LOAD_GUEST_GPRS %rsi, MKVM_RSI
 
 	/* Flush CPU buffers where the kernel asks for it (MDS and friends). */
 	VM_CLEAR_CPU_BUFFERS
@@ -79,20 +51,7 @@ SYM_FUNC_START(mkvm_svm_enter)
 6:
 	/* Save the guest's GPRs; RAX is free (its guest value is in the VMCB). */
 	mov STK_REGS(%rsp), %rax
-	mov %rcx, RCX(%rax)
-	mov %rdx, RDX(%rax)
-	mov %rbx, RBX(%rax)
-	mov %rbp, RBP(%rax)
-	mov %rsi, RSI(%rax)
-	mov %rdi, RDI(%rax)
-	mov %r8,  R8(%rax)
-	mov %r9,  R9(%rax)
-	mov %r10, R10(%rax)
-	mov %r11, R11(%rax)
-	mov %r12, R12(%rax)
-	mov %r13, R13(%rax)
-	mov %r14, R14(%rax)
-	mov %r15, R15(%rax)
+	MKVM_SAVE_GUEST_GPRS %rax
 
 	/* The guest's FS/GS/TR/... back to its VMCB, the host's back. */
 	mov STK_VMCB(%rsp), %rax
@@ -115,20 +74,9 @@ SYM_FUNC_START(mkvm_svm_enter)
 #endif
 
 	/* No guest value may linger in a register the host uses. */
-	xor %ecx, %ecx
-	xor %edx, %edx
+	MKVM_CLEAR_GUEST_GPRS
 	xor %ebx, %ebx
 	xor %ebp, %ebp
-	xor %esi, %esi
-	xor %edi, %edi
-	xor %r8d, %r8d
-	xor %r9d, %r9d
-	xor %r10d, %r10d
-	xor %r11d, %r11d
-	xor %r12d, %r12d
-	xor %r13d, %r13d
-	xor %r14d, %r14d
-	xor %r15d, %r15d
 
 	add $24, %rsp
 	pop %rbx
