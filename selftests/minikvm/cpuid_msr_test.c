@@ -350,4 +350,64 @@ TEST(guest_rdmsr_wrmsr_gp)
 	run_guest_to_done(guest_bad_msr);
 }
 
+/*
+ * PAT: the reset value, a round trip, and the bad memory types (2, 3 and
+ * above 7 in any byte) refused from userspace (KVM_SET_MSRS stops there)
+ * and from the guest (#GP), with the old value kept.
+ */
+#define PAT_RESET	0x0007040600070406ULL
+#define PAT_GOOD	0x0006040600070406ULL	/* PA7: WB */
+
+static const uint64_t bad_pats[] = {
+	0x0007040600070402ULL,	/* PA0 = 2 */
+	0x0307040600070406ULL,	/* PA7 = 3 */
+	0x0007040600080406ULL,	/* PA2 = 8 */
+	0x0007040600070406ULL | (1ULL << 63),
+};
+
+static void guest_pat(void)
+{
+	unsigned int i;
+
+	guest_set_handler(GP_VECTOR, gp_handler);
+	GUEST_SYNC(guest_rdmsr(MSR_IA32_CR_PAT), 0);
+	for (i = 0; i < ARRAY_SIZE(bad_pats); i++) {
+		guest_wrmsr(MSR_IA32_CR_PAT, bad_pats[i]);
+		GUEST_ASSERT_EQ(gp_count, i + 1);
+	}
+	GUEST_SYNC(guest_rdmsr(MSR_IA32_CR_PAT), 0);
+	guest_wrmsr(MSR_IA32_CR_PAT, PAT_RESET);
+	GUEST_ASSERT_EQ(gp_count, ARRAY_SIZE(bad_pats));
+}
+
+TEST(pat)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_msr_entry e[2];
+	struct ucall uc;
+	unsigned int i;
+
+	EXPECT_EQ(PAT_RESET, vcpu_get_msr(vcpu, MSR_IA32_CR_PAT));
+	vcpu_set_msr(vcpu, MSR_IA32_CR_PAT, PAT_GOOD);
+	EXPECT_EQ(PAT_GOOD, vcpu_get_msr(vcpu, MSR_IA32_CR_PAT));
+	for (i = 0; i < ARRAY_SIZE(bad_pats); i++) {
+		e[0] = (struct kvm_msr_entry){ MSR_IA32_CR_PAT, 0, bad_pats[i] };
+		e[1] = (struct kvm_msr_entry){ MSR_STAR, 0, 7 };
+		EXPECT_EQ(0, __vcpu_msrs(vcpu, KVM_SET_MSRS, e, 2))
+			TH_LOG("PAT %#llx", (unsigned long long)bad_pats[i]);
+		EXPECT_EQ(PAT_GOOD, vcpu_get_msr(vcpu, MSR_IA32_CR_PAT));
+	}
+	EXPECT_NE(7, vcpu_get_msr(vcpu, MSR_STAR));
+
+	vcpu_start_guest(vcpu, guest_pat, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(PAT_GOOD, uc.args[0]);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(PAT_GOOD, uc.args[0]);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	EXPECT_EQ(PAT_RESET, vcpu_get_msr(vcpu, MSR_IA32_CR_PAT));
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
