@@ -667,6 +667,8 @@ static void fz_take(struct fz_thread *t, unsigned long cmd, unsigned long arg, l
 static unsigned long fz_guest_noise;
 /* $MKVM_FUZZ_SKIP: operations left out (see fz_ops[]). */
 static unsigned long fz_skip;
+/* $MKVM_FUZZ_TRACE: print the vCPU's state before each KVM_RUN. */
+static unsigned long fz_trace;
 
 static const struct { uint8_t len, code[15]; } fz_snippets[] = {
 	{ 4, { 0xef, 0x40, 0xeb, 0xfc } },		/* 1: out %ax,(%dx); inc %ax; jmp 1b */
@@ -907,6 +909,31 @@ static void fz_check_exit(struct fz_thread *t, struct kvm_run *run)
 }
 
 /*
+ * For a run that never comes back (a host stuck in the guest): the state
+ * it starts from and the bytes at CS:RIP, if they are in the worker's
+ * guest memory at gpa 0.
+ */
+static void fz_trace_run(struct fz_thread *t, int fd)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	uint64_t a;
+	char code[3 * 16 + 1] = "?";
+	int i;
+
+	if (ioctl(fd, KVM_GET_REGS, &r) || ioctl(fd, KVM_GET_SREGS, &s))
+		return;
+	a = s.cs.base + r.rip;
+	if (a < FZ_GUEST - 16)
+		for (i = 0; i < 16; i++)
+			sprintf(code + 3 * i, " %02x", fz.guest[a + i]);
+	fprintf(stderr, "# trace %d: rip %#llx rsp %#llx rflags %#llx cs %#x/%#llx/%#x ss %#x "
+		"cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx:%s\n",
+		t->id, r.rip, r.rsp, r.rflags, s.cs.selector, s.cs.base, s.cs.db | s.cs.l << 1,
+		s.ss.selector, s.cr0, s.cr3, s.cr4, s.efer, code);
+}
+
+/*
  * Run a random vCPU through a dup of its fd, so that the other thread can
  * close the tracked fd meanwhile and the number cannot be reused under us.
  */
@@ -936,6 +963,8 @@ static void fz_run(struct fz_thread *t)
 	pthread_mutex_unlock(&fz.lock);
 
 	fz_count(&fz.stats->runs);
+	if (fz_trace)
+		fz_trace_run(t, fd);
 	r = fz_check(t, "vCPU", KVM_RUN, 0, __mkvm_ioctl(fd, KVM_RUN, 0));
 
 	pthread_mutex_lock(&fz.lock);
@@ -1724,6 +1753,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, FZ_MAX_SECONDS + 120)
 	 */
 	fz_skip = fz_env("MKVM_FUZZ_SKIP", mkvm_is_kvm() ? 2 : 0);
 	fz_guest_noise = fz_env("MKVM_FUZZ_GUEST_NOISE", 0);
+	fz_trace = fz_env("MKVM_FUZZ_TRACE", 0);
 	unsigned int round, slice;
 	int status, end_mode, e;
 	bool killed;
