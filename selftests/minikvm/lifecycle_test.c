@@ -527,6 +527,43 @@ TEST_F(lifecycle, signal_interrupts_run)
 	EXPECT_EQ(KVM_EXIT_HLT, run->exit_reason);
 }
 
+/*
+ * The same with interrupts disabled in the guest: a guest cannot keep the
+ * host's timer, and with it the signal, from ending its run.
+ */
+TEST_F(lifecycle, signal_interrupts_run_with_if_clear)
+{
+	struct itimerval on = {
+		.it_interval = { .tv_usec = 20000 },
+		.it_value = { .tv_usec = 50000 },
+	};
+	struct itimerval off = { 0 };
+	struct kvm_run *run = self->vcpu.run;
+	struct kvm_regs regs;
+	int i, n;
+	long r;
+
+	if (mkvm_on_bochs())
+		SKIP(return, "Bochs never exits a guest spinning with IF clear");
+	ASSERT_EQ(0, lc_ioctl(self->vcpu.fd, KVM_GET_REGS, &regs));
+	regs.rflags = 2;
+	ASSERT_EQ(0, lc_ioctl(self->vcpu.fd, KVM_SET_REGS, &regs));
+	lc_put_code(self->vm.mem, code_spin);
+	lc_catch(SIGALRM);
+	for (i = 0; i < 3; i++) {
+		n = lc_nr_signals;
+		ASSERT_EQ(0, setitimer(ITIMER_REAL, &on, NULL));
+		r = lc_run(&self->vcpu);
+		setitimer(ITIMER_REAL, &off, NULL);
+		ASSERT_EQ(-EINTR, r) TH_LOG("run %d: KVM_RUN returned %ld", i, r);
+		EXPECT_EQ(KVM_EXIT_INTR, run->exit_reason);
+		EXPECT_GT(lc_nr_signals, n);
+	}
+	ASSERT_EQ(0, lc_ioctl(self->vcpu.fd, KVM_GET_REGS, &regs));
+	EXPECT_EQ(GUEST_CODE, regs.rip);
+	EXPECT_EQ(2, regs.rflags);
+}
+
 struct lc_kicker {
 	pthread_t target;
 	int sig;
