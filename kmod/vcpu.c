@@ -876,23 +876,51 @@ static int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 /* ---- control registers --------------------------------------------------- */
 
-/* The CR4 bits a guest may set: what the host can give it. */
-static u64 mkvm_cr4_allowed(void)
+/* Whether the vCPU's CPUID has leaf @fn.@idx register @reg bit @bit. */
+static bool mkvm_cpuid_bit(struct mkvm_vcpu *vcpu, u32 fn, u32 idx, int reg,
+			   int bit)
 {
+	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, fn, idx);
+	u32 r[4];
+
+	if (!e)
+		return false;
+	r[0] = e->eax;
+	r[1] = e->ebx;
+	r[2] = e->ecx;
+	r[3] = e->edx;
+	return r[reg] & BIT(bit);
+}
+
+/*
+ * The CR4 bits a guest may set: what the host can give it and, for the
+ * feature bits, what the vCPU's CPUID offers (as KVM: a guest without
+ * SMEP in its CPUID gets #GP for CR4.SMEP, KVM_SET_SREGS EINVAL).
+ */
+static u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu)
+{
+	static const struct {
+		u64 cr4;
+		int feature;
+		u32 fn;
+		int reg, bit;	/* reg: 0 EAX, 1 EBX, 2 ECX, 3 EDX */
+	} gated[] = {
+		{ X86_CR4_OSXSAVE, X86_FEATURE_XSAVE, 1, 2, 26 },
+		{ X86_CR4_PCIDE, X86_FEATURE_PCID, 1, 2, 17 },
+		{ X86_CR4_FSGSBASE, X86_FEATURE_FSGSBASE, 7, 1, 0 },
+		{ X86_CR4_SMEP, X86_FEATURE_SMEP, 7, 1, 7 },
+		{ X86_CR4_SMAP, X86_FEATURE_SMAP, 7, 1, 20 },
+	};
 	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
 		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
 		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	int i;
 
-	if (boot_cpu_has(X86_FEATURE_XSAVE))
-		ok |= X86_CR4_OSXSAVE;
-	if (boot_cpu_has(X86_FEATURE_FSGSBASE))
-		ok |= X86_CR4_FSGSBASE;
-	if (boot_cpu_has(X86_FEATURE_SMEP))
-		ok |= X86_CR4_SMEP;
-	if (boot_cpu_has(X86_FEATURE_SMAP))
-		ok |= X86_CR4_SMAP;
-	if (boot_cpu_has(X86_FEATURE_PCID))
-		ok |= X86_CR4_PCIDE;
+	for (i = 0; i < ARRAY_SIZE(gated); i++)
+		if (boot_cpu_has(gated[i].feature) &&
+		    mkvm_cpuid_bit(vcpu, gated[i].fn, 0, gated[i].reg,
+				   gated[i].bit))
+			ok |= gated[i].cr4;
 	return ok;
 }
 
@@ -988,7 +1016,7 @@ static int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		}
 		s.cr0 = val;
 	} else if (cr == 4) {
-		if ((val & ~mkvm_cr4_allowed()) ||
+		if ((val & ~mkvm_cr4_allowed(vcpu)) ||
 		    ((s.efer & EFER_LMA) && !(val & X86_CR4_PAE)) ||
 		    ((val & X86_CR4_PCIDE) && !(s.efer & EFER_LMA)))
 			goto gp;
@@ -1456,7 +1484,7 @@ static void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r)
 /* KVM's CR0/CR4/EFER consistency rules for KVM_SET_SREGS. */
 static bool mkvm_valid_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
-	if (s->cr0 >> 32 || s->cr4 & ~mkvm_cr4_allowed())
+	if (s->cr0 >> 32 || s->cr4 & ~mkvm_cr4_allowed(vcpu))
 		return false;
 	if ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD))
 		return false;

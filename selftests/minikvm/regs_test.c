@@ -454,4 +454,100 @@ TEST_F(regs, fpu)
 	EXPECT_EQ(-EFAULT, __mkvm_ioctl(self->vcpu->fd, KVM_SET_FPU, 0));
 }
 
+/*
+ * CR4 feature bits exist for a guest only with their CPUID bit: without
+ * it KVM_SET_SREGS fails with EINVAL and a guest MOV to CR4 gets #GP
+ * (CR4 unchanged); with it KVM_SET_SREGS takes the bit.  Features the
+ * host does not offer (KVM_GET_SUPPORTED_CPUID) are left out.
+ */
+static const struct {
+	const char *what;
+	uint64_t cr4;
+	uint32_t fn;
+	int reg, bit;		/* reg: 0 EAX, 1 EBX, 2 ECX, 3 EDX */
+} cr4_features[] = {
+	{ "OSXSAVE", 1ULL << 18, 1, 2, 26 },
+	{ "FSGSBASE", 1ULL << 16, 7, 1, 0 },
+	{ "SMEP", 1ULL << 20, 7, 1, 7 },
+	{ "SMAP", 1ULL << 21, 7, 1, 20 },
+};
+
+static uint32_t *cpuid_reg(struct kvm_cpuid_entry2 *e, int reg)
+{
+	uint32_t *r[] = { &e->eax, &e->ebx, &e->ecx, &e->edx };
+
+	return r[reg];
+}
+
+static volatile int cr4_gp;
+
+static void cr4_gp_handler(struct ex_regs *regs)
+{
+	cr4_gp++;
+	regs->rip += 3;		/* mov %rax, %cr4 */
+}
+
+static void guest_set_cr4_bit(uint64_t bit)
+{
+	uint64_t before, after;
+	int gps = cr4_gp;	/* shared by the VM's vCPUs */
+
+	guest_set_handler(GP_VECTOR, cr4_gp_handler);
+	asm volatile("mov %%cr4, %0" : "=r" (before));
+	asm volatile("mov %0, %%cr4" : : "a" (before | bit));
+	asm volatile("mov %%cr4, %0" : "=r" (after));
+	GUEST_SYNC(cr4_gp - gps, after ^ before);
+}
+
+TEST_F(regs, cr4_feature_bits_need_cpuid)
+{
+	struct kvm_cpuid2 *supported = cpuid_dup(kvm_supported_cpuid());
+	struct kvm_sregs sregs;
+	struct ucall uc;
+	unsigned int i, tried = 0;
+
+	for (i = 0; i < ARRAY_SIZE(cr4_features); i++) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(supported, cr4_features[i].fn, 0);
+		struct vcpu *without, *with;
+		struct kvm_cpuid2 *cpuid;
+
+		if (!e || !(*cpuid_reg(e, cr4_features[i].reg) & (1U << cr4_features[i].bit))) {
+			TH_LOG("%s: not offered by the host, left out", cr4_features[i].what);
+			continue;
+		}
+		tried++;
+
+		/* Without the CPUID bit. */
+		without = vm_vcpu_add(self->vm, 1 + 2 * i);
+		cpuid = default_cpuid();
+		e = cpuid_find(cpuid, cr4_features[i].fn, 0);
+		*cpuid_reg(e, cr4_features[i].reg) &= ~(1U << cr4_features[i].bit);
+		vcpu_set_cpuid(without, cpuid);
+		free(cpuid);
+		vcpu_start_guest(without, guest_set_cr4_bit, 1, cr4_features[i].cr4);
+		vcpu_get_sregs(without, &sregs);
+		sregs.cr4 |= cr4_features[i].cr4;
+		EXPECT_EQ(-EINVAL, __mkvm_ioctl(without->fd, KVM_SET_SREGS,
+						(unsigned long)&sregs))
+			TH_LOG("KVM_SET_SREGS CR4.%s without CPUID", cr4_features[i].what);
+		vcpu_run_expect(without, UCALL_SYNC, &uc);
+		EXPECT_EQ(1, uc.args[0]) TH_LOG("guest CR4.%s without CPUID: no #GP",
+						cr4_features[i].what);
+		EXPECT_EQ(0, uc.args[1]) TH_LOG("CR4 changed");
+
+		/* With it. */
+		with = vm_vcpu_add(self->vm, 2 + 2 * i);
+		vcpu_set_mode(with, MODE_LONG);
+		vcpu_get_sregs(with, &sregs);
+		sregs.cr4 |= cr4_features[i].cr4;
+		EXPECT_EQ(0, __mkvm_ioctl(with->fd, KVM_SET_SREGS, (unsigned long)&sregs))
+			TH_LOG("KVM_SET_SREGS CR4.%s with CPUID", cr4_features[i].what);
+		vcpu_get_sregs(with, &sregs);
+		EXPECT_EQ(cr4_features[i].cr4, sregs.cr4 & cr4_features[i].cr4);
+	}
+	free(supported);
+	if (!tried)
+		SKIP(return, "the host offers none of these features");
+}
+
 TEST_HARNESS_MAIN
