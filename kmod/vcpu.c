@@ -569,33 +569,42 @@ static struct kvm_cpuid_entry2 *mkvm_find_cpuid(struct mkvm_vcpu *vcpu,
 	return NULL;
 }
 
+/* Whether the vCPU's CPUID has bit @bit of register @reg of leaf @fn.0. */
+static bool mkvm_cpuid_bit(struct mkvm_vcpu *vcpu, u32 fn,
+			   enum cpuid_regs_idx reg, int bit)
+{
+	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, fn, 0);
+	u32 r[4];
+
+	if (!e)
+		return false;
+	r[CPUID_EAX] = e->eax;
+	r[CPUID_EBX] = e->ebx;
+	r[CPUID_ECX] = e->ecx;
+	r[CPUID_EDX] = e->edx;
+	return r[reg] & BIT(bit);
+}
+
 bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu)
 {
-	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 0x80000001, 0);
-
-	return e && (e->edx & BIT(29));
+	return mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_EDX, 29);
 }
 
 static bool mkvm_cpuid_has_nx(struct mkvm_vcpu *vcpu)
 {
-	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 0x80000001, 0);
-
-	return e && (e->edx & BIT(20));
+	return mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_EDX, 20);
 }
 
 static bool mkvm_cpuid_has_rdtscp(struct mkvm_vcpu *vcpu)
 {
-	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 0x80000001, 0);
-
-	return e && (e->edx & BIT(27));
+	return mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_EDX, 27);
 }
 
 /* TSC_AUX exists for the guest with RDTSCP or RDPID in its CPUID. */
 static bool mkvm_cpuid_has_tsc_aux(struct mkvm_vcpu *vcpu)
 {
-	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 7, 0);
-
-	return mkvm_cpuid_has_rdtscp(vcpu) || (e && (e->ecx & BIT(22)));
+	return mkvm_cpuid_has_rdtscp(vcpu) ||
+	       mkvm_cpuid_bit(vcpu, 7, CPUID_ECX, 22);
 }
 
 /*
@@ -876,22 +885,6 @@ static int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 /* ---- control registers --------------------------------------------------- */
 
-/* Whether the vCPU's CPUID has leaf @fn.@idx register @reg bit @bit. */
-static bool mkvm_cpuid_bit(struct mkvm_vcpu *vcpu, u32 fn, u32 idx, int reg,
-			   int bit)
-{
-	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, fn, idx);
-	u32 r[4];
-
-	if (!e)
-		return false;
-	r[0] = e->eax;
-	r[1] = e->ebx;
-	r[2] = e->ecx;
-	r[3] = e->edx;
-	return r[reg] & BIT(bit);
-}
-
 /*
  * The CR4 bits a guest may set: what the host can give it and, for the
  * feature bits, what the vCPU's CPUID offers (as KVM: a guest without
@@ -903,13 +896,14 @@ static u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu)
 		u64 cr4;
 		int feature;
 		u32 fn;
-		int reg, bit;	/* reg: 0 EAX, 1 EBX, 2 ECX, 3 EDX */
+		enum cpuid_regs_idx reg;
+		int bit;
 	} gated[] = {
-		{ X86_CR4_OSXSAVE, X86_FEATURE_XSAVE, 1, 2, 26 },
-		{ X86_CR4_PCIDE, X86_FEATURE_PCID, 1, 2, 17 },
-		{ X86_CR4_FSGSBASE, X86_FEATURE_FSGSBASE, 7, 1, 0 },
-		{ X86_CR4_SMEP, X86_FEATURE_SMEP, 7, 1, 7 },
-		{ X86_CR4_SMAP, X86_FEATURE_SMAP, 7, 1, 20 },
+		{ X86_CR4_OSXSAVE, X86_FEATURE_XSAVE, 1, CPUID_ECX, 26 },
+		{ X86_CR4_PCIDE, X86_FEATURE_PCID, 1, CPUID_ECX, 17 },
+		{ X86_CR4_FSGSBASE, X86_FEATURE_FSGSBASE, 7, CPUID_EBX, 0 },
+		{ X86_CR4_SMEP, X86_FEATURE_SMEP, 7, CPUID_EBX, 7 },
+		{ X86_CR4_SMAP, X86_FEATURE_SMAP, 7, CPUID_EBX, 20 },
 	};
 	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
 		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
@@ -918,8 +912,7 @@ static u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu)
 
 	for (i = 0; i < ARRAY_SIZE(gated); i++)
 		if (boot_cpu_has(gated[i].feature) &&
-		    mkvm_cpuid_bit(vcpu, gated[i].fn, 0, gated[i].reg,
-				   gated[i].bit))
+		    mkvm_cpuid_bit(vcpu, gated[i].fn, gated[i].reg, gated[i].bit))
 			ok |= gated[i].cr4;
 	return ok;
 }
