@@ -9,7 +9,7 @@
 #   qemu-svm    QEMU TCG, -cpu max: SVM with NPT (kvm_amd works)
 #   qemu-nosvm  QEMU TCG, a CPU with neither SVM nor VMX
 #   bochs-vmx   Bochs corei7_skylake_x: VMX with EPT, VPID, unrestricted guest
-#               (booted from an isolinux ISO; always one CPU, --smp ignored)
+#               (booted from an isolinux ISO; one CPU unless --smp says)
 # Exit status: 0 the guest powered off by itself, 124 timeout (emulator
 # killed), 3 the guest kernel panicked or rebooted, 2 usage error,
 # anything else: the emulator failed.
@@ -21,7 +21,7 @@ usage() {
 	exit 2
 }
 
-vmm='' kernel='' initrd='' log='' timeout='' append='' smp=2
+vmm='' kernel='' initrd='' log='' timeout='' append='' smp=
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || usage
 	case $1 in
@@ -62,7 +62,7 @@ trap 'exit 130' INT TERM
 # end up in front of the guest's first line.
 start_qemu() {
 	qemu-system-x86_64 -M q35 -cpu "$1" -accel tcg,thread=single \
-		-m 1G -smp "$smp" -display none -no-reboot \
+		-m 1G -smp "${smp:-2}" -display none -no-reboot \
 		-monitor none -serial "file:$log" -net none \
 		-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
 		</dev/null >"$tmp/qemu.out" 2>&1 &
@@ -99,7 +99,7 @@ start_bochs() {
 	cat >"$tmp/bochsrc" <<-EOF
 	plugin_ctrl: speaker=0, parallel=0, gameport=0
 	display_library: rfb, options="timeout=0"
-	cpu: model=corei7_skylake_x, count=1, ips=50000000, reset_on_triple_fault=1
+	cpu: model=corei7_skylake_x, count=${smp:-1}, ips=50000000, reset_on_triple_fault=1
 	memory: guest=1024, host=1024
 	romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 	vgaromimage: file=/usr/share/vgabios/vgabios.bin
