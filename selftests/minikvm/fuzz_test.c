@@ -2,9 +2,9 @@
 /*
  * A random-ioctl smoke fuzzer for the system, VM, vCPU and device fds.
  *
- * For MKVM_FUZZ_SECONDS (default 20) the test forks worker processes one
- * after the other.  Each worker runs two threads that, for a slice of
- * 0.5-3 s, pick random operations:
+ * For MKVM_FUZZ_SECONDS (default 20, scaled by MKVM_STRESS_PCT) the test
+ * forks worker processes one after the other.  Each worker runs two
+ * threads that, for a slice of 0.5-3 s, pick random operations:
  *   - an ioctl with a random number (mostly one of <linux/kvm.h>, some with
  *     a random direction or size, some entirely random) on a random fd,
  *     with a random argument: NULL, unmapped, read-only, kernel and
@@ -1740,7 +1740,7 @@ static void fz_dump_stacks(pid_t pid)
 
 TEST_F_TIMEOUT(fuzz, random_ioctls, FZ_MAX_SECONDS + 120)
 {
-	uint64_t seconds = fz_env("MKVM_FUZZ_SECONDS", FZ_DEFAULT_SECONDS);
+	uint64_t seconds = fz_env("MKVM_FUZZ_SECONDS", mkvm_stress(FZ_DEFAULT_SECONDS));
 	uint64_t seed = fz_env("MKVM_FUZZ_SEED", fz_mix(time(NULL) ^ getpid() ^ fz_now_ms()));
 	uint64_t start = fz_now_ms(), end, wseed, now, kill_at;
 	struct fz_stats *st = self->stats;

@@ -265,6 +265,13 @@ static long lc_settled_mem_kb(void)
 #define LEAK_LIMIT_KB	(16 << 10)
 #define LEAK_WARMUP	5
 
+/* A loop count scaled by $MKVM_STRESS_PCT, past the leak check's warmup. */
+static int lc_stress(int n)
+{
+	n = mkvm_stress(n);
+	return n > 2 * LEAK_WARMUP ? n : 2 * LEAK_WARMUP;
+}
+
 static volatile sig_atomic_t lc_nr_signals;
 
 static void lc_on_signal(int sig)
@@ -852,7 +859,8 @@ TEST_F(lifecycle, exit_while_inside_run)
 
 /* ---- processes killed inside KVM_RUN ------------------------------------ */
 
-#define NR_KILLED	100
+/* 100 by default (see mkvm_stress()); enough to measure a leak. */
+#define NR_KILLED	lc_stress(100)
 
 static void *lc_spin_forever(void *arg)
 {
@@ -945,7 +953,7 @@ TEST_F_TIMEOUT(lifecycle, sigkill_inside_run, 180)
 
 /* ---- many VMs in sequence ----------------------------------------------- */
 
-#define NR_SEQ_VMS	1000
+#define NR_SEQ_VMS	lc_stress(1000)
 #define SEQ_RUN_EVERY	10
 
 /*

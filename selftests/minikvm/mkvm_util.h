@@ -46,6 +46,21 @@ static inline bool mkvm_on_bochs(void)
 	return vmm && strcmp(vmm, "bochs") == 0;
 }
 
+/*
+ * How much of its stress loops (VMs in turn, processes killed, seconds of
+ * churn or fuzzing) a test runs: @n scaled by $MKVM_STRESS_PCT percent
+ * (default 100), at least 1.  The rig lowers it under Bochs, where one
+ * second of guest time takes about half a minute (testing.rst).
+ */
+static inline unsigned long mkvm_stress(unsigned long n)
+{
+	const char *s = getenv("MKVM_STRESS_PCT");
+	unsigned long pct = s && *s ? strtoul(s, NULL, 0) : 100;
+
+	n = n * pct / 100;
+	return n ? n : 1;
+}
+
 /* The raw result of an ioctl: the return value, or -errno. */
 static inline long __mkvm_ioctl(int fd, unsigned long req, unsigned long arg)
 {

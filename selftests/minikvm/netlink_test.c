@@ -633,7 +633,7 @@ TEST_F(nl, dump_races_vm_churn)
 	churn_stop = 0;
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn, NULL));
-	end = time(NULL) + 4;
+	end = time(NULL) + mkvm_stress(4);
 	while (time(NULL) < end) {
 		count = -1;
 		nl_find(&self->nl, NULL, &count);
