@@ -30,6 +30,16 @@
 #define CPUIDX1_EDX_OK	(BIT(11) | BIT(20) | BIT(22) | BIT(25) | BIT(26) |	\
 			 BIT(29) | (CPUID1_EDX_OK & 0x0183f3ff))
 
+/*
+ * What the kernel made of a feature word: the CPU's bits less those it
+ * turned off (a feature it found broken, clearcpuid=, ...).  A guest is
+ * offered only those, as KVM does.
+ */
+static u32 mkvm_kernel_caps(enum cpuid_leafs word)
+{
+	return boot_cpu_data.x86_capability[word];
+}
+
 static void mkvm_cpuid(u32 fn, u32 idx, struct kvm_cpuid_entry2 *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -66,16 +76,20 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 			e.eax = basic;
 			break;
 		case 1:
-			e.ecx = (e.ecx & CPUID1_ECX_OK) | CPUID1_ECX_HYPERVISOR;
-			if (!xcr0 || !(xcr0 & XFEATURE_MASK_YMM))
+			e.ecx = (e.ecx & CPUID1_ECX_OK &
+				 mkvm_kernel_caps(CPUID_1_ECX)) |
+				CPUID1_ECX_HYPERVISOR;
+			if (!xcr0)
+				e.ecx &= ~BIT(26);	/* XSAVE */
+			if (!(xcr0 & XFEATURE_MASK_YMM))
 				e.ecx &= ~BIT(28);	/* AVX */
-			e.edx &= CPUID1_EDX_OK;
+			e.edx &= CPUID1_EDX_OK & mkvm_kernel_caps(CPUID_1_EDX);
 			e.ebx &= 0x0000ffff;		/* no APIC id, count */
 			break;
 		case 7:
 			e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 			e.eax = 0;
-			e.ebx &= CPUID7_EBX_OK;
+			e.ebx &= CPUID7_EBX_OK & mkvm_kernel_caps(CPUID_7_0_EBX);
 			if (!(xcr0 & XFEATURE_MASK_YMM))
 				e.ebx &= ~BIT(5);	/* AVX2 */
 			e.ecx = 0;
@@ -123,8 +137,11 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 			e.eax = ext;
 			break;
 		case 0x80000001:
-			e.ecx &= CPUIDX1_ECX_OK;	/* no SVM */
-			e.edx &= CPUIDX1_EDX_OK;	/* no RDTSCP */
+			/* No SVM, no RDTSCP. */
+			e.ecx &= CPUIDX1_ECX_OK &
+				 mkvm_kernel_caps(CPUID_8000_0001_ECX);
+			e.edx &= CPUIDX1_EDX_OK &
+				 mkvm_kernel_caps(CPUID_8000_0001_EDX);
 			break;
 		case 0x80000002: case 0x80000003: case 0x80000004:
 		case 0x80000008:
