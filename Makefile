@@ -103,11 +103,13 @@ $(TEST_DIR)/%: selftests/minikvm/%.c $(TEST_LIB) $(TEST_HDRS) $(KSFT_DIR)/kselft
 selftests: $(TEST_BINS)
 
 # SUITES selects configurations, MKVM_APPEND narrows a run (see selftests/check.sh).
-# vmrun_test and the demo run build/bin/vmrun on build/examples in the test VM.
-check: tools examples
+# Both scripts install the missing Debian packages first (libinih, libnl,
+# ...), then build the tools, the examples (vmrun_test and the demo run
+# build/bin/vmrun on them in the test VM) and the selftests.
+check:
 	bash selftests/check.sh $(SUITES)
 
-demo: tools examples
+demo:
 	bash selftests/demo.sh
 
 # checkpatch --strict and sparse on both supported kernels.

@@ -52,7 +52,7 @@ K61=$(mkvm_kernel 6.1)
 K612=$(mkvm_kernel 6.12)
 [ -n "$K61" ] && [ -n "$K612" ] || { echo "check: Debian 6.1 and 6.12 kernels not found" >&2; exit 1; }
 
-make -s selftests || { echo "check: building the selftests failed" >&2; exit 1; }
+make -s tools examples selftests || { echo "check: building the tools, examples or selftests failed" >&2; exit 1; }
 
 # ---- one rig configuration ----------------------------------------------
 # Reads the guest's serial log and turns it into TAP lines.

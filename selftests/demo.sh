@@ -11,7 +11,7 @@ B=$PWD/build
 mkvm_install_deps || exit 1
 kver=$(mkvm_kernel 6.1)
 [ -n "$kver" ] || { echo "demo: Debian's 6.1 kernel is not installed" >&2; exit 1; }
-make -s selftests && mkvm_build_module "$kver" && mkvm_make_initramfs demo "$kver" ||
+make -s tools examples selftests && mkvm_build_module "$kver" && mkvm_make_initramfs demo "$kver" ||
 	{ echo "demo: build failed" >&2; exit 1; }
 
 echo "Booting the SVM test VM (QEMU, kernel $kver)..."
