@@ -4,8 +4,9 @@
  * with a generation counter, and the translation of #VMEXIT codes into
  * the core's generic exits.  The world switch is svm_entry.S.
  *
- * Intercepted: every port and MSR (all-ones permission maps), CR0 and
- * CR4 writes, every debug-register access, RDTSCP, the SVM instructions, HLT, CPUID, INVD, XSETBV,
+ * Intercepted: every port, every MSR but the FS/GS bases and
+ * KERNEL_GS_BASE, CR0 and CR4 writes, every debug-register access,
+ * RDTSCP, the SVM instructions, HLT, CPUID, INVD, XSETBV,
  * MONITOR/MWAIT, RDPRU, shutdown, physical interrupts, NMI, SMI, and
  * #AC, #DB, #MC.
  */
@@ -59,10 +60,30 @@ struct svm_cpu {
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 
-/* All-ones permission maps, shared by every VMCB: intercept everything. */
+/*
+ * Permission maps shared by every VMCB: every port intercepted, every
+ * MSR but those VMRUN and VMLOAD/VMSAVE switch (see svm_pass_msr()).
+ */
 static struct page *svm_iopm, *svm_msrpm;
 #define SVM_IOPM_ORDER	2	/* 12 KiB used */
 #define SVM_MSRPM_ORDER	1	/* 8 KiB */
+
+/*
+ * Let the guest read and write @msr without an exit.  Only for MSRs
+ * whose guest value lives in the VMCB, loaded and saved by the world
+ * switch, with no check beyond the CPU's own: the FS/GS bases and
+ * KERNEL_GS_BASE (as KVM).  The map has two bits per MSR (read, write)
+ * in three 2 KiB ranges: 0-0x1fff, 0xc0000000-, 0xc0010000-.
+ */
+static void svm_pass_msr(u32 msr)
+{
+	unsigned long *map = page_address(svm_msrpm);
+	u32 range = msr >= 0xc0010000 ? 2 : msr >= 0xc0000000 ? 1 : 0;
+	u32 bit = range * 2048 * 8 + (msr & 0x1fff) * 2;
+
+	__clear_bit(bit, map);		/* read */
+	__clear_bit(bit + 1, map);	/* write */
+}
 
 static bool svm_nrips __read_mostly;
 
@@ -121,6 +142,9 @@ static int svm_hardware_setup(void)
 		goto nomem;
 	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << SVM_IOPM_ORDER);
 	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
+	svm_pass_msr(MSR_FS_BASE);
+	svm_pass_msr(MSR_GS_BASE);
+	svm_pass_msr(MSR_KERNEL_GS_BASE);
 
 	for_each_possible_cpu(cpu) {
 		struct svm_cpu *sc = per_cpu_ptr(&svm_cpu, cpu);

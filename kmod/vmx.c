@@ -5,11 +5,11 @@
  * unpaged protected mode run natively), and the translation of VM exits
  * into the core's generic exits.  The world switch is vmx_entry.S.
  *
- * Exits: every port (unconditional IO exiting) and MSR (all-ones
- * bitmap), any change of CR0 or CR4 (the host owns all their bits), CR8,
- * every MOV DR, HLT, CPUID, INVD, XSETBV, MONITOR/MWAIT, the VMX
- * instructions, triple fault, external interrupts, NMIs, and #AC, #DB,
- * #MC.
+ * Exits: every port (unconditional IO exiting) and MSR but the few the
+ * world switch carries (vmx_pass_msr()), any change of CR0 or CR4 (the
+ * host owns all their bits), CR8, every MOV DR, HLT, CPUID, INVD,
+ * XSETBV, MONITOR/MWAIT, the VMX instructions, triple fault, external
+ * interrupts, NMIs, and #AC, #DB, #MC.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -289,8 +289,25 @@ static struct {
 static unsigned long *vmx_vpid_bitmap;
 static DEFINE_SPINLOCK(vmx_vpid_lock);
 
-/* All ones: every RDMSR/WRMSR exits (shared by every VMCS). */
+/* Which RDMSR/WRMSR exit (shared by every VMCS): see vmx_pass_msr(). */
 static struct page *vmx_msr_bitmap;
+
+/*
+ * Let the guest read and write @msr without an exit.  Only for MSRs
+ * whose guest value VM entry and exit switch (VMCS guest-state fields)
+ * or vmx_vcpu_run() switches around every run and reads back, with no
+ * check beyond the CPU's own: the FS/GS bases, KERNEL_GS_BASE and the
+ * SYSENTER MSRs (as KVM).  The bitmap holds four 1 KiB maps: reads of
+ * 0-0x1fff, reads of 0xc0000000-0xc0001fff, then the writes of both.
+ */
+static void vmx_pass_msr(u32 msr)
+{
+	unsigned long *map = page_address(vmx_msr_bitmap);
+	u32 bit = (msr & 0x1fff) + (msr >= 0xc0000000 ? 1024 * 8 : 0);
+
+	__clear_bit(bit, map);			/* read */
+	__clear_bit(bit + 2048 * 8, map);	/* write */
+}
 
 static void vmx_free_shared(void)
 {
@@ -310,6 +327,12 @@ static int vmx_alloc_shared(void)
 		return -ENOMEM;
 	}
 	memset(page_address(vmx_msr_bitmap), 0xff, PAGE_SIZE);
+	vmx_pass_msr(MSR_FS_BASE);
+	vmx_pass_msr(MSR_GS_BASE);
+	vmx_pass_msr(MSR_KERNEL_GS_BASE);
+	vmx_pass_msr(MSR_IA32_SYSENTER_CS);
+	vmx_pass_msr(MSR_IA32_SYSENTER_ESP);
+	vmx_pass_msr(MSR_IA32_SYSENTER_EIP);
 	return 0;
 }
 
@@ -732,6 +755,9 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 	if (vmx_pae_paging(vmx->cr0, vmx->cr4, vmx->efer))
 		for (i = 0; i < 4; i++)
 			vmx->pdptr[i] = vmcs_read(GUEST_PDPTR0 + i * 2);
+	vmx->sysenter_cs = vmcs_read(GUEST_SYSENTER_CS);
+	vmx->sysenter_esp = vmcs_read(GUEST_SYSENTER_ESP);
+	vmx->sysenter_eip = vmcs_read(GUEST_SYSENTER_EIP);
 	vmx->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->intr_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	vmx->vcpu.regs[4] = vmcs_read(GUEST_RSP);
@@ -995,20 +1021,32 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 	}
 }
 
-/* Move the guest's MSRs in (@in) or the host's back. */
-static void vmx_switch_msrs(struct vmx_vcpu *vmx, u64 *host, bool in)
+/* Load the guest's MSRs that VMX does not switch, keeping the host's. */
+static void vmx_load_guest_msrs(struct vmx_vcpu *vmx, u64 *host)
 {
 	int i;
 
 	for (i = 0; i < VMX_NR_MSRS; i++) {
-		if (in) {
-			rdmsrl(vmx_switched_msrs[i], host[i]);
-			wrmsrl(vmx_switched_msrs[i], vmx->msr[i]);
-		} else {
-			rdmsrl(vmx_switched_msrs[i], vmx->msr[i]);
-			wrmsrl(vmx_switched_msrs[i], host[i]);
-		}
+		rdmsrl(vmx_switched_msrs[i], host[i]);
+		wrmsrl(vmx_switched_msrs[i], vmx->msr[i]);
 	}
+}
+
+/* After the exit, before load_gs_index() changes KERNEL_GS_BASE. */
+static void vmx_save_guest_msrs(struct vmx_vcpu *vmx)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_MSRS; i++)
+		rdmsrl(vmx_switched_msrs[i], vmx->msr[i]);
+}
+
+static void vmx_load_host_msrs(const u64 *host)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_MSRS; i++)
+		wrmsrl(vmx_switched_msrs[i], host[i]);
 }
 
 static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
@@ -1066,7 +1104,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	rdmsrl(MSR_IA32_DEBUGCTLMSR, debugctl);
 	get_debugreg(host_dr7, 7);
 
-	vmx_switch_msrs(vmx, host_msr, true);
+	vmx_load_guest_msrs(vmx, host_msr);
 	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	if (vmx->cr2 != native_read_cr2())
@@ -1075,6 +1113,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	failed = mkvm_vmx_enter(vcpu->regs, vmx->launched);
 
 	vmx->cr2 = native_read_cr2();
+	vmx_save_guest_msrs(vmx);
 	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 	/* Exit left GDTR/IDTR limits at 0xffff, TR's limit at 0x67, DR7 0. */
@@ -1094,7 +1133,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if (gs)
 		load_gs_index(gs);
 	/* After load_gs_index(), which changes KERNEL_GS_BASE. */
-	vmx_switch_msrs(vmx, host_msr, false);
+	vmx_load_host_msrs(host_msr);
 	if (debugctl)
 		update_debugctlmsr(debugctl);
 	if (host_dr7 & (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK))

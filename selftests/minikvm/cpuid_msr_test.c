@@ -272,6 +272,73 @@ TEST(msr_round_trip)
 }
 
 /*
+ * The segment bases and KERNEL_GS_BASE, which both backends let the guest
+ * access without an exit (the world switch carries them): written by the
+ * guest, swapped by SWAPGS, seen by the host, and kept across runs while
+ * the host thread has a GS selector loaded (reloading it after an exit
+ * changes the CPU's KERNEL_GS_BASE).
+ */
+#define FS_VAL	0x0000123456789000ULL
+#define GS_VAL	0xffff888012345000ULL
+#define KGS_VAL	0x00007f0011223000ULL
+#define HOST_VAL 0xffff888077777000ULL
+
+static void guest_bases(void)
+{
+	guest_wrmsr(MSR_FS_BASE, FS_VAL);
+	guest_wrmsr(MSR_GS_BASE, GS_VAL);
+	guest_wrmsr(MSR_KERNEL_GS_BASE, KGS_VAL);
+	GUEST_SYNC(guest_rdmsr(MSR_FS_BASE), guest_rdmsr(MSR_KERNEL_GS_BASE));
+	/* After an exit and a new entry: still the guest's values. */
+	GUEST_SYNC(guest_rdmsr(MSR_GS_BASE), guest_rdmsr(MSR_KERNEL_GS_BASE));
+	asm volatile("swapgs" ::: "memory");
+	GUEST_SYNC(guest_rdmsr(MSR_GS_BASE), guest_rdmsr(MSR_KERNEL_GS_BASE));
+	/* The host has set FS_BASE and KERNEL_GS_BASE meanwhile. */
+	asm volatile("swapgs" ::: "memory");
+	GUEST_SYNC(guest_rdmsr(MSR_FS_BASE), guest_rdmsr(MSR_GS_BASE));
+}
+
+static void set_gs_selector(uint16_t sel)
+{
+	asm volatile("mov %0, %%gs" : : "r" (sel));
+}
+
+TEST(segment_bases_and_kernel_gs_base)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_sregs sregs;
+	struct ucall uc;
+
+	/* The user data selector of x86-64 Linux (GDT entry 5, RPL 3). */
+	set_gs_selector(0x2b);
+	vcpu_start_guest(vcpu, guest_bases, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(FS_VAL, uc.args[0]);
+	EXPECT_EQ(KGS_VAL, uc.args[1]);
+	EXPECT_EQ(KGS_VAL, vcpu_get_msr(vcpu, MSR_KERNEL_GS_BASE));
+	EXPECT_EQ(GS_VAL, vcpu_get_msr(vcpu, MSR_GS_BASE));
+	vcpu_get_sregs(vcpu, &sregs);
+	EXPECT_EQ(FS_VAL, sregs.fs.base);
+	EXPECT_EQ(GS_VAL, sregs.gs.base);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(GS_VAL, uc.args[0]);
+	EXPECT_EQ(KGS_VAL, uc.args[1]);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(KGS_VAL, uc.args[0]);
+	EXPECT_EQ(GS_VAL, uc.args[1]);
+	vcpu_set_msr(vcpu, MSR_KERNEL_GS_BASE, HOST_VAL);
+	vcpu_set_msr(vcpu, MSR_FS_BASE, KGS_VAL);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(KGS_VAL, uc.args[0]);
+	EXPECT_EQ(HOST_VAL, uc.args[1]);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	set_gs_selector(0);
+	EXPECT_EQ(KGS_VAL, vcpu_get_msr(vcpu, MSR_KERNEL_GS_BASE));
+	vm_free(vm);
+}
+
+/*
  * KVM_SET_MSRS and KVM_GET_MSRS process the entries in order and stop at
  * the first one they cannot handle, returning the number done.
  */

@@ -380,6 +380,61 @@ TEST_F(nl, counts_io_exits_and_describes_vm)
 	EXPECT_EQ(-ENOENT, nl_get_vm(&self->nl, id, &at));
 }
 
+/*
+ * MSR accesses: the FS/GS bases and KERNEL_GS_BASE go straight to the
+ * CPU (ten rounds of three WRMSRs and two RDMSRs make no exit), STAR is
+ * intercepted (one WRMSR and one RDMSR are two exits), and every value
+ * written arrives.
+ */
+#define MSR_LOOP {							\
+	0xbe, 0x0a, 0x00,			/* mov $10, %si */	\
+	0x66, 0xb9, 0x00, 0x01, 0x00, 0xc0,	/* 1: mov $FS_BASE, %ecx */ \
+	0x66, 0xb8, 0x00, 0x10, 0x00, 0x00,	/* mov $0x1000, %eax */	\
+	0x66, 0x31, 0xd2,			/* xor %edx, %edx */	\
+	0x0f, 0x30,				/* wrmsr */		\
+	0x66, 0x41, 0x0f, 0x30,			/* inc %ecx; wrmsr (GS) */ \
+	0x66, 0x41, 0x0f, 0x30,			/* inc %ecx; wrmsr (KGS) */ \
+	0x0f, 0x32,				/* rdmsr */		\
+	0x66, 0x49, 0x0f, 0x32,			/* dec %ecx; rdmsr */	\
+	0x4e, 0x75, 0xde,			/* dec %si; jnz 1b */	\
+	0x66, 0xb9, 0x81, 0x00, 0x00, 0xc0,	/* mov $STAR, %ecx */	\
+	0x0f, 0x30, 0x0f, 0x32,			/* wrmsr; rdmsr */	\
+	0xf4 }					/* hlt */
+
+static uint64_t get_msr(int vcpu, uint32_t index)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = index };
+
+	if (ioctl(vcpu, KVM_GET_MSRS, &m) != 1)
+		return ~0ULL;
+	return m.e.data;
+}
+
+TEST_F(nl, msr_exits_only_for_intercepted_msrs)
+{
+	const uint8_t code[] = MSR_LOOP;
+	struct guest g;
+	struct attrs at;
+	uint32_t id;
+
+	SKIP_ON_KVM();
+	ASSERT_EQ(0, guest_create(&g, code, sizeof(code), self->name));
+	ASSERT_EQ(0, ioctl(g.vcpu, KVM_RUN, 0));
+	ASSERT_EQ(KVM_EXIT_HLT, g.run->exit_reason);
+	id = nl_find(&self->nl, self->name, NULL);
+	ASSERT_EQ(0, nl_get_vm(&self->nl, id, &at));
+	EXPECT_EQ(2, at.exits[MINIKVM_STAT_MSR]);
+	EXPECT_EQ(1, at.exits[MINIKVM_STAT_HLT]);
+	EXPECT_EQ(0x1000, get_msr(g.vcpu, 0xc0000100));	/* FS_BASE */
+	EXPECT_EQ(0x1000, get_msr(g.vcpu, 0xc0000101));	/* GS_BASE */
+	EXPECT_EQ(0x1000, get_msr(g.vcpu, 0xc0000102));	/* KERNEL_GS_BASE */
+	EXPECT_EQ(0x1000, get_msr(g.vcpu, 0xc0000081));	/* STAR */
+	guest_destroy(&g);
+}
+
 /* K pages touched are K resident pages (plus the code page). */
 TEST_F(nl, resident_pages)
 {
