@@ -780,6 +780,14 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		if (!mkvm_valid_pat(data))
 			return -EINVAL;
 		break;
+	case MSR_SYSCALL_MASK:
+		/*
+		 * Bits 63:32 are reserved: Intel CPUs refuse them, and VMX
+		 * writes this MSR into the CPU around every run.
+		 */
+		if (data >> 32)
+			return -EINVAL;
+		break;
 	case MSR_FS_BASE:
 	case MSR_GS_BASE:
 	case MSR_KERNEL_GS_BASE:

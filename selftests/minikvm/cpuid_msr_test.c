@@ -369,6 +369,18 @@ TEST(msrs_stop_at_first_bad)
 	EXPECT_EQ(2, vcpu_get_msr(vcpu, MSR_LSTAR));
 	EXPECT_EQ(0x0023001000000000ULL, vcpu_get_msr(vcpu, MSR_STAR));
 
+	/*
+	 * SFMASK's bits 63:32 are reserved: refused as Intel CPUs (and so
+	 * kvm_intel) refuse them.  kvm_amd stores them, QEMU's and Bochs'
+	 * CPUs drop them: checked on minikvm only.
+	 */
+	e[0] = (struct kvm_msr_entry){ MSR_SYSCALL_MASK, 0, 0x47700 };
+	e[1] = (struct kvm_msr_entry){ MSR_SYSCALL_MASK, 0, 0x100047700ULL };
+	if (!mkvm_is_kvm()) {
+		EXPECT_EQ(1, __vcpu_msrs(vcpu, KVM_SET_MSRS, e, 2));
+		EXPECT_EQ(0x47700, vcpu_get_msr(vcpu, MSR_SYSCALL_MASK));
+	}
+
 	/* The first one bad: nothing done. */
 	e[0] = (struct kvm_msr_entry){ BAD_MSR, 0, 0 };
 	e[1] = (struct kvm_msr_entry){ MSR_STAR, 0, 7 };
