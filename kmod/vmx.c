@@ -432,6 +432,9 @@ static int vmx_setup_controls(void)
 /* ---- the vCPU ------------------------------------------------------------ */
 
 /* Guest MSRs that VMX does not switch: loaded by hand around each run. */
+/* At most this many perf MSRs switched (perf lists two at most now). */
+#define VMX_PERF_MSRS	8
+
 enum { VMX_STAR, VMX_LSTAR, VMX_CSTAR, VMX_SFMASK, VMX_KGSBASE, VMX_NR_MSRS };
 static const u32 vmx_switched_msrs[VMX_NR_MSRS] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
@@ -459,6 +462,9 @@ struct vmx_vcpu {
 	bool need_flush;	/* INVEPT/INVVPID before the next entry */
 	u16 vpid;
 	u64 host_cr3, host_cr4;	/* as last written into the VMCS */
+	/* VM-entry and VM-exit MSR-load lists, in one page: vmx_perf_msrs() */
+	struct vmx_msr_entry *perf_guest, *perf_host;
+	int perf_nr;		/* entries in both */
 
 	bool dirty;		/* guest state changed outside the guest */
 	struct kvm_segment seg[VMX_NR_SEGS];
@@ -531,10 +537,18 @@ static int vmx_vcpu_create(struct mkvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	struct page *lists = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	unsigned long vpid = 0;
 
-	if (!page)
+	if (!page || !lists) {
+		if (page)
+			__free_page(page);
+		if (lists)
+			__free_page(lists);
 		return -ENOMEM;
+	}
+	vmx->perf_guest = page_address(lists);
+	vmx->perf_host = vmx->perf_guest + PAGE_SIZE / 2 / sizeof(*vmx->perf_guest);
 	vmx->vmcs = page_address(page);
 	vmx->vmcs_pa = page_to_phys(page);
 	*(u32 *)vmx->vmcs = vmx_revision_id;
@@ -569,6 +583,7 @@ static void vmx_vcpu_free(struct mkvm_vcpu *vcpu)
 		spin_unlock(&vmx_vpid_lock);
 	}
 	free_page((unsigned long)vmx->vmcs);
+	free_page((unsigned long)vmx->perf_guest);
 }
 
 /* The base of the TSS that TR selects, from its GDT descriptor. */
@@ -634,8 +649,13 @@ static void vmx_write_host_state(struct vmx_vcpu *vmx)
 /* The execution controls and the fields that never change. */
 static void vmx_write_controls(struct vmx_vcpu *vmx)
 {
+	u32 cpu2 = vmx_cfg.cpu2;
+
+	/* VPID 0 is refused by VM entry: out of VPIDs, run without one. */
+	if (!vmx->vpid)
+		cpu2 &= ~SECONDARY_EXEC_ENABLE_VPID;
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_cfg.pin);
-	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_cfg.cpu2);
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, cpu2);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_cfg.exit);
 	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_AC) | BIT(X86_TRAP_DB) |
 				     BIT(X86_TRAP_MC));
@@ -643,8 +663,11 @@ static void vmx_write_controls(struct vmx_vcpu *vmx)
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
 	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_LOAD_ADDR, virt_to_phys(vmx->perf_host));
+	vmcs_write(VM_ENTRY_MSR_LOAD_ADDR, virt_to_phys(vmx->perf_guest));
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmx->perf_nr = 0;
 	vmcs_write(MSR_BITMAP, page_to_phys(vmx_msr_bitmap));
 	/* The host owns every bit of CR0 and CR4: each change exits. */
 	vmcs_write(CR0_GUEST_HOST_MASK, ~0UL);
@@ -1049,6 +1072,37 @@ static void vmx_load_host_msrs(const u64 *host)
 		wrmsrl(vmx_switched_msrs[i], host[i]);
 }
 
+/*
+ * The host's PMU may want some MSRs different while a guest runs: its
+ * counters of events that exclude the guest stopped in
+ * PERF_GLOBAL_CTRL, and PEBS off, since PEBS writes its records through
+ * linear addresses, which in the guest are the guest's.  perf lists
+ * them (none without an Intel PMU); those that differ go into the VM
+ * entry and VM exit MSR-load lists, so that the switch is atomic with
+ * the world switch (a PMI in between cannot undo it).
+ */
+static void vmx_perf_msrs(struct vmx_vcpu *vmx)
+{
+	struct perf_guest_switch_msr *msrs;
+	int i, nr = 0, n = 0;
+
+	msrs = perf_guest_get_msrs(&nr, NULL);
+	for (i = 0; msrs && i < nr && n < VMX_PERF_MSRS; i++) {
+		if (msrs[i].host == msrs[i].guest)
+			continue;
+		vmx->perf_guest[n] = (struct vmx_msr_entry){
+			.index = msrs[i].msr, .value = msrs[i].guest };
+		vmx->perf_host[n] = (struct vmx_msr_entry){
+			.index = msrs[i].msr, .value = msrs[i].host };
+		n++;
+	}
+	if (n != vmx->perf_nr) {
+		vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, n);
+		vmcs_write(VM_EXIT_MSR_LOAD_COUNT, n);
+		vmx->perf_nr = n;
+	}
+}
+
 static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1109,6 +1163,8 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	if (vmx->cr2 != native_read_cr2())
 		native_write_cr2(vmx->cr2);
+
+	vmx_perf_msrs(vmx);
 
 	failed = mkvm_vmx_enter(vcpu->regs, vmx->launched);
 
