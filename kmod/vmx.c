@@ -431,10 +431,10 @@ static int vmx_setup_controls(void)
 
 /* ---- the vCPU ------------------------------------------------------------ */
 
-/* Guest MSRs that VMX does not switch: loaded by hand around each run. */
 /* At most this many perf MSRs switched (perf lists two at most now). */
 #define VMX_PERF_MSRS	8
 
+/* Guest MSRs that VMX does not switch: loaded by hand around each run. */
 enum { VMX_STAR, VMX_LSTAR, VMX_CSTAR, VMX_SFMASK, VMX_KGSBASE, VMX_NR_MSRS };
 static const u32 vmx_switched_msrs[VMX_NR_MSRS] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
