@@ -37,6 +37,14 @@
 #define MKVM_MAX_CPUID		256	/* entries in KVM_SET_CPUID2 */
 #define MKVM_PAT_DEFAULT	0x0007040600070406ULL	/* PAT at reset */
 
+/*
+ * The MSRs a guest reads and writes without an exit, on both backends
+ * (as KVM): the world switch carries their guest values and the CPU
+ * checks what the guest writes.  Each backend clears their bits in its
+ * MSR permission map at setup.
+ */
+#define MKVM_PASSTHROUGH_MSRS	{ MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE }
+
 struct mkvm_vm;
 struct mkvm_vcpu;
 

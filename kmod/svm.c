@@ -69,11 +69,11 @@ static struct page *svm_iopm, *svm_msrpm;
 #define SVM_MSRPM_ORDER	1	/* 8 KiB */
 
 /*
- * Let the guest read and write @msr without an exit.  Only for MSRs
- * whose guest value lives in the VMCB, loaded and saved by the world
- * switch, with no check beyond the CPU's own: the FS/GS bases and
- * KERNEL_GS_BASE (as KVM).  The map has two bits per MSR (read, write)
- * in three 2 KiB ranges: 0-0x1fff, 0xc0000000-, 0xc0010000-.
+ * Let the guest read and write @msr without an exit
+ * (MKVM_PASSTHROUGH_MSRS: their guest values live in the VMCB, loaded
+ * and saved by VMRUN and VMLOAD/VMSAVE).  The map has two bits per MSR
+ * (read, write) in three 2 KiB ranges: 0-0x1fff, 0xc0000000-,
+ * 0xc0010000-.
  */
 static void svm_pass_msr(u32 msr)
 {
@@ -133,8 +133,9 @@ static void svm_hardware_unsetup(void)
 
 static int svm_hardware_setup(void)
 {
+	static const u32 pass[] = MKVM_PASSTHROUGH_MSRS;
 	u32 nasid = cpuid_ebx(SVM_CPUID_FUNC);
-	int cpu;
+	int cpu, i;
 
 	svm_iopm = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);
 	svm_msrpm = alloc_pages(GFP_KERNEL, SVM_MSRPM_ORDER);
@@ -142,9 +143,8 @@ static int svm_hardware_setup(void)
 		goto nomem;
 	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << SVM_IOPM_ORDER);
 	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
-	svm_pass_msr(MSR_FS_BASE);
-	svm_pass_msr(MSR_GS_BASE);
-	svm_pass_msr(MSR_KERNEL_GS_BASE);
+	for (i = 0; i < ARRAY_SIZE(pass); i++)
+		svm_pass_msr(pass[i]);
 
 	for_each_possible_cpu(cpu) {
 		struct svm_cpu *sc = per_cpu_ptr(&svm_cpu, cpu);

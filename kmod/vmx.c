@@ -293,11 +293,10 @@ static DEFINE_SPINLOCK(vmx_vpid_lock);
 static struct page *vmx_msr_bitmap;
 
 /*
- * Let the guest read and write @msr without an exit.  Only for MSRs
- * whose guest value VM entry and exit switch (VMCS guest-state fields)
- * or vmx_vcpu_run() switches around every run and reads back, with no
- * check beyond the CPU's own: the FS/GS bases, KERNEL_GS_BASE and the
- * SYSENTER MSRs (as KVM).  The bitmap holds four 1 KiB maps: reads of
+ * Let the guest read and write @msr without an exit
+ * (MKVM_PASSTHROUGH_MSRS: the FS/GS bases are VMCS guest-state fields
+ * read back after every exit, KERNEL_GS_BASE is switched by hand around
+ * every run and read back).  The bitmap holds four 1 KiB maps: reads of
  * 0-0x1fff, reads of 0xc0000000-0xc0001fff, then the writes of both.
  */
 static void vmx_pass_msr(u32 msr)
@@ -320,6 +319,9 @@ static void vmx_free_shared(void)
 
 static int vmx_alloc_shared(void)
 {
+	static const u32 pass[] = MKVM_PASSTHROUGH_MSRS;
+	int i;
+
 	vmx_msr_bitmap = alloc_page(GFP_KERNEL);
 	vmx_vpid_bitmap = bitmap_zalloc(VMX_NR_VPIDS, GFP_KERNEL);
 	if (!vmx_msr_bitmap || !vmx_vpid_bitmap) {
@@ -327,12 +329,8 @@ static int vmx_alloc_shared(void)
 		return -ENOMEM;
 	}
 	memset(page_address(vmx_msr_bitmap), 0xff, PAGE_SIZE);
-	vmx_pass_msr(MSR_FS_BASE);
-	vmx_pass_msr(MSR_GS_BASE);
-	vmx_pass_msr(MSR_KERNEL_GS_BASE);
-	vmx_pass_msr(MSR_IA32_SYSENTER_CS);
-	vmx_pass_msr(MSR_IA32_SYSENTER_ESP);
-	vmx_pass_msr(MSR_IA32_SYSENTER_EIP);
+	for (i = 0; i < ARRAY_SIZE(pass); i++)
+		vmx_pass_msr(pass[i]);
 	return 0;
 }
 
@@ -778,9 +776,6 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 	if (vmx_pae_paging(vmx->cr0, vmx->cr4, vmx->efer))
 		for (i = 0; i < 4; i++)
 			vmx->pdptr[i] = vmcs_read(GUEST_PDPTR0 + i * 2);
-	vmx->sysenter_cs = vmcs_read(GUEST_SYSENTER_CS);
-	vmx->sysenter_esp = vmcs_read(GUEST_SYSENTER_ESP);
-	vmx->sysenter_eip = vmcs_read(GUEST_SYSENTER_EIP);
 	vmx->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->intr_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	vmx->vcpu.regs[4] = vmcs_read(GUEST_RSP);
