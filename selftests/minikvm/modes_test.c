@@ -352,6 +352,50 @@ GUEST_ASM(boot_guest,
 	".word 31\n"
 	".long " SNIP(boot_guest, boot_gdt) "\n");
 
+/* CPL 3 through the library's user tables, and back. */
+static uint64_t user_fn(uint64_t arg)
+{
+	uint16_t cs, ss;
+	uint64_t rflags;
+
+	asm volatile("mov %%cs, %0; mov %%ss, %1; pushfq; pop %2"
+		     : "=r"(cs), "=r"(ss), "=r"(rflags));
+	/* A ucall from CPL 3: IOPL 3 lets it through. */
+	GUEST_SYNC(cs, ss);
+	GUEST_SYNC(rflags & 0x3000, 0);
+	return arg + 1;
+}
+
+static void guest_user(void)
+{
+	uint16_t cs;
+
+	GUEST_ASSERT_EQ(guest_run_user(user_fn, 41), 42);
+	asm volatile("mov %%cs, %0" : "=r"(cs));
+	GUEST_ASSERT_EQ(cs, GDT_CODE64);
+	GUEST_ASSERT_EQ(guest_run_user(user_fn, 1), 2);
+}
+
+TEST(long_mode_cpl3_round_trip)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct ucall uc;
+	int i;
+
+	vcpu_start_guest(vcpu, guest_user, 0);
+	vcpu_set_cr3(vcpu, vm_user_tables(vm));
+	for (i = 0; i < 2; i++) {
+		vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+		EXPECT_EQ(GDT_UCODE64 | 3, uc.args[0]);
+		EXPECT_EQ(GDT_UDATA | 3, uc.args[1]);
+		vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+		EXPECT_EQ(0x3000, uc.args[0]);
+	}
+	vcpu_run_expect(vcpu, UCALL_DONE, &uc);
+	vm_free(vm);
+}
+
 TEST(boot_real_to_long)
 {
 	struct vm *vm = vm_create();

@@ -5,6 +5,7 @@
  * the guest's copy of the test binary.
  */
 #include "guest.h"
+#include "x86.h"
 
 /* The guest's own copy of this table is the one that counts. */
 static guest_handler_t guest_handlers[256];
@@ -16,11 +17,25 @@ void guest_set_handler(int vector, guest_handler_t handler)
 
 void guest_exc_dispatch(struct ex_regs *regs);
 
+/* guest_run_user(): the CPL 0 stack and flags to go back to, and the stack of CPL 3. */
+uint64_t guest_user_kernel_rsp, guest_user_kernel_rflags;
+uint8_t guest_user_stack[16384] __attribute__((aligned(16)));
+extern const char guest_user_resume[];
+
 /* Called by guest_exc_common with the frame it built. */
 void guest_exc_dispatch(struct ex_regs *regs)
 {
 	guest_handler_t handler = guest_handlers[regs->vector & 0xff];
 
+	if (regs->vector == USER_RETURN_VECTOR && (regs->cs & 3) == 3) {
+		/* Back to guest_run_user() at CPL 0, RAX the result. */
+		regs->rip = (uint64_t)guest_user_resume;
+		regs->cs = GDT_CODE64;
+		regs->ss = GDT_DATA;
+		regs->rsp = guest_user_kernel_rsp;
+		regs->rflags = guest_user_kernel_rflags;
+		return;
+	}
 	if (handler) {
 		handler(regs);
 		return;
@@ -68,6 +83,36 @@ asm(".pushsection .text\n"
 	"	pop %r13\n pop %r14\n pop %r15\n"
 	"	add $16, %rsp\n"
 	"	iretq\n"
+	/*
+	 * guest_run_user(fn, arg): IRETQ to CPL 3 at the call of fn(arg);
+	 * INT USER_RETURN_VECTOR comes back at guest_user_resume.
+	 */
+	".globl guest_run_user\n"
+	"guest_run_user:\n"
+	"	push %rbx\n push %rbp\n push %r12\n"
+	"	push %r13\n push %r14\n push %r15\n"
+	"	mov %rsp, guest_user_kernel_rsp(%rip)\n"
+	"	pushfq\n"
+	"	pop guest_user_kernel_rflags(%rip)\n"
+	"	pushq $" STR(GDT_UDATA) " + 3\n"
+	"	lea guest_user_stack + 16384(%rip), %rax\n"
+	"	push %rax\n"
+	"	pushq $0x3002\n"			/* IOPL 3 */
+	"	pushq $" STR(GDT_UCODE64) " + 3\n"
+	"	lea guest_user_entry(%rip), %rax\n"
+	"	push %rax\n"
+	"	mov %rdi, %rax\n"
+	"	mov %rsi, %rdi\n"
+	"	iretq\n"
+	"guest_user_entry:\n"
+	"	call *%rax\n"
+	"	int $" STR(USER_RETURN_VECTOR) "\n"
+	"	ud2\n"
+	".globl guest_user_resume\n"
+	"guest_user_resume:\n"
+	"	pop %r15\n pop %r14\n pop %r13\n"
+	"	pop %r12\n pop %rbp\n pop %rbx\n"
+	"	ret\n"
 	/* A C guest returning lands here. */
 	".globl guest_return\n"
 	"guest_return:\n"

@@ -84,6 +84,19 @@ typedef void (*guest_handler_t)(struct ex_regs *regs);
  */
 void guest_set_handler(int vector, guest_handler_t handler);
 
+/*
+ * Run fn(arg) at CPL 3 (64-bit, RFLAGS.IOPL = 3 so that port IO and the
+ * ucall work there, IF clear) on a stack of the library's, and return
+ * its result at CPL 0.  Needs page tables that map the code, its data
+ * and that stack as user pages (vm_user_tables() in x86.h).  Exceptions
+ * raised at CPL 3 reach the handlers of guest_set_handler(), which may
+ * resume the user code; the user code returns to CPL 0 by INT
+ * USER_RETURN_VECTOR, the one gate of the IDT open to CPL 3.  One vCPU
+ * of a VM at a time.
+ */
+#define USER_RETURN_VECTOR	0x80
+uint64_t guest_run_user(uint64_t (*fn)(uint64_t), uint64_t arg);
+
 /* 256 entry points of 16 bytes each, for the IDT (x86.c fills it). */
 extern const char guest_exc_stubs[];
 /* Where a C guest returns to: GUEST_DONE(). */

@@ -15,9 +15,6 @@
 #include "x86.h"
 
 #define PAGE_SIZE	4096UL
-#define PTE_P		(1ULL << 0)
-#define PTE_RW		(1ULL << 1)
-#define PTE_PS		(1ULL << 7)
 
 const char *const cpu_mode_name[NR_CPU_MODES] = {
 	[MODE_REAL] = "real mode",
@@ -37,16 +34,20 @@ struct gdt_entry {
 	uint8_t type;
 	uint8_t s;		/* code/data (1) or system (0) */
 	uint8_t db, l, g;
+	uint8_t dpl;
 };
 
 static const struct gdt_entry gdt[] = {
-	{ GDT_CODE32, 0xfffff, 0xb, 1, 1, 0, 1 },
-	{ GDT_DATA,   0xfffff, 0x3, 1, 1, 0, 1 },
-	{ GDT_CODE64, 0xfffff, 0xb, 1, 0, 1, 1 },
-	{ GDT_CODE16, 0xffff,  0xb, 1, 0, 0, 0 },
-	{ GDT_DATA16, 0xffff,  0x3, 1, 0, 0, 0 },
+	{ GDT_CODE32, 0xfffff, 0xb, 1, 1, 0, 1, 0 },
+	{ GDT_DATA,   0xfffff, 0x3, 1, 1, 0, 1, 0 },
+	{ GDT_CODE64, 0xfffff, 0xb, 1, 0, 1, 1, 0 },
+	{ GDT_CODE16, 0xffff,  0xb, 1, 0, 0, 0, 0 },
+	{ GDT_DATA16, 0xffff,  0x3, 1, 0, 0, 0, 0 },
 	/* 64-bit (or 32-bit) available TSS; TR holds it as busy (0xb). */
-	{ GDT_TSS,    0x67,    0x9, 0, 0, 0, 0 },
+	{ GDT_TSS,    0x67,    0x9, 0, 0, 0, 0, 0 },
+	/* For CPL 3 (guest_run_user()). */
+	{ GDT_UDATA,  0xfffff, 0x3, 1, 1, 0, 1, 3 },
+	{ GDT_UCODE64, 0xfffff, 0xb, 1, 0, 1, 1, 3 },
 };
 
 static const struct gdt_entry *gdt_lookup(uint16_t sel)
@@ -72,6 +73,7 @@ static struct kvm_segment gdt_segment(uint16_t sel, uint64_t base)
 		.present = 1,
 		.db = e->db,
 		.s = e->s,
+		.dpl = e->dpl,
 		.l = e->l,
 		.g = e->g,
 	};
@@ -85,7 +87,8 @@ static void write_gdt(struct vm *vm)
 	for (i = 0; i < ARRAY_SIZE(gdt); i++) {
 		const struct gdt_entry *e = &gdt[i];
 		uint64_t base = e->sel == GDT_TSS ? TSS_GPA : 0;
-		uint64_t access = 0x80 | (e->s << 4) | e->type;	/* P, S, type */
+		/* P, DPL, S, type */
+		uint64_t access = 0x80 | (e->dpl << 5) | (e->s << 4) | e->type;
 		uint64_t flags = (e->g << 3) | (e->db << 2) | (e->l << 1);
 
 		d[e->sel / 8] = (e->limit & 0xffff) | ((base & 0xffffff) << 16) |
@@ -125,7 +128,10 @@ static void write_page_tables(struct vm *vm)
 		pt32[i] = (i << 12) | PTE_P | PTE_RW;
 }
 
-/* 64-bit interrupt gates to guest_exc_stubs, all on IST1. */
+/*
+ * 64-bit interrupt gates to guest_exc_stubs, all on IST1; only
+ * USER_RETURN_VECTOR may be raised from CPL 3 by INT.
+ */
 static void write_idt(struct vm *vm)
 {
 	uint64_t *idt = gpa2hva(vm, IDT_GPA);
@@ -141,7 +147,8 @@ static void write_idt(struct vm *vm)
 
 		idt[2 * v] = (off & 0xffff) | ((uint64_t)GDT_CODE64 << 16) |
 			     (1ULL << 32) |		/* IST1 */
-			     (0x8eULL << 40) |		/* P, interrupt gate */
+			     /* P, DPL, interrupt gate */
+			     ((v == USER_RETURN_VECTOR ? 0xeeULL : 0x8eULL) << 40) |
 			     ((off >> 16 & 0xffff) << 48);
 		idt[2 * v + 1] = off >> 32;
 	}
@@ -229,7 +236,7 @@ void vcpu_set_mode(struct vcpu *vcpu, enum cpu_mode mode)
 	sregs.efer = 0;
 	sregs.cr3 = 0;
 	sregs.gdt.base = GDT_GPA;
-	sregs.gdt.limit = 0x3f;
+	sregs.gdt.limit = GDT_LIMIT;
 	/* No IDT but the IVT and the 64-bit one: a raw test sets its own. */
 	sregs.idt.base = 0;
 	sregs.idt.limit = mode == MODE_REAL ? 0x3ff : 0;
@@ -337,6 +344,62 @@ void vcpu_start_guest(struct vcpu *vcpu, void *fn, int nargs, ...)
 	regs.rdx = args[2];
 	regs.rcx = args[3];
 	vcpu_set_regs(vcpu, &regs);
+}
+
+/* ---- CPL 3 ---------------------------------------------------------- */
+
+uint64_t vm_user_tables(struct vm *vm)
+{
+	uint64_t pml4 = vm_alloc_pages(vm, 1), pdpt = vm_alloc_pages(vm, 1);
+	uint64_t pd = vm_alloc_pages(vm, 4);
+	uint64_t *p;
+	unsigned int i;
+
+	memcpy(gpa2hva(vm, pd), gpa2hva(vm, PD_GPA), 4 * PAGE_SIZE);
+	p = gpa2hva(vm, pd);
+	for (i = 0; i < 4 * 512; i++)
+		p[i] |= PTE_US;
+	p = gpa2hva(vm, pdpt);
+	for (i = 0; i < 4; i++)
+		p[i] = (pd + i * PAGE_SIZE) | PTE_P | PTE_RW | PTE_US;
+	*(uint64_t *)gpa2hva(vm, pml4) = pdpt | PTE_P | PTE_RW | PTE_US;
+	return pml4;
+}
+
+uint64_t *vm_user_pte(struct vm *vm, uint64_t cr3, uint64_t gva)
+{
+	uint64_t *pml4 = gpa2hva(vm, cr3 & ~0xfffUL);
+	uint64_t *pdpt, *pd, *pt, pde, base;
+	unsigned int i;
+
+	TEST_ASSERT(gva < (4UL << 30), "%#lx is not in the identity map",
+		    (unsigned long)gva);
+	pdpt = gpa2hva(vm, pml4[0] & PTE_ADDR);
+	pd = gpa2hva(vm, pdpt[gva >> 30] & PTE_ADDR);
+	pde = pd[(gva >> 21) & 511];
+	if (pde & PTE_PS) {
+		/* Split the 2 MiB page into 4 KiB ones with the same bits. */
+		uint64_t t = vm_alloc_pages(vm, 1);
+
+		pt = gpa2hva(vm, t);
+		base = pde & ~(PTE_PS | 0x1fffffUL);
+		for (i = 0; i < 512; i++)
+			pt[i] = (pde & (0xfffUL | (1UL << 63)) & ~PTE_PS) |
+				(base + i * PAGE_SIZE);
+		pd[(gva >> 21) & 511] = t | PTE_P | PTE_RW | PTE_US;
+	} else {
+		pt = gpa2hva(vm, pde & PTE_ADDR);
+	}
+	return &pt[(gva >> 12) & 511];
+}
+
+void vcpu_set_cr3(struct vcpu *vcpu, uint64_t cr3)
+{
+	struct kvm_sregs sregs;
+
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.cr3 = cr3;
+	vcpu_set_sregs(vcpu, &sregs);
 }
 
 /* ---- CPUID ---------------------------------------------------------- */

@@ -114,7 +114,17 @@
 #define GDT_CODE64	0x18
 #define GDT_CODE16	0x20
 #define GDT_DATA16	0x28
-#define GDT_TSS		0x30
+#define GDT_TSS		0x30	/* 16 bytes */
+#define GDT_UDATA	0x40	/* DPL 3 (selector 0x43) */
+#define GDT_UCODE64	0x48	/* DPL 3 (selector 0x4b) */
+#define GDT_LIMIT	0x4f
+
+/* Page-table entry bits. */
+#define PTE_P		(1ULL << 0)
+#define PTE_RW		(1ULL << 1)
+#define PTE_US		(1ULL << 2)
+#define PTE_PS		(1ULL << 7)
+#define PTE_ADDR	0x000ffffffffff000ULL
 
 /* The same values for asm strings. */
 #define CODE_GPA_S	"0x10000"
@@ -179,6 +189,18 @@ void vcpu_start_guest(struct vcpu *vcpu, void *fn, int nargs, ...);
  * a failed GUEST_ASSERT or any other exit fails the test.
  */
 void run_guest_to_done(void *fn);
+
+/*
+ * CPL 3 for 64-bit C guests (guest_run_user() in guest.h runs the code).
+ * vm_user_tables() builds a copy of the 4-level identity map in which
+ * every page is a user page and returns its CR3; vm_user_pte() returns
+ * the 4 KiB entry of @gva in such tables (splitting its 2 MiB page), so
+ * that a test can make one page supervisor-only or read-only; and
+ * vcpu_set_cr3() puts a vCPU on them (after vcpu_start_guest()).
+ */
+uint64_t vm_user_tables(struct vm *vm);
+uint64_t *vm_user_pte(struct vm *vm, uint64_t cr3, uint64_t gva);
+void vcpu_set_cr3(struct vcpu *vcpu, uint64_t cr3);
 
 /* CPUID. */
 /* KVM_GET_SUPPORTED_CPUID, fetched once (do not modify). */
