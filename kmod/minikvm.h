@@ -68,6 +68,8 @@ enum mkvm_exit_reason {
 	MKVM_EXIT_CR_WRITE,	/* MOV to CR0/CR4, CLTS, LMSW */
 	MKVM_EXIT_DR_ACCESS,	/* MOV to or from a debug register */
 	MKVM_EXIT_INVD,		/* INVD: a no-op for a guest */
+	MKVM_EXIT_WBINVD,	/* WBINVD, WBNOINVD: skipped, counted */
+	MKVM_EXIT_RDPMC,	/* RDPMC: no host counter ever reaches a guest */
 	MKVM_EXIT_HYPERCALL,	/* VMMCALL/VMCALL */
 	MKVM_EXIT_RDTSCP,
 	MKVM_EXIT_IRQ_WINDOW,	/* the guest can take an interrupt */

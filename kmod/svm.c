@@ -6,7 +6,7 @@
  *
  * Intercepted: every port, every MSR but the FS/GS bases and
  * KERNEL_GS_BASE, CR0 and CR4 writes, every debug-register access,
- * RDTSCP, the SVM instructions, HLT, CPUID, INVD, XSETBV,
+ * RDTSCP, RDPMC, the SVM instructions, HLT, CPUID, INVD, WBINVD, XSETBV,
  * MONITOR/MWAIT, RDPRU, shutdown, physical interrupts, NMI, SMI, and
  * #AC, #DB, #MC.
  */
@@ -254,7 +254,7 @@ static void svm_init_vmcb(struct svm_vcpu *svm)
 		INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI,
 		INTERCEPT_SKINIT, INTERCEPT_MONITOR, INTERCEPT_MWAIT,
 		INTERCEPT_MWAIT_COND, INTERCEPT_XSETBV, INTERCEPT_RDPRU,
-		INTERCEPT_RDTSCP,
+		INTERCEPT_RDTSCP, INTERCEPT_RDPMC, INTERCEPT_WBINVD,
 		INTERCEPT_CR0_WRITE, INTERCEPT_CR4_WRITE,
 	};
 	unsigned int i;
@@ -464,6 +464,15 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		break;
 	case SVM_EXIT_INVD:
 		exit->reason = MKVM_EXIT_INVD;
+		exit->next_rip = svm_next_rip(svm, exit, 2);
+		break;
+	case SVM_EXIT_WBINVD:
+		/* Also WBNOINVD (F3 0F 09): the core counts the prefix. */
+		exit->reason = MKVM_EXIT_WBINVD;
+		exit->next_rip = svm_next_rip(svm, exit, 2);
+		break;
+	case SVM_EXIT_RDPMC:
+		exit->reason = MKVM_EXIT_RDPMC;
 		exit->next_rip = svm_next_rip(svm, exit, 2);
 		break;
 	case SVM_EXIT_VMMCALL:

@@ -1191,6 +1191,42 @@ static void mkvm_put_guest_db(struct mkvm_host_db *h)
 	set_debugreg(h->dr7, 7);
 }
 
+/* ---- performance counters ------------------------------------------------ */
+
+/*
+ * RDPMC, always intercepted: the counters of the CPU are the host's (its
+ * NMI watchdog, perf events of every task), so no guest may read them.
+ * minikvm has no virtual PMU, and answers as KVM does without one.  An
+ * AMD CPU has four legacy counters that no CPUID bit announces (six with
+ * PERFCTR_CORE); KVM emulates them, never programmed, so they read 0.
+ * Intel counters exist only through CPUID leaf 0xA, which minikvm does
+ * not offer: #GP, as KVM with its PMU version 0.  Bits 31:30 of ECX (the
+ * "fast" read, Intel's fixed counters) are ignored on AMD, as KVM does.
+ * Outside CPL 0 in protected mode RDPMC needs CR4.PCE: #GP without it
+ * (the CPU checks that before the intercept; the check here keeps the
+ * rule whatever the hardware does).
+ */
+static int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u32 idx = (u32)vcpu->regs[1] & ~(3U << 30);
+	u32 counters = 0;
+	struct kvm_sregs s;
+
+	if (boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
+	    boot_cpu_data.x86_vendor == X86_VENDOR_HYGON)
+		counters = mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_ECX, 23) ? 6 : 4;
+	mkvm_ops->get_sregs(vcpu, &s);
+	if (idx >= counters ||
+	    ((s.cr0 & X86_CR0_PE) && s.ss.dpl && !(s.cr4 & X86_CR4_PCE))) {
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vcpu->regs[0] = 0;
+	vcpu->regs[2] = 0;
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}
+
 /* ---- the run loop ------------------------------------------------------- */
 
 /* VMMCALL: no hypercalls, "not implemented" as KVM answers (-KVM_ENOSYS). */
@@ -1241,6 +1277,17 @@ static int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		/* A no-op, as in KVM: the guest's caches are the host's. */
 		mkvm_skip_insn(vcpu, exit);
 		return 1;
+	case MKVM_EXIT_WBINVD:
+		/*
+		 * Intercepted so that a guest cannot stall every core of the
+		 * socket with a loop of cache flushes.  No device does DMA
+		 * into guest memory behind the caches' back (nothing is
+		 * assigned), so, as KVM then does, nothing is flushed.
+		 */
+		mkvm_skip_insn(vcpu, exit);
+		return 1;
+	case MKVM_EXIT_RDPMC:
+		return mkvm_handle_rdpmc(vcpu, exit);
 	case MKVM_EXIT_HYPERCALL:
 		return mkvm_handle_hypercall(vcpu, exit);
 	case MKVM_EXIT_UD:
@@ -1283,6 +1330,8 @@ static void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 		[MKVM_EXIT_CR_WRITE]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_DR_ACCESS]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_INVD]	= MINIKVM_STAT_OTHER,
+		[MKVM_EXIT_WBINVD]	= MINIKVM_STAT_WBINVD,
+		[MKVM_EXIT_RDPMC]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_RDTSCP]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_HYPERCALL]	= MINIKVM_STAT_OTHER,
 		[MKVM_EXIT_IRQ_WINDOW]	= MINIKVM_STAT_IRQ_WINDOW,

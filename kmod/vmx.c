@@ -8,7 +8,7 @@
  * Exits: every port (unconditional IO exiting) and MSR but the few the
  * world switch carries (vmx_pass_msr()), any change of CR0 or CR4 (the
  * host owns all their bits), CR8, every MOV DR, HLT, CPUID, INVD,
- * XSETBV, MONITOR/MWAIT, the VMX instructions, triple fault, external
+ * WBINVD, RDPMC, XSETBV, MONITOR/MWAIT, the VMX instructions, triple fault, external
  * interrupts, NMIs, and #AC, #DB, #MC.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -379,11 +379,13 @@ static int vmx_setup_controls(void)
 				CPU_BASED_CR8_STORE_EXITING |
 				CPU_BASED_MWAIT_EXITING |
 				CPU_BASED_MONITOR_EXITING |
+				CPU_BASED_RDPMC_EXITING |
 				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, 0,
 				tru ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
 				      MSR_IA32_VMX_PROCBASED_CTLS, &vmx_cfg.cpu);
 	r = r ?: vmx_adjust_ctl(SECONDARY_EXEC_ENABLE_EPT |
-				SECONDARY_EXEC_UNRESTRICTED_GUEST, opt2,
+				SECONDARY_EXEC_UNRESTRICTED_GUEST |
+				SECONDARY_EXEC_WBINVD_EXITING, opt2,
 				MSR_IA32_VMX_PROCBASED_CTLS2, &vmx_cfg.cpu2);
 	r = r ?: vmx_adjust_ctl(VM_ENTRY_LOAD_DEBUG_CONTROLS |
 				VM_ENTRY_LOAD_IA32_EFER |
@@ -397,7 +399,7 @@ static int vmx_setup_controls(void)
 				tru ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
 				      MSR_IA32_VMX_EXIT_CTLS, &vmx_cfg.exit);
 	if (r) {
-		pr_err("VMX lacks a control minikvm needs (EFER/PAT switching, HLT/IO/DR exiting)\n");
+		pr_err("VMX lacks a control minikvm needs (EFER/PAT switching, HLT/IO/DR/RDPMC/WBINVD exiting)\n");
 		return r;
 	}
 	/* With TRUE controls these can be 0: with EPT, CR3 is the guest's. */
@@ -1005,6 +1007,14 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 		break;
 	case EXIT_REASON_INVD:
 		exit->reason = MKVM_EXIT_INVD;
+		exit->next_rip = vmx_next_rip(vmx);
+		break;
+	case EXIT_REASON_WBINVD:	/* also WBNOINVD */
+		exit->reason = MKVM_EXIT_WBINVD;
+		exit->next_rip = vmx_next_rip(vmx);
+		break;
+	case EXIT_REASON_RDPMC:
+		exit->reason = MKVM_EXIT_RDPMC;
 		exit->next_rip = vmx_next_rip(vmx);
 		break;
 	case EXIT_REASON_VMCALL:

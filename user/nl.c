@@ -18,6 +18,7 @@ const char *const mkvm_stat_name[__MINIKVM_STAT_MAX] = {
 	[MINIKVM_STAT_SHUTDOWN] = "shutdown",
 	[MINIKVM_STAT_FAIL_ENTRY] = "fail_entry",
 	[MINIKVM_STAT_OTHER] = "other",
+	[MINIKVM_STAT_WBINVD] = "wbinvd",
 };
 
 int mkvm_nl_open(struct mkvm_nl *nl)

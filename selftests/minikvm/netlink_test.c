@@ -435,6 +435,34 @@ TEST_F(nl, msr_exits_only_for_intercepted_msrs)
 	guest_destroy(&g);
 }
 
+/*
+ * WBINVD and WBNOINVD are intercepted and skipped: 20 of each are 40
+ * exits counted as wbinvd, and the guest runs on to its HLT.
+ */
+TEST_F(nl, wbinvd_exits_counted)
+{
+	const uint8_t code[] = {
+		0xb9, 0x14, 0x00,		/* mov $20, %cx */
+		0x0f, 0x09,			/* 1: wbinvd */
+		0xf3, 0x0f, 0x09,		/* wbnoinvd */
+		0xe2, 0xf9,			/* loop 1b */
+		0xf4 };				/* hlt */
+	struct guest g;
+	struct attrs at;
+	uint32_t id;
+
+	SKIP_ON_KVM();
+	ASSERT_EQ(0, guest_create(&g, code, sizeof(code), self->name));
+	ASSERT_EQ(0, ioctl(g.vcpu, KVM_RUN, 0));
+	ASSERT_EQ(KVM_EXIT_HLT, g.run->exit_reason);
+	id = nl_find(&self->nl, self->name, NULL);
+	ASSERT_EQ(0, nl_get_vm(&self->nl, id, &at));
+	EXPECT_EQ(40, at.exits[MINIKVM_STAT_WBINVD]);
+	EXPECT_EQ(1, at.exits[MINIKVM_STAT_HLT]);
+	EXPECT_EQ(0, at.exits[MINIKVM_STAT_OTHER]);
+	guest_destroy(&g);
+}
+
 /* K pages touched are K resident pages (plus the code page). */
 TEST_F(nl, resident_pages)
 {
