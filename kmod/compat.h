@@ -26,4 +26,21 @@
 #define mkvm_genl_dump_attrs(cb)	(genl_dumpit_info(cb)->attrs)
 #endif
 
+/*
+ * The per-CPU "an interrupt ran since the last VM entry" flag that the
+ * kernel keeps for the L1TF flush exists only when it is built with
+ * KVM_INTEL (Debian's are); without it, assume host code always ran.
+ */
+#include <asm/hardirq.h>
+#if !IS_ENABLED(CONFIG_KVM_INTEL)
+static __always_inline bool kvm_get_cpu_l1tf_flush_l1d(void)
+{
+	return true;
+}
+
+static __always_inline void kvm_clear_cpu_l1tf_flush_l1d(void)
+{
+}
+#endif
+
 #endif /* MINIKVM_COMPAT_H */

@@ -299,6 +299,13 @@ struct mkvm_vcpu {
 		u64 next_rip;
 	} pio;				/* [v] */
 	bool ran;			/* [v] KVM_RUN was called */
+	/*
+	 * Host code ran for this vCPU since its last entry (KVM_RUN, being
+	 * scheduled in, emulation touching memory): data it pulled into the
+	 * L1D may be worth stealing through L1TF.  The VMX backend flushes
+	 * the L1D before entry when the host's mitigation asks for it.
+	 */
+	bool flush_l1d;			/* [v] */
 	struct mkvm_vcpu_stats stats;	/* [v] written, [a] read */
 };
 

@@ -546,6 +546,15 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		sc->last_vmcb = svm->vmcb;
 	}
 
+	/*
+	 * With V_SPEC_CTRL, VMRUN loads SPEC_CTRL from the VMCB and #VMEXIT
+	 * puts the host's back: the guest must run with the host's value
+	 * (SSBD, STIBP, IBRS as the kernel has them for this task now), or
+	 * it would run without them.  Without it SPEC_CTRL is never switched.
+	 */
+	if (boot_cpu_has(X86_FEATURE_V_SPEC_CTRL))
+		s->spec_ctrl = spec_ctrl_current();
+
 	/* If VMRUN faults (SVM switched off by a reboot), this stays. */
 	c->exit_code = SVM_EXIT_ERR;
 

@@ -22,6 +22,7 @@
 #include <asm/debugreg.h>
 #include <asm/fpu/xcr.h>
 #include <asm/mtrr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 #include <asm/msr-index.h>
@@ -54,6 +55,7 @@ static int mkvm_linear_access(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 	struct mkvm_vm *vm = vcpu->vm;
 	int idx, r = 0;
 
+	vcpu->flush_l1d = true;
 	idx = srcu_read_lock(&vm->srcu);
 	while (len) {
 		unsigned int n = min_t(unsigned int, len,
@@ -475,6 +477,7 @@ static int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	u64 la;
 	int idx, r, n;
 
+	vcpu->flush_l1d = true;		/* pinning or emulating runs host code */
 	idx = srcu_read_lock(&vm->srcu);
 	slot = mkvm_gfn_to_slot(srcu_dereference(vm->slots, &vm->srcu),
 				gpa >> PAGE_SHIFT);
@@ -1363,6 +1366,7 @@ static void mkvm_sched_in(struct preempt_notifier *pn, int cpu)
 {
 	struct mkvm_vcpu *vcpu = container_of(pn, struct mkvm_vcpu, pn);
 
+	vcpu->flush_l1d = true;
 	mkvm_ops->vcpu_load(vcpu, cpu);
 }
 
@@ -1422,6 +1426,14 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	mkvm_put_guest_tsc_aux(vcpu, host_tsc_aux);
 	if (guest_db)
 		mkvm_put_guest_db(&host_db);
+	/*
+	 * VMSCAPE: the guest may have trained the branch predictors that the
+	 * VMM's userspace uses.  Where the kernel mitigates it, it issues an
+	 * IBPB before this CPU next returns to userspace; mark the CPU that
+	 * ran the guest (preemption is still off), as KVM does.
+	 */
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
+		this_cpu_write(x86_ibpb_exit_to_user, true);
 
 	WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST_MODE);
 	local_irq_enable();
@@ -1438,6 +1450,7 @@ static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 	int r = 1;
 
 	vcpu->ran = true;
+	vcpu->flush_l1d = true;
 	run->flags = 0;
 
 	switch (vcpu->pending) {

@@ -16,6 +16,7 @@
 #include <linux/mm.h>
 #include <linux/io.h>
 #include <linux/percpu.h>
+#include <linux/sched/smt.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <asm/asm.h>
@@ -101,10 +102,99 @@ static int vmx_probe(const char **why)
 	return 1;
 }
 
+/*
+ * L1TF: before VM entry the L1D is flushed, so that a guest cannot read
+ * through a non-present guest page-table entry data the host left there
+ * (EPT does not stop that speculative load).  The policy is kvm_intel's
+ * with vmentry_l1d_flush=auto, taken from the host kernel's l1tf=
+ * mitigation: none on CPUs without the bug or that tell us to skip it
+ * (ARCH_CAPABILITIES.SKIP_VMENTRY_L1DFLUSH), none with l1tf=off, at every
+ * entry with l1tf=full or full,force, else ("conditional") only when
+ * host code ran since the last entry: an interrupt on this CPU (the
+ * kernel's per-CPU flag) or the vCPU's own flush_l1d.  The flush is the
+ * FLUSH_CMD MSR where the CPU has it, else a read of a 64 KiB buffer,
+ * twice the L1D: every page first (TLB), then every line.
+ */
+enum vmx_l1d_mode { VMX_L1D_NEVER, VMX_L1D_COND, VMX_L1D_ALWAYS };
+static enum vmx_l1d_mode vmx_l1d_mode __read_mostly;
+#define VMX_L1D_FLUSH_ORDER	4
+static void *vmx_l1d_pages;
+
+static int vmx_setup_l1d_flush(void)
+{
+	static const char *const mode[] = { "never", "conditional", "always" };
+	u64 cap = 0;
+	int i;
+
+	vmx_l1d_mode = VMX_L1D_NEVER;
+	if (!boot_cpu_has_bug(X86_BUG_L1TF))
+		return 0;
+	if (boot_cpu_has(X86_FEATURE_ARCH_CAPABILITIES))
+		rdmsrl_safe(MSR_IA32_ARCH_CAPABILITIES, &cap);
+	if (cap & ARCH_CAP_SKIP_VMENTRY_L1DFLUSH)
+		return 0;
+	switch (l1tf_mitigation) {
+	case L1TF_MITIGATION_OFF:
+		vmx_l1d_mode = VMX_L1D_NEVER;
+		break;
+	case L1TF_MITIGATION_FULL:
+	case L1TF_MITIGATION_FULL_FORCE:
+		vmx_l1d_mode = VMX_L1D_ALWAYS;
+		break;
+	default:
+		vmx_l1d_mode = VMX_L1D_COND;
+		break;
+	}
+	if (vmx_l1d_mode != VMX_L1D_NEVER && !boot_cpu_has(X86_FEATURE_FLUSH_L1D)) {
+		struct page *page = alloc_pages(GFP_KERNEL, VMX_L1D_FLUSH_ORDER);
+
+		if (!page)
+			return -ENOMEM;
+		vmx_l1d_pages = page_address(page);
+		/* Distinct contents: no page may be merged with another. */
+		for (i = 0; i < 1 << VMX_L1D_FLUSH_ORDER; i++)
+			memset(vmx_l1d_pages + i * PAGE_SIZE, i + 1, PAGE_SIZE);
+	}
+	pr_info("L1TF: L1D flush before VM entry: %s (%s)\n", mode[vmx_l1d_mode],
+		vmx_l1d_mode == VMX_L1D_NEVER ? "l1tf=off" :
+		vmx_l1d_pages ? "software" : "FLUSH_CMD");
+	return 0;
+}
+
+/* Interrupts disabled, just before VM entry. */
+static void vmx_l1d_flush(struct mkvm_vcpu *vcpu)
+{
+	unsigned int i, size = PAGE_SIZE << VMX_L1D_FLUSH_ORDER;
+	const u8 *p = vmx_l1d_pages;
+
+	if (vmx_l1d_mode == VMX_L1D_COND) {
+		bool flush = vcpu->flush_l1d || kvm_get_cpu_l1tf_flush_l1d();
+
+		vcpu->flush_l1d = false;
+		kvm_clear_cpu_l1tf_flush_l1d();
+		if (!flush)
+			return;
+	}
+	if (!p) {
+		native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
+		return;
+	}
+	for (i = 0; i < size; i += PAGE_SIZE)
+		(void)READ_ONCE(p[i]);
+	/* Serialize: the TLB fill must not overlap the cache fill. */
+	native_cpuid_eax(0);
+	for (i = 0; i < size; i += L1_CACHE_BYTES)
+		(void)READ_ONCE(p[i]);
+	asm volatile("lfence" ::: "memory");
+}
+
 static void vmx_hardware_unsetup(void)
 {
 	int cpu;
 
+	if (vmx_l1d_pages)
+		free_pages((unsigned long)vmx_l1d_pages, VMX_L1D_FLUSH_ORDER);
+	vmx_l1d_pages = NULL;
 	vmx_free_shared();
 	for_each_possible_cpu(cpu) {
 		if (per_cpu(vmx_vmxon_page, cpu))
@@ -123,9 +213,14 @@ static int vmx_hardware_setup(void)
 	r = vmx_setup_controls();
 	if (r)
 		return r;
-	r = vmx_alloc_shared();
+	r = vmx_setup_l1d_flush();
 	if (r)
 		return r;
+	r = vmx_alloc_shared();
+	if (r) {
+		vmx_hardware_unsetup();
+		return r;
+	}
 	for_each_possible_cpu(cpu) {
 		page = alloc_pages_node(cpu_to_node(cpu),
 					GFP_KERNEL | __GFP_ZERO, 0);
@@ -554,6 +649,13 @@ static int vmx_vcpu_create(struct mkvm_vcpu *vcpu)
 	*(u32 *)vmx->vmcs = vmx_revision_id;
 	vmx->loaded_cpu = -1;
 	vmx->need_flush = true;
+
+	/* As kvm_intel: the flush cannot help against the other thread. */
+	if (boot_cpu_has_bug(X86_BUG_L1TF) && sched_smt_active() &&
+	    (l1tf_mitigation == L1TF_MITIGATION_FLUSH ||
+	     l1tf_mitigation == L1TF_MITIGATION_FLUSH_NOSMT ||
+	     l1tf_mitigation == L1TF_MITIGATION_FULL))
+		pr_warn_once("L1TF: SMT is on: a guest may read the L1D of host code on its sibling thread (l1tf=flush,nowarn silences this)\n");
 
 	if (vmx_cfg.vpid) {
 		spin_lock(&vmx_vpid_lock);
@@ -1170,8 +1272,18 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		native_write_cr2(vmx->cr2);
 
 	vmx_perf_msrs(vmx);
+	if (vmx_l1d_mode != VMX_L1D_NEVER)
+		vmx_l1d_flush(vcpu);
 
 	failed = mkvm_vmx_enter(vcpu->regs, vmx->launched);
+	/*
+	 * Legacy IBRS (the kernel sets it on entry, spectre_v2=ibrs) protects
+	 * only once written after a switch from a less privileged predictor
+	 * mode: write it again before any indirect branch, as kvm_intel does.
+	 * SPEC_CTRL is never the guest's, so the value is the host's.
+	 */
+	if (cpu_feature_enabled(X86_FEATURE_KERNEL_IBRS))
+		native_wrmsrl(MSR_IA32_SPEC_CTRL, spec_ctrl_current());
 
 	vmx->cr2 = native_read_cr2();
 	vmx_save_guest_msrs(vmx);

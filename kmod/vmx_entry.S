@@ -81,8 +81,13 @@ SYM_INNER_LABEL(mkvm_vmx_exit, SYM_L_GLOBAL)
 	mov $1, %ebx
 
 .Lout:
-	/* Refill the return stack before any RET: it holds guest entries. */
-	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT
+	/*
+	 * Refill the return stack before any RET: it holds guest entries.
+	 * With eIBRS only one entry is needed, against PBRSB (a RET right
+	 * after the exit may use the guest's last CALL), as the kernel asks.
+	 */
+	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, \
+			   X86_FEATURE_RSB_VMEXIT_LITE
 	CLEAR_BRANCH_HISTORY_VMEXIT
 
 	/* No guest value may linger in a register the host uses. */

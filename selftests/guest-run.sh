@@ -41,6 +41,11 @@ tests=$(opt tests | tr , ' ')
 [ "$tests" = all ] && tests=
 [ -n "$tests" ] || tests=$(cd $M && ls *_test)
 echo "MKVM-MODE $mode"
+# The test VM's CPU bugs and the host kernel's mitigations, which the
+# world switches follow (design.rst, "Mitigations"): for the log.
+for f in /sys/devices/system/cpu/vulnerabilities/*; do
+	[ -r "$f" ] && echo "MKVM-VULN $(basename "$f"): $(cat "$f")"
+done
 
 # The test VM's emulator, for the few tests that step around its bugs
 # (mkvm_on_bochs() in mkvm_util.h): the rig runs VMX only in Bochs.
