@@ -225,6 +225,7 @@ static const struct file_operations mkvm_vm_fops = {
 int mkvm_create_vm(unsigned long type)
 {
 	struct mkvm_vm *vm;
+	struct file *file;
 	int r, fd;
 
 	/* Only the default x86 VM type (KVM_X86_DEFAULT_VM == 0). */
@@ -259,13 +260,25 @@ int mkvm_create_vm(unsigned long type)
 	list_add_tail(&vm->node, &mkvm_vms);
 	mutex_unlock(&mkvm_vms_lock);
 
-	/* From here on the VM is torn down by mkvm_vm_put(). */
-	fd = anon_inode_getfd("minikvm-vm", &mkvm_vm_fops, vm,
-			      O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	/*
+	 * From here on the VM is torn down by mkvm_vm_put().  The fd is
+	 * installed last: once it is, another thread may close() it and
+	 * free the VM, so the creation event is sent before.
+	 */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
 		mkvm_vm_put(vm);
-	else
-		mkvm_netlink_event(vm, MINIKVM_EVENT_VM_CREATED, -1);
+		return fd;
+	}
+	file = anon_inode_getfile("minikvm-vm", &mkvm_vm_fops, vm,
+				  O_RDWR | O_CLOEXEC);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		mkvm_vm_put(vm);
+		return PTR_ERR(file);
+	}
+	mkvm_netlink_event(vm, MINIKVM_EVENT_VM_CREATED, -1);
+	fd_install(fd, file);
 	return fd;
 
 drop_mm:
