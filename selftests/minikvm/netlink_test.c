@@ -413,19 +413,27 @@ static uint64_t get_msr(int vcpu, uint32_t index)
 	return m.e.data;
 }
 
+/*
+ * Run the real-mode @code of guest_create() to its HLT and read the VM's
+ * attributes into @at; the guest stays for the caller to inspect.
+ */
+#define run_to_hlt(g, code, at) do {					\
+	uint32_t __id;							\
+	ASSERT_EQ(0, guest_create(g, code, sizeof(code), self->name));	\
+	ASSERT_EQ(0, ioctl((g)->vcpu, KVM_RUN, 0));			\
+	ASSERT_EQ(KVM_EXIT_HLT, (g)->run->exit_reason);		\
+	__id = nl_find(&self->nl, self->name, NULL);			\
+	ASSERT_EQ(0, nl_get_vm(&self->nl, __id, at));			\
+} while (0)
+
 TEST_F(nl, msr_exits_only_for_intercepted_msrs)
 {
 	const uint8_t code[] = MSR_LOOP;
 	struct guest g;
 	struct attrs at;
-	uint32_t id;
 
 	SKIP_ON_KVM();
-	ASSERT_EQ(0, guest_create(&g, code, sizeof(code), self->name));
-	ASSERT_EQ(0, ioctl(g.vcpu, KVM_RUN, 0));
-	ASSERT_EQ(KVM_EXIT_HLT, g.run->exit_reason);
-	id = nl_find(&self->nl, self->name, NULL);
-	ASSERT_EQ(0, nl_get_vm(&self->nl, id, &at));
+	run_to_hlt(&g, code, &at);
 	EXPECT_EQ(2, at.exits[MINIKVM_STAT_MSR]);
 	EXPECT_EQ(1, at.exits[MINIKVM_STAT_HLT]);
 	EXPECT_EQ(0x1000, get_msr(g.vcpu, 0xc0000100));	/* FS_BASE */
@@ -449,14 +457,9 @@ TEST_F(nl, wbinvd_exits_counted)
 		0xf4 };				/* hlt */
 	struct guest g;
 	struct attrs at;
-	uint32_t id;
 
 	SKIP_ON_KVM();
-	ASSERT_EQ(0, guest_create(&g, code, sizeof(code), self->name));
-	ASSERT_EQ(0, ioctl(g.vcpu, KVM_RUN, 0));
-	ASSERT_EQ(KVM_EXIT_HLT, g.run->exit_reason);
-	id = nl_find(&self->nl, self->name, NULL);
-	ASSERT_EQ(0, nl_get_vm(&self->nl, id, &at));
+	run_to_hlt(&g, code, &at);
 	EXPECT_EQ(40, at.exits[MINIKVM_STAT_WBINVD]);
 	EXPECT_EQ(1, at.exits[MINIKVM_STAT_HLT]);
 	EXPECT_EQ(0, at.exits[MINIKVM_STAT_OTHER]);
