@@ -591,4 +591,30 @@ TEST(smap_movs)
 	vm_free(vm);
 }
 
+/*
+ * 64-bit mode, CPL 0: REP MOVSB from MMIO to a non-canonical destination
+ * reads one element, then takes #GP(0) on the write.
+ */
+TEST(movs_noncanonical)
+{
+	static const uint8_t dev[1] = { 0x77 };
+	struct vcpu *vcpu;
+	uint64_t cr3, pg;
+	struct vm *vm;
+
+	vcpu = str_vm(&vm, &cr3, &pg, 1);
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB,
+		  .rsi = MMIO_GPA, .rdi = 0x0000800000000000ULL, .rcx = 2 });
+	movs_from_mmio(vcpu, 1, dev);
+	str_end(vcpu);
+	EXPECT_EQ(1, str_seen.count);
+	EXPECT_EQ(GP_VECTOR, str_seen.vector);
+	EXPECT_EQ(0, str_seen.error);
+	EXPECT_EQ(MMIO_GPA, str_after.rsi);
+	EXPECT_EQ(2, str_after.rcx);
+
+	str_finish(vcpu);
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
