@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The MMIO instruction decoder and the guest page-table walker.
+ * The MMIO instruction decoder, the segment checks of an emulated data
+ * access and the guest page-table walker.
  *
  * On a nested page fault the guest-physical address is already known, so
  * the decoder only works out what the instruction does with it: length,
@@ -16,6 +17,8 @@
 #include <asm/msr-index.h>
 #include <asm/pgtable_types.h>
 #include <asm/processor-flags.h>
+#include <asm/trap_pf.h>
+#include <asm/trapnr.h>
 
 #include "emulate.h"
 
@@ -309,10 +312,12 @@ void mkvm_insn_complete_load(const struct mkvm_insn *insn, u64 *gprs,
 
 /*
  * Guest page tables, read through the caller's callback and never written:
- * accessed and dirty bits are left alone (the walk is for bytes the guest
- * has just fetched itself).  Reserved bits that do not depend on
- * MAXPHYADDR are checked; bits MAXPHYADDR-51 are not.  PAE PDPTEs are read
- * from memory at each walk, not from copies taken when CR3 was loaded.
+ * accessed and dirty bits are left alone.  The CPU has set them on the
+ * way to an MMIO operand; the memory operand of a string instruction
+ * (INS, OUTS, MOVS) gets none (design.rst).  Reserved bits that do not
+ * depend on MAXPHYADDR are checked; bits MAXPHYADDR-51 are not.  PAE
+ * PDPTEs are read from memory at each walk, not from copies taken when
+ * CR3 was loaded.
  */
 #define PTE_ADDR		GENMASK_ULL(51, 12)
 #define PAE_HIGH_RSVD		GENMASK_ULL(62, 52)
@@ -368,8 +373,50 @@ static u64 mkvm_pte_rsvd(const struct mkvm_paging *pg,
 	return rsvd;
 }
 
+/*
+ * The error code of a #PF for @access: @bits (0 for a page not present,
+ * X86_PF_PROT for rights denied, with X86_PF_RSVD for a reserved bit),
+ * the kind of access, and the fetch bit where the CPU reports it (NX or
+ * SMEP enabled).
+ */
+static int mkvm_page_fault(const struct mkvm_paging *pg, u64 gva, u32 access,
+			   u32 bits, struct mkvm_fault *fault)
+{
+	fault->vector = X86_TRAP_PF;
+	fault->error = bits;
+	if (access & MKVM_WALK_WRITE)
+		fault->error |= X86_PF_WRITE;
+	if (access & MKVM_WALK_USER)
+		fault->error |= X86_PF_USER;
+	if ((access & MKVM_WALK_FETCH) &&
+	    ((pg->efer & EFER_NX) || (pg->cr4 & X86_CR4_SMEP)))
+		fault->error |= X86_PF_INSTR;
+	fault->address = gva;
+	return -EFAULT;
+}
+
+/* Whether the rights of the walk (@rights, @nx) deny @access. */
+static bool mkvm_access_denied(const struct mkvm_paging *pg, u32 access,
+			       u64 rights, u64 nx)
+{
+	bool user = access & MKVM_WALK_USER;
+
+	if (user && !(rights & _PAGE_USER))
+		return true;
+	if ((access & MKVM_WALK_WRITE) && !(rights & _PAGE_RW) &&
+	    (user || (pg->cr0 & X86_CR0_WP)))
+		return true;
+	if (access & MKVM_WALK_FETCH)	/* NX only possible with EFER.NXE */
+		return nx || (!user && (rights & _PAGE_USER) &&
+			      (pg->cr4 & X86_CR4_SMEP));
+	/* SMAP: supervisor data accesses to user pages, unless AC is set. */
+	return !user && (rights & _PAGE_USER) && (pg->cr4 & X86_CR4_SMAP) &&
+	       !(pg->rflags & X86_EFLAGS_AC);
+}
+
 int mkvm_gva_to_gpa(const struct mkvm_paging *pg, u64 gva, u32 access,
-		    mkvm_read_gpa_t read_gpa, void *ctx, u64 *gpa)
+		    mkvm_read_gpa_t read_gpa, void *ctx, u64 *gpa,
+		    struct mkvm_fault *fault)
 {
 	u64 table, pte, rights = _PAGE_RW | _PAGE_USER, nx = 0;
 	enum mkvm_pg_format fmt;
@@ -386,8 +433,12 @@ int mkvm_gva_to_gpa(const struct mkvm_paging *pg, u64 gva, u32 access,
 	if (pg->efer & EFER_LMA) {
 		if (!(pg->cr4 & X86_CR4_PAE))
 			return -EINVAL;
-		if (gva >> 47 != 0 && gva >> 47 != 0x1ffff)
-			return -EFAULT;		/* non-canonical */
+		if (gva >> 47 != 0 && gva >> 47 != 0x1ffff) {
+			fault->vector = X86_TRAP_GP;	/* non-canonical */
+			fault->error = 0;
+			fault->address = gva;
+			return -EFAULT;
+		}
 		fmt = MKVM_PG_4LEVEL;
 		level = 4;
 		table = pg->cr3 & PTE_ADDR;
@@ -411,9 +462,10 @@ int mkvm_gva_to_gpa(const struct mkvm_paging *pg, u64 gva, u32 access,
 		if (ret)
 			return ret;
 		if (!(pte & _PAGE_PRESENT))
-			return -EFAULT;
+			return mkvm_page_fault(pg, gva, access, 0, fault);
 		if (pte & mkvm_pte_rsvd(pg, fmt, level, pte, shift))
-			return -EFAULT;
+			return mkvm_page_fault(pg, gva, access,
+					       X86_PF_PROT | X86_PF_RSVD, fault);
 		if (fmt != MKVM_PG_PAE || level != 3)	/* PDPTE: no rights */
 			rights &= pte;
 		nx |= pte & _PAGE_NX;
@@ -422,23 +474,55 @@ int mkvm_gva_to_gpa(const struct mkvm_paging *pg, u64 gva, u32 access,
 		table = pte & (fmt == MKVM_PG_32 ? GENMASK_ULL(31, 12) : PTE_ADDR);
 	}
 
-	if ((access & MKVM_WALK_USER) && !(rights & _PAGE_USER))
-		return -EFAULT;
-	if ((access & MKVM_WALK_WRITE) && !(rights & _PAGE_RW) &&
-	    ((access & MKVM_WALK_USER) || (pg->cr0 & X86_CR0_WP)))
-		return -EFAULT;
-	if (access & MKVM_WALK_FETCH) {
-		if (nx)			/* only possible with EFER.NXE */
-			return -EFAULT;
-		if (!(access & MKVM_WALK_USER) && (rights & _PAGE_USER) &&
-		    (pg->cr4 & X86_CR4_SMEP))
-			return -EFAULT;
-	}
+	if (mkvm_access_denied(pg, access, rights, nx))
+		return mkvm_page_fault(pg, gva, access, X86_PF_PROT, fault);
 
 	if (fmt == MKVM_PG_32 && level == 2)	/* PSE-36: 20:13 are 39:32 */
 		pte = (pte & GENMASK_ULL(31, 22)) |
 		      (pte & GENMASK_ULL(20, 13)) << 19;
 	*gpa = (pte & PTE_ADDR & ~(BIT_ULL(shift) - 1)) |
 	       (gva & (BIT_ULL(shift) - 1));
+	return 0;
+}
+
+/* Sign-extended from bit 47 (no LA57 for guests). */
+static bool mkvm_la_canonical(u64 la)
+{
+	return (u64)((s64)(la << 16) >> 16) == la;
+}
+
+int mkvm_linearize(enum mkvm_cpu_mode mode, const struct mkvm_seg *seg,
+		   u64 ea, unsigned int len, bool write, u64 *la,
+		   struct mkvm_fault *fault)
+{
+	bool code = seg->type & BIT(3), prot = mode != MKVM_MODE_REAL;
+	u64 last = ea + len - 1, lo = 0, hi = seg->limit;
+
+	fault->vector = seg->ss ? X86_TRAP_SS : X86_TRAP_GP;
+	fault->error = 0;
+	fault->address = 0;
+
+	if (mode == MKVM_MODE_LONG64) {
+		*la = seg->base + ea;
+		if (!mkvm_la_canonical(*la) || !mkvm_la_canonical(*la + len - 1))
+			return -EFAULT;
+		return 0;
+	}
+
+	/* Types and presence count in protected mode only. */
+	if (prot && !seg->usable)
+		return -EFAULT;
+	if (prot && write && (code || !(seg->type & BIT(1))))
+		return -EFAULT;		/* code, or read-only data */
+	if (prot && !write && code && !(seg->type & BIT(1)))
+		return -EFAULT;		/* execute-only code */
+	if (!code && (seg->type & BIT(2))) {
+		/* Expand-down: the offsets above the limit. */
+		lo = (u64)seg->limit + 1;
+		hi = seg->db ? 0xffffffff : 0xffff;
+	}
+	if (ea < lo || last > hi)
+		return -EFAULT;
+	*la = (u32)(seg->base + ea);
 	return 0;
 }

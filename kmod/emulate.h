@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The small instruction decoder behind KVM_EXIT_MMIO, and the software
- * walk of the guest's page tables it needs to fetch instruction bytes.
+ * The small instruction decoder behind KVM_EXIT_MMIO, and the checks of
+ * an emulated access: segment limits and the software walk of the
+ * guest's page tables, with the faults the CPU would raise.
  *
  * Vendor-neutral and free of VM state: callers pass bytes, registers and
  * a callback that reads guest-physical memory.  The same file is built
@@ -62,9 +63,23 @@ u64 mkvm_insn_store_value(const struct mkvm_insn *insn, const u64 *gprs);
 void mkvm_insn_complete_load(const struct mkvm_insn *insn, u64 *gprs,
 			     u64 data);
 
-/* The guest's paging state, for walking its page tables. */
+/*
+ * The guest's paging state, for walking its page tables; RFLAGS only for
+ * its AC bit, which lifts SMAP for supervisor data accesses.
+ */
 struct mkvm_paging {
-	u64 cr0, cr3, cr4, efer;
+	u64 cr0, cr3, cr4, efer, rflags;
+};
+
+/*
+ * The exception a guest access raises, as the CPU would deliver it:
+ * X86_TRAP_PF (error code of X86_PF_* bits, @address the linear address
+ * for CR2), or X86_TRAP_GP / X86_TRAP_SS with error code 0.
+ */
+struct mkvm_fault {
+	u8 vector;
+	u32 error;
+	u64 address;
 };
 
 /* Reads @size (4 or 8) bytes of guest-physical memory; 0 or -errno. */
@@ -72,16 +87,46 @@ typedef int (*mkvm_read_gpa_t)(void *ctx, u64 gpa, void *buf,
 			       unsigned int size);
 
 #define MKVM_WALK_WRITE		BIT(0)
-#define MKVM_WALK_USER		BIT(1)
+#define MKVM_WALK_USER		BIT(1)	/* a CPL 3 access: U/S pages only */
 #define MKVM_WALK_FETCH		BIT(2)
 
 /*
  * Translate the linear address @gva through the guest's page tables
  * (none, 32-bit, PAE or 4-level; 4M/2M/1G pages).  Returns 0 with *@gpa
- * set, -EFAULT if the walk faults (not present, reserved bit, or access
- * denied for @access), or the read callback's error.
+ * set; -EFAULT with *@fault set if the access faults: #PF for a page not
+ * present, a reserved bit, or rights denied for @access (U/S, R/W with
+ * CR0.WP, NX, SMEP, SMAP unless RFLAGS.AC), #GP for a non-canonical
+ * address; -EINVAL for a paging mode not handled; or the read callback's
+ * error.
  */
 int mkvm_gva_to_gpa(const struct mkvm_paging *pg, u64 gva, u32 access,
-		    mkvm_read_gpa_t read_gpa, void *ctx, u64 *gpa);
+		    mkvm_read_gpa_t read_gpa, void *ctx, u64 *gpa,
+		    struct mkvm_fault *fault);
+
+/*
+ * A segment register as a data access sees it (struct kvm_segment, with
+ * the base the mode gives it: 0 for ES, CS, SS and DS in 64-bit mode).
+ */
+struct mkvm_seg {
+	u64 base;
+	u32 limit;		/* in bytes: granularity already applied */
+	u8 type;		/* descriptor type, bits 3:0 */
+	bool db;		/* expand-down: the upper bound is 4G, else 64K */
+	bool usable;		/* holds a descriptor (not null, not unusable) */
+	bool ss;		/* the stack segment: a violation is #SS */
+};
+
+/*
+ * The linear address of a data access of @len bytes at offset @ea (already
+ * truncated to the address size) of @seg, checked as the CPU does: in
+ * 64-bit mode both ends canonical; in protected mode a usable segment, a
+ * writable data segment for a write, a readable one for a read, and the
+ * limit (expand-up or expand-down); in real and virtual-8086 mode the
+ * limit.  Returns 0 with *@la set, or -EFAULT with *@fault set (#GP, or
+ * #SS for the stack segment).
+ */
+int mkvm_linearize(enum mkvm_cpu_mode mode, const struct mkvm_seg *seg,
+		   u64 ea, unsigned int len, bool write, u64 *la,
+		   struct mkvm_fault *fault);
 
 #endif /* MINIKVM_EMULATE_H */

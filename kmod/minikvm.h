@@ -284,7 +284,6 @@ struct mkvm_vcpu {
 		MKVM_PENDING_MMIO_STRING, /* ... to memory or RAX, for MOVS/LODS */
 	} pending;			/* [v] */
 	struct {
-		u64 dst;		/* MOVS: linear destination */
 		u8 size, asize, len;
 		bool movs, down, rep;
 	} str;				/* [v] */
@@ -294,8 +293,8 @@ struct mkvm_vcpu {
 		u8 size;
 		bool string, rep, in;
 		u8 addr_size;
+		u8 seg;			/* string: segment of the memory operand */
 		u32 count;		/* iterations in this exit */
-		u64 la;			/* string: guest linear address */
 		u64 next_rip;
 	} pio;				/* [v] */
 	bool ran;			/* [v] KVM_RUN was called */

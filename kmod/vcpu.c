@@ -40,43 +40,103 @@ static enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s)
 	return s->cs.db ? MKVM_MODE_PROT32 : MKVM_MODE_PROT16;
 }
 
+/* A page table outside guest memory: no fault the guest could be given. */
 static int mkvm_read_gpa_cb(void *ctx, u64 gpa, void *buf, unsigned int size)
 {
-	return mkvm_read_guest(ctx, gpa, buf, size);
+	return mkvm_read_guest(ctx, gpa, buf, size) ? -ENXIO : 0;
 }
 
-/* Copy between a guest linear range and @buf, page by page. */
-static int mkvm_linear_access(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
-			      u64 la, void *buf, unsigned int len, u32 access)
+/*
+ * The guest's CPL: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL,
+ * which is how VMX defines it and what KVM reports as SS.DPL on SVM.
+ */
+static unsigned int mkvm_cpl(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
-	struct mkvm_paging pg = {
-		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
-	};
+	if (!(s->cr0 & X86_CR0_PE))
+		return 0;
+	if (mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_VM)
+		return 3;
+	return s->ss.dpl;
+}
+
+/* The guest's paging state, and @access with the rights of its CPL. */
+static u32 mkvm_paging(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		       u32 access, struct mkvm_paging *pg)
+{
+	pg->cr0 = s->cr0;
+	pg->cr3 = s->cr3;
+	pg->cr4 = s->cr4;
+	pg->efer = s->efer;
+	pg->rflags = mkvm_ops->get_rflags(vcpu);
+	return access | (mkvm_cpl(vcpu, s) == 3 ? MKVM_WALK_USER : 0);
+}
+
+/*
+ * Copy @len bytes between @buf and the guest's linear address @la with
+ * the rights of its CPL (@access, plus MKVM_WALK_USER at CPL 3; SMAP as
+ * RFLAGS.AC says).  Every page is translated before a byte moves, so a
+ * fault leaves guest memory as it was.  Returns 0; -EFAULT with *@fault
+ * set, for the guest; -ENXIO for guest-physical memory without a slot
+ * (or a read-only one, for a write); or another -errno.
+ */
+static int mkvm_guest_copy(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			   u64 la, void *buf, unsigned int len, u32 access,
+			   struct mkvm_fault *fault)
+{
+	bool la32 = mkvm_cpu_mode(s) != MKVM_MODE_LONG64;
 	struct mkvm_vm *vm = vcpu->vm;
+	unsigned int done, n, pass;
+	struct mkvm_paging pg;
 	int idx, r = 0;
+	u64 gpa, a;
 
 	vcpu->flush_l1d = true;
+	access = mkvm_paging(vcpu, s, access, &pg);
 	idx = srcu_read_lock(&vm->srcu);
-	while (len) {
-		unsigned int n = min_t(unsigned int, len,
-				       PAGE_SIZE - offset_in_page(la));
-		u64 gpa;
-
-		r = mkvm_gva_to_gpa(&pg, la, access, mkvm_read_gpa_cb, vm, &gpa);
-		if (r)
-			break;
-		if (access & MKVM_WALK_WRITE)
-			r = mkvm_write_guest(vm, gpa, buf, n);
-		else
-			r = mkvm_read_guest(vm, gpa, buf, n);
-		if (r)
-			break;
-		la += n;
-		buf += n;
-		len -= n;
+	/* Pass 0 only translates; pass 1 translates again and copies. */
+	for (pass = 0; pass < 2 && !r; pass++) {
+		for (done = 0; done < len && !r; done += n) {
+			a = la32 ? (u32)(la + done) : la + done;
+			n = min_t(unsigned int, len - done,
+				  PAGE_SIZE - offset_in_page(a));
+			r = mkvm_gva_to_gpa(&pg, a, access, mkvm_read_gpa_cb, vm,
+					    &gpa, fault);
+			if (r || !pass)
+				continue;
+			if (access & MKVM_WALK_WRITE)
+				r = mkvm_write_guest(vm, gpa, buf + done, n);
+			else
+				r = mkvm_read_guest(vm, gpa, buf + done, n);
+			if (r)
+				r = -ENXIO;
+		}
 	}
 	srcu_read_unlock(&vm->srcu, idx);
 	return r;
+}
+
+/* The translation of @la alone, with the rights mkvm_guest_copy() uses. */
+static int mkvm_guest_gpa(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			  u64 la, u32 access, u64 *gpa, struct mkvm_fault *fault)
+{
+	struct mkvm_vm *vm = vcpu->vm;
+	struct mkvm_paging pg;
+	int idx, r;
+
+	access = mkvm_paging(vcpu, s, access, &pg);
+	idx = srcu_read_lock(&vm->srcu);
+	r = mkvm_gva_to_gpa(&pg, la, access, mkvm_read_gpa_cb, vm, gpa, fault);
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
+/* The same for instruction bytes and such, where the fault is not needed. */
+static int mkvm_linear_access(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			      u64 la, void *buf, unsigned int len, u32 access)
+{
+	struct mkvm_fault fault;
+
+	return mkvm_guest_copy(vcpu, s, la, buf, len, access, &fault);
 }
 
 /* ---- userspace exits ---------------------------------------------------- */
@@ -116,18 +176,81 @@ static void mkvm_reg_set(struct mkvm_vcpu *vcpu, int reg, unsigned int asize,
 		vcpu->regs[reg] = (vcpu->regs[reg] & ~m) | (val & m);
 }
 
-static u64 mkvm_seg_base(const struct kvm_sregs *s, int seg)
+/* Segment registers by their x86 number: ES CS SS DS FS GS. */
+static const struct kvm_segment *mkvm_sreg(const struct kvm_sregs *s, int seg)
 {
 	const struct kvm_segment *segs[] = {
 		&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs,
 	};
 
-	if (seg < 0 || seg >= ARRAY_SIZE(segs))
-		return s->ds.base;
+	return seg >= 0 && seg < ARRAY_SIZE(segs) ? segs[seg] : &s->ds;
+}
+
+static u64 mkvm_seg_base(const struct kvm_sregs *s, int seg)
+{
 	/* In 64-bit mode only FS and GS have a base. */
 	if (mkvm_cpu_mode(s) == MKVM_MODE_LONG64 && seg < 4)
 		return 0;
-	return segs[seg]->base;
+	return mkvm_sreg(s, seg)->base;
+}
+
+/*
+ * A data access of the emulator at @seg:@ea (@ea already cut to the
+ * address size), as the CPU makes it: the segment checks (#GP/#SS) give
+ * the linear address, then the page walk with the rights of the guest's
+ * CPL (#PF), then the copy.  Both return like mkvm_guest_copy().
+ */
+static int mkvm_data_linear(const struct kvm_sregs *s, int seg, u64 ea,
+			    unsigned int len, bool write, u64 *la,
+			    struct mkvm_fault *fault)
+{
+	const struct kvm_segment *k = mkvm_sreg(s, seg);
+	struct mkvm_seg sg = {
+		.base = mkvm_seg_base(s, seg), .limit = k->limit,
+		.type = k->type, .db = k->db, .usable = !k->unusable,
+		.ss = seg == 2,
+	};
+
+	return mkvm_linearize(mkvm_cpu_mode(s), &sg, ea, len, write, la, fault);
+}
+
+static int mkvm_guest_data(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			   int seg, u64 ea, void *buf, unsigned int len,
+			   bool write, struct mkvm_fault *fault)
+{
+	u64 la;
+	int r;
+
+	r = mkvm_data_linear(s, seg, ea, len, write, &la, fault);
+	if (!r)
+		r = mkvm_guest_copy(vcpu, s, la, buf, len,
+				    write ? MKVM_WALK_WRITE : 0, fault);
+	return r;
+}
+
+/*
+ * After an emulated access failed with @r: -EFAULT raises @fault in the
+ * guest (CR2 first, for a #PF), which then re-enters at the instruction;
+ * anything else is KVM_EXIT_INTERNAL_ERROR for address @addr.  Returns
+ * like an exit handler.
+ */
+static int mkvm_access_failed(struct mkvm_vcpu *vcpu, int r,
+			      const struct mkvm_fault *fault, u64 addr)
+{
+	struct kvm_sregs s;
+
+	if (r != -EFAULT)
+		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   addr, vcpu->rip);
+	mkvm_ops->get_sregs(vcpu, &s);
+	if (fault->vector == X86_TRAP_PF) {
+		s.cr2 = fault->address;
+		mkvm_ops->set_sregs(vcpu, &s);
+	}
+	/* Real mode pushes no error code. */
+	mkvm_ops->inject_exception(vcpu, fault->vector, s.cr0 & X86_CR0_PE,
+				   fault->error);
+	return 1;
 }
 
 /*
@@ -215,16 +338,21 @@ static void mkvm_skip_insn(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 /*
  * String port IO: up to a page of data per exit, never crossing a page
- * of guest memory; the instruction restarts until RCX reaches 0.
+ * of guest memory; the instruction restarts until RCX reaches 0.  A block
+ * that would pass the segment limit shrinks to one element, so that the
+ * elements before the limit are done and the one across it faults, as
+ * on the CPU.  Returns 1 with vcpu->pio set up, 0 if there is nothing to
+ * do (REP with RCX = 0), or -errno.
  */
 static int mkvm_string_io_setup(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
-				struct kvm_sregs *s, u64 *la)
+				struct kvm_sregs *s)
 {
 	unsigned int asize, size = exit->io.size;
 	int reg = exit->io.in ? 7 : 6;		/* RDI : RSI */
 	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
 	struct mkvm_prefixes p;
-	u64 count = 1, room;
+	struct mkvm_fault fault;
+	u64 count = 1, room, ea, la;
 	int r;
 
 	mkvm_ops->get_sregs(vcpu, s);
@@ -233,10 +361,11 @@ static int mkvm_string_io_setup(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 		return r;
 	asize = p.asize;
 	vcpu->pio.addr_size = asize;
-	*la = mkvm_seg_base(s, exit->io.in ? 0 : p.seg) +
-	      mkvm_reg_get(vcpu, reg, asize);
+	vcpu->pio.seg = exit->io.in ? 0 : p.seg;	/* INS: always ES */
+	ea = mkvm_reg_get(vcpu, reg, asize);
+	la = mkvm_seg_base(s, vcpu->pio.seg) + ea;
 	if (mkvm_cpu_mode(s) != MKVM_MODE_LONG64)
-		*la &= 0xffffffff;
+		la &= 0xffffffff;
 	if (exit->io.rep) {
 		count = mkvm_reg_get(vcpu, 1, asize);
 		if (!count) {			/* rep with RCX = 0: a no-op */
@@ -247,9 +376,12 @@ static int mkvm_string_io_setup(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 	if (down) {
 		count = 1;
 	} else {
-		room = (PAGE_SIZE - offset_in_page(*la)) / size;
+		room = (PAGE_SIZE - offset_in_page(la)) / size;
 		count = clamp_t(u64, count, 1, max_t(u64, room, 1));
 	}
+	if (count > 1 && mkvm_data_linear(s, vcpu->pio.seg, ea, count * size,
+					  exit->io.in, &la, &fault))
+		count = 1;
 	vcpu->pio.count = count;
 	return 1;
 }
@@ -278,8 +410,9 @@ static void mkvm_string_io_advance(struct mkvm_vcpu *vcpu, u64 next_rip)
 static int mkvm_handle_io(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	struct kvm_run *run = vcpu->run;
+	struct mkvm_fault fault;
 	struct kvm_sregs s;
-	u64 la = 0;
+	u64 ea;
 	int r;
 
 	vcpu->pio.port = exit->io.port;
@@ -291,19 +424,25 @@ static int mkvm_handle_io(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vcpu->pio.count = 1;
 
 	if (exit->io.string) {
-		r = mkvm_string_io_setup(vcpu, exit, &s, &la);
+		r = mkvm_string_io_setup(vcpu, exit, &s);
 		if (r < 0)
 			return mkvm_internal_error(vcpu,
 					KVM_INTERNAL_ERROR_EMULATION, vcpu->rip, r);
 		if (!r)
 			return 1;		/* nothing to do: re-enter */
-		vcpu->pio.la = la;
+		/*
+		 * OUTS reads memory before the port sees a byte, so a fault
+		 * leaves no exit.  INS writes memory on the next KVM_RUN,
+		 * after the port read: a fault comes then (as with KVM).
+		 */
 		if (!exit->io.in) {
-			r = mkvm_linear_access(vcpu, &s, la, vcpu->pio_data,
-					       vcpu->pio.count * exit->io.size, 0);
+			ea = mkvm_reg_get(vcpu, 6, vcpu->pio.addr_size);
+			r = mkvm_guest_data(vcpu, &s, vcpu->pio.seg, ea,
+					    vcpu->pio_data,
+					    vcpu->pio.count * exit->io.size,
+					    false, &fault);
 			if (r)
-				return mkvm_internal_error(vcpu,
-						KVM_INTERNAL_ERROR_EMULATION, la, r);
+				return mkvm_access_failed(vcpu, r, &fault, ea);
 		}
 	} else if (!exit->io.in) {
 		memcpy(vcpu->pio_data, &vcpu->regs[0], exit->io.size);
@@ -325,11 +464,16 @@ static int mkvm_handle_io(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	return 0;
 }
 
-/* KVM_RUN after an IN exit: the data userspace left in the PIO page. */
+/*
+ * KVM_RUN after an IN exit: the data userspace left in the PIO page.  For
+ * INS, a fault on the memory operand discards it: the instruction has not
+ * advanced, and RDI and RCX are as they were.
+ */
 static int mkvm_complete_pio_in(struct mkvm_vcpu *vcpu)
 {
+	struct mkvm_fault fault;
 	struct kvm_sregs s;
-	u64 v;
+	u64 v, ea;
 	int r;
 
 	if (!vcpu->pio.string) {
@@ -340,18 +484,24 @@ static int mkvm_complete_pio_in(struct mkvm_vcpu *vcpu)
 		return 1;
 	}
 	mkvm_ops->get_sregs(vcpu, &s);
-	r = mkvm_linear_access(vcpu, &s, vcpu->pio.la, vcpu->pio_data,
-			       vcpu->pio.count * vcpu->pio.size, MKVM_WALK_WRITE);
+	ea = mkvm_reg_get(vcpu, 7, vcpu->pio.addr_size);
+	r = mkvm_guest_data(vcpu, &s, vcpu->pio.seg, ea, vcpu->pio_data,
+			    vcpu->pio.count * vcpu->pio.size, true, &fault);
 	if (r)
-		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					   vcpu->pio.la, r);
+		return mkvm_access_failed(vcpu, r, &fault, ea);
 	mkvm_string_io_advance(vcpu, vcpu->pio.next_rip);
 	return 1;
 }
 
 /*
  * MOVS, STOS and LODS touching MMIO (memcpy_toio, memset_io): one MMIO
- * exit per element, as KVM; a REP form runs again until RCX is 0.
+ * exit per element, as KVM; a REP form runs again until RCX is 0.  The
+ * operands are accessed in the CPU's order, with its checks and the
+ * rights of the guest's CPL: the source (DS:RSI, or the prefix's segment)
+ * is read first, then the destination (ES:RDI) is written.  A fault is
+ * raised in the guest with no element moved and the registers as they
+ * were.  After a read from MMIO, the destination is checked on the next
+ * KVM_RUN, when the data is there (as KVM does).
  * Returns like an exit handler, or -EINVAL if @op is not one of them.
  */
 static int mkvm_string_mmio(struct mkvm_vcpu *vcpu, struct kvm_sregs *s,
@@ -362,93 +512,96 @@ static int mkvm_string_mmio(struct mkvm_vcpu *vcpu, struct kvm_sregs *s,
 	bool movs = op == 0xa4 || op == 0xa5;
 	bool stos = op == 0xaa || op == 0xab;
 	bool lods = op == 0xac || op == 0xad;
-	struct mkvm_paging pg = {
-		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
-	};
-	u64 src, dst, src_gpa = ~0ULL, dst_gpa = ~0ULL, v = 0, step;
 	unsigned int size, asize = p->asize;
-	bool rep;
-	int idx;
+	u64 si, di, la, op_gpa, v = 0, step;
+	struct mkvm_fault fault;
+	int r;
 
 	if (!movs && !stos && !lods)
 		return -EINVAL;
 	size = (op & 1) ? (p->rexw ? 8 : p->opsize16 ? 2 : 4) : 1;
-	src = mkvm_seg_base(s, p->seg) + mkvm_reg_get(vcpu, 6, asize);
-	dst = mkvm_seg_base(s, 0) + mkvm_reg_get(vcpu, 7, asize);
-	if (mkvm_cpu_mode(s) != MKVM_MODE_LONG64) {
-		src &= 0xffffffff;
-		dst &= 0xffffffff;
-	}
-	idx = srcu_read_lock(&vcpu->vm->srcu);
-	if (!stos && mkvm_gva_to_gpa(&pg, src, 0, mkvm_read_gpa_cb,
-				     vcpu->vm, &src_gpa))
-		src_gpa = ~0ULL;
-	if (!lods && mkvm_gva_to_gpa(&pg, dst, MKVM_WALK_WRITE,
-				     mkvm_read_gpa_cb, vcpu->vm, &dst_gpa))
-		dst_gpa = ~0ULL;
-	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	si = mkvm_reg_get(vcpu, 6, asize);
+	di = mkvm_reg_get(vcpu, 7, asize);
 
 	/* A REP form with RCX = 0 does not fault: RCX is at least 1 here. */
-	rep = p->rep;
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.len = size;
-	if (!lods && dst_gpa == gpa) {
-		/* A store to MMIO: the data is RAX or the source in memory. */
-		if (stos)
-			v = vcpu->regs[0];
-		else if (mkvm_linear_access(vcpu, s, src, &v, size, 0))
+	run->mmio.phys_addr = gpa;
+	if (stos) {
+		v = vcpu->regs[0];
+	} else {
+		r = mkvm_data_linear(s, p->seg, si, size, false, &la, &fault);
+		if (!r)
+			r = mkvm_guest_gpa(vcpu, s, la, 0, &op_gpa, &fault);
+		if (r)
+			return mkvm_access_failed(vcpu, r, &fault, si);
+		if (op_gpa == gpa) {
+			/* A read from MMIO, completed by the next KVM_RUN. */
+			run->exit_reason = KVM_EXIT_MMIO;
+			run->mmio.is_write = 0;
+			vcpu->str.size = size;
+			vcpu->str.asize = asize;
+			vcpu->str.movs = movs;
+			vcpu->str.down = down;
+			vcpu->str.rep = p->rep;
+			vcpu->str.len = p->len;
+			vcpu->pending = MKVM_PENDING_MMIO_STRING;
+			return 0;
+		}
+		if (lods)
 			return mkvm_internal_error(vcpu,
 					KVM_INTERNAL_ERROR_EMULATION, gpa, vcpu->rip);
-		run->mmio.phys_addr = dst_gpa;
-		run->mmio.is_write = 1;
-		memcpy(run->mmio.data, &v, size);
-	} else if (!stos && src_gpa == gpa) {
-		run->mmio.phys_addr = src_gpa;
-		run->mmio.is_write = 0;
-		vcpu->str.dst = dst;
-		vcpu->str.size = size;
-		vcpu->str.asize = asize;
-		vcpu->str.movs = movs;
-		vcpu->str.down = down;
-		vcpu->str.rep = rep;
-		vcpu->str.len = p->len;
-		vcpu->pending = MKVM_PENDING_MMIO_STRING;
-		return 0;
-	} else {
+		r = mkvm_guest_copy(vcpu, s, la, &v, size, 0, &fault);
+		if (r)
+			return mkvm_access_failed(vcpu, r, &fault, si);
+	}
+
+	/* A store to MMIO: the data is RAX or the source in memory. */
+	r = mkvm_data_linear(s, 0, di, size, true, &la, &fault);
+	if (!r)
+		r = mkvm_guest_gpa(vcpu, s, la, MKVM_WALK_WRITE, &op_gpa, &fault);
+	if (r)
+		return mkvm_access_failed(vcpu, r, &fault, di);
+	if (op_gpa != gpa)
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					   gpa, vcpu->rip);
-	}
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.is_write = 1;
+	memcpy(run->mmio.data, &v, size);
 
 	/* The store is done: step the registers now. */
 	step = down ? -(u64)size : size;
 	if (movs)
-		mkvm_reg_set(vcpu, 6, asize, mkvm_reg_get(vcpu, 6, asize) + step);
-	mkvm_reg_set(vcpu, 7, asize, mkvm_reg_get(vcpu, 7, asize) + step);
-	if (rep)
+		mkvm_reg_set(vcpu, 6, asize, si + step);
+	mkvm_reg_set(vcpu, 7, asize, di + step);
+	if (p->rep)
 		mkvm_reg_set(vcpu, 1, asize, mkvm_reg_get(vcpu, 1, asize) - 1);
-	if (!rep || !mkvm_reg_get(vcpu, 1, asize))
+	if (!p->rep || !mkvm_reg_get(vcpu, 1, asize))
 		vcpu->rip += p->len;
 	return 0;
 }
 
-/* KVM_RUN after a MOVS/LODS read from MMIO: store the element, step. */
+/*
+ * KVM_RUN after a MOVS/LODS read from MMIO: store the element, step.  A
+ * fault on the destination of MOVS discards the element.
+ */
 static int mkvm_complete_string_mmio(struct mkvm_vcpu *vcpu)
 {
 	unsigned int size = vcpu->str.size, asize = vcpu->str.asize;
 	u64 step = vcpu->str.down ? -(u64)size : size;
+	struct mkvm_fault fault;
 	struct kvm_sregs s;
-	u64 v = 0;
+	u64 v = 0, di;
+	int r;
 
 	memcpy(&v, vcpu->run->mmio.data, size);
 	if (vcpu->str.movs) {
 		mkvm_ops->get_sregs(vcpu, &s);
-		if (mkvm_linear_access(vcpu, &s, vcpu->str.dst, &v, size,
-				       MKVM_WALK_WRITE))
-			return mkvm_internal_error(vcpu,
-					KVM_INTERNAL_ERROR_EMULATION,
-					vcpu->str.dst, vcpu->rip);
-		mkvm_reg_set(vcpu, 7, asize, mkvm_reg_get(vcpu, 7, asize) + step);
+		di = mkvm_reg_get(vcpu, 7, asize);
+		r = mkvm_guest_data(vcpu, &s, 0, di, &v, size, true, &fault);
+		if (r)
+			return mkvm_access_failed(vcpu, r, &fault, di);
+		mkvm_reg_set(vcpu, 7, asize, di + step);
 	} else {
 		mkvm_reg_set(vcpu, 0, size, v);
 	}
@@ -1220,7 +1373,7 @@ static int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		counters = mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_ECX, 23) ? 6 : 4;
 	mkvm_ops->get_sregs(vcpu, &s);
 	if (idx >= counters ||
-	    ((s.cr0 & X86_CR0_PE) && s.ss.dpl && !(s.cr4 & X86_CR4_PCE))) {
+	    (mkvm_cpl(vcpu, &s) && !(s.cr4 & X86_CR4_PCE))) {
 		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}

@@ -9,6 +9,11 @@
  *
  * Each access in the guest code is followed by HLT, so the host sees the
  * MMIO exit, then a HLT exit at which it checks the registers.
+ *
+ * String moves between MMIO and memory are emulated, and their memory
+ * operand must be checked as the CPU would: a CPL 3 guest cannot move
+ * device data into a supervisor page, nor a supervisor page to a device,
+ * and SMAP holds at CPL 0 (string_fault.h).
  */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -17,6 +22,7 @@
 #include "kselftest_harness.h"
 #include "lib/ucall.h"
 #include "lib/x86.h"
+#include "string_fault.h"
 
 FIXTURE(mmio) {
 	struct vm *vm;
@@ -406,6 +412,209 @@ TEST_F(mmio, cannot_emulate)
 		EXPECT_EQ(KVM_INTERNAL_ERROR_EMULATION, vcpu->run->internal.suberror)
 			TH_LOG("%s", cases[i].what);
 	}
+}
+
+/* Run one MOVSB of @n bytes from MMIO_GPA, answering each read with @data. */
+static void movs_from_mmio(struct vcpu *vcpu, unsigned int n, const uint8_t *data)
+{
+	unsigned int i;
+	uint8_t *d;
+
+	for (i = 0; i < n; i++) {
+		vcpu_run(vcpu);
+		d = vcpu_assert_mmio(vcpu, MMIO_GPA + i, 1, false);
+		d[0] = data[i];
+	}
+}
+
+/* The same to MMIO_GPA, gathering the bytes written into @data. */
+static void movs_to_mmio(struct vcpu *vcpu, unsigned int n, uint8_t *data)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		vcpu_run(vcpu);
+		data[i] = vcpu_assert_mmio(vcpu, MMIO_GPA + i, 1, true)[0];
+	}
+}
+
+/*
+ * CPL 3 with a user mapping of MMIO: REP MOVSB from it into a supervisor
+ * page reads the device (the CPU faults on the MMIO source before it
+ * looks at the destination; KVM and minikvm read the element as the CPU
+ * would), then takes #PF on the write, user|write|present, CR2 the
+ * destination, with the page unchanged and RSI/RDI/RCX as they were;
+ * the same into a read-only user page.  From a supervisor page to MMIO,
+ * the CPU itself faults on the source: no MMIO exit.  Between user
+ * pages and MMIO, both directions work.
+ */
+TEST(cpl3_movs_privilege)
+{
+	static const uint8_t dev[4] = { 0xd0, 0xd1, 0xd2, 0xd3 };
+	uint64_t cr3, pg[3];	/* supervisor, user, user read-only */
+	uint8_t *kmem, *umem, *romem, out[4];
+	struct vcpu *vcpu;
+	struct vm *vm;
+
+	vcpu = str_vm(&vm, &cr3, pg, 3);
+	*vm_user_pte(vm, cr3, pg[0]) &= ~PTE_US;
+	*vm_user_pte(vm, cr3, pg[2]) &= ~PTE_RW;
+	kmem = gpa2hva(vm, pg[0]);
+	umem = gpa2hva(vm, pg[1]);
+	romem = gpa2hva(vm, pg[2]);
+	memset(kmem, 0x5a, STR_PAGE_SIZE);
+	memset(umem, 0x33, STR_PAGE_SIZE);
+	memset(romem, 0x44, STR_PAGE_SIZE);
+
+	/* MMIO -> supervisor page: one MMIO read, then #PF on the write. */
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB, .user = 1,
+		  .rsi = MMIO_GPA, .rdi = pg[0] + 0x10, .rcx = 4 });
+	movs_from_mmio(vcpu, 1, dev);
+	str_end(vcpu);
+	EXPECT_EQ(1, str_seen.count);
+	EXPECT_EQ(PF_VECTOR, str_seen.vector);
+	EXPECT_EQ(PF_U | PF_W | PF_P, str_seen.error);
+	EXPECT_EQ(pg[0] + 0x10, str_seen.cr2);
+	EXPECT_EQ(MMIO_GPA, str_after.rsi);
+	EXPECT_EQ(pg[0] + 0x10, str_after.rdi);
+	EXPECT_EQ(4, str_after.rcx);
+	EXPECT_EQ(0x5a, kmem[0x10]);
+	EXPECT_EQ(0x5a, kmem[0x11]);
+
+	/* MMIO -> read-only user page: the same, on R/W. */
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB, .user = 1,
+		  .rsi = MMIO_GPA, .rdi = pg[2] + 0x20, .rcx = 2 });
+	movs_from_mmio(vcpu, 1, dev);
+	str_end(vcpu);
+	EXPECT_EQ(1, str_seen.count);
+	EXPECT_EQ(PF_U | PF_W | PF_P, str_seen.error);
+	EXPECT_EQ(pg[2] + 0x20, str_seen.cr2);
+	EXPECT_EQ(2, str_after.rcx);
+	EXPECT_EQ(0x44, romem[0x20]);
+
+	/* supervisor page -> MMIO: #PF on the read, nothing reaches MMIO. */
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB, .user = 1,
+		  .rsi = pg[0] + 0x40, .rdi = MMIO_GPA, .rcx = 4 });
+	str_end(vcpu);
+	EXPECT_EQ(1, str_seen.count);
+	EXPECT_EQ(PF_VECTOR, str_seen.vector);
+	EXPECT_EQ(PF_U | PF_P, str_seen.error);
+	EXPECT_EQ(pg[0] + 0x40, str_seen.cr2);
+	EXPECT_EQ(4, str_after.rcx);
+
+	/* MMIO -> user page and user page -> MMIO work. */
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB, .user = 1,
+		  .rsi = MMIO_GPA, .rdi = pg[1] + 0x80, .rcx = 4 });
+	movs_from_mmio(vcpu, 4, dev);
+	str_end(vcpu);
+	EXPECT_EQ(0, str_seen.count);
+	EXPECT_EQ(0, memcmp(umem + 0x80, dev, 4));
+	EXPECT_EQ(0x33, umem[0x84]);
+	EXPECT_EQ(MMIO_GPA + 4, str_after.rsi);
+	EXPECT_EQ(pg[1] + 0x84, str_after.rdi);
+	EXPECT_EQ(0, str_after.rcx);
+
+	umem[0x100] = 0xa1;
+	umem[0x101] = 0xa2;
+	umem[0x102] = 0xa3;
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB, .user = 1,
+		  .rsi = pg[1] + 0x100, .rdi = MMIO_GPA, .rcx = 3 });
+	movs_to_mmio(vcpu, 3, out);
+	str_end(vcpu);
+	EXPECT_EQ(0, str_seen.count);
+	EXPECT_EQ(0, memcmp(out, umem + 0x100, 3));
+	EXPECT_EQ(pg[1] + 0x103, str_after.rsi);
+	EXPECT_EQ(0, str_after.rcx);
+
+	str_finish(vcpu);
+	vm_free(vm);
+}
+
+/*
+ * CPL 0 with CR4.SMAP: REP MOVSB from MMIO into a user page faults on
+ * the write (write|present, CR2 the destination) unless RFLAGS.AC is set;
+ * from a user page to MMIO the CPU faults on the read itself.  With AC
+ * set both directions work.
+ */
+TEST(smap_movs)
+{
+	static const uint8_t dev[4] = { 0xe0, 0xe1, 0xe2, 0xe3 };
+	uint8_t *umem, out[4];
+	struct vcpu *vcpu;
+	uint64_t cr3, pg;
+	struct vm *vm;
+
+	if (!str_have_smap())
+		SKIP(return, "no SMAP in KVM_GET_SUPPORTED_CPUID (7.0 EBX bit 20)");
+	vcpu = str_vm(&vm, &cr3, &pg, 1);
+	str_only_user_page(vm, cr3, pg);
+	str_set_smap(vcpu);
+	umem = gpa2hva(vm, pg);
+	memset(umem, 0x66, STR_PAGE_SIZE);
+	umem[0x200] = 0xb1;
+	umem[0x201] = 0xb2;
+
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB,
+		  .rsi = MMIO_GPA, .rdi = pg + 0x10, .rcx = 4 });
+	movs_from_mmio(vcpu, 1, dev);
+	str_end(vcpu);
+	EXPECT_EQ(1, str_seen.count);
+	EXPECT_EQ(PF_VECTOR, str_seen.vector);
+	EXPECT_EQ(PF_W | PF_P, str_seen.error);
+	EXPECT_EQ(pg + 0x10, str_seen.cr2);
+	EXPECT_EQ(4, str_after.rcx);
+	EXPECT_EQ(0x66, umem[0x10]);
+
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB,
+		  .rsi = pg + 0x200, .rdi = MMIO_GPA, .rcx = 2 });
+	str_end(vcpu);
+	EXPECT_EQ(1, str_seen.count);
+	EXPECT_EQ(PF_P, str_seen.error);
+	EXPECT_EQ(pg + 0x200, str_seen.cr2);
+
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB, .ac = 1,
+		  .rsi = MMIO_GPA, .rdi = pg + 0x10, .rcx = 4 });
+	movs_from_mmio(vcpu, 4, dev);
+	str_end(vcpu);
+	EXPECT_EQ(0, str_seen.count);
+	EXPECT_EQ(0, memcmp(umem + 0x10, dev, 4));
+	EXPECT_EQ(0, str_after.rcx);
+
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB, .ac = 1,
+		  .rsi = pg + 0x200, .rdi = MMIO_GPA, .rcx = 2 });
+	movs_to_mmio(vcpu, 2, out);
+	str_end(vcpu);
+	EXPECT_EQ(0, str_seen.count);
+	EXPECT_EQ(0, memcmp(out, umem + 0x200, 2));
+
+	str_finish(vcpu);
+	vm_free(vm);
+}
+
+/*
+ * 64-bit mode, CPL 0: REP MOVSB from MMIO to a non-canonical destination
+ * reads one element, then takes #GP(0) on the write.
+ */
+TEST(movs_noncanonical)
+{
+	static const uint8_t dev[1] = { 0x77 };
+	struct vcpu *vcpu;
+	uint64_t cr3, pg;
+	struct vm *vm;
+
+	vcpu = str_vm(&vm, &cr3, &pg, 1);
+	str_start(vcpu, &(struct string_op){ .insn = STR_MOVSB,
+		  .rsi = MMIO_GPA, .rdi = 0x0000800000000000ULL, .rcx = 2 });
+	movs_from_mmio(vcpu, 1, dev);
+	str_end(vcpu);
+	EXPECT_EQ(1, str_seen.count);
+	EXPECT_EQ(GP_VECTOR, str_seen.vector);
+	EXPECT_EQ(0, str_seen.error);
+	EXPECT_EQ(MMIO_GPA, str_after.rsi);
+	EXPECT_EQ(2, str_after.rcx);
+
+	str_finish(vcpu);
+	vm_free(vm);
 }
 
 TEST_HARNESS_MAIN

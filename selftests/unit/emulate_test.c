@@ -1093,6 +1093,8 @@ TEST(store_value)
 #define CR4_PAE		(1ULL << 5)
 #define CR4_LA57	(1ULL << 12)
 #define CR4_SMEP	(1ULL << 20)
+#define CR4_SMAP	(1ULL << 21)
+#define RFLAGS_AC	(1ULL << 18)
 #define EFER_LME_	(1ULL << 8)
 #define EFER_LMA_	(1ULL << 10)
 #define EFER_NXE_	(1ULL << 11)
@@ -1135,6 +1137,7 @@ static int read_gpa(void *ctx, u64 gpa, void *buf, unsigned int size)
 FIXTURE(walk) {
 	struct guest_mem *mem;
 	struct mkvm_paging pg;
+	struct mkvm_fault fault;	/* of the last walk that faulted */
 };
 
 FIXTURE_SETUP(walk)
@@ -1162,8 +1165,9 @@ static int walk(FIXTURE_DATA(walk) *self, u64 gva, u32 access, u64 *gpa)
 {
 	self->mem->reads = 0;
 	*gpa = 0xdeadbeef;
+	memset(&self->fault, 0xa5, sizeof(self->fault));
 	return mkvm_gva_to_gpa(&self->pg, gva, access, read_gpa, self->mem,
-			       gpa);
+			       gpa, &self->fault);
 }
 
 /* Translates with @acc to @want, reading @nr entries. */
@@ -1499,6 +1503,257 @@ TEST_F(walk, long4_rights)
 		}
 	}
 	TH_LOG("%zu cases", ARRAY_SIZE(rights_cases));
+}
+
+/*
+ * The #PF error code of each faulting walk: P (bit 0) for rights denied
+ * or a reserved bit, W (1) and U (2) for the access, RSVD (3), I/D (4)
+ * for a fetch when NX or SMEP is on; CR2 is the address walked.  SMAP
+ * denies supervisor data accesses to user pages unless RFLAGS.AC is set.
+ * Same tables as long4_rights.
+ */
+#define PF_P	0x1
+#define PF_W	0x2
+#define PF_U	0x4
+#define PF_RSVD	0x8
+#define PF_I	0x10
+#define NOFAULT	0xff
+
+struct fault_case {
+	u64 flags[4];		/* PML4E, PDPTE, PDE, PTE */
+	u64 cr0, cr4, efer, rflags;
+	u32 access;
+	u32 error;		/* NOFAULT: translates */
+};
+
+static const struct fault_case fault_cases[] = {
+	/* not present: P clear, the access bits as the access was */
+	{ { PWU, PWU, PWU, WU }, 0, 0, LMA, 0, RD, 0 },
+	{ { PWU, PWU, PWU, WU }, 0, 0, LMA, 0, WR, PF_W },
+	{ { WU, PWU, PWU, PWU }, 0, 0, LMA, 0, USR, PF_U },
+	{ { PWU, WU, PWU, PWU }, 0, 0, LMA, 0, USR | WR, PF_U | PF_W },
+	/* I/D only with NX or SMEP enabled */
+	{ { PWU, PWU, WU, PWU }, 0, 0, LMA, 0, USR | EXEC, PF_U },
+	{ { PWU, PWU, WU, PWU }, 0, 0, LMA | EFER_NXE_, 0, USR | EXEC,
+	  PF_U | PF_I },
+	{ { PWU, PWU, WU, PWU }, 0, CR4_SMEP, LMA, 0, EXEC, PF_I },
+	/* rights: P set */
+	{ { PWU, PWU, PWU, PW }, 0, 0, LMA, 0, USR, PF_P | PF_U },
+	{ { PW, PWU, PWU, PWU }, 0, 0, LMA, 0, USR | WR, PF_P | PF_U | PF_W },
+	{ { PWU, PWU, PU, PWU }, 0, 0, LMA, 0, USR | WR, PF_P | PF_U | PF_W },
+	{ { PWU, PWU, PWU, PU }, CR0_WP, 0, LMA, 0, WR, PF_P | PF_W },
+	{ { PWU, PWU, PWU, PWU | NX }, 0, 0, LMA | EFER_NXE_, 0, EXEC,
+	  PF_P | PF_I },
+	{ { PWU, PWU, PWU, PWU | NX }, 0, 0, LMA | EFER_NXE_, 0, USR | EXEC,
+	  PF_P | PF_U | PF_I },
+	{ ALL, 0, CR4_SMEP, LMA, 0, EXEC, PF_P | PF_I },
+	/* a reserved bit: P and RSVD */
+	{ { PWU, PWU, PWU, PWU | NX }, 0, 0, LMA, 0, RD, PF_P | PF_RSVD },
+	{ { PWU | PS, PWU, PWU, PWU }, 0, 0, LMA, 0, USR | WR,
+	  PF_P | PF_RSVD | PF_U | PF_W },
+	/* SMAP: supervisor reads and writes of a user page... */
+	{ ALL, 0, CR4_SMAP, LMA, 0, RD, PF_P },
+	{ ALL, 0, CR4_SMAP, LMA, 0, WR, PF_P | PF_W },
+	{ ALL, CR0_WP, CR4_SMAP, LMA, 0, WR, PF_P | PF_W },
+	/* ... unless AC is set */
+	{ ALL, 0, CR4_SMAP, LMA, RFLAGS_AC, RD, NOFAULT },
+	{ ALL, CR0_WP, CR4_SMAP, LMA, RFLAGS_AC, WR, NOFAULT },
+	/* AC alone changes nothing */
+	{ { PWU, PWU, PWU, PW }, 0, 0, LMA, RFLAGS_AC, USR, PF_P | PF_U },
+	/* a user page at one level only is still a supervisor page */
+	{ { PWU, PW, PWU, PWU }, 0, CR4_SMAP, LMA, 0, WR, NOFAULT },
+	/* SMAP is about supervisor data: not user accesses, not fetches */
+	{ ALL, 0, CR4_SMAP, LMA, 0, USR | WR, NOFAULT },
+	{ ALL, 0, CR4_SMAP, LMA, 0, EXEC, NOFAULT },
+	{ ALL, 0, CR4_SMAP | CR4_SMEP, LMA, RFLAGS_AC, EXEC, PF_P | PF_I },
+	/* a read-only user page with AC set: CR0.WP still decides */
+	{ { PWU, PWU, PWU, PU }, CR0_WP, CR4_SMAP, LMA, RFLAGS_AC, WR,
+	  PF_P | PF_W },
+};
+
+TEST_F(walk, long4_fault_codes)
+{
+	static const u64 table[4] = { 0x5000, 0x6000, 0x7000, 0x8000 };
+	static const u64 entry[4] = { 0x1000, 0x5000, 0x6008, 0x7008 };
+	const struct fault_case *c;
+	u64 gpa;
+	size_t i;
+	int l, ret;
+
+	for (i = 0; i < ARRAY_SIZE(fault_cases); i++) {
+		c = &fault_cases[i];
+		for (l = 0; l < 4; l++)
+			put64(self->mem, entry[l], table[l] | c->flags[l]);
+		self->pg.cr0 = CR0_PE | CR0_PG | c->cr0;
+		self->pg.cr3 = 0x1000;
+		self->pg.cr4 = CR4_PAE | c->cr4;
+		self->pg.efer = c->efer;
+		self->pg.rflags = c->rflags;
+		ret = walk(self, 0x201abc, c->access, &gpa);
+		if (c->error == NOFAULT) {
+			EXPECT_EQ(0, ret) TH_LOG("case %zu", i);
+			EXPECT_EQ(0x8abc, gpa) TH_LOG("case %zu", i);
+			continue;
+		}
+		EXPECT_EQ(-EFAULT, ret) TH_LOG("case %zu", i);
+		EXPECT_EQ(14, self->fault.vector) TH_LOG("case %zu", i);
+		EXPECT_EQ(c->error, self->fault.error) TH_LOG("case %zu", i);
+		EXPECT_EQ(0x201abc, self->fault.address) TH_LOG("case %zu", i);
+	}
+	TH_LOG("%zu cases", ARRAY_SIZE(fault_cases));
+}
+
+/* Error codes and SMAP with 32-bit and PAE paging; #GP off canonical. */
+TEST_F(walk, fault_codes_other_modes)
+{
+	struct guest_mem *mem = self->mem;
+	u64 gpa;
+
+	/* 32-bit paging: a user page and a supervisor page */
+	self->pg.cr0 = CR0_PE | CR0_PG | CR0_WP;
+	self->pg.cr3 = 0x1000;
+	put32(mem, 0x1000 + 1 * 4, 0x2000 | P | W | U);
+	put32(mem, 0x2000 + 3 * 4, 0x30000 | P | W | U);
+	put32(mem, 0x2000 + 4 * 4, 0x31000 | P | W);
+	EXPECT_FAULT(0x00404010, USR | WR);
+	EXPECT_EQ(PF_P | PF_U | PF_W, self->fault.error);
+	EXPECT_EQ(0x00404010, self->fault.address);
+	/* the address is linear, 32 bits outside long mode */
+	EXPECT_FAULT(0x500405010ULL, RD);
+	EXPECT_EQ(0, self->fault.error);
+	EXPECT_EQ(0x00405010, self->fault.address);
+	self->pg.cr4 = CR4_SMAP;
+	EXPECT_FAULT(0x00403008, WR);
+	EXPECT_EQ(14, self->fault.vector);
+	EXPECT_EQ(PF_P | PF_W, self->fault.error);
+	EXPECT_GPA(0x00404008, WR, 0x31008, 2);
+	self->pg.rflags = RFLAGS_AC;
+	EXPECT_GPA(0x00403008, WR, 0x30008, 2);
+
+	/* PAE: the same, and the PDPTE's reserved bits */
+	self->pg.cr4 = CR4_PAE | CR4_SMAP;
+	self->pg.rflags = 0;
+	self->pg.cr3 = 0x3000;
+	put64(mem, 0x3000, 0x4000 | P);
+	put64(mem, 0x3008, 0x4000 | W | P);
+	put64(mem, 0x4000, 0x5000 | P | W | U);
+	put64(mem, 0x5000, 0x60000 | P | W | U);
+	EXPECT_FAULT(0x00000123, RD);
+	EXPECT_EQ(PF_P, self->fault.error);
+	EXPECT_GPA(0x00000123, USR | WR, 0x60123, 3);
+	EXPECT_FAULT(0x40000123, USR);
+	EXPECT_EQ(PF_P | PF_RSVD | PF_U, self->fault.error);
+	EXPECT_EQ(0x40000123, self->fault.address);
+
+	/* 4-level: non-canonical is #GP(0), without reading a table */
+	self->pg.cr4 = CR4_PAE;
+	self->pg.efer = EFER_LME_ | EFER_LMA_;
+	EXPECT_FAULT(0x0000800000000000ULL, USR | WR);
+	EXPECT_EQ(13, self->fault.vector);
+	EXPECT_EQ(0, self->fault.error);
+	EXPECT_EQ(0, self->mem->reads);
+	(void)gpa;
+}
+
+/* Segment checks of a data access. */
+#define SEG(b, l, t)	{ .base = b, .limit = l, .type = t, .usable = true }
+
+struct linear_case {
+	const char *what;
+	enum mkvm_cpu_mode mode;
+	struct mkvm_seg seg;
+	u64 ea;
+	unsigned int len;
+	bool write;
+	int vector;		/* 0: no fault */
+	u64 la;
+};
+
+#define DATA_RW	0x3
+#define DATA_RO	0x1
+#define DOWN_RW	0x7
+#define CODE_X	0x9
+#define CODE_RX	0xb
+
+static const struct linear_case linear_cases[] = {
+	{ "flat", P32, SEG(0, 0xffffffff, DATA_RW), 0xfffffffc, 4, true,
+	  .la = 0xfffffffc },
+	{ "base wraps at 4G", P32, SEG(0x10000, 0xffffffff, DATA_RW),
+	  0xffff8000, 4, false, .la = 0x8000 },
+	{ "last byte at the limit", P32, SEG(0x1000, 0xfff, DATA_RW), 0xffc, 4,
+	  true, .la = 0x1ffc },
+	{ "one byte past the limit", P32, SEG(0x1000, 0xfff, DATA_RW), 0xffd, 4,
+	  true, .vector = 13 },
+	{ "start past the limit", P32, SEG(0, 0xfff, DATA_RW), 0x1000, 1,
+	  false, .vector = 13 },
+	{ "past the limit, SS", P32,
+	  { .limit = 0xfff, .type = DATA_RW, .usable = true, .ss = true },
+	  0xfff, 2, true, .vector = 12 },
+	{ "write to read-only data", P32, SEG(0, 0xffffffff, DATA_RO), 0, 1,
+	  true, .vector = 13 },
+	{ "read of read-only data", P32, SEG(0, 0xffffffff, DATA_RO), 0, 1,
+	  false, .la = 0 },
+	{ "write to code", P32, SEG(0, 0xffffffff, CODE_RX), 0, 1, true,
+	  .vector = 13 },
+	{ "read of readable code", P32, SEG(0, 0xffffffff, CODE_RX), 8, 1,
+	  false, .la = 8 },
+	{ "read of execute-only code", P32, SEG(0, 0xffffffff, CODE_X), 8, 1,
+	  false, .vector = 13 },
+	{ "unusable", P32, { .limit = 0xffffffff, .type = DATA_RW }, 0, 1,
+	  false, .vector = 13 },
+	{ "unusable SS", P32,
+	  { .limit = 0xffffffff, .type = DATA_RW, .ss = true }, 0, 1,
+	  false, .vector = 12 },
+	{ "expand-down, above the limit", P32, SEG(0, 0xfff, DOWN_RW), 0x1000,
+	  4, true, .la = 0x1000 },
+	{ "expand-down, at the limit", P32, SEG(0, 0xfff, DOWN_RW), 0xfff, 4,
+	  true, .vector = 13 },
+	{ "expand-down 16-bit, past 64K", P32, SEG(0, 0xfff, DOWN_RW), 0xfffe,
+	  4, true, .vector = 13 },
+	{ "expand-down 32-bit, up to 4G", P32,
+	  { .limit = 0xfff, .type = DOWN_RW, .db = true, .usable = true },
+	  0xfffffffc, 4, true, .la = 0xfffffffc },
+	{ "real mode, in the limit", R16, SEG(0xb8000, 0xffff, DATA_RW),
+	  0xfffe, 2, true, .la = 0xc7ffe },
+	{ "real mode, past the limit", R16, SEG(0xb8000, 0xffff, DATA_RW),
+	  0xffff, 2, true, .vector = 13 },
+	{ "real mode ignores the type", R16, SEG(0, 0xffff, CODE_RX), 0x10, 2,
+	  true, .la = 0x10 },
+	{ "64-bit: no limit, no type", L64, SEG(0, 0, DATA_RO),
+	  0x7ffffffffff8ULL, 8, true, .la = 0x7ffffffffff8ULL },
+	{ "64-bit: FS base", L64, SEG(0xffff800000000000ULL, 0, 0), 0x10, 8,
+	  false, .la = 0xffff800000000010ULL },
+	{ "64-bit: non-canonical start", L64, SEG(0, 0, DATA_RW),
+	  0x800000000000ULL, 1, false, .vector = 13 },
+	{ "64-bit: non-canonical end", L64, SEG(0, 0, DATA_RW),
+	  0x7ffffffffffcULL, 8, true, .vector = 13 },
+	{ "64-bit: non-canonical, SS", L64,
+	  { .ss = true }, 0xffff7ffffffffff0ULL, 8, false, .vector = 12 },
+};
+
+TEST(linearize)
+{
+	const struct linear_case *c;
+	struct mkvm_fault fault;
+	size_t i;
+	u64 la;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(linear_cases); i++) {
+		c = &linear_cases[i];
+		la = 0xdeadbeef;
+		ret = mkvm_linearize(c->mode, &c->seg, c->ea, c->len, c->write,
+				     &la, &fault);
+		if (!c->vector) {
+			EXPECT_EQ(0, ret) TH_LOG("%s", c->what);
+			EXPECT_EQ(c->la, la) TH_LOG("%s", c->what);
+			continue;
+		}
+		EXPECT_EQ(-EFAULT, ret) TH_LOG("%s", c->what);
+		EXPECT_EQ(c->vector, fault.vector) TH_LOG("%s", c->what);
+		EXPECT_EQ(0, fault.error) TH_LOG("%s", c->what);
+	}
+	TH_LOG("%zu cases", ARRAY_SIZE(linear_cases));
 }
 
 TEST_HARNESS_MAIN
