@@ -180,6 +180,8 @@ struct mkvm_memslot {
 	u64 uaddr;			/* [I] */
 	struct page **pages;		/* [m] pinned pages mapped by the NPT */
 	u64 resident;			/* [m] entries of pages[] in use */
+	bool invalid;			/* [m] going away: faults map nothing
+					 * (the fault path also READ_ONCEs it) */
 };
 
 struct mkvm_memslots {
@@ -331,9 +333,15 @@ int mkvm_write_guest(struct mkvm_vm *vm, u64 gpa, const void *data,
 int mkvm_mmu_init(struct mkvm_vm *vm);
 void mkvm_mmu_destroy(struct mkvm_vm *vm);
 u64 mkvm_mmu_root_pa(struct mkvm_vm *vm);
-/* Map the page at @gpa of @slot; 0, or -errno (-EFAULT: no backing). */
+/*
+ * Map the page at @gpa of @slot; 0, or -errno (-EFAULT: no backing,
+ * -EAGAIN: @slot is invalid, going away, and the fault must be retried).
+ */
 int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa);
-/* Unmap and unpin every page of @slot; flushes all vCPUs' TLBs. */
+/*
+ * Make @slot invalid (no fault maps its pages any more), then unmap and
+ * unpin every page of it; flushes all vCPUs' TLBs before unpinning.
+ */
 void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot);
 
 /* vcpu.c */

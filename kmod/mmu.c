@@ -10,6 +10,13 @@
  * A pinned page stays pinned, and mapped, until its slot is deleted or
  * moved or the VM is destroyed; it is unpinned only after every vCPU has
  * flushed its TLB, so the guest can never reach a page the host freed.
+ *
+ * A slot that goes away is first made invalid (mkvm_mmu_zap_slot()):
+ * from then on a fault on it maps nothing and the vCPU retries, so its
+ * range stays empty while it is unmapped and until the new slot array
+ * is published (memslot.c).  An entry belongs to the slot whose pages[]
+ * holds the page it maps: a slot's zap clears only its own entries, and
+ * a fault that finds its page pinned but its entry gone maps it again.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,6 +37,13 @@ static u64 *mkvm_pt_table(u64 entry)
 static unsigned int mkvm_pt_index(u64 gpa, int level)
 {
 	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+}
+
+/* Whether the leaf entry @e maps @page. */
+static bool mkvm_pt_maps(u64 e, struct page *page)
+{
+	return mkvm_ops->npt_present(e) &&
+	       (e & MKVM_PT_ADDR_MASK) == page_to_phys(page);
 }
 
 int mkvm_mmu_init(struct mkvm_vm *vm)
@@ -79,7 +93,7 @@ int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa)
 	bool writable = !(slot->flags & KVM_MEM_READONLY);
 	unsigned long hva = slot->uaddr + (idx << PAGE_SHIFT);
 	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
-	struct page *page;
+	struct page *page, *old;
 	u64 *pte;
 	int r;
 
@@ -88,23 +102,36 @@ int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa)
 		return r < 0 ? r : -EFAULT;
 
 	mutex_lock(&vm->mmu_lock);
-	r = 0;
-	if (slot->pages[idx]) {
-		/* Another vCPU mapped it meanwhile. */
-		unpin_user_page(page);
-		goto out;
-	}
+	r = -EAGAIN;
+	if (slot->invalid)		/* going away: map nothing */
+		goto unpin;
+	r = -ENOMEM;
 	pte = mkvm_pt_leaf(vm, gpa, true);
-	if (!pte) {
-		unpin_user_page(page);
-		r = -ENOMEM;
-		goto out;
+	if (!pte)
+		goto unpin;
+	r = 0;
+	old = slot->pages[idx];
+	if (old) {
+		/*
+		 * Pinned already, by another vCPU's fault meanwhile.  Its
+		 * entry should be there; if it is not, put it back: the
+		 * page stays the one pinned first (a vCPU may still hold a
+		 * translation to it), and the guest must not fault forever.
+		 */
+		if (!mkvm_pt_maps(*pte, old))
+			WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(old),
+								  writable));
+		goto unpin;
 	}
 	slot->pages[idx] = page;
 	slot->resident++;
 	WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(page), writable));
-out:
 	mutex_unlock(&vm->mmu_lock);
+	return 0;
+
+unpin:
+	mutex_unlock(&vm->mmu_lock);
+	unpin_user_page(page);
 	return r;
 }
 
@@ -113,17 +140,21 @@ void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot)
 	bool writable = !(slot->flags & KVM_MEM_READONLY);
 	u64 i;
 
-	if (!slot->resident)
-		return;
-
+	/* From here on no fault maps a page of @slot: resident is final. */
 	mutex_lock(&vm->mmu_lock);
+	WRITE_ONCE(slot->invalid, true);
+	if (!slot->resident) {
+		mutex_unlock(&vm->mmu_lock);
+		return;
+	}
 	for (i = 0; i < slot->npages; i++) {
 		u64 *pte;
 
 		if (!slot->pages[i])
 			continue;
 		pte = mkvm_pt_leaf(vm, (slot->base_gfn + i) << PAGE_SHIFT, false);
-		if (pte)
+		/* Only an entry of this slot's: never another slot's. */
+		if (pte && mkvm_pt_maps(*pte, slot->pages[i]))
 			WRITE_ONCE(*pte, 0);
 	}
 	mutex_unlock(&vm->mmu_lock);
