@@ -128,6 +128,10 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 	r = -EEXIST;
 	if (npages && mkvm_slots_overlap(slots, id, base_gfn, npages))
 		goto out;
+	/* Not beyond what the nested tables and the host address, as KVM. */
+	r = -EINVAL;
+	if (npages && base_gfn + npages > 1ULL << (vm->gpa_bits - PAGE_SHIFT))
+		goto out;
 
 	r = -ENOMEM;
 	if (npages) {

@@ -217,6 +217,7 @@ struct mkvm_vm {
 	struct page *npt_root;		/* [m] top-level table */
 	u64 npt_pages;			/* [m] table pages in use */
 	int npt_levels;			/* [I] 4 or 5 */
+	int gpa_bits;			/* [I] slots end at 2^gpa_bits at most */
 };
 
 /* vcpu->mode, as KVM: whether a kick must IPI the vCPU's CPU. */
@@ -333,6 +334,10 @@ int mkvm_write_guest(struct mkvm_vm *vm, u64 gpa, const void *data,
 int mkvm_mmu_init(struct mkvm_vm *vm);
 void mkvm_mmu_destroy(struct mkvm_vm *vm);
 u64 mkvm_mmu_root_pa(struct mkvm_vm *vm);
+/* Guest-physical address bits the tables and the host can map. */
+int mkvm_mmu_gpa_bits(void);
+/* Whether @gpa is below 2^vm->gpa_bits (a slot can hold it). */
+bool mkvm_mmu_gpa_valid(struct mkvm_vm *vm, u64 gpa);
 /*
  * Map the page at @gpa of @slot; 0, or -errno (-EFAULT: no backing,
  * -EAGAIN: @slot is invalid, going away, and the fault must be retried).

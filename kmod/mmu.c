@@ -24,6 +24,7 @@
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <asm/processor.h>
 
 #include "minikvm.h"
 
@@ -46,6 +47,28 @@ static bool mkvm_pt_maps(u64 e, struct page *page)
 	       (e & MKVM_PT_ADDR_MASK) == page_to_phys(page);
 }
 
+/*
+ * Guest-physical address bits a VM can have memory at: the host's
+ * physical address width, from CPUID as KVM takes it (memory encryption
+ * lowers x86_phys_bits, not what the nested tables accept), and at most
+ * the tables' reach, 9 bits a level above the page offset: 48 bits with
+ * 4 levels, 57 with 5.  Above it, the tables' index would wrap.
+ */
+int mkvm_mmu_gpa_bits(void)
+{
+	int reach = PAGE_SHIFT + 9 * mkvm_ops->npt_levels();
+	int bits = 36;
+
+	if (boot_cpu_data.extended_cpuid_level >= 0x80000008)
+		bits = cpuid_eax(0x80000008) & 0xff;
+	return min(bits, reach);
+}
+
+bool mkvm_mmu_gpa_valid(struct mkvm_vm *vm, u64 gpa)
+{
+	return !(gpa >> vm->gpa_bits);
+}
+
 int mkvm_mmu_init(struct mkvm_vm *vm)
 {
 	mutex_init(&vm->mmu_lock);
@@ -54,6 +77,7 @@ int mkvm_mmu_init(struct mkvm_vm *vm)
 		return -ENOMEM;
 	vm->npt_pages = 1;
 	vm->npt_levels = mkvm_ops->npt_levels();
+	vm->gpa_bits = mkvm_mmu_gpa_bits();
 	return 0;
 }
 
@@ -62,11 +86,18 @@ u64 mkvm_mmu_root_pa(struct mkvm_vm *vm)
 	return page_to_phys(vm->npt_root);
 }
 
-/* The level-1 entry for @gpa; allocates tables if @alloc.  mmu_lock held. */
+/*
+ * The level-1 entry for @gpa; allocates tables if @alloc.  NULL beyond
+ * the VM's guest-physical width, whose high bits no level would index.
+ * mmu_lock held.
+ */
 static u64 *mkvm_pt_leaf(struct mkvm_vm *vm, u64 gpa, bool alloc)
 {
 	u64 *table = page_address(vm->npt_root);
 	int level;
+
+	if (!mkvm_mmu_gpa_valid(vm, gpa))
+		return NULL;
 
 	for (level = vm->npt_levels; level > 1; level--) {
 		u64 *e = &table[mkvm_pt_index(gpa, level)];
@@ -97,6 +128,8 @@ int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa)
 	u64 *pte;
 	int r;
 
+	if (!mkvm_mmu_gpa_valid(vm, gpa))
+		return -EFAULT;
 	r = pin_user_pages_fast(hva, 1, flags, &page);
 	if (r != 1)
 		return r < 0 ? r : -EFAULT;

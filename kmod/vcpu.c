@@ -476,8 +476,11 @@ static int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	int idx, r, n;
 
 	idx = srcu_read_lock(&vm->srcu);
-	slot = mkvm_gfn_to_slot(srcu_dereference(vm->slots, &vm->srcu),
-				gpa >> PAGE_SHIFT);
+	/* Beyond the VM's guest-physical width there is no slot. */
+	slot = NULL;
+	if (mkvm_mmu_gpa_valid(vm, gpa))
+		slot = mkvm_gfn_to_slot(srcu_dereference(vm->slots, &vm->srcu),
+					gpa >> PAGE_SHIFT);
 	/*
 	 * A slot going away (moved or deleted, memslot.c) is neither mapped
 	 * nor MMIO: the guest faults again until the change is complete.

@@ -155,6 +155,66 @@ TEST_F(slots, modify)
 	EXPECT_EQ(-EEXIST, set(self->vm, 0, 0, GPA, 4 * PAGE, self->mem));
 }
 
+/* The host's physical address width, CPUID 0x80000008 EAX[7:0]. */
+static int host_phys_bits(void)
+{
+	uint32_t a, b, c, d;
+
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000), "c"(0));
+	if (a < 0x80000008)
+		return 36;
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000008), "c"(0));
+	return a & 0xff;
+}
+
+/*
+ * No slot beyond the host's physical address width, which is what the
+ * nested tables can map (as KVM: kvm_mmu_max_gfn()); moving there is
+ * refused too, and the refused calls change nothing.  What
+ * KVM_GET_SUPPORTED_CPUID offers a guest is no wider.
+ */
+TEST_F(slots, phys_addr_width)
+{
+	int bits = host_phys_bits();
+	uint64_t top = 1ULL << bits;
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid2 *cpuid;
+
+	TH_LOG("host physical address width: %d bits", bits);
+	ASSERT_LE(36, bits);
+	ASSERT_GE(52, bits);
+	/* Crossing the top, at the top, far above. */
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, top - PAGE, 2 * PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, top - PAGE, 16 * PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, top, PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, top + GPA, PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, 1ULL << 52, PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, 1ULL << 57, PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, 1ULL << 63, PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, -16 * PAGE, 16 * PAGE, self->mem));
+	/* Ending exactly at the top is fine. */
+	EXPECT_EQ(0, set(self->vm, 0, 0, top - 2 * PAGE, 2 * PAGE, self->mem));
+	EXPECT_EQ(0, set(self->vm, 1, 0, top - 4 * PAGE, PAGE, self->mem + 2 * PAGE));
+	/* Moving across the top or above it: refused, the slot stays. */
+	EXPECT_EQ(-EINVAL, set(self->vm, 1, 0, top, PAGE, self->mem + 2 * PAGE));
+	EXPECT_EQ(-EINVAL, set(self->vm, 1, 0, top + GPA, PAGE, self->mem + 2 * PAGE));
+	EXPECT_EQ(-EEXIST, set(self->vm, 2, 0, top - 4 * PAGE, PAGE, self->mem + 3 * PAGE));
+	EXPECT_EQ(0, set(self->vm, 1, 0, top - 3 * PAGE, PAGE, self->mem + 2 * PAGE));
+	/* Overlap is checked first (KVM checks the width last). */
+	EXPECT_EQ(-EEXIST, set(self->vm, 2, 0, top - PAGE, 2 * PAGE, self->mem + 3 * PAGE));
+	EXPECT_EQ(0, set(self->vm, 0, 0, top - 2 * PAGE, 0, self->mem));
+
+	cpuid = cpuid_dup(kvm_supported_cpuid());
+	e = cpuid_find(cpuid, 0x80000008, 0);
+	ASSERT_NE(NULL, e);
+	EXPECT_GE(bits, e->eax & 0xff);
+	EXPECT_LE(36, e->eax & 0xff);
+	/* What the guest is told it has is a place for a slot. */
+	EXPECT_EQ(0, set(self->vm, 3, 0, (1ULL << (e->eax & 0xff)) - 16 * PAGE,
+			 PAGE, self->mem + 4 * PAGE));
+	free(cpuid);
+}
+
 /*
  * What a guest sees when a slot moves and goes away (the vCPU is stopped
  * at a ucall during each change).
