@@ -180,8 +180,7 @@ struct mkvm_memslot {
 	u64 uaddr;			/* [I] */
 	struct page **pages;		/* [m] pinned pages mapped by the NPT */
 	u64 resident;			/* [m] entries of pages[] in use */
-	bool invalid;			/* [m] going away: faults map nothing
-					 * (the fault path also READ_ONCEs it) */
+	bool invalid;			/* [m] going away: map nothing; READ_ONCE outside */
 };
 
 struct mkvm_memslots {
