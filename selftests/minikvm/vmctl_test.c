@@ -26,7 +26,12 @@
 #define run(p, ...) \
 	mkvm_run(p, 0, NULL, 20, (const char *const[]){ __VA_ARGS__ })
 
-/* The looping guest named @name in the background, once it has started. */
+/*
+ * The looping guest named @name in the background, once it has printed
+ * its whole line: from then on it spins in guest mode (state running,
+ * its exit counts still).  Its first words alone come while it is still
+ * printing, one port-IO exit to vmrun a byte.
+ */
 static void start_loop(struct __test_metadata *_metadata, struct mkvm_proc *vm,
 		       const char *name)
 {
@@ -34,7 +39,7 @@ static void start_loop(struct __test_metadata *_metadata, struct mkvm_proc *vm,
 			       mkvm_dev(), "--name", name, NULL };
 
 	mkvm_start(vm, argv);
-	ASSERT_TRUE(mkvm_wait_output(vm, "looping forever", 20))
+	ASSERT_TRUE(mkvm_wait_output(vm, "looping forever: stop me with Ctrl-C\n", 20))
 		TH_LOG("vmrun: %s / %s", vm->out, vm->err);
 }
 
