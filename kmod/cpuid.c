@@ -143,10 +143,19 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 			e.edx &= CPUIDX1_EDX_OK &
 				 mkvm_kernel_caps(CPUID_8000_0001_EDX);
 			break;
-		case 0x80000002: case 0x80000003: case 0x80000004:
 		case 0x80000008:
-			if (fn == 0x80000008)
-				e.ebx = 0;
+			/*
+			 * The physical address width no wider than a slot
+			 * may reach (mkvm_mmu_gpa_bits()), the virtual one
+			 * as it is; as KVM, no guest physical width (23:16).
+			 */
+			e.eax = min_t(u32, e.eax & 0xff, mkvm_mmu_gpa_bits()) |
+				(e.eax & 0xff00);
+			e.ebx = 0;
+			e.ecx = 0;
+			e.edx = 0;
+			break;
+		case 0x80000002: case 0x80000003: case 0x80000004:
 			e.ecx = 0;
 			e.edx = 0;
 			break;

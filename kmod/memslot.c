@@ -3,10 +3,22 @@
  * Memory slots: KVM_SET_USER_MEMORY_REGION and guest-physical access.
  *
  * The slot array is replaced as a whole (RCU style) under
- * vm->slots_lock and read under vm->srcu.  A deleted or moved slot is
- * unmapped from the nested page tables and its pages unpinned only after
- * synchronize_srcu(), so no fault handler can still be mapping it, and
- * after every vCPU has flushed its TLB (mkvm_mmu_zap_slot()).
+ * vm->slots_lock and read under vm->srcu.  A slot that is deleted or
+ * moved goes away in the order KVM's KVM_MR_DELETE and KVM_MR_MOVE use:
+ *
+ *   1. it is made invalid: a fault on it from then on maps nothing and
+ *      is retried (it does not become MMIO either);
+ *   2. its pages are unmapped from the nested page tables, every vCPU
+ *      flushes its TLB, and the pages are unpinned (steps 1 and 2 are
+ *      mkvm_mmu_zap_slot());
+ *   3. only then is the new array published, with the slot at its new
+ *      place or without it, and the old slot freed once no reader can
+ *      hold it (synchronize_srcu()).
+ *
+ * So no vCPU can map a page of the new slot while the old one still has
+ * entries, even where the two ranges overlap; during the change, guest
+ * accesses to the old range wait (retry) and the new range outside it is
+ * still MMIO.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -116,6 +128,10 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 	r = -EEXIST;
 	if (npages && mkvm_slots_overlap(slots, id, base_gfn, npages))
 		goto out;
+	/* Not beyond what the nested tables and the host address, as KVM. */
+	r = -EINVAL;
+	if (npages && base_gfn + npages > 1ULL << (vm->gpa_bits - PAGE_SHIFT))
+		goto out;
 
 	r = -ENOMEM;
 	if (npages) {
@@ -144,13 +160,14 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 	}
 	new->slots[id] = slot;
 	new->nr += (slot ? 1 : 0) - (old ? 1 : 0);
-	mkvm_publish_slots(vm, new);
 
-	/* No reader sees @old any more: unmap, flush and unpin it. */
-	if (old) {
+	/* Invalidate, unmap, flush and unpin @old before @slot is seen. */
+	if (old)
 		mkvm_mmu_zap_slot(vm, old);
+	mkvm_publish_slots(vm, new);
+	/* No reader sees @old any more. */
+	if (old)
 		mkvm_memslot_free(old);
-	}
 	r = 0;
 out:
 	mutex_unlock(&vm->slots_lock);

@@ -182,6 +182,7 @@ struct mkvm_memslot {
 	u64 uaddr;			/* [I] */
 	struct page **pages;		/* [m] pinned pages mapped by the NPT */
 	u64 resident;			/* [m] entries of pages[] in use */
+	bool invalid;			/* [m] going away: map nothing; READ_ONCE outside */
 };
 
 struct mkvm_memslots {
@@ -217,6 +218,7 @@ struct mkvm_vm {
 	struct page *npt_root;		/* [m] top-level table */
 	u64 npt_pages;			/* [m] table pages in use */
 	int npt_levels;			/* [I] 4 or 5 */
+	int gpa_bits;			/* [I] slots end at 2^gpa_bits at most */
 };
 
 /* vcpu->mode, as KVM: whether a kick must IPI the vCPU's CPU. */
@@ -339,9 +341,19 @@ int mkvm_write_guest(struct mkvm_vm *vm, u64 gpa, const void *data,
 int mkvm_mmu_init(struct mkvm_vm *vm);
 void mkvm_mmu_destroy(struct mkvm_vm *vm);
 u64 mkvm_mmu_root_pa(struct mkvm_vm *vm);
-/* Map the page at @gpa of @slot; 0, or -errno (-EFAULT: no backing). */
+/* Guest-physical address bits the tables and the host can map. */
+int mkvm_mmu_gpa_bits(void);
+/* Whether @gpa is below 2^vm->gpa_bits (a slot can hold it). */
+bool mkvm_mmu_gpa_valid(struct mkvm_vm *vm, u64 gpa);
+/*
+ * Map the page at @gpa of @slot; 0, or -errno (-EFAULT: no backing,
+ * -EAGAIN: @slot is invalid, going away, and the fault must be retried).
+ */
 int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa);
-/* Unmap and unpin every page of @slot; flushes all vCPUs' TLBs. */
+/*
+ * Make @slot invalid (no fault maps its pages any more), then unmap and
+ * unpin every page of it; flushes all vCPUs' TLBs before unpinning.
+ */
 void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot);
 
 /* vcpu.c */

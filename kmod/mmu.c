@@ -10,6 +10,13 @@
  * A pinned page stays pinned, and mapped, until its slot is deleted or
  * moved or the VM is destroyed; it is unpinned only after every vCPU has
  * flushed its TLB, so the guest can never reach a page the host freed.
+ *
+ * A slot that goes away is first made invalid (mkvm_mmu_zap_slot()):
+ * from then on a fault on it maps nothing and the vCPU retries, so its
+ * range stays empty while it is unmapped and until the new slot array
+ * is published (memslot.c).  An entry belongs to the slot whose pages[]
+ * holds the page it maps: a slot's zap clears only its own entries, and
+ * a fault that finds its page pinned but its entry gone maps it again.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,6 +24,7 @@
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <asm/processor.h>
 
 #include "minikvm.h"
 
@@ -32,6 +40,35 @@ static unsigned int mkvm_pt_index(u64 gpa, int level)
 	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
 }
 
+/* Whether the leaf entry @e maps @page. */
+static bool mkvm_pt_maps(u64 e, struct page *page)
+{
+	return mkvm_ops->npt_present(e) &&
+	       (e & MKVM_PT_ADDR_MASK) == page_to_phys(page);
+}
+
+/*
+ * Guest-physical address bits a VM can have memory at: the host's
+ * physical address width, from CPUID as KVM takes it (memory encryption
+ * lowers x86_phys_bits, not what the nested tables accept), and at most
+ * the tables' reach, 9 bits a level above the page offset: 48 bits with
+ * 4 levels, 57 with 5.  Above it, the tables' index would wrap.
+ */
+int mkvm_mmu_gpa_bits(void)
+{
+	int reach = PAGE_SHIFT + 9 * mkvm_ops->npt_levels();
+	int bits = 36;
+
+	if (boot_cpu_data.extended_cpuid_level >= 0x80000008)
+		bits = cpuid_eax(0x80000008) & 0xff;
+	return min(bits, reach);
+}
+
+bool mkvm_mmu_gpa_valid(struct mkvm_vm *vm, u64 gpa)
+{
+	return !(gpa >> vm->gpa_bits);
+}
+
 int mkvm_mmu_init(struct mkvm_vm *vm)
 {
 	mutex_init(&vm->mmu_lock);
@@ -40,6 +77,7 @@ int mkvm_mmu_init(struct mkvm_vm *vm)
 		return -ENOMEM;
 	vm->npt_pages = 1;
 	vm->npt_levels = mkvm_ops->npt_levels();
+	vm->gpa_bits = mkvm_mmu_gpa_bits();
 	return 0;
 }
 
@@ -48,11 +86,18 @@ u64 mkvm_mmu_root_pa(struct mkvm_vm *vm)
 	return page_to_phys(vm->npt_root);
 }
 
-/* The level-1 entry for @gpa; allocates tables if @alloc.  mmu_lock held. */
+/*
+ * The level-1 entry for @gpa; allocates tables if @alloc.  NULL beyond
+ * the VM's guest-physical width, whose high bits no level would index.
+ * mmu_lock held.
+ */
 static u64 *mkvm_pt_leaf(struct mkvm_vm *vm, u64 gpa, bool alloc)
 {
 	u64 *table = page_address(vm->npt_root);
 	int level;
+
+	if (!mkvm_mmu_gpa_valid(vm, gpa))
+		return NULL;
 
 	for (level = vm->npt_levels; level > 1; level--) {
 		u64 *e = &table[mkvm_pt_index(gpa, level)];
@@ -79,32 +124,47 @@ int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa)
 	bool writable = !(slot->flags & KVM_MEM_READONLY);
 	unsigned long hva = slot->uaddr + (idx << PAGE_SHIFT);
 	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
-	struct page *page;
+	struct page *page, *old;
 	u64 *pte;
 	int r;
 
+	if (!mkvm_mmu_gpa_valid(vm, gpa))
+		return -EFAULT;
 	r = pin_user_pages_fast(hva, 1, flags, &page);
 	if (r != 1)
 		return r < 0 ? r : -EFAULT;
 
 	mutex_lock(&vm->mmu_lock);
-	r = 0;
-	if (slot->pages[idx]) {
-		/* Another vCPU mapped it meanwhile. */
-		unpin_user_page(page);
-		goto out;
-	}
+	r = -EAGAIN;
+	if (slot->invalid)		/* going away: map nothing */
+		goto unpin;
+	r = -ENOMEM;
 	pte = mkvm_pt_leaf(vm, gpa, true);
-	if (!pte) {
-		unpin_user_page(page);
-		r = -ENOMEM;
-		goto out;
+	if (!pte)
+		goto unpin;
+	r = 0;
+	old = slot->pages[idx];
+	if (old) {
+		/*
+		 * Pinned already, by another vCPU's fault meanwhile.  Its
+		 * entry should be there; if it is not, put it back: the
+		 * page stays the one pinned first (a vCPU may still hold a
+		 * translation to it), and the guest must not fault forever.
+		 */
+		if (!mkvm_pt_maps(*pte, old))
+			WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(old),
+								  writable));
+		goto unpin;
 	}
 	slot->pages[idx] = page;
 	slot->resident++;
 	WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(page), writable));
-out:
 	mutex_unlock(&vm->mmu_lock);
+	return 0;
+
+unpin:
+	mutex_unlock(&vm->mmu_lock);
+	unpin_user_page(page);
 	return r;
 }
 
@@ -113,17 +173,21 @@ void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot)
 	bool writable = !(slot->flags & KVM_MEM_READONLY);
 	u64 i;
 
-	if (!slot->resident)
-		return;
-
+	/* From here on no fault maps a page of @slot: resident is final. */
 	mutex_lock(&vm->mmu_lock);
+	WRITE_ONCE(slot->invalid, true);
+	if (!slot->resident) {
+		mutex_unlock(&vm->mmu_lock);
+		return;
+	}
 	for (i = 0; i < slot->npages; i++) {
 		u64 *pte;
 
 		if (!slot->pages[i])
 			continue;
 		pte = mkvm_pt_leaf(vm, (slot->base_gfn + i) << PAGE_SHIFT, false);
-		if (pte)
+		/* Only an entry of this slot's: never another slot's. */
+		if (pte && mkvm_pt_maps(*pte, slot->pages[i]))
 			WRITE_ONCE(*pte, 0);
 	}
 	mutex_unlock(&vm->mmu_lock);

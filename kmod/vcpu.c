@@ -632,11 +632,25 @@ static int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 	vcpu->flush_l1d = true;		/* pinning or emulating runs host code */
 	idx = srcu_read_lock(&vm->srcu);
-	slot = mkvm_gfn_to_slot(srcu_dereference(vm->slots, &vm->srcu),
-				gpa >> PAGE_SHIFT);
+	/* Beyond the VM's guest-physical width there is no slot. */
+	slot = NULL;
+	if (mkvm_mmu_gpa_valid(vm, gpa))
+		slot = mkvm_gfn_to_slot(srcu_dereference(vm->slots, &vm->srcu),
+					gpa >> PAGE_SHIFT);
+	/*
+	 * A slot going away (moved or deleted, memslot.c) is neither mapped
+	 * nor MMIO: the guest faults again until the change is complete.
+	 * mkvm_mmu_map() checks again under mmu_lock.
+	 */
+	if (slot && READ_ONCE(slot->invalid)) {
+		srcu_read_unlock(&vm->srcu, idx);
+		return 1;
+	}
 	if (slot && !(exit->npf.write && (slot->flags & KVM_MEM_READONLY))) {
 		r = mkvm_mmu_map(vm, slot, gpa);
 		srcu_read_unlock(&vm->srcu, idx);
+		if (r == -EAGAIN)
+			return 1;
 		/* A slot whose user memory is gone: as KVM, KVM_RUN fails. */
 		return r ? r : 1;
 	}

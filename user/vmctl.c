@@ -539,7 +539,7 @@ static int cmd_check(void)
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	char line[8192], vendor[64] = "unknown", flags[8192] = "";
 	char vmx_flags[4096] = "";
-	bool svm, vmx, npt, ept, ug, mod, dev, ok = true;
+	bool svm, vmx, npt, ept, ug, mod, dev, ok = true, vendor_kvm = false;
 	struct stat st;
 	static const char *const in_the_way[] = { "kvm_amd", "kvm_intel", "kvm" };
 	size_t i;
@@ -612,14 +612,18 @@ static int cmd_check(void)
 		snprintf(p, sizeof(p), "/sys/module/%s", in_the_way[i]);
 		if (!exists(p))
 			continue;
+		ok = false;
 		if (strcmp(in_the_way[i], "kvm")) {
 			printf("in the way:        %s is loaded; it holds the "
 			       "virtualization extensions (rmmod %s)\n",
 			       in_the_way[i], in_the_way[i]);
-			ok = false;
+			vendor_kvm = true;
 		} else {
-			printf("kvm:               loaded (harmless without "
-			       "kvm_amd/kvm_intel)\n");
+			/* Even alone: see "Exclusion with KVM" in api.rst. */
+			printf("in the way:        kvm is loaded; creating a "
+			       "VM fails with EBUSY until it is unloaded "
+			       "(rmmod kvm%s)\n",
+			       vendor_kvm ? ", after kvm_amd/kvm_intel" : "");
 		}
 	}
 	printf("verdict:           %s\n", ok ? "usable: this host can run "

@@ -8,29 +8,9 @@
  * loaded.  minikvm only: skipped when $MKVM_DEV is /dev/kvm.
  */
 #define _GNU_SOURCE
-#include <sys/syscall.h>
 
 #include "kselftest_harness.h"
 #include "mkvm_util.h"
-
-static int load_kvm(void)
-{
-	const char *ko = getenv("MKVM_KVM_KO");
-	int fd, r;
-
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = syscall(SYS_finit_module, fd, "", 0);
-	r = r ? -errno : 0;
-	close(fd);
-	return r;
-}
-
-static int unload_kvm(void)
-{
-	return syscall(SYS_delete_module, "kvm", O_NONBLOCK) ? -errno : 0;
-}
 
 FIXTURE(conflict) {
 	int fd;
@@ -65,14 +45,14 @@ TEST_F(conflict, kvm_load_refused_while_vm_exists)
 	SKIP_IF_NO_SETUP();
 	vm = __mkvm_ioctl(self->fd, KVM_CREATE_VM, 0);
 	ASSERT_GE(vm, 0);
-	r = load_kvm();
+	r = mkvm_load_kvm_ko();
 	if (r == 0)
-		unload_kvm();
+		mkvm_unload_kvm_ko();
 	EXPECT_EQ(-EBUSY, r);
 	close(vm);
 	/* Once the last VM is gone, KVM may load again. */
-	ASSERT_EQ(0, load_kvm());
-	EXPECT_EQ(0, unload_kvm());
+	ASSERT_EQ(0, mkvm_load_kvm_ko());
+	EXPECT_EQ(0, mkvm_unload_kvm_ko());
 }
 
 TEST_F(conflict, create_vm_busy_while_kvm_loaded)
@@ -80,12 +60,12 @@ TEST_F(conflict, create_vm_busy_while_kvm_loaded)
 	int vm;
 
 	SKIP_IF_NO_SETUP();
-	ASSERT_EQ(0, load_kvm());
+	ASSERT_EQ(0, mkvm_load_kvm_ko());
 	vm = __mkvm_ioctl(self->fd, KVM_CREATE_VM, 0);
 	if (vm >= 0)
 		close(vm);
 	EXPECT_EQ(-EBUSY, vm);
-	ASSERT_EQ(0, unload_kvm());
+	ASSERT_EQ(0, mkvm_unload_kvm_ko());
 	/* And minikvm works again once KVM is gone. */
 	vm = __mkvm_ioctl(self->fd, KVM_CREATE_VM, 0);
 	ASSERT_GE(vm, 0);

@@ -3,12 +3,16 @@
  * KVM_SET_USER_MEMORY_REGION: every validation with KVM's errno, what
  * may and may not change in an existing slot, and slots deleted or moved
  * while vCPUs run (guests then see MMIO exits where the slot was, never
- * its old memory).
+ * its old memory), also by a few pages onto their own old range while
+ * vCPUs read and write every page (every access completes, and sees the
+ * slot's memory at its new place).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
+#include <time.h>
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
@@ -149,6 +153,66 @@ TEST_F(slots, modify)
 	EXPECT_EQ(-EEXIST, set(self->vm, 3, 0, GPA + 0x100000, PAGE, self->mem));
 	/* Moving back onto the slot that took its place is refused. */
 	EXPECT_EQ(-EEXIST, set(self->vm, 0, 0, GPA, 4 * PAGE, self->mem));
+}
+
+/* The host's physical address width, CPUID 0x80000008 EAX[7:0]. */
+static int host_phys_bits(void)
+{
+	uint32_t a, b, c, d;
+
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000), "c"(0));
+	if (a < 0x80000008)
+		return 36;
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000008), "c"(0));
+	return a & 0xff;
+}
+
+/*
+ * No slot beyond the host's physical address width, which is what the
+ * nested tables can map (as KVM: kvm_mmu_max_gfn()); moving there is
+ * refused too, and the refused calls change nothing.  What
+ * KVM_GET_SUPPORTED_CPUID offers a guest is no wider.
+ */
+TEST_F(slots, phys_addr_width)
+{
+	int bits = host_phys_bits();
+	uint64_t top = 1ULL << bits;
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid2 *cpuid;
+
+	TH_LOG("host physical address width: %d bits", bits);
+	ASSERT_LE(36, bits);
+	ASSERT_GE(52, bits);
+	/* Crossing the top, at the top, far above. */
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, top - PAGE, 2 * PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, top - PAGE, 16 * PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, top, PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, top + GPA, PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, 1ULL << 52, PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, 1ULL << 57, PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, 1ULL << 63, PAGE, self->mem));
+	EXPECT_EQ(-EINVAL, set(self->vm, 0, 0, -16 * PAGE, 16 * PAGE, self->mem));
+	/* Ending exactly at the top is fine. */
+	EXPECT_EQ(0, set(self->vm, 0, 0, top - 2 * PAGE, 2 * PAGE, self->mem));
+	EXPECT_EQ(0, set(self->vm, 1, 0, top - 4 * PAGE, PAGE, self->mem + 2 * PAGE));
+	/* Moving across the top or above it: refused, the slot stays. */
+	EXPECT_EQ(-EINVAL, set(self->vm, 1, 0, top, PAGE, self->mem + 2 * PAGE));
+	EXPECT_EQ(-EINVAL, set(self->vm, 1, 0, top + GPA, PAGE, self->mem + 2 * PAGE));
+	EXPECT_EQ(-EEXIST, set(self->vm, 2, 0, top - 4 * PAGE, PAGE, self->mem + 3 * PAGE));
+	EXPECT_EQ(0, set(self->vm, 1, 0, top - 3 * PAGE, PAGE, self->mem + 2 * PAGE));
+	/* Overlap is checked first (KVM checks the width last). */
+	EXPECT_EQ(-EEXIST, set(self->vm, 2, 0, top - PAGE, 2 * PAGE, self->mem + 3 * PAGE));
+	EXPECT_EQ(0, set(self->vm, 0, 0, top - 2 * PAGE, 0, self->mem));
+
+	cpuid = cpuid_dup(kvm_supported_cpuid());
+	e = cpuid_find(cpuid, 0x80000008, 0);
+	ASSERT_NE(NULL, e);
+	EXPECT_GE(bits, e->eax & 0xff);
+	EXPECT_LE(36, e->eax & 0xff);
+	/* What the guest is told it has is a place for a slot. */
+	EXPECT_EQ(0, set(self->vm, 3, 0, (1ULL << (e->eax & 0xff)) - 16 * PAGE,
+			 PAGE, self->mem + 4 * PAGE));
+	free(cpuid);
 }
 
 /*
@@ -412,6 +476,260 @@ TEST(delete_while_running)
 TEST(move_while_running)
 {
 	race(_metadata, RACE_MOVE);
+}
+
+/*
+ * A slot moved back and forth by one to three pages, so that its old and
+ * new ranges overlap, while vCPUs read and write every page of it.  Each
+ * page starts with a tag naming it; each vCPU writes its own word of each
+ * page and reads it back.  The host bumps a sequence count in guest memory
+ * around every move (odd while it is under way) and publishes the slot's
+ * base there, and a guest checks what it read only when the count was
+ * even and the same before and after: then the slot was at that base for
+ * the whole access, and the guest must see the slot's memory there, never
+ * MMIO and never another page.  Every access must complete: a vCPU that
+ * stops making progress (a fault that is never resolved) fails the test
+ * within a time limit instead of hanging it.
+ */
+#define NR_SHIFT_VCPUS	4
+#define SHIFT_PAGES	8
+#define SHIFT_BASE	(FREE_GPA + 0x100000)
+#define SHIFT_TAG(i)	(0x7a67000000000000ULL | (i))
+#define SHIFT_VAL(v, i, pass) \
+	(0x3c00000000000000ULL | ((uint64_t)(v) << 48) | \
+	 ((uint64_t)(i) << 32) | (uint32_t)(pass))
+#define SHIFT_SECONDS	60	/* at most, for the moves */
+#define SHIFT_STUCK_SECONDS 10	/* a vCPU without progress this long is stuck */
+
+struct shift_ctl {
+	uint64_t seq;			/* odd while the slot moves */
+	uint64_t base;			/* the slot's gpa while seq is even */
+	uint64_t stop;			/* the guests finish their pass */
+	uint64_t passes[NR_SHIFT_VCPUS];	/* completed by each vCPU */
+	uint64_t checked[NR_SHIFT_VCPUS];	/* accesses checked */
+};
+
+static struct shift_ctl shift_ctl;	/* the guest's copy is the one used */
+
+static void guest_shift(struct shift_ctl *ctl, uint64_t v)
+{
+	volatile struct shift_ctl *c = ctl;
+	uint64_t pass, i;
+
+	for (pass = 0; !c->stop; pass++) {
+		for (i = 0; i < SHIFT_PAGES; i++) {
+			uint64_t s1, s2, base, tag, val;
+			volatile uint64_t *p;
+
+			s1 = c->seq;
+			base = c->base;
+			p = (volatile uint64_t *)(base + i * PAGE);
+			tag = p[0];
+			p[1 + v] = SHIFT_VAL(v, i, pass);
+			val = p[1 + v];
+			s2 = c->seq;
+			if (s1 != s2 || (s1 & 1))
+				continue;	/* moved meanwhile: no check */
+			GUEST_ASSERT_EQ(tag, SHIFT_TAG(i));
+			GUEST_ASSERT_EQ(val, SHIFT_VAL(v, i, pass));
+			c->checked[v]++;
+		}
+		c->passes[v] = pass + 1;
+	}
+	GUEST_DONE();
+}
+
+struct shift_vcpu {
+	struct vcpu *vcpu;
+	pthread_t thread;
+	atomic_int finished;
+	atomic_int interrupted;	/* KVM_RUN ended by the watchdog's signal */
+	atomic_long mmio;	/* exits where the slot had just moved away */
+};
+
+static void *shift_thread(void *p)
+{
+	struct shift_vcpu *sv = p;
+	struct kvm_run *run = sv->vcpu->run;
+	struct ucall uc;
+	int r;
+
+	for (;;) {
+		r = __vcpu_run(sv->vcpu);
+		if (r == -EINTR) {
+			atomic_store(&sv->interrupted, 1);
+			break;
+		}
+		TEST_ASSERT(!r, "KVM_RUN: %s", strerror(-r));
+		if (run->exit_reason == KVM_EXIT_MMIO) {
+			uint64_t gpa = run->mmio.phys_addr;
+
+			/* Only where the slot is at one of its places. */
+			TEST_ASSERT(gpa >= SHIFT_BASE &&
+				    gpa < SHIFT_BASE + (SHIFT_PAGES + 3) * PAGE,
+				    "MMIO exit at %#llx", (unsigned long long)gpa);
+			if (!run->mmio.is_write)
+				memset(run->mmio.data, 0xee, run->mmio.len);
+			atomic_fetch_add(&sv->mmio, 1);
+			continue;
+		}
+		if (get_ucall(sv->vcpu, &uc) == UCALL_DONE)
+			break;
+		ucall_check(sv->vcpu, &uc, __FILE__, __LINE__);
+		TEST_ASSERT(false, "vCPU %d: exit %s", sv->vcpu->id,
+			    exit_reason_str(run->exit_reason));
+	}
+	atomic_store(&sv->finished, 1);
+	return NULL;
+}
+
+static void shift_nop(int sig)
+{
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Wait until every vCPU has completed two more passes of the slot (the
+ * slot stays put meanwhile), at most SHIFT_STUCK_SECONDS: false if one
+ * did not, which means one of its accesses never completed.
+ */
+static bool shift_progress(volatile struct shift_ctl *ctl, struct shift_vcpu *sv)
+{
+	uint64_t passes[NR_SHIFT_VCPUS];
+	double limit = now_s() + SHIFT_STUCK_SECONDS;
+	int v;
+
+	for (v = 0; v < NR_SHIFT_VCPUS; v++)
+		passes[v] = __atomic_load_n(&ctl->passes[v], __ATOMIC_SEQ_CST);
+	for (v = 0; v < NR_SHIFT_VCPUS; v++) {
+		while (__atomic_load_n(&ctl->passes[v], __ATOMIC_SEQ_CST) < passes[v] + 2) {
+			if (atomic_load(&sv[v].finished) || now_s() > limit) {
+				test_log("vCPU %d stuck at pass %llu", v,
+					 (unsigned long long)passes[v]);
+				return false;
+			}
+			usleep(100);
+		}
+	}
+	return true;
+}
+
+/* A fixture only for TEST_F_TIMEOUT: the harness's 30 s are too few. */
+FIXTURE(shift) {
+	int unused;
+};
+
+FIXTURE_SETUP(shift)
+{
+}
+
+FIXTURE_TEARDOWN(shift)
+{
+}
+
+TEST_F_TIMEOUT(shift, move_overlapping_while_running,
+	       SHIFT_SECONDS + 2 * SHIFT_STUCK_SECONDS + 30)
+{
+	struct shift_vcpu sv[NR_SHIFT_VCPUS] = { };
+	unsigned long moves = mkvm_stress(1000), m;
+	uint64_t *mem = host_mem_alloc(SHIFT_PAGES * PAGE);
+	struct sigaction sa = { .sa_handler = shift_nop };
+	double t0 = now_s(), deadline = t0 + SHIFT_SECONDS;
+	volatile struct shift_ctl *ctl;
+	long mmio = 0, checked = 0;
+	struct kvm_regs regs;
+	bool progress = true;
+	struct vm *vm;
+	int i, v;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	for (i = 0; i < SHIFT_PAGES; i++)
+		mem[i * PAGE / 8] = SHIFT_TAG(i);
+	vm = vm_create();
+	vm_set_region(vm, 2, 0, SHIFT_BASE, SHIFT_PAGES * PAGE, mem);
+	ctl = gpa2hva(vm, (uint64_t)&shift_ctl);
+	ctl->base = SHIFT_BASE;
+	for (v = 0; v < NR_SHIFT_VCPUS; v++) {
+		sv[v].vcpu = vm_vcpu_add(vm, v);
+		vcpu_start_guest(sv[v].vcpu, guest_shift, 2, &shift_ctl, v);
+		/*
+		 * The guests spin without exits once the slot is mapped:
+		 * with IF set, as Bochs exits such a guest for host
+		 * interrupts only then (mkvm_on_bochs()).  Nothing is
+		 * injected, so the guest takes no interrupt.
+		 */
+		vcpu_get_regs(sv[v].vcpu, &regs);
+		regs.rflags |= RFLAGS_IF;
+		vcpu_set_regs(sv[v].vcpu, &regs);
+		ASSERT_EQ(0, pthread_create(&sv[v].thread, NULL, shift_thread, &sv[v]));
+	}
+
+	/*
+	 * Back and forth: +1, back, +2, back, +3, back, ...  Mostly one move
+	 * right after the other, so that the vCPUs fault on a slot that is
+	 * about to move; every eighth move, the vCPUs must get through.
+	 */
+	for (m = 0; m < moves && now_s() < deadline; m++) {
+		uint64_t to = m & 1 ? SHIFT_BASE : SHIFT_BASE + (1 + m / 2 % 3) * PAGE;
+
+		__atomic_store_n(&ctl->seq, ctl->seq + 1, __ATOMIC_SEQ_CST);
+		vm_set_region(vm, 2, 0, to, SHIFT_PAGES * PAGE, mem);
+		ctl->base = to;
+		__atomic_store_n(&ctl->seq, ctl->seq + 1, __ATOMIC_SEQ_CST);
+		if (m % 8 == 7 && !(progress = shift_progress(ctl, sv)))
+			break;
+	}
+	/* Where the slot stays now, too (this is where the guests end). */
+	if (progress)
+		progress = shift_progress(ctl, sv);
+	EXPECT_TRUE(progress) TH_LOG("a vCPU made no progress after move %lu", m);
+	if (progress && m < moves)
+		TH_LOG("%lu of %lu moves in %d s", m, moves, SHIFT_SECONDS);
+	/* Under Bochs the time may end first: enough for two checks. */
+	if (progress)
+		EXPECT_LE(16 < moves ? 16 : moves, m);
+
+	ctl->stop = 1;
+	for (v = 0; v < NR_SHIFT_VCPUS; v++) {
+		/* A vCPU still inside KVM_RUN now is stuck: interrupt it. */
+		while (!atomic_load(&sv[v].finished)) {
+			if (progress && now_s() < deadline + 2 * SHIFT_STUCK_SECONDS) {
+				usleep(1000);
+				continue;
+			}
+			pthread_kill(sv[v].thread, SIGUSR1);
+			usleep(10000);
+		}
+		pthread_join(sv[v].thread, NULL);
+		EXPECT_FALSE(progress && atomic_load(&sv[v].interrupted))
+			TH_LOG("vCPU %d did not finish", v);
+		mmio += atomic_load(&sv[v].mmio);
+		checked += ctl->checked[v];
+	}
+	TH_LOG("%lu moves in %.1f s, %ld accesses checked, %ld MMIO exits", m,
+	       now_s() - t0, checked, mmio);
+	if (!progress)
+		goto out;
+
+	/* The memory holds the last pass's writes, each in its own page. */
+	for (v = 0; v < NR_SHIFT_VCPUS; v++) {
+		ASSERT_LT(0, ctl->passes[v]);
+		for (i = 0; i < SHIFT_PAGES; i++) {
+			EXPECT_EQ(SHIFT_TAG(i), mem[i * PAGE / 8]);
+			EXPECT_EQ(SHIFT_VAL(v, i, ctl->passes[v] - 1),
+				  mem[i * PAGE / 8 + 1 + v]);
+		}
+	}
+out:
+	vm_free(vm);
+	munmap(mem, SHIFT_PAGES * PAGE);
 }
 
 TEST_HARNESS_MAIN

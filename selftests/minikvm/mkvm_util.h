@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <linux/kvm.h>
 
 static inline const char *mkvm_dev(void)
@@ -67,6 +68,32 @@ static inline long __mkvm_ioctl(int fd, unsigned long req, unsigned long arg)
 	long r = ioctl(fd, req, arg);
 
 	return r < 0 ? -errno : r;
+}
+
+/*
+ * Load kvm.ko from $MKVM_KVM_KO (the rig loads its dependencies first)
+ * or unload it: 0 or -errno.  minikvm refuses to create VMs while it is
+ * loaded (api.rst, "Exclusion with KVM").
+ */
+static inline int mkvm_load_kvm_ko(void)
+{
+	const char *ko = getenv("MKVM_KVM_KO");
+	int fd, r;
+
+	if (!ko)
+		return -ENOENT;
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = syscall(SYS_finit_module, fd, "", 0);
+	r = r ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static inline int mkvm_unload_kvm_ko(void)
+{
+	return syscall(SYS_delete_module, "kvm", O_NONBLOCK) ? -errno : 0;
 }
 
 #endif /* MKVM_UTIL_H */

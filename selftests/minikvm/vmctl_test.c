@@ -5,8 +5,10 @@
  * checks what vmctl list, list --json, stat, watch and check say, and
  * what vmrun --stats prints.  The netlink family is minikvm's: on
  * MKVM_DEV=/dev/kvm those tests skip, and the ones that hold for KVM
- * (vmctl check names kvm_amd/kvm_intel as in the way; vmctl without the
- * module says how to load it) run instead.  $VMRUN, $VMCTL and
+ * (vmctl check names kvm_amd/kvm_intel and kvm as in the way; vmctl
+ * without the module says how to load it) run instead.  On minikvm,
+ * vmctl check is also run with kvm.ko alone loaded ($MKVM_KVM_KO, as
+ * conflict_test loads it), which is enough to make KVM_CREATE_VM fail.  $VMRUN, $VMCTL and
  * $MKVM_EXAMPLES point elsewhere for a run outside the test VM.
  */
 #define _GNU_SOURCE
@@ -24,7 +26,12 @@
 #define run(p, ...) \
 	mkvm_run(p, 0, NULL, 20, (const char *const[]){ __VA_ARGS__ })
 
-/* The looping guest named @name in the background, once it has started. */
+/*
+ * The looping guest named @name in the background, once it has printed
+ * its whole line: from then on it spins in guest mode (state running,
+ * its exit counts still).  Its first words alone come while it is still
+ * printing, one port-IO exit to vmrun a byte.
+ */
 static void start_loop(struct __test_metadata *_metadata, struct mkvm_proc *vm,
 		       const char *name)
 {
@@ -32,7 +39,7 @@ static void start_loop(struct __test_metadata *_metadata, struct mkvm_proc *vm,
 			       mkvm_dev(), "--name", name, NULL };
 
 	mkvm_start(vm, argv);
-	ASSERT_TRUE(mkvm_wait_output(vm, "looping forever", 20))
+	ASSERT_TRUE(mkvm_wait_output(vm, "looping forever: stop me with Ctrl-C\n", 20))
 		TH_LOG("vmrun: %s / %s", vm->out, vm->err);
 }
 
@@ -280,9 +287,50 @@ TEST(check_names_kvm_in_the_way)
 		SKIP(return, "only with KVM loaded");
 	run(&ctl, VMCTL, "check", NULL);
 	EXPECT_EQ(1, ctl.status) TH_LOG("%s", ctl.out);
-	EXPECT_NE(NULL, strstr(ctl.out, "in the way:")) TH_LOG("%s", ctl.out);
+	EXPECT_NE(NULL, strstr(ctl.out, "in the way:        kvm_")) TH_LOG("%s", ctl.out);
+	EXPECT_NE(NULL, strstr(ctl.out, "in the way:        kvm is loaded; creating a VM "
+			       "fails with EBUSY until it is unloaded (rmmod kvm, after "
+			       "kvm_amd/kvm_intel)")) TH_LOG("%s", ctl.out);
 	EXPECT_NE(NULL, strstr(ctl.out, "not loaded (modprobe minikvm)")) TH_LOG("%s", ctl.out);
 	EXPECT_NE(NULL, strstr(ctl.out, "NOT usable")) TH_LOG("%s", ctl.out);
+}
+
+/*
+ * kvm.ko alone (no kvm_amd/kvm_intel) is enough to make minikvm refuse
+ * KVM_CREATE_VM with EBUSY: check says so and that the host is not
+ * usable, and is content again once kvm.ko is gone.
+ */
+TEST(check_says_kvm_ko_blocks_vms)
+{
+	struct mkvm_proc ctl;
+	int fd, vm;
+
+	if (mkvm_is_kvm())
+		SKIP(return, "about minikvm only");
+	if (!getenv("MKVM_KVM_KO") || access(getenv("MKVM_KVM_KO"), R_OK))
+		SKIP(return, "MKVM_KVM_KO does not name a readable kvm.ko");
+	ASSERT_EQ(0, mkvm_load_kvm_ko());
+	run(&ctl, VMCTL, "check", NULL);
+	/* What check says is what happens. */
+	fd = open(mkvm_dev(), O_RDWR | O_CLOEXEC);
+	vm = fd < 0 ? -errno : __mkvm_ioctl(fd, KVM_CREATE_VM, 0);
+	if (vm >= 0)
+		close(vm);
+	if (fd >= 0)
+		close(fd);
+	ASSERT_EQ(0, mkvm_unload_kvm_ko());
+	EXPECT_EQ(-EBUSY, vm);
+	EXPECT_EQ(1, ctl.status) TH_LOG("%s", ctl.out);
+	EXPECT_NE(NULL, strstr(ctl.out, "in the way:        kvm is loaded; creating a VM "
+			       "fails with EBUSY until it is unloaded (rmmod kvm)\n"))
+		TH_LOG("%s", ctl.out);
+	EXPECT_EQ(NULL, strstr(ctl.out, "in the way:        kvm_")) TH_LOG("%s", ctl.out);
+	EXPECT_NE(NULL, strstr(ctl.out, "minikvm module:    loaded")) TH_LOG("%s", ctl.out);
+	EXPECT_NE(NULL, strstr(ctl.out, "verdict:           NOT usable")) TH_LOG("%s", ctl.out);
+
+	run(&ctl, VMCTL, "check", NULL);
+	EXPECT_EQ(0, ctl.status) TH_LOG("%s", ctl.out);
+	EXPECT_EQ(NULL, strstr(ctl.out, "in the way:")) TH_LOG("%s", ctl.out);
 }
 
 TEST(list_without_module_says_so)
