@@ -649,6 +649,12 @@ TEST_F_TIMEOUT(shift, move_overlapping_while_running,
 	struct vm *vm;
 	int i, v;
 
+	/*
+	 * kvm_intel in the rig's Bochs: its four vCPUs completed no pass of
+	 * the slot in minutes (minikvm passes there); see testing.rst.
+	 */
+	if (mkvm_is_kvm() && mkvm_on_bochs())
+		SKIP(return, "kvm_intel under Bochs makes no progress here (testing.rst)");
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	for (i = 0; i < SHIFT_PAGES; i++)
 		mem[i * PAGE / 8] = SHIFT_TAG(i);
