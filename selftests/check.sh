@@ -66,6 +66,9 @@ parse_log() { # suite log
 			set -- $line
 			dev=$(basename "$2"); bin=$3; runs=$((runs + 1)) ;;
 		"# Totals:"*) totals=$((totals + 1)) ;;
+		MKVM-TIME\ *)
+			set -- $line
+			echo "# $suite: $(basename "$2")/$3 took $4 s" ;;
 		"not ok "[0-9]*)
 			fail "$suite: $dev/${line#not ok * }" ;;
 		"ok "[0-9]*)

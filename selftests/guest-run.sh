@@ -13,8 +13,12 @@
 #   mkvm.tests=NAME,...     run only these test binaries (all: every one,
 #                           also where a configuration runs a subset)
 # Output: lines "MKVM-RUN <device> <binary>" before each test binary (the
-# binaries print kselftest TAP), and TAP lines "ok N rig.<what>" for the
-# checks made here.  check.sh on the host reads it all.
+# binaries print kselftest TAP) and "MKVM-TIME <device> <binary> <s>"
+# after it (guest seconds: under Bochs they follow the instruction count),
+# and TAP lines "ok N rig.<what>" for the checks made here.  check.sh on
+# the host reads it all.  mkvm.loglevel=N leaves the kernel's console
+# messages of level < N in the serial log (default 1: none), to debug a
+# hang that keeps the log from being dumped at the end.
 
 M=/mkvm
 n=0
@@ -32,9 +36,9 @@ tap() {
 
 # Keep the kernel's console messages out of the TAP stream; the log is
 # checked as a whole at the end.
-dmesg -n 1
 
 opt() { sed -n "s/.*mkvm\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+dmesg -n "$(opt loglevel | grep -x '[1-8]' || echo 1)"
 mode=$(opt mode)
 only=$(opt only)
 tests=$(opt tests | tr , ' ')
@@ -52,14 +56,20 @@ done
 if [ "$mode" = vmx ]; then MKVM_RIG_VMM=bochs; else MKVM_RIG_VMM=qemu; fi
 export MKVM_RIG_VMM
 
+# Guest time since boot in 1/100 s.
+centis() { cut -d' ' -f1 /proc/uptime | tr -d .; }
+
 run_tests() { # device module tests...
 	dev=$1 mod=$2
 	shift 2
 	case "$only" in ""|"$(basename "$dev")") ;; *) return ;; esac
 	for t in "$@"; do
 		echo "MKVM-RUN $dev $t"
+		t0=$(centis)
 		MKVM_DEV=$dev MKVM_MODULE=$mod MKVM_KVM_KO=$(cat $M/kvm.path) \
 			"$M/$t" || failed=1
+		t0=$(($(centis) - t0))
+		echo "MKVM-TIME $dev $t $((t0 / 100)).$((t0 / 10 % 10))$((t0 % 10))"
 	done
 }
 
