@@ -12,6 +12,13 @@
 	.text
 	.globl start
 start:
+	/*
+	 * Spin with IF set, as loop.S does: nothing injects interrupts, and
+	 * Bochs never turns the host's timer into a VM exit while a nested
+	 * guest spins with IF clear (testing.rst), so on one host CPU the
+	 * vCPU holding the lock would never run again.
+	 */
+	sti
 	mov	%rdi, %r12		/* our index */
 	mov	%rsi, %r13		/* vCPU count */
 	lea	1(%rdi), %rsp
