@@ -520,6 +520,8 @@ int mkvm_gva_to_gpa(const struct mkvm_paging *pg, u64 gva, u32 access,
 		shift = 12 + bits * (level - 1);
 		table += ((gva >> shift) & (BIT(bits) - 1)) * (bits == 10 ? 4 : 8);
 		ret = mkvm_read_pte(read_gpa, ctx, fmt, table, &pte);
+		if (ret == -ENXIO)	/* no memory behind the entry */
+			return mkvm_page_fault(pg, gva, access, 0, fault);
 		if (ret)
 			return ret;
 		if (!(pte & _PAGE_PRESENT))

@@ -113,7 +113,11 @@ struct mkvm_fault {
 	u64 address;
 };
 
-/* Reads @size (4 or 8) bytes of guest-physical memory; 0 or -errno. */
+/*
+ * Reads @size (4 or 8) bytes of guest-physical memory; 0 or -errno, and
+ * -ENXIO where no memory is (no slot: page tables in MMIO), which the
+ * walk takes as a not-present entry, as KVM's walker does.
+ */
 typedef int (*mkvm_read_gpa_t)(void *ctx, u64 gpa, void *buf,
 			       unsigned int size);
 

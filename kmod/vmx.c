@@ -982,6 +982,11 @@ static void vmx_inject_exception(struct mkvm_vcpu *vcpu, u8 vector,
 	vmx_queue_exception(to_vmx(vcpu), vector, has_error, error);
 }
 
+static void vmx_set_cr2(struct mkvm_vcpu *vcpu, u64 cr2)
+{
+	to_vmx(vcpu)->cr2 = cr2;	/* loaded into CR2 before VM entry */
+}
+
 static void vmx_handle_io(struct vmx_vcpu *vmx, u64 qual, struct mkvm_exit *exit)
 {
 	exit->reason = MKVM_EXIT_IO;
@@ -1078,6 +1083,13 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 		exit->npf.write = qual & EPT_VIOLATION_ACC_WRITE;
 		exit->npf.fetch = qual & EPT_VIOLATION_ACC_INSTR;
 		exit->npf.present = qual & EPT_VIOLATION_RWX_MASK;
+		/*
+		 * Bit 8 clear: an access to a paging-structure entry (with
+		 * bit 7, "linear address valid", set) or one that did not
+		 * come from a linear address at all (PAE PDPTE loads); KVM
+		 * counts both as PFERR_GUEST_PAGE.
+		 */
+		exit->npf.walk = !(qual & EPT_VIOLATION_GVA_TRANSLATED);
 		break;
 	case EXIT_REASON_HLT:
 		exit->reason = MKVM_EXIT_HLT;
@@ -1596,6 +1608,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.interrupt_allowed	= vmx_interrupt_allowed,
 	.inject_irq		= vmx_inject_irq,
 	.inject_exception	= vmx_inject_exception,
+	.set_cr2		= vmx_set_cr2,
 	.enable_irq_window	= vmx_enable_irq_window,
 	.in_interrupt_shadow	= vmx_in_interrupt_shadow,
 	.npt_levels		= vmx_npt_levels,
