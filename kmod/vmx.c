@@ -380,6 +380,22 @@ static struct {
 	bool vpid, invept_single, invvpid_single;
 } vmx_cfg __read_mostly;
 
+/*
+ * EPT accessed/dirty flags, used when the CPU has them (as kvm_intel
+ * does).  With them the CPU's accesses to the guest's own page tables
+ * count as writes for EPT, as they do under NPT: tables in a read-only
+ * slot fault on every walk and the core emulates (mkvm_handle_npf()).
+ * Without them only setting an A/D bit would fault, which Bochs 2.7
+ * skips: it then sets A/D bits in read-only memory.
+ */
+static bool vmx_ept_ad __read_mostly;
+
+static u64 vmx_eptp(struct mkvm_vm *vm)
+{
+	return mkvm_mmu_root_pa(vm) | VMX_EPTP_PWL_4 | VMX_EPTP_MT_WB |
+	       (vmx_ept_ad ? VMX_EPTP_AD_ENABLE_BIT : 0);
+}
+
 /* VPIDs: 0 is the host's; without the feature every vCPU uses 0. */
 static unsigned long *vmx_vpid_bitmap;
 static DEFINE_SPINLOCK(vmx_vpid_lock);
@@ -510,6 +526,7 @@ static int vmx_setup_controls(void)
 		vmx_cfg.cpu2 &= ~SECONDARY_EXEC_ENABLE_VPID;
 	vmx_cfg.invvpid_single = (ept_cap >> 32) & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT;
 	vmx_cfg.invept_single = ept_cap & VMX_EPT_EXTENT_CONTEXT_BIT;
+	vmx_ept_ad = ept_cap & VMX_EPT_AD_BIT;
 	if (!(ept_cap & VMX_EPT_INVEPT_BIT)) {
 		pr_err("EPT without INVEPT is not supported\n");
 		return -EIO;
@@ -849,8 +866,7 @@ static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 	vmcs_write(GUEST_SYSENTER_ESP, vmx->sysenter_esp);
 	vmcs_write(GUEST_SYSENTER_EIP, vmx->sysenter_eip);
 	vmcs_write(TSC_OFFSET, vmx->tsc_offset);
-	vmcs_write(EPT_POINTER, mkvm_mmu_root_pa(vmx->vcpu.vm) |
-				VMX_EPTP_PWL_4 | VMX_EPTP_MT_WB);
+	vmcs_write(EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
 }
 
 /* Whether the guest uses PAE paging, whose PDPTEs the VMCS holds. */
@@ -942,8 +958,7 @@ static void vmx_flush_tlb(struct mkvm_vcpu *vcpu)
 /* Guest-physical (EPT) and linear (VPID) translations of this vCPU. */
 static void vmx_do_flush(struct vmx_vcpu *vmx)
 {
-	u64 eptp = mkvm_mmu_root_pa(vmx->vcpu.vm) | VMX_EPTP_PWL_4 |
-		   VMX_EPTP_MT_WB;
+	u64 eptp = vmx_eptp(vmx->vcpu.vm);
 
 	if (vmx_cfg.invept_single)
 		vmx_invept(VMX_EPT_EXTENT_CONTEXT, eptp);
