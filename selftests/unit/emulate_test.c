@@ -1288,13 +1288,21 @@ struct guest_mem {
 	unsigned int reads;
 };
 
-/* Page-table entries are naturally aligned; outside MEM_SIZE is -EIO. */
+/*
+ * Page-table entries are naturally aligned; from NO_MEM for 64 KiB there
+ * is no memory (-ENXIO: MMIO, as vcpu.c reports it), and anything else
+ * outside MEM_SIZE is -EIO.
+ */
+#define NO_MEM		0x20000000
+
 static int read_gpa(void *ctx, u64 gpa, void *buf, unsigned int size)
 {
 	struct guest_mem *mem = ctx;
 
 	if ((size != 4 && size != 8) || gpa % size)
 		return -EINVAL;
+	if (gpa >= NO_MEM && gpa < NO_MEM + MEM_SIZE)
+		return -ENXIO;
 	if (gpa >= MEM_SIZE)
 		return -EIO;
 	memcpy(buf, mem->bytes + gpa, size);
@@ -1821,6 +1829,42 @@ TEST_F(walk, fault_codes_other_modes)
 	EXPECT_EQ(0, self->fault.error);
 	EXPECT_EQ(0, self->mem->reads);
 	(void)gpa;
+}
+
+/*
+ * An entry whose GPA has no memory behind it (page tables in MMIO) is not
+ * present, as in KVM's walker: #PF with P clear, at any level, whatever
+ * the access; nothing else is read in its place.
+ */
+TEST_F(walk, table_without_memory)
+{
+	struct guest_mem *mem = self->mem;
+
+	self->pg.cr0 = CR0_PE | CR0_PG | CR0_WP;
+	self->pg.cr4 = CR4_PAE;
+	self->pg.efer = EFER_LME_ | EFER_LMA_;
+	self->pg.cr3 = 0x1000;
+	put64(mem, 0x1000, 0x2000 | P | W | U);
+	put64(mem, 0x2000, NO_MEM | P | W | U);		/* PD in MMIO */
+	put64(mem, 0x2008, 0x3000 | P | W | U);
+	put64(mem, 0x3000, (NO_MEM + 0x1000) | P | W | U); /* PT in MMIO */
+	EXPECT_FAULT(0x1234, USR | WR);
+	EXPECT_EQ(14, self->fault.vector);
+	EXPECT_EQ(PF_U | PF_W, self->fault.error);
+	EXPECT_EQ(0x1234, self->fault.address);
+	EXPECT_EQ(2, self->mem->reads);
+	EXPECT_FAULT(0x40005678, RD);
+	EXPECT_EQ(0, self->fault.error);
+	EXPECT_EQ(0x40005678, self->fault.address);
+	EXPECT_EQ(3, self->mem->reads);
+
+	/* the root itself, with 32-bit paging */
+	self->pg.cr4 = 0;
+	self->pg.efer = 0;
+	self->pg.cr3 = NO_MEM;
+	EXPECT_FAULT(0x00401000, WR);
+	EXPECT_EQ(PF_W, self->fault.error);
+	EXPECT_EQ(0, self->mem->reads);
 }
 
 /* Segment checks of a data access. */
