@@ -3,10 +3,12 @@
  * The MMIO instruction decoder, the segment checks of an emulated data
  * access and the guest page-table walker.
  *
- * On a nested page fault the guest-physical address is already known, so
- * the decoder only works out what the instruction does with it: length,
- * direction, access size, and the register or immediate involved.  There
- * is no effective-address computation, no flags, no string instructions.
+ * On a nested page fault the guest-physical address is usually known, so
+ * the decoder mostly works out what the instruction does with it: length,
+ * direction, access size, and the register or immediate involved.  It
+ * also keeps the parts of the memory operand's address, for the faults
+ * where the guest-physical address is that of a guest page-table entry
+ * instead (mkvm_insn_ea()).  No flags, no string instructions.
  *
  * This file is also built on the host by selftests/unit/run.sh, with the
  * stand-in headers of selftests/unit/include: keep the includes to these.
@@ -22,10 +24,10 @@
 
 #include "emulate.h"
 
-#define MKVM_MAX_INSN_LEN	15
-
 #define REX_W			BIT(3)
 #define REX_R			BIT(2)
+#define REX_X			BIT(1)
+#define REX_B			BIT(0)
 
 /* What an opcode does (struct mkvm_opcode.flags). */
 #define OP_BYTE		BIT(0)	/* 8-bit register or immediate operand */
@@ -63,6 +65,8 @@ struct mkvm_decoder {
 	const u8 *code;
 	unsigned int avail;
 	unsigned int pos;
+	u8 rex;
+	int seg;		/* segment override prefix, -1 if none */
 };
 
 /* Whether @n more bytes exist: -EINVAL past 15 bytes, -EAGAIN past @avail. */
@@ -84,25 +88,45 @@ static int mkvm_next_byte(struct mkvm_decoder *d, u8 *byte)
 	return ret;
 }
 
-static int mkvm_skip(struct mkvm_decoder *d, unsigned int n)
+/* Read @n bytes, little-endian (the caller checked that they exist). */
+static u64 mkvm_read_le(struct mkvm_decoder *d, unsigned int n)
+{
+	u64 v = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		v |= (u64)d->code[d->pos++] << (8 * i);
+	return v;
+}
+
+/* A displacement of @n bytes, sign-extended. */
+static int mkvm_read_disp(struct mkvm_decoder *d, unsigned int n, u64 *disp)
 {
 	int ret = mkvm_need(d, n);
 
-	if (!ret)
-		d->pos += n;
-	return ret;
+	if (ret)
+		return ret;
+	*disp = mkvm_read_le(d, n);
+	if (n == 1)
+		*disp = (u64)(s64)(s8)*disp;
+	else if (n == 2)
+		*disp = (u64)(s64)(s16)*disp;
+	else if (n == 4)
+		*disp = (u64)(s64)(s32)*disp;
+	return 0;
 }
 
-/* Prefixes that do not change what we report: the GPA is already known. */
-static bool mkvm_ignored_prefix(u8 byte)
+/* The segment an override prefix names, -1 for other bytes. */
+static int mkvm_seg_prefix(u8 byte)
 {
 	switch (byte) {
-	case 0x26: case 0x2e: case 0x36: case 0x3e:	/* ES CS SS DS */
-	case 0x64: case 0x65:				/* FS GS */
-	case 0xf0:			/* LOCK: #UD on a MOV anyway */
-		return true;
-	default:
-		return false;
+	case 0x26: return MKVM_SEG_ES;
+	case 0x2e: return MKVM_SEG_CS;
+	case 0x36: return MKVM_SEG_SS;
+	case 0x3e: return MKVM_SEG_DS;
+	case 0x64: return MKVM_SEG_FS;
+	case 0x65: return MKVM_SEG_GS;
+	default: return -1;
 	}
 }
 
@@ -116,57 +140,68 @@ static const struct mkvm_opcode *mkvm_find_opcode(u16 code)
 	return NULL;
 }
 
+/* 16-bit addressing: the base and index of each ModRM.rm. */
+static const s8 mkvm_modrm16[8][2] = {
+	{ 3, 6 }, { 3, 7 }, { 5, 6 }, { 5, 7 },	/* BX+SI BX+DI BP+SI BP+DI */
+	{ 6, MKVM_EA_NONE }, { 7, MKVM_EA_NONE },	/* SI DI */
+	{ 5, MKVM_EA_NONE }, { 3, MKVM_EA_NONE },	/* BP (or disp16) BX */
+};
+
 /*
- * Skip what follows a ModRM byte with a memory operand: the SIB byte and
- * the displacement.  RIP-relative (64-bit, mod 0, r/m 5) has a disp32
- * like the 32-bit absolute form it replaces; REX.B changes neither.
+ * The memory operand after a ModRM byte: the SIB byte and displacement
+ * that follow it, and the default segment (SS when the base is BP or SP,
+ * as in the CPU; not R12/R13).  RIP-relative (64-bit, mod 0, r/m 5) has
+ * a disp32 like the 32-bit absolute form it replaces.
  */
-static int mkvm_skip_modrm(struct mkvm_decoder *d, u8 modrm,
-			   unsigned int asize)
+static int mkvm_decode_modrm(struct mkvm_decoder *d, u8 modrm, bool long64,
+			     struct mkvm_insn *insn)
 {
 	unsigned int mod = modrm >> 6, rm = modrm & 7;
 	u8 sib;
 	int ret;
 
-	if (asize == 2) {
-		if (mod == 1)
-			return mkvm_skip(d, 1);
-		if (mod == 2 || rm == 6)
-			return mkvm_skip(d, 2);
-		return 0;
+	insn->base = MKVM_EA_NONE;
+	insn->index = MKVM_EA_NONE;
+	insn->scale = 1;
+	insn->disp = 0;
+	insn->seg = MKVM_SEG_DS;
+
+	if (insn->asize == 2) {
+		if (mod == 0 && rm == 6)
+			return mkvm_read_disp(d, 2, &insn->disp);
+		insn->base = mkvm_modrm16[rm][0];
+		insn->index = mkvm_modrm16[rm][1];
+		if (insn->base == 5)
+			insn->seg = MKVM_SEG_SS;
+		return mod ? mkvm_read_disp(d, mod == 1 ? 1 : 2, &insn->disp) : 0;
 	}
 
 	if (rm == 4) {
 		ret = mkvm_next_byte(d, &sib);
 		if (ret)
 			return ret;
+		insn->scale = 1 << (sib >> 6);
+		insn->index = ((sib >> 3) & 7) | (d->rex & REX_X ? 8 : 0);
+		if (insn->index == 4)		/* no index (but r12 is one) */
+			insn->index = MKVM_EA_NONE;
 		rm = sib & 7;		/* base 5 with mod 0: disp32, no base */
+		if (mod == 0 && rm == 5)
+			return mkvm_read_disp(d, 4, &insn->disp);
+	} else if (mod == 0 && rm == 5) {
+		if (long64)
+			insn->base = MKVM_EA_RIP;
+		return mkvm_read_disp(d, 4, &insn->disp);
 	}
-	if (mod == 1)
-		return mkvm_skip(d, 1);
-	if (mod == 2 || rm == 5)
-		return mkvm_skip(d, 4);
-	return 0;
-}
-
-/* Read @n bytes, little-endian, then sign-extend a 4-byte value to 8. */
-static u64 mkvm_read_imm(struct mkvm_decoder *d, unsigned int n,
-			 unsigned int size)
-{
-	u64 imm = 0;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		imm |= (u64)d->code[d->pos++] << (8 * i);
-	if (size == 8)
-		imm = (u64)(s64)(s32)imm;
-	return imm;
+	insn->base = rm | (d->rex & REX_B ? 8 : 0);
+	if (insn->base == 4 || insn->base == 5)
+		insn->seg = MKVM_SEG_SS;
+	return mod ? mkvm_read_disp(d, mod == 1 ? 1 : 4, &insn->disp) : 0;
 }
 
 int mkvm_insn_decode(const u8 *code, unsigned int avail,
 		     enum mkvm_cpu_mode mode, struct mkvm_insn *insn)
 {
-	struct mkvm_decoder d = { .code = code, .avail = avail };
+	struct mkvm_decoder d = { .code = code, .avail = avail, .seg = -1 };
 	bool long64 = mode == MKVM_MODE_LONG64;
 	bool wide = long64 || mode == MKVM_MODE_PROT32;
 	bool opsize_prefix = false, adsize_prefix = false;
@@ -189,10 +224,13 @@ int mkvm_insn_decode(const u8 *code, unsigned int avail,
 			opsize_prefix = true;
 		else if (byte == 0x67)
 			adsize_prefix = true;
-		else if (!mkvm_ignored_prefix(byte))
+		else if (mkvm_seg_prefix(byte) >= 0)
+			d.seg = mkvm_seg_prefix(byte);	/* the last one counts */
+		else if (byte != 0xf0)		/* LOCK: #UD on a MOV anyway */
 			break;
 		rex = 0;	/* a REX counts only right before the opcode */
 	}
+	d.rex = rex;
 
 	opcode = byte;
 	if (byte == 0x0f) {
@@ -217,11 +255,17 @@ int mkvm_insn_decode(const u8 *code, unsigned int avail,
 		asize = adsize_prefix ? 4 : 8;
 	else
 		asize = wide != adsize_prefix ? 4 : 2;
+	insn->asize = asize;
 
 	if (op->flags & OP_MOFFS) {
-		ret = mkvm_skip(&d, asize);
+		ret = mkvm_need(&d, asize);
 		if (ret)
 			return ret;
+		insn->disp = mkvm_read_le(&d, asize);
+		insn->base = MKVM_EA_NONE;
+		insn->index = MKVM_EA_NONE;
+		insn->scale = 1;
+		insn->seg = MKVM_SEG_DS;
 	} else {
 		ret = mkvm_next_byte(&d, &modrm);
 		if (ret)
@@ -231,19 +275,23 @@ int mkvm_insn_decode(const u8 *code, unsigned int avail,
 		reg = (modrm >> 3) & 7;
 		if ((op->flags & OP_IMM) && reg)
 			return -EINVAL;	/* not mov (C6 /0, C7 /0) */
-		ret = mkvm_skip_modrm(&d, modrm, asize);
+		ret = mkvm_decode_modrm(&d, modrm, long64, insn);
 		if (ret)
 			return ret;
 		if ((rex & REX_R) && !(op->flags & OP_IMM))
 			reg += 8;
 	}
+	if (d.seg >= 0)
+		insn->seg = d.seg;
 
 	if (op->flags & OP_IMM) {
 		imm_len = osize == 8 ? 4 : osize;
 		ret = mkvm_need(&d, imm_len);
 		if (ret)
 			return ret;
-		imm = mkvm_read_imm(&d, imm_len, osize);
+		imm = mkvm_read_le(&d, imm_len);
+		if (osize == 8)		/* imm32, sign-extended */
+			imm = (u64)(s64)(s32)imm;
 	}
 
 	/* Without REX, byte registers 4-7 are AH, CH, DH, BH. */
@@ -265,6 +313,19 @@ int mkvm_insn_decode(const u8 *code, unsigned int avail,
 static u64 mkvm_size_mask(unsigned int size)
 {
 	return size >= 8 ? ~0ULL : BIT_ULL(8 * size) - 1;
+}
+
+u64 mkvm_insn_ea(const struct mkvm_insn *insn, const u64 *gprs, u64 rip)
+{
+	u64 ea = insn->disp;
+
+	if (insn->base == MKVM_EA_RIP)
+		ea += rip + insn->len;
+	else if (insn->base >= 0)
+		ea += gprs[insn->base];
+	if (insn->index >= 0)
+		ea += gprs[insn->index] * insn->scale;
+	return ea & mkvm_size_mask(insn->asize);
 }
 
 u64 mkvm_insn_store_value(const struct mkvm_insn *insn, const u64 *gprs)
@@ -459,6 +520,8 @@ int mkvm_gva_to_gpa(const struct mkvm_paging *pg, u64 gva, u32 access,
 		shift = 12 + bits * (level - 1);
 		table += ((gva >> shift) & (BIT(bits) - 1)) * (bits == 10 ? 4 : 8);
 		ret = mkvm_read_pte(read_gpa, ctx, fmt, table, &pte);
+		if (ret == -ENXIO)	/* no memory behind the entry */
+			return mkvm_page_fault(pg, gva, access, 0, fault);
 		if (ret)
 			return ret;
 		if (!(pte & _PAGE_PRESENT))

@@ -18,6 +18,7 @@
 #include <linux/types.h>
 
 #define MKVM_NR_GPRS	16
+#define MKVM_MAX_INSN_LEN	15	/* bytes in an x86 instruction */
 
 /* Code size of the guest at the faulting instruction. */
 enum mkvm_cpu_mode {
@@ -42,7 +43,30 @@ struct mkvm_insn {
 	u64 imm;		/* the immediate, already sized to @size */
 	u8 dst_size;		/* load: register width written (1, 2, 4, 8) */
 	bool sign_extend;	/* load: movsx (else zero-extend if widened) */
+	/*
+	 * The memory operand, for mkvm_insn_ea(): seg:[base + index *
+	 * scale + disp] with @asize-byte address arithmetic.
+	 */
+	u8 seg;			/* MKVM_SEG_*: the override, else the default */
+	s8 base;		/* a GPR, MKVM_EA_NONE or MKVM_EA_RIP */
+	s8 index;		/* a GPR or MKVM_EA_NONE */
+	u8 scale;		/* 1, 2, 4 or 8 */
+	u8 asize;		/* address size: 2, 4 or 8 */
+	u64 disp;		/* sign-extended displacement, or the moffs */
 };
+
+/* Segment registers, in the x86 encoding (and struct kvm_sregs order). */
+enum {
+	MKVM_SEG_ES,
+	MKVM_SEG_CS,
+	MKVM_SEG_SS,
+	MKVM_SEG_DS,
+	MKVM_SEG_FS,
+	MKVM_SEG_GS,
+};
+
+#define MKVM_EA_NONE	(-1)
+#define MKVM_EA_RIP	(-2)	/* RIP-relative: from the next instruction */
 
 /*
  * Decode the instruction at @code (@avail bytes valid).  Returns 0, or
@@ -51,6 +75,13 @@ struct mkvm_insn {
  */
 int mkvm_insn_decode(const u8 *code, unsigned int avail,
 		     enum mkvm_cpu_mode mode, struct mkvm_insn *insn);
+
+/*
+ * The effective address (the offset in the segment, before the segment
+ * base is added) of the memory operand of @insn, decoded at @rip, with
+ * the registers @gprs: wrapped to the address size as the CPU does.
+ */
+u64 mkvm_insn_ea(const struct mkvm_insn *insn, const u64 *gprs, u64 rip);
 
 /* The value a STORE writes (@size bytes, in the low bits). */
 u64 mkvm_insn_store_value(const struct mkvm_insn *insn, const u64 *gprs);
@@ -82,7 +113,11 @@ struct mkvm_fault {
 	u64 address;
 };
 
-/* Reads @size (4 or 8) bytes of guest-physical memory; 0 or -errno. */
+/*
+ * Reads @size (4 or 8) bytes of guest-physical memory; 0 or -errno, and
+ * -ENXIO where no memory is (no slot: page tables in MMIO), which the
+ * walk takes as a not-present entry, as KVM's walker does.
+ */
 typedef int (*mkvm_read_gpa_t)(void *ctx, u64 gpa, void *buf,
 			       unsigned int size);
 

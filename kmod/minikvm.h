@@ -97,6 +97,13 @@ struct mkvm_exit {
 			bool write;
 			bool fetch;
 			bool present;	/* a translation existed */
+			/*
+			 * On an entry of the guest's own page tables, which
+			 * the CPU was reading (or setting A/D bits in) while
+			 * translating a linear address: gpa is not that of
+			 * the access the instruction makes.
+			 */
+			bool walk;
 		} npf;
 		struct {
 			u8 dr;		/* 0-7, as the intercept reported it */
@@ -156,6 +163,8 @@ struct mkvm_backend_ops {
 	void (*inject_irq)(struct mkvm_vcpu *vcpu, u8 vector);
 	void (*inject_exception)(struct mkvm_vcpu *vcpu, u8 vector,
 				 bool has_error, u32 error);
+	/* CR2 for a #PF the core injects (its faulting address). */
+	void (*set_cr2)(struct mkvm_vcpu *vcpu, u64 cr2);
 	void (*enable_irq_window)(struct mkvm_vcpu *vcpu, bool enable);
 	/* The interrupt shadow (STI/MOV SS), for KVM_GET_VCPU_EVENTS later. */
 	bool (*in_interrupt_shadow)(struct mkvm_vcpu *vcpu);

@@ -33,6 +33,15 @@
 
 #define SVM_DR7_FIXED_1		0x400
 
+/*
+ * #NPF EXITINFO1 bit 33 (APM vol. 2, 15.25.6): the fault was on an
+ * access to a guest page-table entry during the walk, not on the final
+ * translation (bit 32).  The kernel names it only in KVM's own
+ * asm/kvm_host.h (PFERR_GUEST_PAGE_MASK, in 6.1 and 6.12), which cannot
+ * be included outside KVM: hence this copy.
+ */
+#define SVM_NPF_GUEST_PAGE	BIT_ULL(33)
+
 struct svm_vcpu {
 	struct mkvm_vcpu vcpu;
 	struct vmcb *vmcb;
@@ -388,6 +397,11 @@ static void svm_inject_exception(struct mkvm_vcpu *vcpu, u8 vector,
 	svm_queue_exception(to_svm(vcpu), vector, has_error, error);
 }
 
+static void svm_set_cr2(struct mkvm_vcpu *vcpu, u64 cr2)
+{
+	to_svm(vcpu)->vmcb->save.cr2 = cr2;
+}
+
 static void svm_handle_io(struct svm_vcpu *svm, struct mkvm_exit *exit)
 {
 	u32 info = svm->vmcb->control.exit_info_1;
@@ -431,6 +445,7 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		exit->npf.present = c->exit_info_1 & X86_PF_PROT;
 		exit->npf.write = c->exit_info_1 & X86_PF_WRITE;
 		exit->npf.fetch = c->exit_info_1 & X86_PF_INSTR;
+		exit->npf.walk = c->exit_info_1 & SVM_NPF_GUEST_PAGE;
 		break;
 	case SVM_EXIT_HLT:
 		exit->reason = MKVM_EXIT_HLT;
@@ -876,6 +891,7 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.inject_irq		= svm_inject_irq,
 	.inject_exception	= svm_inject_exception,
+	.set_cr2		= svm_set_cr2,
 	.enable_irq_window	= svm_enable_irq_window,
 	.in_interrupt_shadow	= svm_in_interrupt_shadow,
 	.npt_levels		= svm_npt_levels,

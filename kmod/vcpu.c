@@ -243,10 +243,8 @@ static int mkvm_access_failed(struct mkvm_vcpu *vcpu, int r,
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					   addr, vcpu->rip);
 	mkvm_ops->get_sregs(vcpu, &s);
-	if (fault->vector == X86_TRAP_PF) {
-		s.cr2 = fault->address;
-		mkvm_ops->set_sregs(vcpu, &s);
-	}
+	if (fault->vector == X86_TRAP_PF)
+		mkvm_ops->set_cr2(vcpu, fault->address);
 	/* Real mode pushes no error code. */
 	mkvm_ops->inject_exception(vcpu, fault->vector, s.cr0 & X86_CR0_PE,
 				   fault->error);
@@ -614,8 +612,125 @@ static int mkvm_complete_string_mmio(struct mkvm_vcpu *vcpu)
 }
 
 /*
+ * Fetch the instruction at CS:RIP through a software walk with the
+ * rights of the CPL: up to 15 bytes, fewer if the next page cannot be
+ * read (*@n says how many).  Returns 0; -EFAULT with *@fault if the walk
+ * for RIP's page faults (the guest gets it, as from KVM's emulator); or
+ * -EIO if the code cannot be read (it is in MMIO).  *@next is the fault
+ * of the next page's walk, for an instruction that turns out to need
+ * bytes from there (@next->vector is 0 if there is none: a walk raises
+ * only #PF and #GP).
+ */
+static int mkvm_fetch_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			   u8 *code, unsigned int *n, struct mkvm_fault *fault,
+			   struct mkvm_fault *next)
+{
+	bool la32 = mkvm_cpu_mode(s) != MKVM_MODE_LONG64;
+	u64 la = la32 ? (u32)(s->cs.base + vcpu->rip) : vcpu->rip;
+	unsigned int first = min_t(unsigned int, MKVM_MAX_INSN_LEN,
+				   PAGE_SIZE - offset_in_page(la));
+	u64 gpa;
+	int r;
+
+	next->vector = 0;
+	r = mkvm_guest_gpa(vcpu, s, la, MKVM_WALK_FETCH, &gpa, fault);
+	if (r)
+		return r == -EFAULT ? r : -EIO;
+	if (mkvm_read_guest(vcpu->vm, gpa, code, first))
+		return -EIO;
+	*n = first;
+	if (first == MKVM_MAX_INSN_LEN)
+		return 0;
+	la = la32 ? (u32)(la + first) : la + first;
+	if (mkvm_guest_gpa(vcpu, s, la, MKVM_WALK_FETCH, &gpa, next))
+		return 0;
+	if (!mkvm_read_guest(vcpu->vm, gpa, code + first,
+			     MKVM_MAX_INSN_LEN - first))
+		*n = MKVM_MAX_INSN_LEN;
+	return 0;
+}
+
+/*
+ * The CPU faulted on one of the guest's own page-table entries while
+ * translating the address of this MOV (npf.walk), and could not read it
+ * (no slot: the tables are in MMIO) or update its accessed/dirty bits
+ * (a read-only slot; under NPT every guest page-table access counts as
+ * a write).  As KVM, emulate the instruction with a software walk that
+ * reads the entries where it can and sets no A/D bits: the operand is
+ * read or written here if it is guest memory, exits as MMIO at its own
+ * address if it is not (returns 0 with *@mmio_gpa), and the segment
+ * checks or a walk that fail raise the fault in the guest (returns 1).
+ * Other errors are -errno, an internal error for the caller.
+ */
+static int mkvm_emulate_walk_fault(struct mkvm_vcpu *vcpu,
+				   const struct kvm_sregs *s,
+				   const struct mkvm_insn *insn, u64 *mmio_gpa)
+{
+	bool la32 = mkvm_cpu_mode(s) != MKVM_MODE_LONG64;
+	bool store = insn->kind == MKVM_INSN_STORE;
+	u32 access = store ? MKVM_WALK_WRITE : 0;
+	struct mkvm_vm *vm = vcpu->vm;
+	unsigned int len[2], i, parts;
+	struct mkvm_memslot *slot;
+	struct mkvm_fault fault;
+	bool mmio = false;
+	u64 la, gpa[2];
+	u64 v = 0;
+	int r;
+
+	r = mkvm_data_linear(s, insn->seg,
+			     mkvm_insn_ea(insn, vcpu->regs, vcpu->rip),
+			     insn->size, store, &la, &fault);
+	if (r)
+		return mkvm_access_failed(vcpu, r, &fault, 0);
+	len[0] = min_t(unsigned int, insn->size,
+		       PAGE_SIZE - offset_in_page(la));
+	len[1] = insn->size - len[0];
+	parts = len[1] ? 2 : 1;
+
+	for (i = 0; i < parts; i++) {
+		u64 at = i ? la + len[0] : la;
+
+		if (la32)
+			at = (u32)at;
+		r = mkvm_guest_gpa(vcpu, s, at, access, &gpa[i], &fault);
+		if (r == -EFAULT)
+			return mkvm_access_failed(vcpu, r, &fault, 0);
+		if (r)
+			return r;
+		slot = mkvm_gfn_to_slot(srcu_dereference(vm->slots, &vm->srcu),
+					gpa[i] >> PAGE_SHIFT);
+		if (!slot || (store && (slot->flags & KVM_MEM_READONLY)))
+			mmio = true;
+	}
+	if (mmio) {
+		if (parts > 1)
+			return -EINVAL;	/* MMIO split over two pages */
+		*mmio_gpa = gpa[0];
+		return 0;
+	}
+
+	if (store)
+		v = mkvm_insn_store_value(insn, vcpu->regs);
+	for (i = 0; i < parts; i++) {
+		void *p = (u8 *)&v + (i ? len[0] : 0);
+
+		r = store ? mkvm_write_guest(vm, gpa[i], p, len[i]) :
+			    mkvm_read_guest(vm, gpa[i], p, len[i]);
+		if (r)
+			return r;
+	}
+	if (!store)
+		mkvm_insn_complete_load(insn, vcpu->regs, v);
+	vcpu->rip += insn->len;
+	return 1;
+}
+
+/*
  * A nested page fault: map the slot's page, or emulate the access as
- * MMIO (no slot, or a write to a read-only slot).
+ * MMIO (no slot, or a write to a read-only slot).  A fault on the
+ * guest's page tables themselves (npf.walk) is emulated instead, through
+ * the operand's own address (mkvm_emulate_walk_fault()).
  */
 static int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
@@ -624,11 +739,11 @@ static int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	u64 gpa = exit->npf.gpa;
 	struct mkvm_memslot *slot;
 	struct mkvm_insn *insn = &vcpu->mmio_insn;
+	struct mkvm_fault fault, next_fault;
 	struct kvm_sregs s;
-	u8 code[15];
-	u32 access;
-	u64 la;
-	int idx, r, n;
+	u8 code[MKVM_MAX_INSN_LEN];
+	unsigned int n;
+	int idx, r;
 
 	vcpu->flush_l1d = true;		/* pinning or emulating runs host code */
 	idx = srcu_read_lock(&vm->srcu);
@@ -655,31 +770,32 @@ static int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return r ? r : 1;
 	}
 
-	/* MMIO: fetch and decode the instruction at CS:RIP. */
-	if (exit->npf.fetch) {
+	/* Code fetched from MMIO (not a page-table entry for the fetch). */
+	if (exit->npf.fetch && !exit->npf.walk) {
 		srcu_read_unlock(&vm->srcu, idx);
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					   gpa, vcpu->rip);
 	}
+
+	/* MMIO: fetch and decode the instruction at CS:RIP. */
 	mkvm_ops->get_sregs(vcpu, &s);
-	la = s.cs.base + vcpu->rip;
-	if (mkvm_cpu_mode(&s) == MKVM_MODE_LONG64)
-		la = vcpu->rip;
-	else
-		la &= 0xffffffff;
-	/* Fetch as much as is readable, up to 15 bytes. */
-	n = sizeof(code);
-	access = MKVM_WALK_FETCH | (s.cs.dpl == 3 ? MKVM_WALK_USER : 0);
-	r = mkvm_linear_access(vcpu, &s, la, code, n, access);
-	if (r) {
-		n = PAGE_SIZE - offset_in_page(la);
-		r = n < sizeof(code) ?
-		    mkvm_linear_access(vcpu, &s, la, code, n, access) : r;
-	}
-	srcu_read_unlock(&vm->srcu, idx);
+	r = mkvm_fetch_insn(vcpu, &s, code, &n, &fault, &next_fault);
 	if (!r)
 		r = mkvm_insn_decode(code, n, mkvm_cpu_mode(&s), insn);
-	if (r == -EINVAL) {
+	if (r == -EAGAIN && next_fault.vector) {
+		r = -EFAULT;		/* it goes on in the next page */
+		fault = next_fault;
+	}
+	if (r == -EFAULT) {
+		srcu_read_unlock(&vm->srcu, idx);
+		return mkvm_access_failed(vcpu, r, &fault, 0);
+	}
+	if (!r && exit->npf.walk)
+		r = mkvm_emulate_walk_fault(vcpu, &s, insn, &gpa);
+	srcu_read_unlock(&vm->srcu, idx);
+	if (r == 1)
+		return 1;
+	if (r == -EINVAL && !exit->npf.walk) {
 		/* Not a MOV: perhaps a string instruction. */
 		struct mkvm_prefixes p;
 		int op = mkvm_insn_prefixes(vcpu, &s, &p);
@@ -692,7 +808,7 @@ static int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	}
 	if (r)
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					   gpa, vcpu->rip);
+					   exit->npf.gpa, vcpu->rip);
 
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;

@@ -380,6 +380,22 @@ static struct {
 	bool vpid, invept_single, invvpid_single;
 } vmx_cfg __read_mostly;
 
+/*
+ * EPT accessed/dirty flags, used when the CPU has them (as kvm_intel
+ * does).  With them the CPU's accesses to the guest's own page tables
+ * count as writes for EPT, as they do under NPT: tables in a read-only
+ * slot fault on every walk and the core emulates (mkvm_handle_npf()).
+ * Without them only setting an A/D bit would fault, which Bochs 2.7
+ * skips: it then sets A/D bits in read-only memory.
+ */
+static bool vmx_ept_ad __read_mostly;
+
+static u64 vmx_eptp(struct mkvm_vm *vm)
+{
+	return mkvm_mmu_root_pa(vm) | VMX_EPTP_PWL_4 | VMX_EPTP_MT_WB |
+	       (vmx_ept_ad ? VMX_EPTP_AD_ENABLE_BIT : 0);
+}
+
 /* VPIDs: 0 is the host's; without the feature every vCPU uses 0. */
 static unsigned long *vmx_vpid_bitmap;
 static DEFINE_SPINLOCK(vmx_vpid_lock);
@@ -510,6 +526,7 @@ static int vmx_setup_controls(void)
 		vmx_cfg.cpu2 &= ~SECONDARY_EXEC_ENABLE_VPID;
 	vmx_cfg.invvpid_single = (ept_cap >> 32) & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT;
 	vmx_cfg.invept_single = ept_cap & VMX_EPT_EXTENT_CONTEXT_BIT;
+	vmx_ept_ad = ept_cap & VMX_EPT_AD_BIT;
 	if (!(ept_cap & VMX_EPT_INVEPT_BIT)) {
 		pr_err("EPT without INVEPT is not supported\n");
 		return -EIO;
@@ -849,8 +866,7 @@ static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 	vmcs_write(GUEST_SYSENTER_ESP, vmx->sysenter_esp);
 	vmcs_write(GUEST_SYSENTER_EIP, vmx->sysenter_eip);
 	vmcs_write(TSC_OFFSET, vmx->tsc_offset);
-	vmcs_write(EPT_POINTER, mkvm_mmu_root_pa(vmx->vcpu.vm) |
-				VMX_EPTP_PWL_4 | VMX_EPTP_MT_WB);
+	vmcs_write(EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
 }
 
 /* Whether the guest uses PAE paging, whose PDPTEs the VMCS holds. */
@@ -942,8 +958,7 @@ static void vmx_flush_tlb(struct mkvm_vcpu *vcpu)
 /* Guest-physical (EPT) and linear (VPID) translations of this vCPU. */
 static void vmx_do_flush(struct vmx_vcpu *vmx)
 {
-	u64 eptp = mkvm_mmu_root_pa(vmx->vcpu.vm) | VMX_EPTP_PWL_4 |
-		   VMX_EPTP_MT_WB;
+	u64 eptp = vmx_eptp(vmx->vcpu.vm);
 
 	if (vmx_cfg.invept_single)
 		vmx_invept(VMX_EPT_EXTENT_CONTEXT, eptp);
@@ -980,6 +995,11 @@ static void vmx_inject_exception(struct mkvm_vcpu *vcpu, u8 vector,
 				 bool has_error, u32 error)
 {
 	vmx_queue_exception(to_vmx(vcpu), vector, has_error, error);
+}
+
+static void vmx_set_cr2(struct mkvm_vcpu *vcpu, u64 cr2)
+{
+	to_vmx(vcpu)->cr2 = cr2;	/* loaded into CR2 before VM entry */
 }
 
 static void vmx_handle_io(struct vmx_vcpu *vmx, u64 qual, struct mkvm_exit *exit)
@@ -1078,6 +1098,13 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 		exit->npf.write = qual & EPT_VIOLATION_ACC_WRITE;
 		exit->npf.fetch = qual & EPT_VIOLATION_ACC_INSTR;
 		exit->npf.present = qual & EPT_VIOLATION_RWX_MASK;
+		/*
+		 * Bit 8 clear: an access to a paging-structure entry (with
+		 * bit 7, "linear address valid", set) or one that did not
+		 * come from a linear address at all (PAE PDPTE loads); KVM
+		 * counts both as PFERR_GUEST_PAGE.
+		 */
+		exit->npf.walk = !(qual & EPT_VIOLATION_GVA_TRANSLATED);
 		break;
 	case EXIT_REASON_HLT:
 		exit->reason = MKVM_EXIT_HLT;
@@ -1596,6 +1623,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.interrupt_allowed	= vmx_interrupt_allowed,
 	.inject_irq		= vmx_inject_irq,
 	.inject_exception	= vmx_inject_exception,
+	.set_cr2		= vmx_set_cr2,
 	.enable_irq_window	= vmx_enable_irq_window,
 	.in_interrupt_shadow	= vmx_in_interrupt_shadow,
 	.npt_levels		= vmx_npt_levels,

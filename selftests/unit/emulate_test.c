@@ -1082,6 +1082,174 @@ TEST(store_value)
 }
 
 /*
+ * The memory operand's segment and effective address, with the registers
+ * below and RIP at EA_RIP64 (64-bit rows) or EA_RIP (the others).  The
+ * bytes come from GNU as like the tables above; the expected addresses
+ * were worked out by hand, including the wraps at the address size.
+ */
+#define EA_RIP64	0x401000ULL
+#define EA_RIP		0x1000ULL
+
+static const u64 ea_gprs[MKVM_NR_GPRS] = {
+	[RAX] = 0x1111222233334444ULL, [RCX] = 0x10, [RDX] = 0x20,
+	[RBX] = 0x2000, [RSP] = 0x7ff0, [RBP] = 0x9000, [RSI] = 0x300,
+	[RDI] = 0x400, [R8] = 0x8000000000000000ULL, [R12] = 0xc000,
+	[R13] = 0xd000, [R14] = 0xe0, [R15] = 0xf,
+};
+
+struct ea_case {
+	const char *text;
+	enum mkvm_cpu_mode mode;
+	u8 seg;
+	u64 ea;
+	u8 n;
+	u8 bytes[16];
+};
+
+#define ES	MKVM_SEG_ES
+#define CS	MKVM_SEG_CS
+#define SS	MKVM_SEG_SS
+#define DS	MKVM_SEG_DS
+#define FS	MKVM_SEG_FS
+#define GS	MKVM_SEG_GS
+
+static const struct ea_case ea_cases[] = {
+	{ "mov (%rax),%ecx", L64, DS, 0x1111222233334444ULL,
+	  B(0x8b, 0x08) },
+	{ "mov 0x10(%rsp),%edx", L64, SS, 0x8000,
+	  B(0x8b, 0x54, 0x24, 0x10) },
+	{ "mov -0x80(%rbp),%esi", L64, SS, 0x8f80,
+	  B(0x8b, 0x75, 0x80) },
+	{ "mov 0x0(%r13),%eax", L64, DS, 0xd000,
+	  B(0x41, 0x8b, 0x45, 0x00) },
+	{ "mov (%r12),%eax", L64, DS, 0xc000,
+	  B(0x41, 0x8b, 0x04, 0x24) },
+	{ "mov 0x8(%rax,%rbx,4),%esi", L64, DS, 0x111122223333c44cULL,
+	  B(0x8b, 0x74, 0x98, 0x08) },
+	{ "mov 0x12345678(,%rbx,8),%edi", L64, DS, 0x12355678,
+	  B(0x8b, 0x3c, 0xdd, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov -0x10(,%r12,2),%edi", L64, DS, 0x17ff0,
+	  B(0x42, 0x8b, 0x3c, 0x65, 0xf0, 0xff, 0xff, 0xff) },
+	{ "mov 0x80(%r13,%r14,2),%r15", L64, DS, 0xd240,
+	  B(0x4f, 0x8b, 0xbc, 0x75, 0x80, 0x00, 0x00, 0x00) },
+	{ "mov (%rsp,%rbp,1),%eax", L64, SS, 0x10ff0,
+	  B(0x8b, 0x04, 0x2c) },
+	{ "mov (%r8,%r8,1),%eax", L64, DS, 0,
+	  B(0x43, 0x8b, 0x04, 0x00) },
+	{ "mov 0x12345678(%rip),%eax", L64, DS, 0x1274667e,
+	  B(0x8b, 0x05, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov -0x10(%rip),%eax", L64, DS, 0x400ff6,
+	  B(0x8b, 0x05, 0xf0, 0xff, 0xff, 0xff) },
+	{ "movl $0x1234,0x10(%rip)", L64, DS, 0x40101a,
+	  B(0xc7, 0x05, 0x10, 0x00, 0x00, 0x00, 0x34, 0x12, 0x00, 0x00) },
+	{ "mov 0x12345678,%eax", L64, DS, 0x12345678,
+	  B(0x8b, 0x04, 0x25, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0xfffffffffffffff0,%eax", L64, DS, 0xfffffffffffffff0ULL,
+	  B(0x8b, 0x04, 0x25, 0xf0, 0xff, 0xff, 0xff) },
+	{ "mov (%eax),%ecx", L64, DS, 0x33334444,
+	  B(0x67, 0x8b, 0x08) },
+	{ "mov 0x10(%esp),%ecx", L64, SS, 0x8000,
+	  B(0x67, 0x8b, 0x4c, 0x24, 0x10) },
+	{ "mov 0x12345678(%eip),%eax", L64, DS, 0x1274667f,
+	  B(0x67, 0x8b, 0x05, 0x78, 0x56, 0x34, 0x12) },
+	{ "movabs 0x1122334455667788,%eax", L64, DS, 0x1122334455667788ULL,
+	  B(0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11) },
+	{ "addr32 mov 0x99887766,%al", L64, DS, 0x99887766,
+	  B(0x67, 0xa0, 0x66, 0x77, 0x88, 0x99) },
+	{ "mov %fs:(%rax),%ecx", L64, FS, 0x1111222233334444ULL,
+	  B(0x64, 0x8b, 0x08) },
+	{ ".byte 0x64,0x65,0x8b,0x08 (the last override wins)", L64, GS,
+	  0x1111222233334444ULL, B(0x64, 0x65, 0x8b, 0x08) },
+	{ "movl $0x1,%gs:0x10(%rbp)", L64, GS, 0x9010,
+	  B(0x65, 0xc7, 0x45, 0x10, 0x01, 0x00, 0x00, 0x00) },
+	{ "es mov (%rsp),%al", L64, ES, 0x7ff0,
+	  B(0x26, 0x8a, 0x04, 0x24) },
+	{ "ss mov (%rbx),%r8", L64, SS, 0x2000,
+	  B(0x36, 0x4c, 0x8b, 0x03) },
+	{ "movzbl (%rsi,%rdi,1),%eax", L64, DS, 0x700,
+	  B(0x0f, 0xb6, 0x04, 0x3e) },
+	{ "movl $0x1234,0x10(%rbx)", L64, DS, 0x2010,
+	  B(0xc7, 0x43, 0x10, 0x34, 0x12, 0x00, 0x00) },
+	{ "movq $-1,-0x8(%rbx,%rcx,8)", L64, DS, 0x2078,
+	  B(0x48, 0xc7, 0x44, 0xcb, 0xf8, 0xff, 0xff, 0xff, 0xff) },
+
+	{ "mov 0x10(%ebx),%ecx", P32, DS, 0x2010,
+	  B(0x8b, 0x4b, 0x10) },
+	{ "mov 0x0(%ebp),%eax", P32, SS, 0x9000,
+	  B(0x8b, 0x45, 0x00) },
+	{ "mov 0x12345678,%eax (a1)", P32, DS, 0x12345678,
+	  B(0xa1, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0x12345678,%eax (8b 05: absolute, not EIP-relative)", P32, DS,
+	  0x12345678, B(0x8b, 0x05, 0x78, 0x56, 0x34, 0x12) },
+	{ "mov 0x4(%eax,%ecx,8),%edx", P32, DS, 0x333344c8,
+	  B(0x8b, 0x54, 0xc8, 0x04) },
+	{ "mov -0x8000(%esp),%eax", P32, SS, 0xfffffff0,
+	  B(0x8b, 0x84, 0x24, 0x00, 0x80, 0xff, 0xff) },
+	{ "mov %cs:(%eax),%ebx", P32, CS, 0x33334444,
+	  B(0x2e, 0x8b, 0x18) },
+	{ "mov 0x1234(%bx,%si),%ax", P32, DS, 0x3534,
+	  B(0x67, 0x66, 0x8b, 0x80, 0x34, 0x12) },
+	{ "mov 0x12345678,%al", P32, DS, 0x12345678,
+	  B(0xa0, 0x78, 0x56, 0x34, 0x12) },
+	{ "movsbl %gs:-0x1(%edi,%esi,2),%ecx", P32, GS, 0x9ff,
+	  B(0x65, 0x0f, 0xbe, 0x4c, 0x77, 0xff) },
+
+	{ "mov (%bx,%si),%ax", R16, DS, 0x2300, B(0x8b, 0x00) },
+	{ "mov (%bx,%di),%ax", R16, DS, 0x2400, B(0x8b, 0x01) },
+	{ "mov (%bp,%si),%ax", R16, SS, 0x9300, B(0x8b, 0x02) },
+	{ "mov (%bp,%di),%ax", R16, SS, 0x9400, B(0x8b, 0x03) },
+	{ "mov (%si),%ax", R16, DS, 0x300, B(0x8b, 0x04) },
+	{ "mov (%di),%ax", R16, DS, 0x400, B(0x8b, 0x05) },
+	{ "mov 0x10(%bp),%ax", R16, SS, 0x9010, B(0x8b, 0x46, 0x10) },
+	{ "mov (%bx),%ax", R16, DS, 0x2000, B(0x8b, 0x07) },
+	{ "mov 0x1234,%ax (a1)", R16, DS, 0x1234, B(0xa1, 0x34, 0x12) },
+	{ "mov 0x1234,%ax (8b 06)", R16, DS, 0x1234,
+	  B(0x8b, 0x06, 0x34, 0x12) },
+	{ "mov -0x3000(%bx,%si),%ax", R16, DS, 0xf300,
+	  B(0x8b, 0x80, 0x00, 0xd0) },
+	{ "mov -0x2(%bp,%di),%al", R16, SS, 0x93fe, B(0x8a, 0x43, 0xfe) },
+	{ "mov %ss:(%bx),%ax", R16, SS, 0x2000, B(0x36, 0x8b, 0x07) },
+	{ "mov %ds:0x0(%bp),%ax", R16, DS, 0x9000,
+	  B(0x3e, 0x8b, 0x46, 0x00) },
+	{ "mov (%eax,%ecx,2),%ax", R16, DS, 0x33334464,
+	  B(0x67, 0x8b, 0x04, 0x48) },
+	{ "mov 0x1234,%al", R16, DS, 0x1234, B(0xa0, 0x34, 0x12) },
+	{ "movw $0x55,%es:0x10(%di)", R16, ES, 0x410,
+	  B(0x26, 0xc7, 0x45, 0x10, 0x55, 0x00) },
+};
+
+static void check_ea(struct __test_metadata *_metadata,
+		     const struct ea_case *c, enum mkvm_cpu_mode mode)
+{
+	u64 rip = mode == L64 ? EA_RIP64 : EA_RIP;
+	const char *m = mode_name(mode);
+	u64 gprs[MKVM_NR_GPRS];
+	struct mkvm_insn insn;
+
+	ASSERT_EQ(0, mkvm_insn_decode(c->bytes, c->n, mode, &insn))
+		TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->n, insn.len) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->seg, insn.seg) TH_LOG("%s: %s", m, c->text);
+	memcpy(gprs, ea_gprs, sizeof(gprs));
+	EXPECT_EQ(c->ea, mkvm_insn_ea(&insn, gprs, rip))
+		TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(0, memcmp(gprs, ea_gprs, sizeof(gprs)))
+		TH_LOG("%s: %s changed a register", m, c->text);
+}
+
+TEST(effective_address)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ea_cases); i++) {
+		check_ea(_metadata, &ea_cases[i], ea_cases[i].mode);
+		if (ea_cases[i].mode == MKVM_MODE_REAL)
+			check_ea(_metadata, &ea_cases[i], MKVM_MODE_PROT16);
+	}
+	TH_LOG("%zu operands", ARRAY_SIZE(ea_cases));
+}
+
+/*
  * Page walks.  Architectural bit values are spelled out here rather than
  * taken from the headers emulate.c uses, so that a wrong stand-in header
  * shows up as a failure.
@@ -1120,13 +1288,21 @@ struct guest_mem {
 	unsigned int reads;
 };
 
-/* Page-table entries are naturally aligned; outside MEM_SIZE is -EIO. */
+/*
+ * Page-table entries are naturally aligned; from NO_MEM for 64 KiB there
+ * is no memory (-ENXIO: MMIO, as vcpu.c reports it), and anything else
+ * outside MEM_SIZE is -EIO.
+ */
+#define NO_MEM		0x20000000
+
 static int read_gpa(void *ctx, u64 gpa, void *buf, unsigned int size)
 {
 	struct guest_mem *mem = ctx;
 
 	if ((size != 4 && size != 8) || gpa % size)
 		return -EINVAL;
+	if (gpa >= NO_MEM && gpa < NO_MEM + MEM_SIZE)
+		return -ENXIO;
 	if (gpa >= MEM_SIZE)
 		return -EIO;
 	memcpy(buf, mem->bytes + gpa, size);
@@ -1653,6 +1829,42 @@ TEST_F(walk, fault_codes_other_modes)
 	EXPECT_EQ(0, self->fault.error);
 	EXPECT_EQ(0, self->mem->reads);
 	(void)gpa;
+}
+
+/*
+ * An entry whose GPA has no memory behind it (page tables in MMIO) is not
+ * present, as in KVM's walker: #PF with P clear, at any level, whatever
+ * the access; nothing else is read in its place.
+ */
+TEST_F(walk, table_without_memory)
+{
+	struct guest_mem *mem = self->mem;
+
+	self->pg.cr0 = CR0_PE | CR0_PG | CR0_WP;
+	self->pg.cr4 = CR4_PAE;
+	self->pg.efer = EFER_LME_ | EFER_LMA_;
+	self->pg.cr3 = 0x1000;
+	put64(mem, 0x1000, 0x2000 | P | W | U);
+	put64(mem, 0x2000, NO_MEM | P | W | U);		/* PD in MMIO */
+	put64(mem, 0x2008, 0x3000 | P | W | U);
+	put64(mem, 0x3000, (NO_MEM + 0x1000) | P | W | U); /* PT in MMIO */
+	EXPECT_FAULT(0x1234, USR | WR);
+	EXPECT_EQ(14, self->fault.vector);
+	EXPECT_EQ(PF_U | PF_W, self->fault.error);
+	EXPECT_EQ(0x1234, self->fault.address);
+	EXPECT_EQ(2, self->mem->reads);
+	EXPECT_FAULT(0x40005678, RD);
+	EXPECT_EQ(0, self->fault.error);
+	EXPECT_EQ(0x40005678, self->fault.address);
+	EXPECT_EQ(3, self->mem->reads);
+
+	/* the root itself, with 32-bit paging */
+	self->pg.cr4 = 0;
+	self->pg.efer = 0;
+	self->pg.cr3 = NO_MEM;
+	EXPECT_FAULT(0x00401000, WR);
+	EXPECT_EQ(PF_W, self->fault.error);
+	EXPECT_EQ(0, self->mem->reads);
 }
 
 /* Segment checks of a data access. */
