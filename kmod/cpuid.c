@@ -2,11 +2,13 @@
 /*
  * KVM_GET_SUPPORTED_CPUID: the host's CPUID, reduced to what a minikvm
  * guest can use.  Userspace passes (a subset of) it to KVM_SET_CPUID2;
- * the guest's CPUID instruction then answers from that table.
+ * the guest's CPUID instruction (its exit, mkvm_handle_cpuid()) then
+ * answers from that table, KVM_GET_CPUID2 reads it back.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <asm/processor.h>
@@ -196,4 +198,128 @@ long mkvm_get_supported_cpuid(void __user *argp)
 out:
 	vfree(e);
 	return r;
+}
+
+static struct kvm_cpuid_entry2 *mkvm_find_cpuid(struct mkvm_vcpu *vcpu,
+						u32 function, u32 index)
+{
+	u32 i;
+
+	for (i = 0; i < vcpu->cpuid_nent; i++) {
+		struct kvm_cpuid_entry2 *e = &vcpu->cpuid[i];
+
+		if (e->function != function)
+			continue;
+		if ((e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && e->index != index)
+			continue;
+		return e;
+	}
+	return NULL;
+}
+
+/* Whether the vCPU's CPUID has bit @bit of register @reg of leaf @fn.0. */
+bool mkvm_cpuid_bit(struct mkvm_vcpu *vcpu, u32 fn,
+		    enum cpuid_regs_idx reg, int bit)
+{
+	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, fn, 0);
+	u32 r[4];
+
+	if (!e)
+		return false;
+	r[CPUID_EAX] = e->eax;
+	r[CPUID_EBX] = e->ebx;
+	r[CPUID_ECX] = e->ecx;
+	r[CPUID_EDX] = e->edx;
+	return r[reg] & BIT(bit);
+}
+
+bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_EDX, 29);
+}
+
+bool mkvm_cpuid_has_nx(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_EDX, 20);
+}
+
+bool mkvm_cpuid_has_rdtscp(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_EDX, 27);
+}
+
+/* TSC_AUX exists for the guest with RDTSCP or RDPID in its CPUID. */
+bool mkvm_cpuid_has_tsc_aux(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_cpuid_has_rdtscp(vcpu) ||
+	       mkvm_cpuid_bit(vcpu, 7, CPUID_ECX, 22);
+}
+
+int mkvm_handle_cpuid(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u32 fn = vcpu->regs[0], idx = vcpu->regs[1];
+	struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, fn, idx);
+	u32 eax = 0, ebx = 0, ecx = 0, edx = 0;
+
+	if (e) {
+		eax = e->eax;
+		ebx = e->ebx;
+		ecx = e->ecx;
+		edx = e->edx;
+	}
+	/* OSXSAVE mirrors the guest's CR4, as on hardware. */
+	if (fn == 1) {
+		struct kvm_sregs s;
+
+		mkvm_ops->get_sregs(vcpu, &s);
+		ecx &= ~BIT(27);
+		if (s.cr4 & X86_CR4_OSXSAVE)
+			ecx |= BIT(27);
+	}
+	vcpu->regs[0] = eax;
+	vcpu->regs[3] = ebx;
+	vcpu->regs[1] = ecx;
+	vcpu->regs[2] = edx;
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}
+
+int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_cpuid2 __user *uc = argp;
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid2 c;
+
+	if (copy_from_user(&c, uc, sizeof(c)))
+		return -EFAULT;
+	if (c.nent > MKVM_MAX_CPUID)
+		return -E2BIG;
+	e = vmemdup_user(uc->entries, array_size(c.nent, sizeof(*e)));
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	/* As KVM: the CPUID cannot change once the vCPU has run. */
+	if (vcpu->ran && (c.nent != vcpu->cpuid_nent ||
+			  memcmp(e, vcpu->cpuid, c.nent * sizeof(*e)))) {
+		kvfree(e);
+		return -EINVAL;
+	}
+	kvfree(vcpu->cpuid);
+	vcpu->cpuid = e;
+	vcpu->cpuid_nent = c.nent;
+	return 0;
+}
+
+int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_cpuid2 __user *uc = argp;
+	struct kvm_cpuid2 c;
+
+	if (copy_from_user(&c, uc, sizeof(c)))
+		return -EFAULT;
+	if (c.nent < vcpu->cpuid_nent)
+		return -E2BIG;
+	if (copy_to_user(uc->entries, vcpu->cpuid,
+			 vcpu->cpuid_nent * sizeof(*vcpu->cpuid)))
+		return -EFAULT;
+	return put_user(vcpu->cpuid_nent, &uc->nent);
 }

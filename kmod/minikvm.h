@@ -25,6 +25,7 @@
 #include <linux/mm_types.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
+#include <asm/processor.h>
 
 #include <linux/minikvm.h>
 
@@ -365,15 +366,139 @@ int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa);
  */
 void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot);
 
-/* vcpu.c */
+/*
+ * The vCPU core, one file per concern.  Exit handlers (mkvm_handle_*)
+ * return 1 to re-enter the guest, 0 to return to userspace with
+ * run->exit_reason set, or a negative errno for KVM_RUN.
+ */
+
+/* vcpu.c: the vCPU fd, its ioctl dispatch and lifetime. */
 void mkvm_vcpu_module_init(void);
 void mkvm_vcpu_module_exit(void);
-u64 mkvm_get_host_xcr0(void);
 int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id);
 void mkvm_vcpu_free(struct mkvm_vcpu *vcpu);
-long mkvm_get_msr_index_list(void __user *argp);
+
+/* run.c: the KVM_RUN loop, requests and kicks. */
+extern struct preempt_ops mkvm_preempt_ops;
+int mkvm_vcpu_run(struct mkvm_vcpu *vcpu);
 void mkvm_kick_all(struct mkvm_vm *vm, int req);
+
+/* exits.c: the exit table. */
+int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
+		       int r, u64 guest_ns, u64 exit_ns);
+
+/* regs.c: register ioctls, RESET state. */
+void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu);
+void mkvm_get_regs(struct mkvm_vcpu *vcpu, struct kvm_regs *r);
+void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r);
+void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
+int mkvm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s);
+void mkvm_get_fpu(struct mkvm_vcpu *vcpu, struct kvm_fpu *f);
+int mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f);
+
+/*
+ * access.c: guest memory, registers and instruction bytes as emulation
+ * sees them.  The copies return 0; -EFAULT with *fault set, for the
+ * guest (mkvm_access_failed() raises it); -ENXIO for guest-physical
+ * memory without a slot; or another -errno.
+ */
+enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s);
+unsigned int mkvm_cpl(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s);
+int mkvm_guest_copy(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		    u64 la, void *buf, unsigned int len, u32 access,
+		    struct mkvm_fault *fault);
+int mkvm_guest_gpa(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		   u64 la, u32 access, u64 *gpa, struct mkvm_fault *fault);
+int mkvm_data_linear(const struct kvm_sregs *s, int seg, u64 ea,
+		     unsigned int len, bool write, u64 *la,
+		     struct mkvm_fault *fault);
+int mkvm_guest_data(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		    int seg, u64 ea, void *buf, unsigned int len,
+		    bool write, struct mkvm_fault *fault);
+int mkvm_access_failed(struct mkvm_vcpu *vcpu, int r,
+		       const struct mkvm_fault *fault, u64 addr);
+int mkvm_internal_error(struct mkvm_vcpu *vcpu, u32 suberror,
+			u64 data0, u64 data1);
+u64 mkvm_reg_get(struct mkvm_vcpu *vcpu, int reg, unsigned int asize);
+void mkvm_reg_set(struct mkvm_vcpu *vcpu, int reg, unsigned int asize,
+		  u64 val);
+u64 mkvm_seg_base(const struct kvm_sregs *s, int seg);
+
+/*
+ * The prefixes of the instruction at CS:RIP: address size, segment,
+ * operand size, REX and REP; mkvm_insn_prefixes() returns the (first)
+ * opcode byte or -errno.  SVM reports the address size and segment of
+ * INS/OUTS, and the operands of MOV CR/DR, only with decode assists,
+ * which our test CPUs lack, so they are read here.
+ */
+struct mkvm_prefixes {
+	unsigned int asize;
+	int seg;
+	bool opsize16, rexw, rep;
+	u8 rex;				/* the REX byte, 0 if none */
+	unsigned int len;		/* prefixes and the opcode byte */
+};
+
+int mkvm_insn_prefixes(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		       struct mkvm_prefixes *p);
+void mkvm_skip_insn(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+int mkvm_fetch_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		    u8 *code, unsigned int *n, struct mkvm_fault *fault,
+		    struct mkvm_fault *next);
+int mkvm_fetch_0f_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		       enum mkvm_cpu_mode mode, u8 code[15], int *at,
+		       u8 *rex, bool *modrm);
+
+/* pio.c: port IO. */
+int mkvm_handle_io(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+int mkvm_complete_pio_in(struct mkvm_vcpu *vcpu);
+
+/* mmio.c: nested page faults and MMIO emulation. */
+int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+void mkvm_complete_mmio_load(struct mkvm_vcpu *vcpu);
+int mkvm_complete_string_mmio(struct mkvm_vcpu *vcpu);
+
+/* msr.c: MSRs, RDTSCP, RDPMC; TSC_AUX around runs. */
+long mkvm_get_msr_index_list(void __user *argp);
+int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set);
+int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+int mkvm_handle_rdtscp(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+u64 mkvm_load_guest_tsc_aux(struct mkvm_vcpu *vcpu);
+void mkvm_put_guest_tsc_aux(struct mkvm_vcpu *vcpu, u64 host);
+
+/* cr.c: CR0/CR4 writes, XCR0. */
+void mkvm_cr_init(void);
+u64 mkvm_get_host_xcr0(void);
+u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu);
+int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+
+/* dr.c: debug registers. */
+/* The host's DR0-3 and DR7 while the guest's DR0-3 are loaded. */
+struct mkvm_host_db {
+	unsigned long db[4], dr7;
+};
+
+int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+bool mkvm_load_guest_db(struct mkvm_vcpu *vcpu, struct mkvm_host_db *h);
+void mkvm_put_guest_db(struct mkvm_host_db *h);
+void mkvm_get_debugregs(struct mkvm_vcpu *vcpu, struct kvm_debugregs *d);
+int mkvm_set_debugregs(struct mkvm_vcpu *vcpu, const struct kvm_debugregs *d);
+
+/* cpuid.c: KVM_GET_SUPPORTED_CPUID, the vCPU's CPUID and its exit. */
+long mkvm_get_supported_cpuid(void __user *argp);
+int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp);
+int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp);
+bool mkvm_cpuid_bit(struct mkvm_vcpu *vcpu, u32 fn,
+		    enum cpuid_regs_idx reg, int bit);
 bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu);
+bool mkvm_cpuid_has_nx(struct mkvm_vcpu *vcpu);
+bool mkvm_cpuid_has_rdtscp(struct mkvm_vcpu *vcpu);
+bool mkvm_cpuid_has_tsc_aux(struct mkvm_vcpu *vcpu);
+int mkvm_handle_cpuid(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 
 /* netlink.c: the "minikvm" generic netlink family. */
 int mkvm_netlink_init(void);
@@ -390,8 +515,5 @@ void mkvm_svm_enter(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
 /* vmx_entry.S: the world switch, and where VM exits land (HOST_RIP). */
 int mkvm_vmx_enter(u64 *regs, bool launched);
 void mkvm_vmx_exit(void);
-
-/* cpuid.c */
-long mkvm_get_supported_cpuid(void __user *argp);
 
 #endif /* MINIKVM_H */

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest memory, registers and instruction bytes as the emulation sees
+ * them: the CPU mode and CPL, copies through the guest's page tables with
+ * the rights of its CPL, segment checks, the legacy-prefix scan, and the
+ * fault an emulated access raises in the guest.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <asm/processor-flags.h>
+#include <asm/trapnr.h>
+
+#include "minikvm.h"
+
+enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s)
+{
+	if (!(s->cr0 & X86_CR0_PE))
+		return MKVM_MODE_REAL;
+	if ((s->efer & EFER_LMA) && s->cs.l)
+		return MKVM_MODE_LONG64;
+	return s->cs.db ? MKVM_MODE_PROT32 : MKVM_MODE_PROT16;
+}
+
+/* A page table outside guest memory: no fault the guest could be given. */
+static int mkvm_read_gpa_cb(void *ctx, u64 gpa, void *buf, unsigned int size)
+{
+	return mkvm_read_guest(ctx, gpa, buf, size) ? -ENXIO : 0;
+}
+
+/*
+ * The guest's CPL: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL,
+ * which is how VMX defines it and what KVM reports as SS.DPL on SVM.
+ */
+unsigned int mkvm_cpl(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	if (!(s->cr0 & X86_CR0_PE))
+		return 0;
+	if (mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_VM)
+		return 3;
+	return s->ss.dpl;
+}
+
+/* The guest's paging state, and @access with the rights of its CPL. */
+static u32 mkvm_paging(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		       u32 access, struct mkvm_paging *pg)
+{
+	pg->cr0 = s->cr0;
+	pg->cr3 = s->cr3;
+	pg->cr4 = s->cr4;
+	pg->efer = s->efer;
+	pg->rflags = mkvm_ops->get_rflags(vcpu);
+	return access | (mkvm_cpl(vcpu, s) == 3 ? MKVM_WALK_USER : 0);
+}
+
+/*
+ * Copy @len bytes between @buf and the guest's linear address @la with
+ * the rights of its CPL (@access, plus MKVM_WALK_USER at CPL 3; SMAP as
+ * RFLAGS.AC says).  Every page is translated before a byte moves, so a
+ * fault leaves guest memory as it was.  Returns 0; -EFAULT with *@fault
+ * set, for the guest; -ENXIO for guest-physical memory without a slot
+ * (or a read-only one, for a write); or another -errno.
+ */
+int mkvm_guest_copy(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		    u64 la, void *buf, unsigned int len, u32 access,
+		    struct mkvm_fault *fault)
+{
+	bool la32 = mkvm_cpu_mode(s) != MKVM_MODE_LONG64;
+	struct mkvm_vm *vm = vcpu->vm;
+	unsigned int done, n, pass;
+	struct mkvm_paging pg;
+	int idx, r = 0;
+	u64 gpa, a;
+
+	vcpu->flush_l1d = true;
+	access = mkvm_paging(vcpu, s, access, &pg);
+	idx = srcu_read_lock(&vm->srcu);
+	/* Pass 0 only translates; pass 1 translates again and copies. */
+	for (pass = 0; pass < 2 && !r; pass++) {
+		for (done = 0; done < len && !r; done += n) {
+			a = la32 ? (u32)(la + done) : la + done;
+			n = min_t(unsigned int, len - done,
+				  PAGE_SIZE - offset_in_page(a));
+			r = mkvm_gva_to_gpa(&pg, a, access, mkvm_read_gpa_cb, vm,
+					    &gpa, fault);
+			if (r || !pass)
+				continue;
+			if (access & MKVM_WALK_WRITE)
+				r = mkvm_write_guest(vm, gpa, buf + done, n);
+			else
+				r = mkvm_read_guest(vm, gpa, buf + done, n);
+			if (r)
+				r = -ENXIO;
+		}
+	}
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
+/* The translation of @la alone, with the rights mkvm_guest_copy() uses. */
+int mkvm_guest_gpa(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		   u64 la, u32 access, u64 *gpa, struct mkvm_fault *fault)
+{
+	struct mkvm_vm *vm = vcpu->vm;
+	struct mkvm_paging pg;
+	int idx, r;
+
+	access = mkvm_paging(vcpu, s, access, &pg);
+	idx = srcu_read_lock(&vm->srcu);
+	r = mkvm_gva_to_gpa(&pg, la, access, mkvm_read_gpa_cb, vm, gpa, fault);
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
+/* The same for instruction bytes and such, where the fault is not needed. */
+static int mkvm_linear_access(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			      u64 la, void *buf, unsigned int len, u32 access)
+{
+	struct mkvm_fault fault;
+
+	return mkvm_guest_copy(vcpu, s, la, buf, len, access, &fault);
+}
+
+int mkvm_internal_error(struct mkvm_vcpu *vcpu, u32 suberror,
+			u64 data0, u64 data1)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = 2;
+	run->internal.data[0] = data0;
+	run->internal.data[1] = data1;
+	return 0;
+}
+
+static u64 mkvm_mask(unsigned int bytes)
+{
+	return bytes >= 8 ? ~0ULL : (1ULL << (bytes * 8)) - 1;
+}
+
+/* Address-size register access for string IO (SI, DI, CX). */
+u64 mkvm_reg_get(struct mkvm_vcpu *vcpu, int reg, unsigned int asize)
+{
+	return vcpu->regs[reg] & mkvm_mask(asize);
+}
+
+void mkvm_reg_set(struct mkvm_vcpu *vcpu, int reg, unsigned int asize,
+		  u64 val)
+{
+	u64 m = mkvm_mask(asize);
+
+	if (asize == 4)
+		vcpu->regs[reg] = val & m;	/* 32-bit writes zero-extend */
+	else
+		vcpu->regs[reg] = (vcpu->regs[reg] & ~m) | (val & m);
+}
+
+/* Segment registers by their x86 number: ES CS SS DS FS GS. */
+static const struct kvm_segment *mkvm_sreg(const struct kvm_sregs *s, int seg)
+{
+	const struct kvm_segment *segs[] = {
+		&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs,
+	};
+
+	return seg >= 0 && seg < ARRAY_SIZE(segs) ? segs[seg] : &s->ds;
+}
+
+u64 mkvm_seg_base(const struct kvm_sregs *s, int seg)
+{
+	/* In 64-bit mode only FS and GS have a base. */
+	if (mkvm_cpu_mode(s) == MKVM_MODE_LONG64 && seg < 4)
+		return 0;
+	return mkvm_sreg(s, seg)->base;
+}
+
+/*
+ * A data access of the emulator at @seg:@ea (@ea already cut to the
+ * address size), as the CPU makes it: the segment checks (#GP/#SS) give
+ * the linear address, then the page walk with the rights of the guest's
+ * CPL (#PF), then the copy.  Both return like mkvm_guest_copy().
+ */
+int mkvm_data_linear(const struct kvm_sregs *s, int seg, u64 ea,
+		     unsigned int len, bool write, u64 *la,
+		     struct mkvm_fault *fault)
+{
+	const struct kvm_segment *k = mkvm_sreg(s, seg);
+	struct mkvm_seg sg = {
+		.base = mkvm_seg_base(s, seg), .limit = k->limit,
+		.type = k->type, .db = k->db, .usable = !k->unusable,
+		.ss = seg == 2,
+	};
+
+	return mkvm_linearize(mkvm_cpu_mode(s), &sg, ea, len, write, la, fault);
+}
+
+int mkvm_guest_data(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		    int seg, u64 ea, void *buf, unsigned int len,
+		    bool write, struct mkvm_fault *fault)
+{
+	u64 la;
+	int r;
+
+	r = mkvm_data_linear(s, seg, ea, len, write, &la, fault);
+	if (!r)
+		r = mkvm_guest_copy(vcpu, s, la, buf, len,
+				    write ? MKVM_WALK_WRITE : 0, fault);
+	return r;
+}
+
+/*
+ * After an emulated access failed with @r: -EFAULT raises @fault in the
+ * guest (CR2 first, for a #PF), which then re-enters at the instruction;
+ * anything else is KVM_EXIT_INTERNAL_ERROR for address @addr.  Returns
+ * like an exit handler.
+ */
+int mkvm_access_failed(struct mkvm_vcpu *vcpu, int r,
+		       const struct mkvm_fault *fault, u64 addr)
+{
+	struct kvm_sregs s;
+
+	if (r != -EFAULT)
+		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   addr, vcpu->rip);
+	mkvm_ops->get_sregs(vcpu, &s);
+	if (fault->vector == X86_TRAP_PF)
+		mkvm_ops->set_cr2(vcpu, fault->address);
+	/* Real mode pushes no error code. */
+	mkvm_ops->inject_exception(vcpu, fault->vector, s.cr0 & X86_CR0_PE,
+				   fault->error);
+	return 1;
+}
+
+int mkvm_insn_prefixes(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		       struct mkvm_prefixes *p)
+{
+	static const u8 segs[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
+	enum mkvm_cpu_mode mode = mkvm_cpu_mode(s);
+	u64 la = mode == MKVM_MODE_LONG64 ? vcpu->rip :
+		 (u32)(s->cs.base + vcpu->rip);
+	bool def16 = mode == MKVM_MODE_REAL || mode == MKVM_MODE_PROT16;
+	u8 b;
+	int i, j;
+
+	p->asize = mode == MKVM_MODE_LONG64 ? 8 : def16 ? 2 : 4;
+	p->seg = 3;					/* DS */
+	p->opsize16 = def16;
+	p->rexw = false;
+	p->rex = 0;
+	p->rep = false;
+	for (i = 0; i < 15; i++) {
+		if (mkvm_linear_access(vcpu, s, la + i, &b, 1, MKVM_WALK_FETCH))
+			return -EFAULT;
+		for (j = 0; j < ARRAY_SIZE(segs); j++)
+			if (b == segs[j])
+				break;
+		if (j < ARRAY_SIZE(segs)) {
+			p->seg = j;			/* ES CS SS DS FS GS */
+		} else if (b == 0x67) {
+			p->asize = mode == MKVM_MODE_LONG64 ? 4 : 6 - p->asize;
+		} else if (b == 0x66) {
+			p->opsize16 = !def16;
+		} else if (mode == MKVM_MODE_LONG64 && (b & 0xf0) == 0x40) {
+			p->rexw = b & 8;
+			p->rex = b;
+			continue;			/* REX must come last */
+		} else if (b == 0xf2 || b == 0xf3) {
+			p->rep = true;
+		} else if (b != 0xf0) {
+			p->len = i + 1;
+			return b;			/* the opcode */
+		}
+		p->rexw = false;
+		p->rex = 0;
+	}
+	return -EINVAL;
+}
+
+/*
+ * Past the instruction that exited.  Without NRIP save the backend knows
+ * only its opcode's length (exit->insn_len): the prefixes in front of it
+ * are counted here, so that a redundant prefix (66 0f a2) does not leave
+ * the guest in the middle of its instruction.
+ */
+void mkvm_skip_insn(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	struct mkvm_prefixes p;
+	struct kvm_sregs s;
+
+	if (exit->next_rip) {
+		vcpu->rip = exit->next_rip;
+		return;
+	}
+	mkvm_ops->get_sregs(vcpu, &s);
+	if (mkvm_insn_prefixes(vcpu, &s, &p) < 0)
+		p.len = 1;		/* unreadable: as if without prefixes */
+	vcpu->rip += p.len - 1 + exit->insn_len;
+	if (mkvm_cpu_mode(&s) != MKVM_MODE_LONG64)
+		vcpu->rip = (u32)vcpu->rip;
+}
+
+/*
+ * Fetch the instruction at CS:RIP through a software walk with the
+ * rights of the CPL: up to 15 bytes, fewer if the next page cannot be
+ * read (*@n says how many).  Returns 0; -EFAULT with *@fault if the walk
+ * for RIP's page faults (the guest gets it, as from KVM's emulator); or
+ * -EIO if the code cannot be read (it is in MMIO).  *@next is the fault
+ * of the next page's walk, for an instruction that turns out to need
+ * bytes from there (@next->vector is 0 if there is none: a walk raises
+ * only #PF and #GP).
+ */
+int mkvm_fetch_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		    u8 *code, unsigned int *n, struct mkvm_fault *fault,
+		    struct mkvm_fault *next)
+{
+	bool la32 = mkvm_cpu_mode(s) != MKVM_MODE_LONG64;
+	u64 la = la32 ? (u32)(s->cs.base + vcpu->rip) : vcpu->rip;
+	unsigned int first = min_t(unsigned int, MKVM_MAX_INSN_LEN,
+				   PAGE_SIZE - offset_in_page(la));
+	u64 gpa;
+	int r;
+
+	next->vector = 0;
+	r = mkvm_guest_gpa(vcpu, s, la, MKVM_WALK_FETCH, &gpa, fault);
+	if (r)
+		return r == -EFAULT ? r : -EIO;
+	if (mkvm_read_guest(vcpu->vm, gpa, code, first))
+		return -EIO;
+	*n = first;
+	if (first == MKVM_MAX_INSN_LEN)
+		return 0;
+	la = la32 ? (u32)(la + first) : la + first;
+	if (mkvm_guest_gpa(vcpu, s, la, MKVM_WALK_FETCH, &gpa, next))
+		return 0;
+	if (!mkvm_read_guest(vcpu->vm, gpa, code + first,
+			     MKVM_MAX_INSN_LEN - first))
+		*n = MKVM_MAX_INSN_LEN;
+	return 0;
+}
+
+/*
+ * Fetch, at CS:RIP, a two-byte-opcode instruction (0F op ModRM) behind
+ * its legacy and REX prefixes, for the intercepts that report neither
+ * operands nor length without decode assists: MOV to/from CR and DR,
+ * CLTS, LMSW.  On success code[*at] is 0x0f, code[*at + 1] the opcode,
+ * and code[*at + 2] the ModRM byte if *modrm is true (CLTS has none and
+ * may end the readable code).
+ */
+int mkvm_fetch_0f_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		       enum mkvm_cpu_mode mode, u8 code[15], int *at,
+		       u8 *rex, bool *modrm)
+{
+	u64 la = mode == MKVM_MODE_LONG64 ? vcpu->rip : (u32)(s->cs.base + vcpu->rip);
+	struct mkvm_prefixes p;
+
+	/* Room for the opcode and ModRM within the 15 bytes. */
+	if (mkvm_insn_prefixes(vcpu, s, &p) != 0x0f || p.len > 13)
+		return -EFAULT;
+	*at = p.len - 1;
+	code[*at] = 0x0f;
+	if (mkvm_linear_access(vcpu, s, la + p.len, &code[*at + 1], 1,
+			       MKVM_WALK_FETCH))
+		return -EFAULT;
+	*modrm = !mkvm_linear_access(vcpu, s, la + p.len + 1, &code[*at + 2],
+				     1, MKVM_WALK_FETCH);
+	*rex = p.rex;
+	return 0;
+}

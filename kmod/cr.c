@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Control registers: guest writes to CR0 and CR4 (MOV, CLTS, LMSW)
+ * with the architecture's checks, and XCR0 through XSETBV.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <asm/fpu/xcr.h>
+#include <asm/processor-flags.h>
+#include <asm/trapnr.h>
+
+#include "minikvm.h"
+
+static u64 mkvm_host_xcr0;
+
+int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u64 v = (u32)vcpu->regs[0] | (vcpu->regs[2] << 32);
+	u64 allowed = mkvm_host_xcr0 & (XFEATURE_MASK_FP | XFEATURE_MASK_SSE |
+					XFEATURE_MASK_YMM);
+	struct kvm_sregs s;
+
+	mkvm_ops->get_sregs(vcpu, &s);
+	/* XCR0 only, from CPL 0, x87 always on, AVX needs SSE. */
+	if ((u32)vcpu->regs[1] != 0 || (s.ss.dpl && (s.cr0 & X86_CR0_PE)) ||
+	    !(v & XFEATURE_MASK_FP) || (v & ~allowed) ||
+	    ((v & XFEATURE_MASK_YMM) && !(v & XFEATURE_MASK_SSE))) {
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vcpu->xcr0 = v;
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}
+
+/*
+ * The CR4 bits a guest may set: what the host can give it and, for the
+ * feature bits, what the vCPU's CPUID offers (as KVM: a guest without
+ * SMEP in its CPUID gets #GP for CR4.SMEP, KVM_SET_SREGS EINVAL).
+ */
+u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu)
+{
+	static const struct {
+		u64 cr4;
+		int feature;
+		u32 fn;
+		enum cpuid_regs_idx reg;
+		int bit;
+	} gated[] = {
+		{ X86_CR4_OSXSAVE, X86_FEATURE_XSAVE, 1, CPUID_ECX, 26 },
+		{ X86_CR4_PCIDE, X86_FEATURE_PCID, 1, CPUID_ECX, 17 },
+		{ X86_CR4_FSGSBASE, X86_FEATURE_FSGSBASE, 7, CPUID_EBX, 0 },
+		{ X86_CR4_SMEP, X86_FEATURE_SMEP, 7, CPUID_EBX, 7 },
+		{ X86_CR4_SMAP, X86_FEATURE_SMAP, 7, CPUID_EBX, 20 },
+	};
+	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
+		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
+		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(gated); i++)
+		if (boot_cpu_has(gated[i].feature) &&
+		    mkvm_cpuid_bit(vcpu, gated[i].fn, gated[i].reg, gated[i].bit))
+			ok |= gated[i].cr4;
+	return ok;
+}
+
+/*
+ * A guest write to CR0 or CR4 (MOV to CR, CLTS, LMSW), intercepted so
+ * that it gets the checks of the architecture (and of KVM): a #GP for a
+ * reserved bit, paging without protection, long mode without PAE, and
+ * so on.  Emulators of SVM that skip some of them (QEMU) otherwise end up
+ * in states that wedge or crash them.  Without decode assists, the
+ * instruction is read at CS:RIP.
+ */
+int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	enum mkvm_cpu_mode mode;
+	struct kvm_sregs s;
+	u64 val, old;
+	u8 code[15], rex;
+	bool modrm;
+	int i, cr;
+
+	mkvm_ops->get_sregs(vcpu, &s);
+	mode = mkvm_cpu_mode(&s);
+	if (mkvm_fetch_0f_insn(vcpu, &s, mode, code, &i, &rex, &modrm))
+		goto cannot;
+	if (code[i + 1] == 0x06) {			/* CLTS */
+		cr = 0;
+		val = s.cr0 & ~X86_CR0_TS;
+		i += 2;
+	} else if (modrm && code[i + 1] == 0x22 && (code[i + 2] >> 6) == 3) {
+		/* MOV CRn, reg: ModRM.reg (+REX.R) is n, ModRM.rm (+REX.B) reg. */
+		cr = ((code[i + 2] >> 3) & 7) | (rex & 4 ? 8 : 0);
+		val = vcpu->regs[(code[i + 2] & 7) | (rex & 1 ? 8 : 0)];
+		if (mode != MKVM_MODE_LONG64)
+			val = (u32)val;
+		i += 3;
+	} else if (modrm && code[i + 1] == 0x01 && (code[i + 2] >> 6) == 3 &&
+		   ((code[i + 2] >> 3) & 7) == 6) {
+		/* LMSW reg: PE (set only), MP, EM, TS. */
+		cr = 0;
+		val = (s.cr0 & ~0xeULL) |
+		      (vcpu->regs[(code[i + 2] & 7) | (rex & 1 ? 8 : 0)] & 0xf);
+		i += 3;
+	} else {
+		goto cannot;
+	}
+
+	if (cr == 0) {
+		old = s.cr0;
+		val |= X86_CR0_ET;
+		if ((val >> 32) || ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
+		    ((val & X86_CR0_PG) && !(val & X86_CR0_PE)))
+			goto gp;
+		if (!(old & X86_CR0_PG) && (val & X86_CR0_PG) &&
+		    (s.efer & EFER_LME)) {
+			if (!(s.cr4 & X86_CR4_PAE) || s.cs.l)
+				goto gp;
+			s.efer |= EFER_LMA;
+		}
+		if ((old & X86_CR0_PG) && !(val & X86_CR0_PG) &&
+		    (s.efer & EFER_LMA)) {
+			if (s.cs.l)
+				goto gp;
+			s.efer &= ~EFER_LMA;
+		}
+		s.cr0 = val;
+	} else if (cr == 4) {
+		if ((val & ~mkvm_cr4_allowed(vcpu)) ||
+		    ((s.efer & EFER_LMA) && !(val & X86_CR4_PAE)) ||
+		    ((val & X86_CR4_PCIDE) && !(s.efer & EFER_LMA)))
+			goto gp;
+		s.cr4 = val;
+	} else {
+		goto gp;	/* not the CR the exit was for: #GP, as MOV to CR9 */
+	}
+	mkvm_ops->set_sregs(vcpu, &s);
+	set_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests);
+	vcpu->rip += i;
+	return 1;
+
+gp:
+	mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+	return 1;
+cannot:
+	return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+				   exit->hw_reason, vcpu->rip);
+}
+
+void mkvm_cr_init(void)
+{
+	if (boot_cpu_has(X86_FEATURE_OSXSAVE))
+		mkvm_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+}
+
+u64 mkvm_get_host_xcr0(void)
+{
+	return mkvm_host_xcr0;
+}

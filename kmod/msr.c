@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MSRs: the emulated ones, RDMSR/WRMSR exits, KVM_GET/SET_MSRS, and
+ * the MSR-like instructions RDTSCP and RDPMC.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/uaccess.h>
+#include <asm/mtrr.h>
+#include <asm/trapnr.h>
+#include <asm/msr-index.h>
+
+#include "minikvm.h"
+
+/* The MSRs KVM_GET_MSR_INDEX_LIST reports: all we emulate. */
+static const u32 mkvm_msrs[] = {
+	MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
+	MSR_IA32_SPEC_CTRL, MSR_MTRRdefType, MSR_TSC_AUX,
+};
+
+static bool mkvm_is_mtrr_var(u32 index)
+{
+	return index >= MTRRphysBase_MSR(0) && index <= MTRRphysMask_MSR(7);
+}
+
+static int mkvm_mtrr_fixed_index(u32 index)
+{
+	switch (index) {
+	case MSR_MTRRfix64K_00000:	return 0;
+	case MSR_MTRRfix16K_80000:	return 1;
+	case MSR_MTRRfix16K_A0000:	return 2;
+	case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_F8000:
+		return 3 + index - MSR_MTRRfix4K_C0000;
+	default:
+		return -1;
+	}
+}
+
+/* 0, or -EINVAL for an MSR we do not have (the guest then gets #GP). */
+static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
+			bool host)
+{
+	int r = mkvm_ops->get_msr(vcpu, index, data);
+	int fixed;
+
+	if (r != -ENOENT)
+		return r;
+	fixed = mkvm_mtrr_fixed_index(index);
+	if (fixed >= 0) {
+		*data = vcpu->mtrr_fixed[fixed];
+		return 0;
+	}
+	if (mkvm_is_mtrr_var(index)) {
+		*data = vcpu->mtrr_var[index - MTRRphysBase_MSR(0)];
+		return 0;
+	}
+	switch (index) {
+	case MSR_IA32_APICBASE:
+		*data = vcpu->apic_base;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*data = vcpu->misc_enable;
+		return 0;
+	case MSR_IA32_SPEC_CTRL:
+		*data = vcpu->spec_ctrl;
+		return 0;
+	case MSR_TSC_AUX:
+		if (!host && !mkvm_cpuid_has_tsc_aux(vcpu))
+			return -EINVAL;
+		*data = vcpu->tsc_aux;
+		return 0;
+	case MSR_MTRRcap:
+		*data = 0x500 | 8;	/* fixed ranges, WC, 8 variable */
+		return 0;
+	case MSR_MTRRdefType:
+		*data = vcpu->mtrr_def_type;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+	case MSR_IA32_MCG_CAP:
+	case MSR_IA32_MCG_STATUS:
+	case MSR_K7_HWCR:
+		*data = 0;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Each byte of the PAT is a memory type: 0, 1, 4, 5, 6 or 7. */
+static bool mkvm_valid_pat(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t > 7 || t == 2 || t == 3)
+			return false;
+	}
+	return true;
+}
+
+/* Sign-extended from bit 47 (no LA57 for guests). */
+static bool mkvm_canonical(u64 a)
+{
+	return ((s64)a << 16 >> 16) == (s64)a;
+}
+
+static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
+			bool host)
+{
+	struct kvm_sregs s;
+	int fixed;
+
+	switch (index) {
+	case MSR_EFER:
+		/* Long mode and NX only as far as the guest's CPUID has them. */
+		if (data & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+			return -EINVAL;
+		if ((data & EFER_LME) && !mkvm_cpuid_has_long_mode(vcpu))
+			return -EINVAL;
+		if ((data & EFER_NX) && !mkvm_cpuid_has_nx(vcpu))
+			return -EINVAL;
+		/* The guest cannot toggle LME with paging on. */
+		mkvm_ops->get_sregs(vcpu, &s);
+		if (!host && (s.cr0 & X86_CR0_PG) &&
+		    ((data ^ s.efer) & EFER_LME))
+			return -EINVAL;
+		break;
+	case MSR_IA32_CR_PAT:
+		if (!mkvm_valid_pat(data))
+			return -EINVAL;
+		break;
+	case MSR_SYSCALL_MASK:
+		/*
+		 * Bits 63:32 are reserved: Intel CPUs refuse them, and VMX
+		 * writes this MSR into the CPU around every run.
+		 */
+		if (data >> 32)
+			return -EINVAL;
+		break;
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		if (!mkvm_canonical(data))
+			return -EINVAL;
+		break;
+	case MSR_IA32_APICBASE:
+		vcpu->apic_base = data;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		vcpu->misc_enable = data;
+		return 0;
+	case MSR_IA32_SPEC_CTRL:
+		/* Kept, not applied: the host's mitigations stay in force. */
+		vcpu->spec_ctrl = data;
+		return 0;
+	case MSR_TSC_AUX:
+		if (!host && !mkvm_cpuid_has_tsc_aux(vcpu))
+			return -EINVAL;
+		vcpu->tsc_aux = (u32)data;	/* AMD ignores bits 63:32 */
+		return 0;
+	case MSR_IA32_PRED_CMD:
+		if (data & ~PRED_CMD_IBPB)
+			return -EINVAL;
+		if (data && boot_cpu_has(X86_FEATURE_IBPB))
+			wrmsrl(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
+		return 0;
+	case MSR_MTRRdefType:
+		vcpu->mtrr_def_type = data;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+	case MSR_IA32_MCG_STATUS:
+		if (host || !data)
+			return 0;
+		return -EINVAL;
+	}
+	fixed = mkvm_mtrr_fixed_index(index);
+	if (fixed >= 0) {
+		vcpu->mtrr_fixed[fixed] = data;
+		return 0;
+	}
+	if (mkvm_is_mtrr_var(index)) {
+		vcpu->mtrr_var[index - MTRRphysBase_MSR(0)] = data;
+		return 0;
+	}
+	return mkvm_ops->set_msr(vcpu, index, data) == -ENOENT ?
+	       -EINVAL : 0;
+}
+
+int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u64 data;
+
+	if (mkvm_get_msr(vcpu, vcpu->regs[1], &data, false)) {
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vcpu->regs[0] = (u32)data;
+	vcpu->regs[2] = data >> 32;
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}
+
+int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u64 data = (u32)vcpu->regs[0] | (vcpu->regs[2] << 32);
+
+	if (mkvm_set_msr(vcpu, vcpu->regs[1], data, false)) {
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}
+
+#define MKVM_MAX_IO_MSRS	256
+
+/* KVM_GET_MSRS / KVM_SET_MSRS: stop at the first failure, return count. */
+int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
+{
+	struct kvm_msrs __user *um = argp;
+	struct kvm_msr_entry e;
+	struct kvm_msrs m;
+	u32 i;
+
+	if (copy_from_user(&m, um, sizeof(m)))
+		return -EFAULT;
+	if (m.nmsrs >= MKVM_MAX_IO_MSRS)
+		return -E2BIG;
+	for (i = 0; i < m.nmsrs; i++) {
+		if (copy_from_user(&e, &um->entries[i], sizeof(e)))
+			return -EFAULT;
+		if (set) {
+			if (mkvm_set_msr(vcpu, e.index, e.data, true))
+				break;
+		} else {
+			if (mkvm_get_msr(vcpu, e.index, &e.data, true))
+				break;
+			if (copy_to_user(&um->entries[i].data, &e.data, sizeof(e.data)))
+				return -EFAULT;
+		}
+	}
+	return i;
+}
+
+long mkvm_get_msr_index_list(void __user *argp)
+{
+	struct kvm_msr_list __user *ul = argp;
+	struct kvm_msr_list l;
+	u32 n = ARRAY_SIZE(mkvm_msrs);
+
+	if (copy_from_user(&l, ul, sizeof(l)))
+		return -EFAULT;
+	if (put_user(n, &ul->nmsrs))
+		return -EFAULT;
+	if (l.nmsrs < n)
+		return -E2BIG;
+	if (copy_to_user(ul->indices, mkvm_msrs, sizeof(mkvm_msrs)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * TSC_AUX, which RDPID reads without any intercept (RDTSCP is
+ * intercepted): the guest's while it runs, so that it never sees the
+ * host's CPU and node number.  The host's value (set per CPU at boot) is
+ * cached per CPU; bit 32 marks the cache valid.
+ */
+static DEFINE_PER_CPU(u64, mkvm_host_tsc_aux);
+
+u64 mkvm_load_guest_tsc_aux(struct mkvm_vcpu *vcpu)
+{
+	u64 host = this_cpu_read(mkvm_host_tsc_aux);
+
+	if (!boot_cpu_has(X86_FEATURE_RDTSCP) && !boot_cpu_has(X86_FEATURE_RDPID))
+		return vcpu->tsc_aux;
+	if (!(host >> 32)) {
+		rdmsrl(MSR_TSC_AUX, host);
+		host = (u32)host | BIT_ULL(32);
+		this_cpu_write(mkvm_host_tsc_aux, host);
+	}
+	if ((u32)host != vcpu->tsc_aux)
+		wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
+	return (u32)host;
+}
+
+void mkvm_put_guest_tsc_aux(struct mkvm_vcpu *vcpu, u64 host)
+{
+	if (host != vcpu->tsc_aux)
+		wrmsrl(MSR_TSC_AUX, host);
+}
+
+/*
+ * RDTSCP, intercepted: #UD unless the guest's CPUID has it (ours never
+ * offers it), else the guest's TSC and its TSC_AUX.
+ */
+int mkvm_handle_rdtscp(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u64 tsc;
+
+	if (!mkvm_cpuid_has_rdtscp(vcpu) ||
+	    mkvm_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc)) {
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
+		return 1;
+	}
+	vcpu->regs[0] = (u32)tsc;
+	vcpu->regs[2] = tsc >> 32;
+	vcpu->regs[1] = vcpu->tsc_aux;
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}
+
+/*
+ * RDPMC, always intercepted: the counters of the CPU are the host's (its
+ * NMI watchdog, perf events of every task), so no guest may read them.
+ * minikvm has no virtual PMU, and answers as KVM does without one.  An
+ * AMD CPU has four legacy counters that no CPUID bit announces (six with
+ * PERFCTR_CORE); KVM emulates them, never programmed, so they read 0.
+ * Intel counters exist only through CPUID leaf 0xA, which minikvm does
+ * not offer: #GP, as KVM with its PMU version 0.  Bits 31:30 of ECX (the
+ * "fast" read, Intel's fixed counters) are ignored on AMD, as KVM does.
+ * Outside CPL 0 in protected mode RDPMC needs CR4.PCE: #GP without it
+ * (the CPU checks that before the intercept; the check here keeps the
+ * rule whatever the hardware does).
+ */
+int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	u32 idx = (u32)vcpu->regs[1] & ~(3U << 30);
+	u32 counters = 0;
+	struct kvm_sregs s;
+
+	if (boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
+	    boot_cpu_data.x86_vendor == X86_VENDOR_HYGON)
+		counters = mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_ECX, 23) ? 6 : 4;
+	mkvm_ops->get_sregs(vcpu, &s);
+	if (idx >= counters ||
+	    (mkvm_cpl(vcpu, &s) && !(s.cr4 & X86_CR4_PCE))) {
+		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vcpu->regs[0] = 0;
+	vcpu->regs[2] = 0;
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}

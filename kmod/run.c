@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The KVM_RUN loop: completing the last exit, entering the guest
+ * through the backend, requests and kicks.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/signal.h>
+#include <asm/nospec-branch.h>
+#include <asm/processor-flags.h>
+
+#include "minikvm.h"
+
+static bool mkvm_ready_for_injection(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_ops->interrupt_allowed(vcpu) && !vcpu->irq_pending;
+}
+
+static void mkvm_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	struct mkvm_vcpu *vcpu = container_of(pn, struct mkvm_vcpu, pn);
+
+	vcpu->flush_l1d = true;
+	mkvm_ops->vcpu_load(vcpu, cpu);
+}
+
+static void mkvm_sched_out(struct preempt_notifier *pn,
+			   struct task_struct *next)
+{
+	struct mkvm_vcpu *vcpu = container_of(pn, struct mkvm_vcpu, pn);
+
+	mkvm_ops->vcpu_put(vcpu);
+}
+
+struct preempt_ops mkvm_preempt_ops = {
+	.sched_in = mkvm_sched_in,
+	.sched_out = mkvm_sched_out,
+};
+
+/* Enter the guest once; returns like an exit handler. */
+static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct mkvm_exit exit = { .reason = MKVM_EXIT_NONE };
+	struct mkvm_host_db host_db;
+	u64 t0, t1, host_tsc_aux;
+	bool guest_db;
+	int r;
+
+	/* KVM_INTERRUPT's vector goes in at the next entry, as in KVM. */
+	if (vcpu->irq_pending) {
+		mkvm_ops->inject_irq(vcpu, vcpu->irq_vector);
+		vcpu->irq_pending = false;
+		mkvm_stat_add(&vcpu->stats.injections, 1);
+	}
+	mkvm_ops->enable_irq_window(vcpu, run->request_interrupt_window &&
+				    !mkvm_ops->interrupt_allowed(vcpu));
+
+	preempt_disable();
+	local_irq_disable();
+	WRITE_ONCE(vcpu->mode, MKVM_IN_GUEST_MODE);
+	/* Pairs with mkvm_kick_all(): mode is visible before requests are read. */
+	smp_mb();
+	if (test_and_clear_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests))
+		mkvm_ops->flush_tlb(vcpu);
+	if (need_resched() || signal_pending(current) || vcpu->requests) {
+		WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST_MODE);
+		local_irq_enable();
+		preempt_enable();
+		return 1;
+	}
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+
+	guest_db = mkvm_load_guest_db(vcpu, &host_db);
+	host_tsc_aux = mkvm_load_guest_tsc_aux(vcpu);
+	t0 = local_clock();
+	mkvm_ops->vcpu_run(vcpu, &exit);
+	t1 = local_clock();
+	mkvm_put_guest_tsc_aux(vcpu, host_tsc_aux);
+	if (guest_db)
+		mkvm_put_guest_db(&host_db);
+	/*
+	 * VMSCAPE: the guest may have trained the branch predictors that the
+	 * VMM's userspace uses.  Where the kernel mitigates it, it issues an
+	 * IBPB before this CPU next returns to userspace; mark the CPU that
+	 * ran the guest (preemption is still off), as KVM does.
+	 */
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
+		this_cpu_write(x86_ibpb_exit_to_user, true);
+
+	WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST_MODE);
+	local_irq_enable();
+	preempt_enable();
+
+	r = mkvm_handle_exit(vcpu, &exit);
+	mkvm_account_exit(vcpu, &exit, r, t1 - t0, local_clock() - t1);
+	return r;
+}
+
+int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int r = 1;
+
+	vcpu->ran = true;
+	vcpu->flush_l1d = true;
+	run->flags = 0;
+
+	switch (vcpu->pending) {
+	case MKVM_PENDING_PIO_IN:
+		r = mkvm_complete_pio_in(vcpu);
+		break;
+	case MKVM_PENDING_MMIO_LOAD:
+		mkvm_complete_mmio_load(vcpu);
+		break;
+	case MKVM_PENDING_MMIO_STRING:
+		r = mkvm_complete_string_mmio(vcpu);
+		break;
+	default:
+		break;
+	}
+	vcpu->pending = MKVM_PENDING_NONE;
+	if (r <= 0)
+		goto out_noload;
+
+	/* As KVM, exit_reason is left as it was. */
+	if (mkvm_immediate_exit(run)) {
+		r = -EINTR;
+		goto out_noload;
+	}
+
+	atomic_inc(&vcpu->vm->running);
+	WRITE_ONCE(vcpu->vm->has_run, true);
+	preempt_notifier_register(&vcpu->pn);
+	preempt_disable();
+	mkvm_ops->vcpu_load(vcpu, smp_processor_id());
+	preempt_enable();
+	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+
+	for (;;) {
+		if (signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		r = mkvm_enter_guest(vcpu);
+		if (r <= 0)
+			break;
+		if (run->request_interrupt_window &&
+		    mkvm_ready_for_injection(vcpu)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+			break;
+		}
+		cond_resched();
+	}
+
+	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+	preempt_disable();
+	mkvm_ops->vcpu_put(vcpu);
+	preempt_notifier_unregister(&vcpu->pn);
+	preempt_enable();
+	atomic_dec(&vcpu->vm->running);
+
+out_noload:
+	mkvm_stat_add(&vcpu->stats.user_exits, 1);
+	run->if_flag = !!(mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_IF);
+	run->ready_for_interrupt_injection = mkvm_ready_for_injection(vcpu);
+	run->apic_base = vcpu->apic_base;
+	return r;
+}
+
+static void mkvm_kick_nop(void *unused)
+{
+}
+
+/*
+ * Make every vCPU handle @req before it next runs guest code; those in
+ * guest mode are forced out by an IPI, and we wait until they are out.
+ */
+void mkvm_kick_all(struct mkvm_vm *vm, int req)
+{
+	int i;
+
+	mutex_lock(&vm->lock);
+	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++) {
+		struct mkvm_vcpu *vcpu = vm->vcpus[i];
+
+		set_bit(req, &vcpu->requests);
+		/* Pairs with the barrier after mode is set on entry. */
+		smp_mb__after_atomic();
+		if (READ_ONCE(vcpu->mode) == MKVM_IN_GUEST_MODE)
+			smp_call_function_single(READ_ONCE(vcpu->cpu),
+						 mkvm_kick_nop, NULL, 1);
+	}
+	mutex_unlock(&vm->lock);
+}
