@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Exit dispatch: what the core does with each struct mkvm_exit reason
- * the backends report, and which accounting counter it feeds.
+ * The exit table: for each reason a backend reports in struct mkvm_exit,
+ * the core's handler and the accounting counter the exit feeds.  A
+ * handler returns 1 to re-enter the guest, 0 to return to userspace
+ * with run->exit_reason set, or a negative errno for KVM_RUN.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -9,6 +11,33 @@
 #include <asm/trapnr.h>
 
 #include "minikvm.h"
+
+/* Handled by the backend, or a host event: re-enter. */
+static int mkvm_handle_nothing(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	return 1;
+}
+
+/* Without an in-kernel irqchip, HLT is KVM_EXIT_HLT, past the HLT. */
+static int mkvm_handle_hlt(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	mkvm_skip_insn(vcpu, exit);
+	vcpu->run->exit_reason = KVM_EXIT_HLT;
+	return 0;
+}
+
+/*
+ * INVD and WBINVD/WBNOINVD: skipped, as KVM does.  The guest's caches
+ * are the host's, and no device does DMA into guest memory behind their
+ * back (nothing is assigned), so nothing needs flushing.  WBINVD is
+ * intercepted all the same, so that a guest cannot stall every core of
+ * the socket with a loop of cache flushes.
+ */
+static int mkvm_handle_skip(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}
 
 /* VMMCALL: no hypercalls, "not implemented" as KVM answers (-KVM_ENOSYS). */
 static int mkvm_handle_hypercall(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
@@ -23,108 +52,81 @@ static int mkvm_handle_hypercall(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	return 1;
 }
 
-int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+/* SVM and VMX instructions, MONITOR/MWAIT: the guest's CPUID has none. */
+static int mkvm_handle_ud(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
+	return 1;
+}
+
+static int mkvm_handle_shutdown(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	WRITE_ONCE(vcpu->vm->shut_down, true);
+	mkvm_netlink_event(vcpu->vm, MINIKVM_EVENT_VCPU_SHUTDOWN, vcpu->id);
+	return 0;
+}
+
+static int mkvm_handle_fail_entry(struct mkvm_vcpu *vcpu,
+				  struct mkvm_exit *exit)
 {
 	struct kvm_run *run = vcpu->run;
 
-	switch (exit->reason) {
-	case MKVM_EXIT_NONE:
-	case MKVM_EXIT_INTR:
-	case MKVM_EXIT_IRQ_WINDOW:
-		return 1;
-	case MKVM_EXIT_IO:
-		return mkvm_handle_io(vcpu, exit);
-	case MKVM_EXIT_NPF:
-		return mkvm_handle_npf(vcpu, exit);
-	case MKVM_EXIT_HLT:
-		mkvm_skip_insn(vcpu, exit);
-		run->exit_reason = KVM_EXIT_HLT;
-		return 0;
-	case MKVM_EXIT_CPUID:
-		return mkvm_handle_cpuid(vcpu, exit);
-	case MKVM_EXIT_RDMSR:
-		return mkvm_handle_rdmsr(vcpu, exit);
-	case MKVM_EXIT_WRMSR:
-		return mkvm_handle_wrmsr(vcpu, exit);
-	case MKVM_EXIT_XSETBV:
-		return mkvm_handle_xsetbv(vcpu, exit);
-	case MKVM_EXIT_CR_WRITE:
-		return mkvm_handle_cr_write(vcpu, exit);
-	case MKVM_EXIT_DR_ACCESS:
-		return mkvm_handle_dr_access(vcpu, exit);
-	case MKVM_EXIT_RDTSCP:
-		return mkvm_handle_rdtscp(vcpu, exit);
-	case MKVM_EXIT_INVD:
-		/* A no-op, as in KVM: the guest's caches are the host's. */
-		mkvm_skip_insn(vcpu, exit);
-		return 1;
-	case MKVM_EXIT_WBINVD:
-		/*
-		 * Intercepted so that a guest cannot stall every core of the
-		 * socket with a loop of cache flushes.  No device does DMA
-		 * into guest memory behind the caches' back (nothing is
-		 * assigned), so, as KVM then does, nothing is flushed.
-		 */
-		mkvm_skip_insn(vcpu, exit);
-		return 1;
-	case MKVM_EXIT_RDPMC:
-		return mkvm_handle_rdpmc(vcpu, exit);
-	case MKVM_EXIT_HYPERCALL:
-		return mkvm_handle_hypercall(vcpu, exit);
-	case MKVM_EXIT_UD:
-		mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
-		return 1;
-	case MKVM_EXIT_SHUTDOWN:
-		run->exit_reason = KVM_EXIT_SHUTDOWN;
-		WRITE_ONCE(vcpu->vm->shut_down, true);
-		mkvm_netlink_event(vcpu->vm, MINIKVM_EVENT_VCPU_SHUTDOWN, vcpu->id);
-		return 0;
-	case MKVM_EXIT_FAIL_ENTRY:
-		WRITE_ONCE(vcpu->vm->shut_down, true);
-		mkvm_netlink_event(vcpu->vm, MINIKVM_EVENT_VCPU_FAIL_ENTRY,
-				   vcpu->id);
-		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
-		run->fail_entry.hardware_entry_failure_reason = exit->hw_reason;
-		run->fail_entry.cpu = vcpu->cpu;
-		return 0;
-	default:
-		return mkvm_internal_error(vcpu,
-				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
-				exit->hw_reason, vcpu->cpu);
-	}
+	WRITE_ONCE(vcpu->vm->shut_down, true);
+	mkvm_netlink_event(vcpu->vm, MINIKVM_EVENT_VCPU_FAIL_ENTRY, vcpu->id);
+	run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+	run->fail_entry.hardware_entry_failure_reason = exit->hw_reason;
+	run->fail_entry.cpu = vcpu->cpu;
+	return 0;
+}
+
+static int mkvm_handle_unknown(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+				   exit->hw_reason, vcpu->cpu);
+}
+
+static const struct {
+	int (*handle)(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+	u8 stat;			/* MINIKVM_STAT_* */
+} mkvm_exits[] = {
+	[MKVM_EXIT_NONE]	= { mkvm_handle_nothing, MINIKVM_STAT_EXCEPTION },
+	[MKVM_EXIT_INTR]	= { mkvm_handle_nothing, MINIKVM_STAT_INTR },
+	[MKVM_EXIT_IO]		= { mkvm_handle_io, MINIKVM_STAT_IO },
+	[MKVM_EXIT_NPF]		= { mkvm_handle_npf, MINIKVM_STAT_NPF },
+	[MKVM_EXIT_HLT]		= { mkvm_handle_hlt, MINIKVM_STAT_HLT },
+	[MKVM_EXIT_CPUID]	= { mkvm_handle_cpuid, MINIKVM_STAT_CPUID },
+	[MKVM_EXIT_RDMSR]	= { mkvm_handle_rdmsr, MINIKVM_STAT_MSR },
+	[MKVM_EXIT_WRMSR]	= { mkvm_handle_wrmsr, MINIKVM_STAT_MSR },
+	[MKVM_EXIT_XSETBV]	= { mkvm_handle_xsetbv, MINIKVM_STAT_XSETBV },
+	[MKVM_EXIT_CR_WRITE]	= { mkvm_handle_cr_write, MINIKVM_STAT_OTHER },
+	[MKVM_EXIT_DR_ACCESS]	= { mkvm_handle_dr_access, MINIKVM_STAT_OTHER },
+	[MKVM_EXIT_INVD]	= { mkvm_handle_skip, MINIKVM_STAT_OTHER },
+	[MKVM_EXIT_WBINVD]	= { mkvm_handle_skip, MINIKVM_STAT_WBINVD },
+	[MKVM_EXIT_RDPMC]	= { mkvm_handle_rdpmc, MINIKVM_STAT_OTHER },
+	[MKVM_EXIT_HYPERCALL]	= { mkvm_handle_hypercall, MINIKVM_STAT_OTHER },
+	[MKVM_EXIT_RDTSCP]	= { mkvm_handle_rdtscp, MINIKVM_STAT_OTHER },
+	[MKVM_EXIT_IRQ_WINDOW]	= { mkvm_handle_nothing, MINIKVM_STAT_IRQ_WINDOW },
+	[MKVM_EXIT_SHUTDOWN]	= { mkvm_handle_shutdown, MINIKVM_STAT_SHUTDOWN },
+	[MKVM_EXIT_FAIL_ENTRY]	= { mkvm_handle_fail_entry, MINIKVM_STAT_FAIL_ENTRY },
+	[MKVM_EXIT_UD]		= { mkvm_handle_ud, MINIKVM_STAT_EXCEPTION },
+	[MKVM_EXIT_UNKNOWN]	= { mkvm_handle_unknown, MINIKVM_STAT_OTHER },
+};
+static_assert(ARRAY_SIZE(mkvm_exits) == MKVM_EXIT_UNKNOWN + 1);
+
+int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	if (exit->reason > MKVM_EXIT_UNKNOWN)
+		exit->reason = MKVM_EXIT_UNKNOWN;
+	return mkvm_exits[exit->reason].handle(vcpu, exit);
 }
 
 /* Count one exit by reason, and the time in the guest and after it. */
 void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 		       int r, u64 guest_ns, u64 exit_ns)
 {
-	static const u8 stat[] = {
-		[MKVM_EXIT_NONE]	= MINIKVM_STAT_EXCEPTION,
-		[MKVM_EXIT_INTR]	= MINIKVM_STAT_INTR,
-		[MKVM_EXIT_IO]		= MINIKVM_STAT_IO,
-		[MKVM_EXIT_NPF]		= MINIKVM_STAT_NPF,
-		[MKVM_EXIT_HLT]		= MINIKVM_STAT_HLT,
-		[MKVM_EXIT_CPUID]	= MINIKVM_STAT_CPUID,
-		[MKVM_EXIT_RDMSR]	= MINIKVM_STAT_MSR,
-		[MKVM_EXIT_WRMSR]	= MINIKVM_STAT_MSR,
-		[MKVM_EXIT_XSETBV]	= MINIKVM_STAT_XSETBV,
-		[MKVM_EXIT_CR_WRITE]	= MINIKVM_STAT_OTHER,
-		[MKVM_EXIT_DR_ACCESS]	= MINIKVM_STAT_OTHER,
-		[MKVM_EXIT_INVD]	= MINIKVM_STAT_OTHER,
-		[MKVM_EXIT_WBINVD]	= MINIKVM_STAT_WBINVD,
-		[MKVM_EXIT_RDPMC]	= MINIKVM_STAT_OTHER,
-		[MKVM_EXIT_RDTSCP]	= MINIKVM_STAT_OTHER,
-		[MKVM_EXIT_HYPERCALL]	= MINIKVM_STAT_OTHER,
-		[MKVM_EXIT_IRQ_WINDOW]	= MINIKVM_STAT_IRQ_WINDOW,
-		[MKVM_EXIT_SHUTDOWN]	= MINIKVM_STAT_SHUTDOWN,
-		[MKVM_EXIT_FAIL_ENTRY]	= MINIKVM_STAT_FAIL_ENTRY,
-		[MKVM_EXIT_UD]		= MINIKVM_STAT_EXCEPTION,
-		[MKVM_EXIT_UNKNOWN]	= MINIKVM_STAT_OTHER,
-	};
-	unsigned int i = MINIKVM_STAT_OTHER;
+	unsigned int i = mkvm_exits[exit->reason].stat;
 
-	if (exit->reason < ARRAY_SIZE(stat))
-		i = stat[exit->reason];
 	/* A fault that did not map a page was MMIO. */
 	if (exit->reason == MKVM_EXIT_NPF && r == 0 &&
 	    vcpu->run->exit_reason == KVM_EXIT_MMIO)
