@@ -200,8 +200,8 @@ out:
 	return r;
 }
 
-static struct kvm_cpuid_entry2 *mkvm_find_cpuid(struct mkvm_vcpu *vcpu,
-						u32 function, u32 index)
+struct kvm_cpuid_entry2 *mkvm_find_cpuid(struct mkvm_vcpu *vcpu, u32 function,
+					 u32 index)
 {
 	u32 i;
 

@@ -59,8 +59,15 @@ static int mkvm_handle_ud(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	return 1;
 }
 
+/*
+ * A triple fault.  On SVM the VMCB is undefined after it: as kvm_amd,
+ * the vCPU is in the INIT state when KVM_RUN returns.  On VMX the state
+ * at the fault stays, as with kvm_intel.
+ */
 static int mkvm_handle_shutdown(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
+	if (exit->shutdown.state_lost)
+		mkvm_vcpu_reset(vcpu, true);
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	WRITE_ONCE(vcpu->vm->shut_down, true);
 	mkvm_netlink_event(vcpu->vm, MINIKVM_EVENT_VCPU_SHUTDOWN, vcpu->id);

@@ -37,6 +37,7 @@
 #define MKVM_MAX_SLOTS		32	/* KVM_CAP_NR_MEMSLOTS */
 #define MKVM_MAX_CPUID		256	/* entries in KVM_SET_CPUID2 */
 #define MKVM_PAT_DEFAULT	0x0007040600070406ULL	/* PAT at reset */
+#define MKVM_DR7_FIXED_1	0x400ULL		/* DR7 bit 10 reads as 1 */
 
 /*
  * The MSRs a guest reads and writes without an exit, on both backends
@@ -110,6 +111,10 @@ struct mkvm_exit {
 			u8 dr;		/* 0-7, as the intercept reported it */
 			bool write;
 		} dr;
+		struct {
+			/* The CPU left no usable state: the vCPU gets INIT's. */
+			bool state_lost;
+		} shutdown;
 	};
 };
 
@@ -139,6 +144,13 @@ struct mkvm_backend_ops {
 	/* vCPUs: the backend struct embeds struct mkvm_vcpu. */
 	size_t vcpu_size;
 	int (*vcpu_create)(struct mkvm_vcpu *vcpu);
+	/*
+	 * RESET (@init false) or INIT: write the backend's part of the
+	 * state (segment registers, descriptor tables) and clear its
+	 * pending event and interrupt shadow; mkvm_vcpu_reset() (regs.c)
+	 * writes the rest after it.
+	 */
+	void (*vcpu_reset)(struct mkvm_vcpu *vcpu, bool init);
 	void (*vcpu_free)(struct mkvm_vcpu *vcpu);
 	void (*vcpu_load)(struct mkvm_vcpu *vcpu, int cpu);
 	void (*vcpu_put)(struct mkvm_vcpu *vcpu);
@@ -388,8 +400,8 @@ int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 		       int r, u64 guest_ns, u64 exit_ns);
 
-/* regs.c: register ioctls, RESET state. */
-void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu);
+/* regs.c: register ioctls, the RESET and INIT states. */
+void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init);
 void mkvm_get_regs(struct mkvm_vcpu *vcpu, struct kvm_regs *r);
 void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r);
 void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
@@ -494,6 +506,8 @@ int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp);
 int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp);
 bool mkvm_cpuid_bit(struct mkvm_vcpu *vcpu, u32 fn,
 		    enum cpuid_regs_idx reg, int bit);
+struct kvm_cpuid_entry2 *mkvm_find_cpuid(struct mkvm_vcpu *vcpu, u32 function,
+					u32 index);
 bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu);
 bool mkvm_cpuid_has_nx(struct mkvm_vcpu *vcpu);
 bool mkvm_cpuid_has_rdtscp(struct mkvm_vcpu *vcpu);

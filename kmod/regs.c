@@ -6,7 +6,10 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm.h>
-#include <asm/mtrr.h>
+#include <linux/mm.h>
+#include <asm/apicdef.h>
+#include <asm/debugreg.h>
+#include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 
 #include "minikvm.h"
@@ -127,12 +130,60 @@ int mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f)
 	return 0;
 }
 
-void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu)
+/*
+ * RESET (a new vCPU) and INIT (after a shutdown that lost the state, on
+ * SVM; INIT IPIs later), as KVM's kvm_vcpu_reset(): the backend writes
+ * its segments and clears its events, this the rest.  On both: the
+ * GPRs 0 but RDX, the CPU signature (CPUID.1:EAX, family 6 without a
+ * CPUID table); CS:IP f000:fff0, RFLAGS 2; CR0 ET (on INIT keeping CD
+ * and NW, on RESET setting them), CR2-4, CR8 and EFER 0; DR0-3 0, DR6
+ * and DR7 at their fixed bits.  XCR0, PAT, the MTRRs and the APIC base
+ * are RESET's alone; INIT keeps them.
+ */
+void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 {
-	vcpu->xcr0 = XFEATURE_MASK_FP;
-	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
-			  (vcpu->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
-	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
-	vcpu->regs[2] = 0x600;		/* RDX: family 6, as KVM */
+	struct kvm_cpuid_entry2 *leaf1 = mkvm_find_cpuid(vcpu, 1, 0);
+	u64 cr0 = X86_CR0_CD | X86_CR0_NW, pat = MKVM_PAT_DEFAULT;
+	struct kvm_sregs s;
+
+	if (init) {
+		mkvm_ops->get_sregs(vcpu, &s);
+		cr0 &= s.cr0;
+		mkvm_ops->get_msr(vcpu, MSR_IA32_CR_PAT, &pat);
+	}
+	mkvm_ops->vcpu_reset(vcpu, init);
+	mkvm_ops->set_msr(vcpu, MSR_IA32_CR_PAT, pat);
+
+	mkvm_ops->get_sregs(vcpu, &s);
+	s.cr0 = cr0 | X86_CR0_ET;
+	s.cr2 = 0;
+	s.cr3 = 0;
+	s.cr4 = 0;
+	s.cr8 = 0;
+	s.efer = 0;
+	mkvm_ops->set_sregs(vcpu, &s);
+	mkvm_ops->set_rflags(vcpu, X86_EFLAGS_FIXED);
+	memset(vcpu->db, 0, sizeof(vcpu->db));
+	mkvm_ops->set_dr(vcpu, 6, DR6_RESERVED);
+	mkvm_ops->set_dr(vcpu, 7, MKVM_DR7_FIXED_1);
+
+	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	vcpu->regs[2] = leaf1 ? leaf1->eax : 0x600;
 	vcpu->rip = 0xfff0;
+	vcpu->spec_ctrl = 0;
+	vcpu->irq_pending = false;
+	vcpu->pending = MKVM_PENDING_NONE;
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+
+	if (!init) {
+		vcpu->xcr0 = XFEATURE_MASK_FP;
+		vcpu->mtrr_def_type = 0;
+		memset(vcpu->mtrr_fixed, 0, sizeof(vcpu->mtrr_fixed));
+		memset(vcpu->mtrr_var, 0, sizeof(vcpu->mtrr_var));
+		vcpu->apic_base = APIC_DEFAULT_PHYS_BASE |
+				  MSR_IA32_APICBASE_ENABLE |
+				  (vcpu->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
+	}
+	/* The guest's translations are gone with its CR3. */
+	set_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests);
 }

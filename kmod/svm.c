@@ -31,8 +31,6 @@
 
 #include "minikvm.h"
 
-#define SVM_DR7_FIXED_1		0x400
-
 /*
  * #NPF EXITINFO1 bit 33 (APM vol. 2, 15.25.6): the fault was on an
  * access to a guest page-table entry during the walk, not on the final
@@ -250,11 +248,21 @@ static void svm_seg_init(struct vmcb_seg *seg, u16 type)
 	seg->base = 0;
 }
 
-/* The architectural state after RESET (as KVM's, with CS:IP f000:fff0). */
-static void svm_init_vmcb(struct svm_vcpu *svm)
+/*
+ * The VMCB for RESET and INIT: the intercepts and, of the architectural
+ * state, the part that is SVM's (segments as kvm_amd sets them: no
+ * accessed bits, a 16-bit busy TSS); regs.c writes the rest.  The whole
+ * VMCB is cleared first, as kvm_amd does after a shutdown (it is
+ * undefined then), so the MSRs it holds (STAR, SYSENTER, ...) start at
+ * 0 on both.  Keeping them across an INIT IPI, as KVM does, is for the
+ * in-kernel irqchip that sends them.
+ */
+static void svm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 {
+	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct vmcb_save_area *s = &svm->vmcb->save;
+	u64 tsc_offset = init ? c->tsc_offset : 0;	/* INIT keeps the TSC */
 	static const int intercepts[] = {
 		INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI, INTERCEPT_CPUID,
 		INTERCEPT_INVD, INTERCEPT_HLT, INTERCEPT_INVLPGA,
@@ -271,7 +279,7 @@ static void svm_init_vmcb(struct svm_vcpu *svm)
 	memset(svm->vmcb, 0, PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(intercepts); i++)
 		svm_set_intercept(c, intercepts[i]);
-	/* DR0-7 reads (bits 0-7) and writes (bits 16-23): see vcpu.c. */
+	/* DR0-7 reads (bits 0-7) and writes (bits 16-23): see dr.c. */
 	c->intercepts[INTERCEPT_DR] = 0x00ff00ff;
 	c->intercepts[INTERCEPT_EXCEPTION] = BIT(X86_TRAP_AC) |
 					     BIT(X86_TRAP_DB) | BIT(X86_TRAP_MC);
@@ -281,12 +289,12 @@ static void svm_init_vmcb(struct svm_vcpu *svm)
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	c->nested_cr3 = mkvm_mmu_root_pa(svm->vcpu.vm);
-	c->tsc_offset = 0;
+	c->tsc_offset = tsc_offset;
 
-	svm_seg_init(&s->cs, SVM_SELECTOR_CODE_MASK | SVM_SELECTOR_READ_MASK | 1);
+	svm_seg_init(&s->cs, SVM_SELECTOR_CODE_MASK | SVM_SELECTOR_READ_MASK);
 	s->cs.selector = 0xf000;
 	s->cs.base = 0xffff0000;
-	svm_seg_init(&s->ds, SVM_SELECTOR_WRITE_MASK | 1);
+	svm_seg_init(&s->ds, SVM_SELECTOR_WRITE_MASK);
 	s->es = s->ds;
 	s->ss = s->ds;
 	s->fs = s->ds;
@@ -297,13 +305,7 @@ static void svm_init_vmcb(struct svm_vcpu *svm)
 	s->tr.limit = 0xffff;
 	s->gdtr.limit = 0xffff;
 	s->idtr.limit = 0xffff;
-	s->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
 	svm_write_efer(svm, 0);
-	s->dr6 = DR6_RESERVED;		/* the bits that read as 1 */
-	s->dr7 = SVM_DR7_FIXED_1;
-	s->rflags = X86_EFLAGS_FIXED;
-	s->rip = 0xfff0;
-	s->g_pat = MKVM_PAT_DEFAULT;
 
 	svm->asid_generation = 0;	/* a new ASID at the next entry */
 }
@@ -318,7 +320,6 @@ static int svm_vcpu_create(struct mkvm_vcpu *vcpu)
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = page_to_phys(page);
 	svm->asid_cpu = -1;
-	svm_init_vmcb(svm);
 	return 0;
 }
 
@@ -520,10 +521,9 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		asm volatile("int $0x12");
 		break;
 	case SVM_EXIT_SHUTDOWN:
-		/* The VMCB is undefined after a shutdown: start afresh. */
+		/* The VMCB is undefined after a shutdown. */
 		exit->reason = MKVM_EXIT_SHUTDOWN;
-		svm_init_vmcb(svm);
-		svm->vcpu.rip = svm->vmcb->save.rip;
+		exit->shutdown.state_lost = true;
 		break;
 	default:
 		/* VMEXIT_INVALID is -1, which QEMU stores as 32 bits. */
@@ -653,7 +653,16 @@ static void svm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *r)
 	svm_seg_get(&s->ss, &r->ss);
 	svm_seg_get(&s->tr, &r->tr);
 	svm_seg_get(&s->ldtr, &r->ldt);
-	/* TR and LDTR are never "unusable" in KVM's view of SVM. */
+	/*
+	 * As kvm_amd reports them: a usable data segment as accessed (the
+	 * CPU's descriptor cache keeps the bit set, and VMX requires it),
+	 * TR as busy; TR and LDTR are never "unusable".
+	 */
+	r->ds.type |= r->ds.unusable ? 0 : 1;
+	r->es.type |= r->es.unusable ? 0 : 1;
+	r->fs.type |= r->fs.unusable ? 0 : 1;
+	r->gs.type |= r->gs.unusable ? 0 : 1;
+	r->tr.type |= 2;
 	r->tr.unusable = 0;
 	r->gdt.base = s->gdtr.base;
 	r->gdt.limit = s->gdtr.limit;
@@ -876,6 +885,7 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.cpu_disable		= svm_cpu_disable,
 	.vcpu_size		= sizeof(struct svm_vcpu),
 	.vcpu_create		= svm_vcpu_create,
+	.vcpu_reset		= svm_vcpu_reset,
 	.vcpu_free		= svm_vcpu_free,
 	.vcpu_load		= svm_vcpu_load,
 	.vcpu_put		= svm_vcpu_put,

@@ -203,7 +203,6 @@ int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 	vcpu->cpu = -1;
 	mutex_init(&vcpu->mutex);
 	preempt_notifier_init(&vcpu->pn, &mkvm_preempt_ops);
-	mkvm_vcpu_reset(vcpu);
 
 	r = -ENOMEM;
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
@@ -215,6 +214,7 @@ int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 	r = mkvm_ops->vcpu_create(vcpu);
 	if (r)
 		goto free_fpu;
+	mkvm_vcpu_reset(vcpu, false);
 
 	mutex_lock(&vm->lock);
 	r = -EINVAL;

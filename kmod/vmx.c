@@ -41,7 +41,6 @@
 #define VMX_BASIC_MEMTYPE(basic) (((basic) >> 50) & 0xf)
 #define VMX_MEMTYPE_WB		6
 
-#define VMX_DR7_FIXED_1		0x400
 
 static u32 vmx_revision_id __read_mostly;
 
@@ -608,9 +607,16 @@ static void vmx_seg_reset(struct kvm_segment *s, u8 type, bool sys)
 	s->present = 1;
 }
 
-/* The architectural state after RESET (as KVM's, with CS:IP f000:fff0). */
-static void vmx_reset_state(struct vmx_vcpu *vmx)
+/*
+ * RESET and INIT: of the architectural state, the part that is VMX's
+ * (segments as kvm_intel sets them: accessed bits set, a 32-bit busy
+ * TSS; no event, no interrupt shadow); regs.c writes the rest.  The
+ * SYSENTER and syscall MSRs start at 0 on RESET and keep their values
+ * across INIT.
+ */
+static void vmx_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 {
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int i;
 
 	for (i = 0; i < VMX_NR_SEGS; i++)
@@ -622,26 +628,17 @@ static void vmx_reset_state(struct vmx_vcpu *vmx)
 	vmx_seg_reset(&vmx->seg[VMX_TR], 0xb, true);	/* busy TSS */
 	vmx->gdt = (struct kvm_dtable){ .limit = 0xffff };
 	vmx->idt = (struct kvm_dtable){ .limit = 0xffff };
-	vmx->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
-	vmx->cr2 = 0;
-	vmx->cr3 = 0;
-	vmx->cr4 = 0;
-	vmx->cr8 = 0;
-	vmx->efer = 0;
 	memset(vmx->pdptr, 0, sizeof(vmx->pdptr));
-	vmx->rflags = X86_EFLAGS_FIXED;
-	vmx->dr6 = DR6_RESERVED;
-	vmx->dr7 = VMX_DR7_FIXED_1;
-	vmx->pat = MKVM_PAT_DEFAULT;
-	vmx->sysenter_cs = 0;
-	vmx->sysenter_esp = 0;
-	vmx->sysenter_eip = 0;
-	memset(vmx->msr, 0, sizeof(vmx->msr));
+	if (!init) {
+		vmx->sysenter_cs = 0;
+		vmx->sysenter_esp = 0;
+		vmx->sysenter_eip = 0;
+		memset(vmx->msr, 0, sizeof(vmx->msr));
+	}
 	vmx->intr_state = 0;
 	vmx->event = 0;
 	vmx->irq_window = false;
-	vmx->vcpu.rip = 0xfff0;
-	vmx->exit_rip = vmx->vcpu.rip;
+	vmx->exit_rip = ~0ULL;		/* no shadow survives at any RIP */
 	vmx->dirty = true;
 }
 
@@ -684,7 +681,6 @@ static int vmx_vcpu_create(struct mkvm_vcpu *vcpu)
 		spin_unlock(&vmx_vpid_lock);
 	}
 	vmx->vpid = vpid;
-	vmx_reset_state(vmx);
 	return 0;
 }
 
@@ -1168,8 +1164,8 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 		exit->reason = MKVM_EXIT_UD;
 		break;
 	case EXIT_REASON_TRIPLE_FAULT:
+		/* The guest's state stays as it was, as with kvm_intel. */
 		exit->reason = MKVM_EXIT_SHUTDOWN;
-		vmx_reset_state(vmx);
 		break;
 	default:
 		/* EPT misconfiguration included: a bug, reported to userspace. */
@@ -1608,6 +1604,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.cpu_disable		= vmx_cpu_disable,
 	.vcpu_size		= sizeof(struct vmx_vcpu),
 	.vcpu_create		= vmx_vcpu_create,
+	.vcpu_reset		= vmx_vcpu_reset,
 	.vcpu_free		= vmx_vcpu_free,
 	.vcpu_load		= vmx_vcpu_load,
 	.vcpu_put		= vmx_vcpu_put,

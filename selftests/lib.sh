@@ -64,8 +64,13 @@ mkvm_install_deps() {
 # its Debian headers or the given kernel tree.
 mkvm_build_module() { # kver [kdir]
 	local d=$B/kmod-$1
-	mkdir -p "$d"
-	cp -a Kbuild kmod include "$d/"
+	mkdir -p "$d/kmod"
+	# Sources only: objects of an in-tree `make module` are another
+	# kernel's, and would be linked into this one's module.
+	cp -a Kbuild include "$d/"
+	find kmod -maxdepth 1 -type f ! -name '*.mod.c' \( -name '*.[chS]' \
+		-o -name '*.inc' -o -name Kbuild -o -name '*.rules' \) \
+		-exec cp -a {} "$d/kmod/" \;
 	make -s -C "${2:-/usr/src/linux-headers-$1}" M="$d" W=1 modules 2>&1 |
 		grep -v "Skipping BTF generation" >&2
 	[ -f "$d/kmod/minikvm.ko" ]

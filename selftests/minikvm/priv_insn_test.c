@@ -67,15 +67,6 @@ static void guest_rdpmc_all(uint64_t user, uint64_t pce)
 	}
 }
 
-static bool host_is_amd(void)
-{
-	uint32_t a, b, c, d;
-
-	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
-	/* "AuthenticAMD" or "HygonGenuine": EBX "Auth" / "Hygo". */
-	return b == 0x68747541 || b == 0x6f677948;
-}
-
 static void guest_rdpmc0(void)
 {
 	guest_set_handler(GP_VECTOR, skip2_handler);

@@ -276,6 +276,132 @@ TEST(triple_fault)
 }
 
 /*
+ * The RESET (new vCPU) and INIT states, as KVM's kvm_vcpu_reset() leaves
+ * them.  The segment descriptors follow each vendor's KVM: kvm_amd
+ * leaves the accessed bits of CS and SS clear (and reports DS-GS as
+ * accessed) and has a 16-bit busy TSS; kvm_intel sets them all and has a
+ * 32-bit one.
+ */
+static void expect_reset_segs(struct __test_metadata *_metadata,
+			      const struct kvm_sregs *s)
+{
+	bool amd = host_is_amd();
+	const struct kvm_segment *data[] = { &s->ss, &s->ds, &s->es, &s->fs, &s->gs };
+	unsigned int i;
+
+	EXPECT_EQ(0xf000, s->cs.selector);
+	EXPECT_EQ(0xffff0000, s->cs.base);
+	EXPECT_EQ(0xffff, s->cs.limit);
+	EXPECT_EQ(amd ? 0xa : 0xb, s->cs.type);
+	EXPECT_EQ(1, s->cs.present);
+	EXPECT_EQ(1, s->cs.s);
+	EXPECT_EQ(0, s->cs.dpl);
+	for (i = 0; i < 5; i++) {
+		EXPECT_EQ(0, data[i]->selector) TH_LOG("segment %u", i);
+		EXPECT_EQ(0, data[i]->base) TH_LOG("segment %u", i);
+		EXPECT_EQ(0xffff, data[i]->limit) TH_LOG("segment %u", i);
+		EXPECT_EQ(amd && i == 0 ? 2 : 3, data[i]->type) TH_LOG("segment %u", i);
+		EXPECT_EQ(1, data[i]->present) TH_LOG("segment %u", i);
+		EXPECT_EQ(1, data[i]->s) TH_LOG("segment %u", i);
+	}
+	EXPECT_EQ(amd ? 3 : 0xb, s->tr.type);
+	EXPECT_EQ(0xffff, s->tr.limit);
+	EXPECT_EQ(2, s->ldt.type);
+	EXPECT_EQ(0xffff, s->ldt.limit);
+	EXPECT_EQ(0, s->gdt.base);
+	EXPECT_EQ(0xffff, s->gdt.limit);
+	EXPECT_EQ(0, s->idt.base);
+	EXPECT_EQ(0xffff, s->idt.limit);
+	EXPECT_EQ(0, s->cr2);
+	EXPECT_EQ(0, s->cr3);
+	EXPECT_EQ(0, s->cr4);
+	EXPECT_EQ(0, s->efer);
+}
+
+/* Every GPR but RDX is 0; RDX is the CPU signature @rdx. */
+static void expect_reset_regs(struct __test_metadata *_metadata,
+			      const struct kvm_regs *r, uint64_t rdx)
+{
+	const uint64_t *g = (const uint64_t *)r;
+	unsigned int i;
+
+	/* rax rbx rcx rdx rsi rdi rsp rbp r8..r15, then rip, rflags. */
+	for (i = 0; i < 16; i++)
+		EXPECT_EQ(i == 3 ? rdx : 0, g[i]) TH_LOG("register %u", i);
+	EXPECT_EQ(0xfff0, r->rip);
+	EXPECT_EQ(RFLAGS_FIXED, r->rflags);
+}
+
+TEST(reset_state)
+{
+	struct vm *vm = vm_create_bare();
+	struct vcpu *vcpu = vm_vcpu_add_raw(vm, 0);
+	struct kvm_debugregs dbg;
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	vcpu_get_regs(vcpu, &r);
+	expect_reset_regs(_metadata, &r, 0x600);	/* no CPUID table yet */
+	vcpu_get_sregs(vcpu, &s);
+	expect_reset_segs(_metadata, &s);
+	EXPECT_EQ(CR0_ET | CR0_CD | CR0_NW, s.cr0);
+	ASSERT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_GET_DEBUGREGS, (unsigned long)&dbg));
+	EXPECT_EQ(0xffff0ff0, dbg.dr6);
+	EXPECT_EQ(0x400, dbg.dr7);
+	vm_free(vm);
+}
+
+/*
+ * After a triple fault: kvm_amd hands back the vCPU in the INIT state
+ * (the VMCB is undefined after a shutdown intercept), keeping CR0.CD and
+ * NW; kvm_intel leaves the state of the fault.  minikvm does the same on
+ * each, so that a VMM prints the same registers on both devices.
+ */
+TEST(shutdown_state)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_cpuid_entry2 *leaf1;
+	struct kvm_cpuid2 *cpuid;
+	struct kvm_sregs s, before;
+	struct kvm_regs r;
+
+	vcpu_load_snippet(vcpu, MODE_LONG, triple_fault64);
+	vcpu_get_regs(vcpu, &r);
+	r.rax = 0xdeadbeef;
+	r.rsi = 0x5151;
+	r.r15 = 0xf15;
+	vcpu_set_regs(vcpu, &r);
+	vcpu_get_sregs(vcpu, &before);
+	before.cr0 |= CR0_CD;			/* caches off: INIT keeps it */
+	vcpu_set_sregs(vcpu, &before);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_SHUTDOWN);
+
+	vcpu_get_regs(vcpu, &r);
+	vcpu_get_sregs(vcpu, &s);
+	if (!host_is_amd()) {
+		EXPECT_EQ(0xdeadbeef, r.rax);
+		EXPECT_EQ(0x5151, r.rsi);
+		EXPECT_EQ(0xf15, r.r15);
+		EXPECT_EQ(before.cr0, s.cr0);
+		EXPECT_EQ(before.cr3, s.cr3);
+		EXPECT_EQ(before.efer, s.efer);
+		EXPECT_EQ(before.cs.selector, s.cs.selector);
+		vm_free(vm);
+		return;
+	}
+	cpuid = cpuid_dup(kvm_supported_cpuid());
+	leaf1 = cpuid_find(cpuid, 1, 0);
+	ASSERT_NE(NULL, leaf1);
+	expect_reset_regs(_metadata, &r, leaf1->eax);
+	expect_reset_segs(_metadata, &s);
+	EXPECT_EQ(CR0_ET | CR0_CD, s.cr0);
+	free(cpuid);
+	vm_free(vm);
+}
+
+/*
  * State KVM_SET_SREGS accepts but the CPU refuses to enter: a 64-bit code
  * segment with D set (CS.L = CS.D = 1 is reserved in long mode).
  */

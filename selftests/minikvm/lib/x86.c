@@ -413,6 +413,15 @@ static struct kvm_cpuid2 *cpuid_alloc(unsigned int nent)
 	return c;
 }
 
+bool host_is_amd(void)
+{
+	uint32_t a, b, c, d;
+
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+	/* "AuthenticAMD" or "HygonGenuine": EBX "Auth" / "Hygo". */
+	return b == 0x68747541 || b == 0x6f677948;
+}
+
 const struct kvm_cpuid2 *kvm_supported_cpuid(void)
 {
 	static struct kvm_cpuid2 *supported;

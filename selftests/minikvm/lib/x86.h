@@ -204,6 +204,8 @@ void vcpu_set_cr3(struct vcpu *vcpu, uint64_t cr3);
 
 /* CPUID. */
 /* KVM_GET_SUPPORTED_CPUID, fetched once (do not modify). */
+/* Whether the host is AMD (or Hygon): SVM, kvm_amd's conventions. */
+bool host_is_amd(void);
 const struct kvm_cpuid2 *kvm_supported_cpuid(void);
 /* A copy to modify and free(). */
 struct kvm_cpuid2 *cpuid_dup(const struct kvm_cpuid2 *cpuid);
