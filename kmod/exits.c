@@ -119,6 +119,7 @@ static const struct {
 	[MKVM_EXIT_UD]		= { mkvm_handle_ud, MINIKVM_STAT_EXCEPTION },
 	[MKVM_EXIT_UNKNOWN]	= { mkvm_handle_unknown, MINIKVM_STAT_OTHER },
 };
+
 static_assert(ARRAY_SIZE(mkvm_exits) == MKVM_EXIT_UNKNOWN + 1);
 
 int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)

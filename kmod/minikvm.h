@@ -507,7 +507,7 @@ int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp);
 bool mkvm_cpuid_bit(struct mkvm_vcpu *vcpu, u32 fn,
 		    enum cpuid_regs_idx reg, int bit);
 struct kvm_cpuid_entry2 *mkvm_find_cpuid(struct mkvm_vcpu *vcpu, u32 function,
-					u32 index);
+					 u32 index);
 bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu);
 bool mkvm_cpuid_has_nx(struct mkvm_vcpu *vcpu);
 bool mkvm_cpuid_has_rdtscp(struct mkvm_vcpu *vcpu);

@@ -41,7 +41,6 @@
 #define VMX_BASIC_MEMTYPE(basic) (((basic) >> 50) & 0xf)
 #define VMX_MEMTYPE_WB		6
 
-
 static u32 vmx_revision_id __read_mostly;
 
 static int vmx_setup_controls(void);
