@@ -138,7 +138,7 @@ int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		goto gp;	/* not the CR the exit was for: #GP, as MOV to CR9 */
 	}
 	mkvm_ops->set_sregs(vcpu, &s);
-	set_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests);
+	mkvm_make_request(vcpu, MKVM_REQ_TLB_FLUSH);
 	vcpu->rip += i;
 	return 1;
 

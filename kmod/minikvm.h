@@ -10,6 +10,23 @@
  *   [m]  protected by vm->mmu_lock
  *   [v]  protected by vcpu->mutex (the vCPU's ioctls, its run loop)
  *   [l]  protected by vm->lock
+ *
+ * Lock order (a lock may be taken while holding those above it only):
+ *   1. vcpu->mutex          a vCPU's ioctls and its KVM_RUN
+ *   2. vm->slots_lock       memslot changes (synchronize_srcu() under it)
+ *   3. vm->srcu (read)      the slots array while it is used
+ *   4. vm->mmu_lock         nested page tables, pinned pages
+ * and, apart from these:
+ *   mkvm_vms_lock -> vm->lock   netlink walks the VMs, then one VM's
+ *                               vCPUs and name (vm->lock nests in no
+ *                               other lock)
+ *   mkvm_hwvirt_lock        alone: VM creation and destruction take it
+ *                           holding nothing
+ *   vmx_vpid_lock           spinlock, innermost, VPID allocation only
+ * No lock is held while a vCPU runs guest code.  mkvm_vcpu_kick() takes
+ * none (it may run in an hrtimer); mkvm_kick_all() takes none either
+ * but waits for IPIs, so it is called in process context, outside
+ * vm->mmu_lock.
  */
 #ifndef MINIKVM_H
 #define MINIKVM_H
@@ -222,9 +239,10 @@ struct mkvm_vm {
 	u64 created_ns;			/* [I] ktime_get_boottime_ns() */
 	struct list_head node;		/* [g] on mkvm_vms */
 
-	struct mutex lock;		/* vCPU creation, vcpus[] */
-	struct mkvm_vcpu *vcpus[MKVM_MAX_VCPUS];	/* [l] */
-	atomic_t nr_vcpus;		/* [a] created (also under lock) */
+	struct mutex lock;		/* vCPU creation, vcpus[]: [l] */
+	/* [l] written; entries below nr_vcpus are readable lock-free */
+	struct mkvm_vcpu *vcpus[MKVM_MAX_VCPUS];
+	atomic_t nr_vcpus;		/* [a] set with release under lock */
 
 	struct mutex slots_lock;	/* serializes memslot updates */
 	struct srcu_struct srcu;
@@ -249,8 +267,12 @@ enum {
 	MKVM_IN_GUEST_MODE,
 };
 
-/* vcpu->requests bits. */
-#define MKVM_REQ_TLB_FLUSH	0
+/*
+ * vcpu->requests bits: work for the vCPU before its next entry, set by
+ * any thread with mkvm_make_request() and seen after mkvm_vcpu_kick();
+ * run.c handles each (mkvm_handle_requests()).
+ */
+#define MKVM_REQ_TLB_FLUSH	0	/* flush guest-physical translations */
 
 /*
  * Per-vCPU counters: written only by the vCPU's own thread (WRITE_ONCE),
@@ -271,11 +293,11 @@ struct mkvm_vcpu {
 	u32 id;				/* [I] */
 	struct kvm_run *run;		/* [I] the mmap'ed page */
 	void *pio_data;			/* [I] page after it */
-	struct mutex mutex;		/* the vCPU's ioctls */
-	struct preempt_notifier pn;
-	int cpu;			/* host CPU it is loaded on, or -1 */
+	struct mutex mutex;		/* the vCPU's ioctls: [v] */
+	struct preempt_notifier pn;	/* [v] registered while in KVM_RUN */
+	int cpu;			/* [v] written, [a] read: loaded on, or -1 */
 	int mode;			/* [a] MKVM_*_GUEST_MODE */
-	unsigned long requests;		/* [a] MKVM_REQ_* bits */
+	unsigned long requests;		/* [a] MKVM_REQ_* bits, any thread */
 	struct fpu_guest fpu;		/* [v] */
 	u64 xcr0;			/* [v] */
 
@@ -288,11 +310,10 @@ struct mkvm_vcpu {
 	struct kvm_cpuid_entry2 *cpuid;	/* [v] */
 	u32 cpuid_nent;			/* [v] */
 
-	/* Emulated MSRs not held in the VMCB/VMCS. */
-	u64 apic_base, tsc_offset, misc_enable, spec_ctrl;
+	/* Emulated MSRs not held in the VMCB/VMCS: all [v]. */
+	u64 apic_base, misc_enable, spec_ctrl;
 	u32 tsc_aux;			/* [v] in the CPU while the guest runs */
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
-	u64 pat_unused;
 
 	/* Interrupts (no in-kernel irqchip): KVM_INTERRUPT's vector. */
 	bool irq_pending;		/* [v] */
@@ -331,6 +352,11 @@ struct mkvm_vcpu {
 	bool flush_l1d;			/* [v] */
 	struct mkvm_vcpu_stats stats;	/* [v] written, [a] read */
 };
+
+static inline void mkvm_make_request(struct mkvm_vcpu *vcpu, int req)
+{
+	set_bit(req, &vcpu->requests);
+}
 
 /* Only the vCPU's thread writes its counters; readers use READ_ONCE. */
 static inline void mkvm_stat_add(u64 *counter, u64 n)
@@ -393,6 +419,7 @@ void mkvm_vcpu_free(struct mkvm_vcpu *vcpu);
 /* run.c: the KVM_RUN loop, requests and kicks. */
 extern struct preempt_ops mkvm_preempt_ops;
 int mkvm_vcpu_run(struct mkvm_vcpu *vcpu);
+void mkvm_vcpu_kick(struct mkvm_vcpu *vcpu);
 void mkvm_kick_all(struct mkvm_vm *vm, int req);
 
 /* exits.c: the exit table. */

@@ -82,7 +82,7 @@ int mkvm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 		}
 	}
 	/* The guest's translations changed under it. */
-	set_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests);
+	mkvm_make_request(vcpu, MKVM_REQ_TLB_FLUSH);
 	return 0;
 }
 
@@ -185,5 +185,5 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 				  (vcpu->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
 	}
 	/* The guest's translations are gone with its CR3. */
-	set_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests);
+	mkvm_make_request(vcpu, MKVM_REQ_TLB_FLUSH);
 }

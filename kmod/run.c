@@ -10,6 +10,8 @@
 #include <linux/sched/signal.h>
 #include <asm/nospec-branch.h>
 #include <asm/processor-flags.h>
+/* smp_send_reschedule() traces through it since 6.6. */
+#include <trace/events/ipi.h>
 
 #include "minikvm.h"
 
@@ -39,6 +41,19 @@ struct preempt_ops mkvm_preempt_ops = {
 	.sched_out = mkvm_sched_out,
 };
 
+/*
+ * The requests other threads (or this one) made of the vCPU, handled
+ * with interrupts off and the vCPU in guest mode, so that a request made
+ * after this point comes with a kick that forces the coming entry out
+ * again.  Returns whether the guest may be entered.
+ */
+static bool mkvm_handle_requests(struct mkvm_vcpu *vcpu)
+{
+	if (test_and_clear_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests))
+		mkvm_ops->flush_tlb(vcpu);
+	return !READ_ONCE(vcpu->requests);
+}
+
 /* Enter the guest once; returns like an exit handler. */
 static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 {
@@ -61,11 +76,10 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	preempt_disable();
 	local_irq_disable();
 	WRITE_ONCE(vcpu->mode, MKVM_IN_GUEST_MODE);
-	/* Pairs with mkvm_kick_all(): mode is visible before requests are read. */
+	/* Pairs with the kicks: mode is visible before requests are read. */
 	smp_mb();
-	if (test_and_clear_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests))
-		mkvm_ops->flush_tlb(vcpu);
-	if (need_resched() || signal_pending(current) || vcpu->requests) {
+	if (!mkvm_handle_requests(vcpu) || need_resched() ||
+	    signal_pending(current)) {
 		WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST_MODE);
 		local_irq_enable();
 		preempt_enable();
@@ -173,28 +187,52 @@ out_noload:
 	return r;
 }
 
+/*
+ * Make @vcpu see a request (set before with mkvm_make_request()) before
+ * it next runs guest code.  Never sleeps and never waits, so it may be
+ * called from any context: another vCPU, an hrtimer, an interrupt.  A
+ * vCPU in guest mode on another CPU gets a reschedule IPI, which makes
+ * it exit; one outside guest mode checks its requests before entering.
+ */
+void mkvm_vcpu_kick(struct mkvm_vcpu *vcpu)
+{
+	int me = get_cpu();
+	int cpu;
+
+	/* Pairs with the smp_mb() after mode is set on entry. */
+	smp_mb();
+	if (READ_ONCE(vcpu->mode) == MKVM_IN_GUEST_MODE) {
+		cpu = READ_ONCE(vcpu->cpu);
+		if (cpu != me && (unsigned int)cpu < nr_cpu_ids && cpu_online(cpu))
+			smp_send_reschedule(cpu);
+	}
+	put_cpu();
+}
+
 static void mkvm_kick_nop(void *unused)
 {
 }
 
 /*
- * Make every vCPU handle @req before it next runs guest code; those in
- * guest mode are forced out by an IPI, and we wait until they are out.
+ * Make every vCPU handle @req before it next runs guest code, and wait
+ * until none still runs guest code from before: those in guest mode are
+ * forced out by an IPI that this waits for.  Process context only (it
+ * waits); the TLB flush before guest pages are unpinned needs the wait.
+ * vCPUs are published with release in vm->nr_vcpus and never removed
+ * before the VM is freed, so no lock is taken.
  */
 void mkvm_kick_all(struct mkvm_vm *vm, int req)
 {
-	int i;
+	int i, n = atomic_read_acquire(&vm->nr_vcpus);
 
-	mutex_lock(&vm->lock);
-	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++) {
+	for (i = 0; i < n; i++) {
 		struct mkvm_vcpu *vcpu = vm->vcpus[i];
 
-		set_bit(req, &vcpu->requests);
+		mkvm_make_request(vcpu, req);
 		/* Pairs with the barrier after mode is set on entry. */
 		smp_mb__after_atomic();
 		if (READ_ONCE(vcpu->mode) == MKVM_IN_GUEST_MODE)
 			smp_call_function_single(READ_ONCE(vcpu->cpu),
 						 mkvm_kick_nop, NULL, 1);
 	}
-	mutex_unlock(&vm->lock);
 }

@@ -35,6 +35,11 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		return -EIO;
 	if (mutex_lock_killable(&vcpu->mutex))
 		return -EINTR;
+	/* The hot one first, with nothing to allocate. */
+	if (ioctl == KVM_RUN) {
+		r = arg ? -EINVAL : mkvm_vcpu_run(vcpu);
+		goto out;
+	}
 
 	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
 	r = -ENOMEM;
@@ -42,9 +47,6 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		goto out;
 
 	switch (ioctl) {
-	case KVM_RUN:
-		r = arg ? -EINVAL : mkvm_vcpu_run(vcpu);
-		break;
 	case KVM_GET_REGS:
 		mkvm_get_regs(vcpu, &u->regs);
 		r = copy_to_user(argp, &u->regs, sizeof(u->regs)) ? -EFAULT : 0;
@@ -190,6 +192,7 @@ void mkvm_vcpu_free(struct mkvm_vcpu *vcpu)
 int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 {
 	struct mkvm_vcpu *vcpu;
+	struct file *file;
 	int i, r, fd;
 
 	if (id >= MKVM_MAX_VCPU_ID)
@@ -225,27 +228,34 @@ int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 		if (vm->vcpus[i]->id == id)
 			goto unlock;
 
-	/* In the array before the fd exists: closing it frees with the VM. */
-	i = atomic_read(&vm->nr_vcpus);
-	vm->vcpus[i] = vcpu;
-	atomic_inc(&vm->nr_vcpus);
-	mkvm_vm_get(vm);
-	fd = anon_inode_getfd("minikvm-vcpu", &mkvm_vcpu_fops, vcpu,
-			      O_RDWR | O_CLOEXEC);
+	/*
+	 * Reserve the fd and create the file first: past them nothing can
+	 * fail, and the vCPU is published (vcpus[] before nr_vcpus, for the
+	 * lock-free readers) and its fd installed last.  Once installed,
+	 * another thread may close it; the vCPU lives until the VM is freed.
+	 */
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		r = fd;
-		atomic_dec(&vm->nr_vcpus);
-		vm->vcpus[i] = NULL;
-		mutex_unlock(&vm->lock);
-		mkvm_vm_put(vm);
-		goto free_backend;
+		goto unlock;
 	}
+	file = anon_inode_getfile("minikvm-vcpu", &mkvm_vcpu_fops, vcpu,
+				  O_RDWR | O_CLOEXEC);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		r = PTR_ERR(file);
+		goto unlock;
+	}
+	mkvm_vm_get(vm);			/* the file's, put on release */
+	i = atomic_read(&vm->nr_vcpus);
+	vm->vcpus[i] = vcpu;
+	atomic_set_release(&vm->nr_vcpus, i + 1);
 	mutex_unlock(&vm->lock);
+	fd_install(fd, file);
 	return fd;
 
 unlock:
 	mutex_unlock(&vm->lock);
-free_backend:
 	mkvm_ops->vcpu_free(vcpu);
 free_fpu:
 	fpu_free_guest_fpstate(&vcpu->fpu);
