@@ -218,17 +218,13 @@ int mkvm_guest_data(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 int mkvm_access_failed(struct mkvm_vcpu *vcpu, int r,
 		       const struct mkvm_fault *fault, u64 addr)
 {
-	struct kvm_sregs s;
-
 	if (r != -EFAULT)
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					   addr, vcpu->rip);
-	mkvm_ops->get_sregs(vcpu, &s);
 	if (fault->vector == X86_TRAP_PF)
 		mkvm_ops->set_cr2(vcpu, fault->address);
-	/* Real mode pushes no error code. */
-	mkvm_ops->inject_exception(vcpu, fault->vector, s.cr0 & X86_CR0_PE,
-				   fault->error);
+	/* #PF, #GP and #SS: all push an error code (not in real mode). */
+	mkvm_queue_exception(vcpu, fault->vector, true, fault->error);
 	return 1;
 }
 

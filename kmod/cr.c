@@ -26,7 +26,7 @@ int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if ((u32)vcpu->regs[1] != 0 || (s.ss.dpl && (s.cr0 & X86_CR0_PE)) ||
 	    !(v & XFEATURE_MASK_FP) || (v & ~allowed) ||
 	    ((v & XFEATURE_MASK_YMM) && !(v & XFEATURE_MASK_SSE))) {
-		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
 	vcpu->xcr0 = v;
@@ -143,7 +143,7 @@ int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	return 1;
 
 gp:
-	mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+	mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 	return 1;
 cannot:
 	return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,

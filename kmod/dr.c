@@ -59,7 +59,7 @@ int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		mkvm_ops->set_dr(vcpu, 7, val & ~MKVM_DR7_GD);
 		mkvm_ops->set_dr(vcpu, 6, (mkvm_ops->get_dr(vcpu, 6) &
 					   ~MKVM_DR6_VOLATILE) | MKVM_DR6_BD);
-		mkvm_ops->inject_exception(vcpu, X86_TRAP_DB, false, 0);
+		mkvm_queue_exception(vcpu, X86_TRAP_DB, false, 0);
 		return 1;
 	}
 
@@ -86,10 +86,10 @@ int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	return 1;
 
 ud:
-	mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
+	mkvm_queue_exception(vcpu, X86_TRAP_UD, false, 0);
 	return 1;
 gp:
-	mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+	mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 	return 1;
 }
 

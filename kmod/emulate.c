@@ -589,3 +589,22 @@ int mkvm_linearize(enum mkvm_cpu_mode mode, const struct mkvm_seg *seg,
 	*la = (u32)(seg->base + ea);
 	return 0;
 }
+
+static bool mkvm_exc_contributory(u8 vector)
+{
+	return vector == X86_TRAP_DE || vector == X86_TRAP_TS ||
+	       vector == X86_TRAP_NP || vector == X86_TRAP_SS ||
+	       vector == X86_TRAP_GP;
+}
+
+enum mkvm_exc_merge mkvm_exception_merge(u8 first, u8 next)
+{
+	if (first == X86_TRAP_DF)
+		return MKVM_EXC_TRIPLE_FAULT;
+	if (mkvm_exc_contributory(next) &&
+	    (mkvm_exc_contributory(first) || first == X86_TRAP_PF))
+		return MKVM_EXC_DOUBLE_FAULT;
+	if (first == X86_TRAP_PF && next == X86_TRAP_PF)
+		return MKVM_EXC_DOUBLE_FAULT;
+	return MKVM_EXC_NEXT;
+}

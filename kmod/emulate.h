@@ -164,4 +164,20 @@ int mkvm_linearize(enum mkvm_cpu_mode mode, const struct mkvm_seg *seg,
 		   u64 ea, unsigned int len, bool write, u64 *la,
 		   struct mkvm_fault *fault);
 
+/*
+ * A second exception @next raised while the CPU delivers exception
+ * @first (SDM vol. 3, 6.15, table 6-5): a contributory one (#DE, #TS,
+ * #NP, #SS, #GP) after a contributory one, or a #PF or contributory one
+ * after a #PF, is a double fault; any after a #DF is a triple fault (a
+ * shutdown); otherwise @next is delivered (and @first comes back when
+ * its instruction runs again).
+ */
+enum mkvm_exc_merge {
+	MKVM_EXC_NEXT,
+	MKVM_EXC_DOUBLE_FAULT,
+	MKVM_EXC_TRIPLE_FAULT,
+};
+
+enum mkvm_exc_merge mkvm_exception_merge(u8 first, u8 next);
+
 #endif /* MINIKVM_EMULATE_H */

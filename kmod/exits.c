@@ -55,8 +55,26 @@ static int mkvm_handle_hypercall(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 /* SVM and VMX instructions, MONITOR/MWAIT: the guest's CPUID has none. */
 static int mkvm_handle_ud(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
-	mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
+	mkvm_queue_exception(vcpu, X86_TRAP_UD, false, 0);
 	return 1;
+}
+
+/* #AC and #DB, intercepted so that a guest cannot loop on them forever. */
+static int mkvm_handle_exception(struct mkvm_vcpu *vcpu,
+				 struct mkvm_exit *exit)
+{
+	mkvm_queue_exception(vcpu, exit->exception.vector,
+			     exit->exception.has_error, exit->exception.error);
+	return 1;
+}
+
+/* KVM_EXIT_SHUTDOWN, for a triple fault of the CPU's or of events.c. */
+int mkvm_exit_shutdown(struct mkvm_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	WRITE_ONCE(vcpu->vm->shut_down, true);
+	mkvm_netlink_event(vcpu->vm, MINIKVM_EVENT_VCPU_SHUTDOWN, vcpu->id);
+	return 0;
 }
 
 /*
@@ -68,10 +86,7 @@ static int mkvm_handle_shutdown(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	if (exit->shutdown.state_lost)
 		mkvm_vcpu_reset(vcpu, true);
-	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
-	WRITE_ONCE(vcpu->vm->shut_down, true);
-	mkvm_netlink_event(vcpu->vm, MINIKVM_EVENT_VCPU_SHUTDOWN, vcpu->id);
-	return 0;
+	return mkvm_exit_shutdown(vcpu);
 }
 
 static int mkvm_handle_fail_entry(struct mkvm_vcpu *vcpu,
@@ -117,6 +132,7 @@ static const struct {
 	[MKVM_EXIT_SHUTDOWN]	= { mkvm_handle_shutdown, MINIKVM_STAT_SHUTDOWN },
 	[MKVM_EXIT_FAIL_ENTRY]	= { mkvm_handle_fail_entry, MINIKVM_STAT_FAIL_ENTRY },
 	[MKVM_EXIT_UD]		= { mkvm_handle_ud, MINIKVM_STAT_EXCEPTION },
+	[MKVM_EXIT_EXCEPTION]	= { mkvm_handle_exception, MINIKVM_STAT_EXCEPTION },
 	[MKVM_EXIT_UNKNOWN]	= { mkvm_handle_unknown, MINIKVM_STAT_OTHER },
 };
 

@@ -71,6 +71,26 @@ struct mkvm_vcpu;
 #define mkvm_segment kvm_segment
 
 /*
+ * An event the guest takes through its IDT.  The backends translate
+ * their vectoring information into it after an exit and inject one at
+ * entry; events.c owns the queue and its rules.
+ */
+enum mkvm_event_type {
+	MKVM_EVENT_NONE,
+	MKVM_EVENT_INTR,	/* an external interrupt */
+	MKVM_EVENT_NMI,
+	MKVM_EVENT_EXCEPTION,	/* a fault or trap the CPU raised */
+	MKVM_EVENT_SOFT,	/* INTn, INT3, INTO, INT1: raised by its instruction */
+};
+
+struct mkvm_event {
+	u8 type;		/* enum mkvm_event_type */
+	u8 vector;
+	bool has_error;
+	u32 error;
+};
+
+/*
  * What the backend tells the core about one exit.  The core owns the
  * policy: whether to re-enter, go to userspace or fail.
  */
@@ -95,6 +115,7 @@ enum mkvm_exit_reason {
 	MKVM_EXIT_SHUTDOWN,	/* triple fault */
 	MKVM_EXIT_FAIL_ENTRY,	/* VMRUN refused the state */
 	MKVM_EXIT_UD,		/* inject #UD (SVM/VMX instructions, ...) */
+	MKVM_EXIT_EXCEPTION,	/* an intercepted exception, for the guest */
 	MKVM_EXIT_UNKNOWN,	/* an exit we do not handle */
 };
 
@@ -103,6 +124,8 @@ struct mkvm_exit {
 	u64 hw_reason;		/* the VMCB/VMCS code, for error reports */
 	u64 next_rip;		/* RIP after the instruction, 0 if unknown */
 	u8 insn_len;		/* if unknown: its opcode bytes, no prefixes */
+	/* The event the exit interrupted the delivery of, if any. */
+	struct mkvm_event vectoring;
 	union {
 		struct {
 			u16 port;
@@ -132,6 +155,7 @@ struct mkvm_exit {
 			/* The CPU left no usable state: the vCPU gets INIT's. */
 			bool state_lost;
 		} shutdown;
+		struct mkvm_event exception;	/* type MKVM_EVENT_EXCEPTION */
 	};
 };
 
@@ -188,11 +212,11 @@ struct mkvm_backend_ops {
 	/* Guest MSRs held in the VMCB/VMCS; -ENOENT if not one of them. */
 	int (*get_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 data);
-	/* Events. */
+	u64 (*get_cr0)(struct mkvm_vcpu *vcpu);
+	/* Events: RFLAGS.IF set and no interrupt shadow. */
 	bool (*interrupt_allowed)(struct mkvm_vcpu *vcpu);
-	void (*inject_irq)(struct mkvm_vcpu *vcpu, u8 vector);
-	void (*inject_exception)(struct mkvm_vcpu *vcpu, u8 vector,
-				 bool has_error, u32 error);
+	/* Deliver @ev at the next entry (events.c chose it, the only one). */
+	void (*inject_event)(struct mkvm_vcpu *vcpu, const struct mkvm_event *ev);
 	/* CR2 for a #PF the core injects (its faulting address). */
 	void (*set_cr2)(struct mkvm_vcpu *vcpu, u64 cr2);
 	void (*enable_irq_window)(struct mkvm_vcpu *vcpu, bool enable);
@@ -318,6 +342,12 @@ struct mkvm_vcpu {
 	/* Interrupts (no in-kernel irqchip): KVM_INTERRUPT's vector. */
 	bool irq_pending;		/* [v] */
 	u8 irq_vector;			/* [v] */
+	/* The event queue (events.c). */
+	struct {
+		struct mkvm_event injected;	/* [v] re-delivered first */
+		struct mkvm_event exception;	/* [v] raised, not yet delivered */
+		bool triple_fault;		/* [v] an exception during #DF */
+	} ev;
 	u32 mp_state;			/* [v] KVM_MP_STATE_* */
 
 	/* An exit to userspace that needs completing on the next KVM_RUN. */
@@ -422,8 +452,21 @@ int mkvm_vcpu_run(struct mkvm_vcpu *vcpu);
 void mkvm_vcpu_kick(struct mkvm_vcpu *vcpu);
 void mkvm_kick_all(struct mkvm_vm *vm, int req);
 
+/*
+ * events.c: the one event queue: exceptions raised by emulation and
+ * intercepts, events to re-deliver after an exit interrupted them, and
+ * KVM_INTERRUPT's vector.
+ */
+void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector, bool has_error,
+			  u32 error);
+void mkvm_events_after_exit(struct mkvm_vcpu *vcpu,
+			    const struct mkvm_exit *exit);
+bool mkvm_inject_events(struct mkvm_vcpu *vcpu);
+bool mkvm_event_pending(struct mkvm_vcpu *vcpu);
+
 /* exits.c: the exit table. */
 int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+int mkvm_exit_shutdown(struct mkvm_vcpu *vcpu);
 void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 		       int r, u64 guest_ns, u64 exit_ns);
 

@@ -201,7 +201,7 @@ int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	u64 data;
 
 	if (mkvm_get_msr(vcpu, vcpu->regs[1], &data, false)) {
-		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
 	vcpu->regs[0] = (u32)data;
@@ -215,7 +215,7 @@ int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	u64 data = (u32)vcpu->regs[0] | (vcpu->regs[2] << 32);
 
 	if (mkvm_set_msr(vcpu, vcpu->regs[1], data, false)) {
-		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
 	mkvm_skip_insn(vcpu, exit);
@@ -309,7 +309,7 @@ int mkvm_handle_rdtscp(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 	if (!mkvm_cpuid_has_rdtscp(vcpu) ||
 	    mkvm_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc)) {
-		mkvm_ops->inject_exception(vcpu, X86_TRAP_UD, false, 0);
+		mkvm_queue_exception(vcpu, X86_TRAP_UD, false, 0);
 		return 1;
 	}
 	vcpu->regs[0] = (u32)tsc;
@@ -344,7 +344,7 @@ int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	mkvm_ops->get_sregs(vcpu, &s);
 	if (idx >= counters ||
 	    (mkvm_cpl(vcpu, &s) && !(s.cr4 & X86_CR4_PCE))) {
-		mkvm_ops->inject_exception(vcpu, X86_TRAP_GP, true, 0);
+		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
 	vcpu->regs[0] = 0;

@@ -172,6 +172,7 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	vcpu->rip = 0xfff0;
 	vcpu->spec_ctrl = 0;
 	vcpu->irq_pending = false;
+	memset(&vcpu->ev, 0, sizeof(vcpu->ev));
 	vcpu->pending = MKVM_PENDING_NONE;
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 

@@ -17,7 +17,7 @@
 
 static bool mkvm_ready_for_injection(struct mkvm_vcpu *vcpu)
 {
-	return mkvm_ops->interrupt_allowed(vcpu) && !vcpu->irq_pending;
+	return mkvm_ops->interrupt_allowed(vcpu) && !mkvm_event_pending(vcpu);
 }
 
 static void mkvm_sched_in(struct preempt_notifier *pn, int cpu)
@@ -61,17 +61,14 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	struct mkvm_exit exit = { .reason = MKVM_EXIT_NONE };
 	struct mkvm_host_db host_db;
 	u64 t0, t1, host_tsc_aux;
-	bool guest_db;
+	bool guest_db, injected;
 	int r;
 
-	/* KVM_INTERRUPT's vector goes in at the next entry, as in KVM. */
-	if (vcpu->irq_pending) {
-		mkvm_ops->inject_irq(vcpu, vcpu->irq_vector);
-		vcpu->irq_pending = false;
-		mkvm_stat_add(&vcpu->stats.injections, 1);
+	/* An exception while delivering a #DF: the CPU shuts down. */
+	if (vcpu->ev.triple_fault) {
+		vcpu->ev.triple_fault = false;
+		return mkvm_exit_shutdown(vcpu);
 	}
-	mkvm_ops->enable_irq_window(vcpu, run->request_interrupt_window &&
-				    !mkvm_ops->interrupt_allowed(vcpu));
 
 	preempt_disable();
 	local_irq_disable();
@@ -85,6 +82,10 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		preempt_enable();
 		return 1;
 	}
+	/* Now that the entry is certain: nothing waits in the backend. */
+	injected = mkvm_inject_events(vcpu);
+	mkvm_ops->enable_irq_window(vcpu, run->request_interrupt_window &&
+				    (injected || !mkvm_ops->interrupt_allowed(vcpu)));
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 
@@ -109,6 +110,7 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	local_irq_enable();
 	preempt_enable();
 
+	mkvm_events_after_exit(vcpu, &exit);
 	r = mkvm_handle_exit(vcpu, &exit);
 	mkvm_account_exit(vcpu, &exit, r, t1 - t0, local_clock() - t1);
 	return r;

@@ -382,20 +382,48 @@ static u64 svm_next_rip(struct svm_vcpu *svm, struct mkvm_exit *exit,
 	return 0;
 }
 
-static void svm_queue_exception(struct svm_vcpu *svm, u8 vector, bool has_err,
-				u32 err)
+static void svm_inject_event(struct mkvm_vcpu *vcpu, const struct mkvm_event *ev)
 {
-	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	u32 type = ev->type == MKVM_EVENT_INTR ? SVM_EVTINJ_TYPE_INTR :
+		   ev->type == MKVM_EVENT_NMI ? SVM_EVTINJ_TYPE_NMI :
+		   SVM_EVTINJ_TYPE_EXEPT;
 
-	c->event_inj = vector | SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT |
-		       (has_err ? SVM_EVTINJ_VALID_ERR : 0);
-	c->event_inj_err = err;
+	c->event_inj = ev->vector | type | SVM_EVTINJ_VALID |
+		       (ev->has_error ? SVM_EVTINJ_VALID_ERR : 0);
+	c->event_inj_err = ev->error;
 }
 
-static void svm_inject_exception(struct mkvm_vcpu *vcpu, u8 vector,
-				 bool has_error, u32 error)
+/*
+ * EXITINTINFO: the event whose delivery the exit interrupted.  INT3 and
+ * INTO are exceptions to SVM, software events to the core.
+ */
+static void svm_vectoring(const struct vmcb_control_area *c,
+			  struct mkvm_event *ev)
 {
-	svm_queue_exception(to_svm(vcpu), vector, has_error, error);
+	u32 info = c->exit_int_info;
+	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
+
+	if (!(info & SVM_EXITINTINFO_VALID))
+		return;
+	switch (info & SVM_EXITINTINFO_TYPE_MASK) {
+	case SVM_EXITINTINFO_TYPE_INTR:
+		ev->type = MKVM_EVENT_INTR;
+		break;
+	case SVM_EXITINTINFO_TYPE_NMI:
+		ev->type = MKVM_EVENT_NMI;
+		break;
+	case SVM_EXITINTINFO_TYPE_EXEPT:
+		ev->type = vector == X86_TRAP_BP || vector == X86_TRAP_OF ?
+			   MKVM_EVENT_SOFT : MKVM_EVENT_EXCEPTION;
+		break;
+	default:
+		ev->type = MKVM_EVENT_SOFT;
+		break;
+	}
+	ev->vector = vector;
+	ev->has_error = info & SVM_EXITINTINFO_VALID_ERR;
+	ev->error = c->exit_int_info_err;
 }
 
 static void svm_set_cr2(struct mkvm_vcpu *vcpu, u64 cr2)
@@ -511,10 +539,17 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		break;
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
 		/* Reflect it; intercepted so a guest cannot loop on it forever. */
-		svm_queue_exception(svm, X86_TRAP_AC, true, c->exit_info_1);
+		exit->reason = MKVM_EXIT_EXCEPTION;
+		exit->exception = (struct mkvm_event){
+			.type = MKVM_EVENT_EXCEPTION, .vector = X86_TRAP_AC,
+			.has_error = true, .error = c->exit_info_1,
+		};
 		break;
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
-		svm_queue_exception(svm, X86_TRAP_DB, false, 0);
+		exit->reason = MKVM_EXIT_EXCEPTION;
+		exit->exception = (struct mkvm_event){
+			.type = MKVM_EVENT_EXCEPTION, .vector = X86_TRAP_DB,
+		};
 		break;
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_MC:
 		/* The host's machine check, raised in the host. */
@@ -594,13 +629,9 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vcpu->regs[4] = s->rsp;
 	vcpu->rip = s->rip;
 
-	/* An event interrupted by the exit is delivered again. */
+	/* What the exit interrupted goes to the core's queue (events.c). */
 	c->event_inj = 0;
-	if ((c->exit_int_info & SVM_EXITINTINFO_VALID) &&
-	    (c->exit_int_info & SVM_EXITINTINFO_TYPE_MASK) != SVM_EXITINTINFO_TYPE_SOFT) {
-		c->event_inj = c->exit_int_info;
-		c->event_inj_err = c->exit_int_info_err;
-	}
+	svm_vectoring(c, &exit->vectoring);
 	svm_handle_exit(svm, exit);
 }
 
@@ -826,14 +857,12 @@ static bool svm_interrupt_allowed(struct mkvm_vcpu *vcpu)
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 
 	return (vmcb->save.rflags & X86_EFLAGS_IF) &&
-	       !svm_in_interrupt_shadow(vcpu) &&
-	       !(vmcb->control.event_inj & SVM_EVTINJ_VALID);
+	       !svm_in_interrupt_shadow(vcpu);
 }
 
-static void svm_inject_irq(struct mkvm_vcpu *vcpu, u8 vector)
+static u64 svm_get_cr0(struct mkvm_vcpu *vcpu)
 {
-	to_svm(vcpu)->vmcb->control.event_inj = vector | SVM_EVTINJ_VALID |
-						SVM_EVTINJ_TYPE_INTR;
+	return to_svm(vcpu)->vmcb->save.cr0;
 }
 
 /* Ask for an exit as soon as the guest can take an interrupt. */
@@ -898,9 +927,9 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.set_dr			= svm_set_dr,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
+	.get_cr0		= svm_get_cr0,
 	.interrupt_allowed	= svm_interrupt_allowed,
-	.inject_irq		= svm_inject_irq,
-	.inject_exception	= svm_inject_exception,
+	.inject_event		= svm_inject_event,
 	.set_cr2		= svm_set_cr2,
 	.enable_irq_window	= svm_enable_irq_window,
 	.in_interrupt_shadow	= svm_in_interrupt_shadow,

@@ -975,21 +975,44 @@ static u64 vmx_next_rip(struct vmx_vcpu *vmx)
 	return vmx->vcpu.rip + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
 }
 
-static void vmx_queue_exception(struct vmx_vcpu *vmx, u8 vector, bool has_err,
-				u32 err)
+static void vmx_inject_event(struct mkvm_vcpu *vcpu, const struct mkvm_event *ev)
 {
-	vmx->event = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
-	/* Real mode pushes no error code; VM entry would refuse one. */
-	if (has_err && (vmx->cr0 & X86_CR0_PE)) {
-		vmx->event |= INTR_INFO_DELIVER_CODE_MASK;
-		vmx->event_err = err;
-	}
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 type = ev->type == MKVM_EVENT_INTR ? INTR_TYPE_EXT_INTR :
+		   ev->type == MKVM_EVENT_NMI ? INTR_TYPE_NMI_INTR :
+		   INTR_TYPE_HARD_EXCEPTION;
+
+	/* events.c gives no error code in real mode: entry would refuse it. */
+	vmx->event = ev->vector | type | INTR_INFO_VALID_MASK |
+		     (ev->has_error ? INTR_INFO_DELIVER_CODE_MASK : 0);
+	vmx->event_err = ev->error;
 }
 
-static void vmx_inject_exception(struct mkvm_vcpu *vcpu, u8 vector,
-				 bool has_error, u32 error)
+/* IDT-vectoring information: the event whose delivery the exit interrupted. */
+static void vmx_vectoring(struct mkvm_event *ev)
 {
-	vmx_queue_exception(to_vmx(vcpu), vector, has_error, error);
+	u32 info = vmcs_read(IDT_VECTORING_INFO_FIELD);
+
+	if (!(info & VECTORING_INFO_VALID_MASK))
+		return;
+	switch (info & VECTORING_INFO_TYPE_MASK) {
+	case INTR_TYPE_EXT_INTR:
+		ev->type = MKVM_EVENT_INTR;
+		break;
+	case INTR_TYPE_NMI_INTR:
+		ev->type = MKVM_EVENT_NMI;
+		break;
+	case INTR_TYPE_HARD_EXCEPTION:
+		ev->type = MKVM_EVENT_EXCEPTION;
+		break;
+	default:		/* INTn, INT3/INTO, INT1 */
+		ev->type = MKVM_EVENT_SOFT;
+		break;
+	}
+	ev->vector = info & VECTORING_INFO_VECTOR_MASK;
+	ev->has_error = info & VECTORING_INFO_DELIVER_CODE_MASK;
+	if (ev->has_error)
+		ev->error = vmcs_read(IDT_VECTORING_ERROR_CODE);
 }
 
 static void vmx_set_cr2(struct mkvm_vcpu *vcpu, u64 cr2)
@@ -1045,12 +1068,19 @@ static void vmx_handle_exception(struct vmx_vcpu *vmx, struct mkvm_exit *exit)
 		vmx->dr6 = (vmx->dr6 & ~(u64)(DR_TRAP_BITS | DR_STEP | BIT(13))) |
 			   (vmcs_read(EXIT_QUALIFICATION) &
 			    (DR_TRAP_BITS | DR_STEP | BIT(13)));
-		vmx_queue_exception(vmx, X86_TRAP_DB, false, 0);
+		exit->reason = MKVM_EXIT_EXCEPTION;
+		exit->exception = (struct mkvm_event){
+			.type = MKVM_EVENT_EXCEPTION, .vector = X86_TRAP_DB,
+		};
 		break;
 	case X86_TRAP_AC:
 		/* Reflect it; intercepted so a guest cannot loop on it forever. */
-		vmx_queue_exception(vmx, X86_TRAP_AC, true,
-				    vmcs_read(VM_EXIT_INTR_ERROR_CODE));
+		exit->reason = MKVM_EXIT_EXCEPTION;
+		exit->exception = (struct mkvm_event){
+			.type = MKVM_EVENT_EXCEPTION, .vector = X86_TRAP_AC,
+			.has_error = true,
+			.error = vmcs_read(VM_EXIT_INTR_ERROR_CODE),
+		};
 		break;
 	default:
 		exit->reason = MKVM_EXIT_UNKNOWN;
@@ -1239,7 +1269,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	u64 host_msr[VMX_NR_MSRS], fs_base, debugctl, host_dr7;
 	u16 ds, es, fs, gs, ldt;
 	struct desc_ptr gdt, idt;
-	u32 cpu_ctl, reason, info;
+	u32 cpu_ctl, reason;
 	int failed;
 
 	if (vmx->loaded_cpu != smp_processor_id()) {
@@ -1354,17 +1384,8 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vmx_read_guest_state(vmx);
 	vmx->dr7 = vmcs_read(GUEST_DR7);
 
-	/* An event interrupted by the exit is delivered again. */
-	info = vmcs_read(IDT_VECTORING_INFO_FIELD);
-	if (info & VECTORING_INFO_VALID_MASK) {
-		u32 type = info & VECTORING_INFO_TYPE_MASK;
-
-		if (type == INTR_TYPE_EXT_INTR || type == INTR_TYPE_NMI_INTR ||
-		    type == INTR_TYPE_HARD_EXCEPTION) {
-			vmx->event = info & ~INTR_INFO_UNBLOCK_NMI;
-			vmx->event_err = vmcs_read(IDT_VECTORING_ERROR_CODE);
-		}
-	}
+	/* What the exit interrupted goes to the core's queue (events.c). */
+	vmx_vectoring(&exit->vectoring);
 	vmx_handle_exit(vmx, reason, exit);
 }
 
@@ -1555,13 +1576,12 @@ static bool vmx_interrupt_allowed(struct mkvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
-	return (vmx->rflags & X86_EFLAGS_IF) && !vmx_in_interrupt_shadow(vcpu) &&
-	       !(vmx->event & INTR_INFO_VALID_MASK);
+	return (vmx->rflags & X86_EFLAGS_IF) && !vmx_in_interrupt_shadow(vcpu);
 }
 
-static void vmx_inject_irq(struct mkvm_vcpu *vcpu, u8 vector)
+static u64 vmx_get_cr0(struct mkvm_vcpu *vcpu)
 {
-	to_vmx(vcpu)->event = vector | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK;
+	return to_vmx(vcpu)->cr0;
 }
 
 /* Ask for an exit as soon as the guest can take an interrupt. */
@@ -1616,9 +1636,9 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.set_dr			= vmx_set_dr,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
+	.get_cr0		= vmx_get_cr0,
 	.interrupt_allowed	= vmx_interrupt_allowed,
-	.inject_irq		= vmx_inject_irq,
-	.inject_exception	= vmx_inject_exception,
+	.inject_event		= vmx_inject_event,
 	.set_cr2		= vmx_set_cr2,
 	.enable_irq_window	= vmx_enable_irq_window,
 	.in_interrupt_shadow	= vmx_in_interrupt_shadow,

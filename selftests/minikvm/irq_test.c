@@ -201,4 +201,47 @@ TEST_F(irq, real_mode_ivt)
 	EXPECT_EQ(1, vcpu->run->if_flag);
 }
 
+/*
+ * An interrupt whose delivery exits: the guest's stack is on a page it
+ * never touched, so pushing the interrupt frame takes a nested page
+ * fault in the middle of the delivery.  The exit reports the event it
+ * interrupted, and the hypervisor must deliver it again once the page is
+ * mapped: the handler runs exactly once, with the frame on that stack.
+ */
+GUEST_ASM(fresh_stack_irq_guest,
+	".code16\n"
+	"xor %ax, %ax\n"
+	"mov %ax, %es\n"
+	"movw $" SNIP_OFF(fresh_stack_irq_guest, fresh_stack_handler) ", %es:0x31 * 4\n"
+	"movw %cs, %es:0x31 * 4 + 2\n"
+	"mov $0x5000, %ax\n"		/* SS:SP 5000:1000, linear 0x51000 */
+	"mov %ax, %ss\n"
+	"mov $0x1000, %sp\n"
+	"xor %bx, %bx\n"
+	"sti\n"
+	"hlt\n"
+	"mov %sp, %si\n"
+	ASM_UCALL(UCALL_DONE)
+	"fresh_stack_handler:\n"
+	"inc %bx\n"
+	"mov %sp, %cx\n"
+	"iret\n");
+
+TEST_F(irq, delivery_interrupted_by_page_fault)
+{
+	struct vcpu *vcpu = self->vcpu;
+	struct kvm_regs regs;
+
+	vcpu_load_snippet(vcpu, MODE_REAL, fresh_stack_irq_guest);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+	EXPECT_EQ(1, vcpu->run->ready_for_interrupt_injection);
+	inject(_metadata, vcpu, 0x31);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(1, regs.rbx & 0xffff);		/* delivered once */
+	EXPECT_EQ(0x1000 - 6, regs.rcx & 0xffff);	/* IP, CS, FLAGS pushed */
+	EXPECT_EQ(0x1000, regs.rsi & 0xffff);		/* and popped */
+}
+
 TEST_HARNESS_MAIN

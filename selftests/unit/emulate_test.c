@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <linux/bits.h>		/* BIT(), used by emulate.h */
+#include <asm/trapnr.h>
 
 #include "kselftest_harness.h"
 #include "emulate.h"
@@ -1966,6 +1967,40 @@ TEST(linearize)
 		EXPECT_EQ(0, fault.error) TH_LOG("%s", c->what);
 	}
 	TH_LOG("%zu cases", ARRAY_SIZE(linear_cases));
+}
+
+/*
+ * The double-fault rule: every pair of first and second exception among
+ * the classes (benign #DB/#BP/#UD, contributory #DE/#TS/#NP/#SS/#GP,
+ * #PF, #DF), against SDM vol. 3 table 6-5.
+ */
+TEST(exception_merge)
+{
+	static const u8 benign[] = { X86_TRAP_DB, X86_TRAP_BP, X86_TRAP_UD };
+	static const u8 contrib[] = { X86_TRAP_DE, X86_TRAP_TS, X86_TRAP_NP,
+				      X86_TRAP_SS, X86_TRAP_GP };
+	size_t i, j;
+
+	for (i = 0; i < ARRAY_SIZE(contrib); i++) {
+		for (j = 0; j < ARRAY_SIZE(contrib); j++)
+			EXPECT_EQ(MKVM_EXC_DOUBLE_FAULT,
+				  mkvm_exception_merge(contrib[i], contrib[j]));
+		EXPECT_EQ(MKVM_EXC_NEXT, mkvm_exception_merge(contrib[i], X86_TRAP_PF));
+		EXPECT_EQ(MKVM_EXC_DOUBLE_FAULT, mkvm_exception_merge(X86_TRAP_PF, contrib[i]));
+		EXPECT_EQ(MKVM_EXC_TRIPLE_FAULT, mkvm_exception_merge(X86_TRAP_DF, contrib[i]));
+		for (j = 0; j < ARRAY_SIZE(benign); j++) {
+			EXPECT_EQ(MKVM_EXC_NEXT, mkvm_exception_merge(contrib[i], benign[j]));
+			EXPECT_EQ(MKVM_EXC_NEXT, mkvm_exception_merge(benign[j], contrib[i]));
+		}
+	}
+	EXPECT_EQ(MKVM_EXC_DOUBLE_FAULT, mkvm_exception_merge(X86_TRAP_PF, X86_TRAP_PF));
+	EXPECT_EQ(MKVM_EXC_TRIPLE_FAULT, mkvm_exception_merge(X86_TRAP_DF, X86_TRAP_PF));
+	EXPECT_EQ(MKVM_EXC_TRIPLE_FAULT, mkvm_exception_merge(X86_TRAP_DF, X86_TRAP_UD));
+	for (i = 0; i < ARRAY_SIZE(benign); i++) {
+		EXPECT_EQ(MKVM_EXC_NEXT, mkvm_exception_merge(X86_TRAP_PF, benign[i]));
+		EXPECT_EQ(MKVM_EXC_NEXT, mkvm_exception_merge(benign[i], X86_TRAP_PF));
+		EXPECT_EQ(MKVM_EXC_NEXT, mkvm_exception_merge(benign[i], benign[i]));
+	}
 }
 
 TEST_HARNESS_MAIN

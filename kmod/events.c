@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The event queue: what the guest takes through its IDT at the next
+ * entry.  Three sources feed it: exceptions raised by emulation and by
+ * intercepts (mkvm_queue_exception()), events whose delivery an exit
+ * interrupted (mkvm_events_after_exit()), and KVM_INTERRUPT's vector.
+ * Before each entry mkvm_inject_events() hands the backend the one the
+ * CPU would deliver first.  The rules live here once for both backends:
+ *
+ * - An interrupted interrupt, NMI or exception is delivered again; a
+ *   software one (INTn, INT3, INTO) is not, its instruction runs again
+ *   (RIP is still at it), as KVM does.
+ * - An exception raised while one is pending or being re-delivered
+ *   merges with it by the double-fault rule (mkvm_exception_merge()).
+ * - An exception goes first; an interrupted NMI or interrupt waits for
+ *   it; a new interrupt waits for both.  Real mode pushes no error code.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <asm/processor-flags.h>
+#include <asm/trapnr.h>
+
+#include "minikvm.h"
+
+void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector, bool has_error,
+			  u32 error)
+{
+	struct mkvm_event *prev = NULL;
+
+	if (vcpu->ev.injected.type == MKVM_EVENT_EXCEPTION)
+		prev = &vcpu->ev.injected;
+	else if (vcpu->ev.exception.type)
+		prev = &vcpu->ev.exception;
+	if (prev) {
+		switch (mkvm_exception_merge(prev->vector, vector)) {
+		case MKVM_EXC_TRIPLE_FAULT:
+			prev->type = MKVM_EVENT_NONE;
+			vcpu->ev.triple_fault = true;
+			return;
+		case MKVM_EXC_DOUBLE_FAULT:
+			vector = X86_TRAP_DF;
+			has_error = true;
+			error = 0;
+			break;
+		case MKVM_EXC_NEXT:
+			break;
+		}
+		prev->type = MKVM_EVENT_NONE;
+	}
+	vcpu->ev.exception = (struct mkvm_event){
+		.type = MKVM_EVENT_EXCEPTION, .vector = vector,
+		.has_error = has_error, .error = error,
+	};
+}
+
+/* After an exit: an event the exit interrupted is delivered again. */
+void mkvm_events_after_exit(struct mkvm_vcpu *vcpu,
+			    const struct mkvm_exit *exit)
+{
+	switch (exit->vectoring.type) {
+	case MKVM_EVENT_INTR:
+	case MKVM_EVENT_NMI:
+	case MKVM_EVENT_EXCEPTION:
+		vcpu->ev.injected = exit->vectoring;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Whether an event waits for delivery (KVM_INTERRUPT's included). */
+bool mkvm_event_pending(struct mkvm_vcpu *vcpu)
+{
+	return vcpu->ev.injected.type || vcpu->ev.exception.type ||
+	       vcpu->irq_pending;
+}
+
+/* Before an entry: inject the first event; returns whether there was one. */
+bool mkvm_inject_events(struct mkvm_vcpu *vcpu)
+{
+	struct mkvm_event *src = NULL, ev;
+
+	if (vcpu->ev.injected.type == MKVM_EVENT_EXCEPTION)
+		src = &vcpu->ev.injected;
+	else if (vcpu->ev.exception.type)
+		src = &vcpu->ev.exception;
+	else if (vcpu->ev.injected.type)
+		src = &vcpu->ev.injected;
+
+	if (src) {
+		ev = *src;
+		src->type = MKVM_EVENT_NONE;
+	} else if (vcpu->irq_pending) {
+		/* KVM_INTERRUPT's vector goes in at the next entry, as in KVM. */
+		ev = (struct mkvm_event){ .type = MKVM_EVENT_INTR,
+					  .vector = vcpu->irq_vector };
+		vcpu->irq_pending = false;
+		mkvm_stat_add(&vcpu->stats.injections, 1);
+	} else {
+		return false;
+	}
+	if (!(mkvm_ops->get_cr0(vcpu) & X86_CR0_PE))
+		ev.has_error = false;
+	mkvm_ops->inject_event(vcpu, &ev);
+	return true;
+}
