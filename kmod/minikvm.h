@@ -267,6 +267,8 @@ struct mkvm_vm {
 	/* [l] written; entries below nr_vcpus are readable lock-free */
 	struct mkvm_vcpu *vcpus[MKVM_MAX_VCPUS];
 	atomic_t nr_vcpus;		/* [a] set with release under lock */
+	/* vCPU ids are below it: 0 until KVM_ENABLE_CAP or the first vCPU. */
+	u32 max_vcpu_ids;		/* [l] */
 
 	struct mutex slots_lock;	/* serializes memslot updates */
 	struct srcu_struct srcu;

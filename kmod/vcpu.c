@@ -220,8 +220,12 @@ int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 	mkvm_vcpu_reset(vcpu, false);
 
 	mutex_lock(&vm->lock);
+	/* As KVM: the first vCPU fixes the bound KVM_ENABLE_CAP did not set. */
+	if (!vm->max_vcpu_ids)
+		vm->max_vcpu_ids = MKVM_MAX_VCPU_ID;
 	r = -EINVAL;
-	if (atomic_read(&vm->nr_vcpus) >= MKVM_MAX_VCPUS)
+	if (atomic_read(&vm->nr_vcpus) >= MKVM_MAX_VCPUS ||
+	    id >= vm->max_vcpu_ids)
 		goto unlock;
 	r = -EEXIST;
 	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++)

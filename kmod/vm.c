@@ -54,6 +54,7 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_DEBUGREGS:
+	case KVM_CAP_ENABLE_CAP_VM:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
@@ -166,6 +167,47 @@ static long mkvm_vm_set_identity_map_addr(struct mkvm_vm *vm, void __user *argp)
 	return atomic_read(&vm->nr_vcpus) ? -EINVAL : 0;
 }
 
+/*
+ * KVM_SET_NR_MMU_PAGES sizes KVM's shadow page cache.  minikvm's nested
+ * tables are allocated as faults need them (and charged to the memcg):
+ * accepted, as KVM accepts it with nested paging, from KVM's minimum of
+ * 64 pages up.
+ */
+static long mkvm_vm_set_nr_mmu_pages(struct mkvm_vm *vm, unsigned long n)
+{
+	return n < 64 ? -EINVAL : 0;
+}
+
+/*
+ * KVM_ENABLE_CAP on a VM: KVM_CAP_MAX_VCPU_ID lowers the bound of vCPU
+ * ids, once, before the first vCPU (which fixes it at the default).
+ */
+static long mkvm_vm_enable_cap(struct mkvm_vm *vm, void __user *argp)
+{
+	struct kvm_enable_cap cap;
+	long r = -EINVAL;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags)
+		return -EINVAL;
+	switch (cap.cap) {
+	case KVM_CAP_MAX_VCPU_ID:
+		if (cap.args[0] > MKVM_MAX_VCPU_ID)
+			break;
+		mutex_lock(&vm->lock);
+		if (vm->max_vcpu_ids == cap.args[0]) {
+			r = 0;
+		} else if (!vm->max_vcpu_ids) {
+			vm->max_vcpu_ids = cap.args[0];
+			r = 0;
+		}
+		mutex_unlock(&vm->lock);
+		break;
+	}
+	return r;
+}
+
 /* MINIKVM_SET_VM_NAME: printable ASCII, NUL-terminated, at most 63. */
 static long mkvm_vm_set_name(struct mkvm_vm *vm, const char __user *uname)
 {
@@ -209,6 +251,10 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_vm_set_tss_addr(vm, arg);
 	case KVM_SET_IDENTITY_MAP_ADDR:
 		return mkvm_vm_set_identity_map_addr(vm, argp);
+	case KVM_SET_NR_MMU_PAGES:
+		return mkvm_vm_set_nr_mmu_pages(vm, arg);
+	case KVM_ENABLE_CAP:
+		return mkvm_vm_enable_cap(vm, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -483,4 +483,59 @@ TEST(vm_setup_ioctls)
 	vm_free(vm);
 }
 
+/* KVM_SET_NR_MMU_PAGES: from KVM's minimum of 64 pages up. */
+TEST(set_nr_mmu_pages)
+{
+	struct vm *vm = vm_create_bare();
+
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_SET_NR_MMU_PAGES, 0));
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_SET_NR_MMU_PAGES, 63));
+	EXPECT_EQ(0, __mkvm_ioctl(vm->fd, KVM_SET_NR_MMU_PAGES, 64));
+	EXPECT_EQ(0, __mkvm_ioctl(vm->fd, KVM_SET_NR_MMU_PAGES, 1UL << 20));
+	vm_free(vm);
+}
+
+static int enable_cap(struct vm *vm, uint32_t cap, uint32_t flags, uint64_t arg)
+{
+	struct kvm_enable_cap c = { .cap = cap, .flags = flags, .args = { arg } };
+
+	return __mkvm_ioctl(vm->fd, KVM_ENABLE_CAP, (unsigned long)&c);
+}
+
+/*
+ * KVM_ENABLE_CAP(KVM_CAP_MAX_VCPU_ID): at most the reported bound, once
+ * (the same value again is fine), never after the first vCPU, which
+ * fixes the default; vCPU ids must then be below it.
+ */
+TEST(max_vcpu_id_cap)
+{
+	long max = kvm_check_cap(KVM_CAP_MAX_VCPU_ID);
+	struct vm *vm = vm_create_bare();
+	int fd;
+
+	EXPECT_EQ(1, kvm_check_cap(KVM_CAP_ENABLE_CAP_VM));
+	EXPECT_EQ(1, __mkvm_ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_ENABLE_CAP_VM));
+	EXPECT_EQ(-EFAULT, __mkvm_ioctl(vm->fd, KVM_ENABLE_CAP, 0));
+	EXPECT_EQ(-EINVAL, enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, max + 1));
+	EXPECT_EQ(-EINVAL, enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 1, 2));
+	EXPECT_EQ(-EINVAL, enable_cap(vm, KVM_CAP_USER_MEMORY, 0, 0));
+	EXPECT_EQ(0, enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, 2));
+	EXPECT_EQ(0, enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, 2));
+	EXPECT_EQ(-EINVAL, enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, 3));
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 2));
+	fd = __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 1);
+	EXPECT_GE(fd, 0);
+	if (fd >= 0)
+		close(fd);
+	vm_free(vm);
+
+	vm = vm_create_bare();
+	fd = __mkvm_ioctl(vm->fd, KVM_CREATE_VCPU, 0);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(-EINVAL, enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, 5));
+	EXPECT_EQ(0, enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, max));
+	close(fd);
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
