@@ -306,6 +306,7 @@ int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp)
 	kvfree(vcpu->cpuid);
 	vcpu->cpuid = e;
 	vcpu->cpuid_nent = c.nent;
+	vcpu->cpuid_set = true;
 	return 0;
 }
 

@@ -36,8 +36,9 @@ int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 /*
  * The CR4 bits a guest may set: what the host can give it and, for the
- * feature bits, what the vCPU's CPUID offers (as KVM: a guest without
- * SMEP in its CPUID gets #GP for CR4.SMEP, KVM_SET_SREGS EINVAL).
+ * feature bits, what the vCPU's CPUID offers once it has one (as KVM: a
+ * guest without SMEP in its CPUID gets #GP for CR4.SMEP, KVM_SET_SREGS
+ * EINVAL).
  */
 u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu)
 {
@@ -59,9 +60,11 @@ u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu)
 		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 	int i;
 
+	/* Before KVM_SET_CPUID2 KVM lets in all it could offer: so here. */
 	for (i = 0; i < ARRAY_SIZE(gated); i++)
 		if (boot_cpu_has(gated[i].feature) &&
-		    mkvm_cpuid_bit(vcpu, gated[i].fn, gated[i].reg, gated[i].bit))
+		    (!vcpu->cpuid_set ||
+		     mkvm_cpuid_bit(vcpu, gated[i].fn, gated[i].reg, gated[i].bit)))
 			ok |= gated[i].cr4;
 	return ok;
 }

@@ -335,6 +335,7 @@ struct mkvm_vcpu {
 	/* Guest CPUID from KVM_SET_CPUID2. */
 	struct kvm_cpuid_entry2 *cpuid;	/* [v] */
 	u32 cpuid_nent;			/* [v] */
+	bool cpuid_set;			/* [v] KVM_SET_CPUID2 was called */
 
 	/* Emulated MSRs not held in the VMCB/VMCS: all [v]. */
 	u64 apic_base, misc_enable, spec_ctrl;

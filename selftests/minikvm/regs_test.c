@@ -550,4 +550,44 @@ TEST_F(regs, cr4_feature_bits_need_cpuid)
 		SKIP(return, "the host offers none of these features");
 }
 
+/*
+ * Before KVM_SET_CPUID2, KVM_SET_SREGS takes every CR4 feature bit the
+ * hypervisor offers (as KVM, whose CPUID-based reserved bits are computed
+ * by KVM_SET_CPUID2; KVM's own set_sregs_test checks it); after a CPUID
+ * table without them, they are refused.
+ */
+TEST(cr4_feature_bits_before_set_cpuid)
+{
+	struct kvm_cpuid2 *supported = cpuid_dup(kvm_supported_cpuid());
+	struct vm *vm = vm_create_bare();
+	struct vcpu *vcpu = vm_vcpu_add_raw(vm, 0);
+	struct kvm_cpuid2 empty = { .nent = 0 };
+	struct kvm_sregs sregs, got;
+	uint64_t bits = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cr4_features); i++) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(supported, cr4_features[i].fn, 0);
+
+		if (e && (*cpuid_reg(e, cr4_features[i].reg) & (1U << cr4_features[i].bit)))
+			bits |= cr4_features[i].cr4;
+	}
+	free(supported);
+	if (!bits) {
+		vm_free(vm);
+		SKIP(return, "the host offers none of these features");
+	}
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.cr4 |= bits;
+	EXPECT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_SET_SREGS, (unsigned long)&sregs));
+	vcpu_get_sregs(vcpu, &got);
+	EXPECT_EQ(sregs.cr4, got.cr4);
+
+	ASSERT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_SET_CPUID2, (unsigned long)&empty));
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vcpu->fd, KVM_SET_SREGS, (unsigned long)&sregs));
+	sregs.cr4 &= ~bits;
+	EXPECT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_SET_SREGS, (unsigned long)&sregs));
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
