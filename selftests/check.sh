@@ -9,7 +9,8 @@
 # Usage: selftests/check.sh [SUITE...]   (default: all)
 # MKVM_APPEND adds guest kernel arguments, e.g. "mkvm.only=kvm" or
 # "mkvm.tests=device_test" (see selftests/guest-run.sh); MKVM_SMP sets
-# the test VM's CPU count (QEMU 2, Bochs 1 by default).
+# the test VM's CPU count (QEMU 2, Bochs 1 by default), MKVM_MEM its
+# memory in MiB under QEMU (default 1024).
 # A SUITE names a configuration or a prefix of one: "svm" selects
 # svm-6.1 and svm-6.12.
 #   lint      checkpatch --strict, W=1 and sparse on both kernels
@@ -137,7 +138,7 @@ run_rig() { # suite vmm kver mode timeout [image kdir moddir]
 	fi
 	bash selftests/rig/boot.sh --vmm "$vmm" --kernel "$image" \
 		--initrd "$B/$suite.cpio.gz" --log "$log" --timeout "$tmo" \
-		${MKVM_SMP:+--smp "$MKVM_SMP"} --append "mkvm.mode=$mode ${MKVM_APPEND:-}"
+		${MKVM_SMP:+--smp "$MKVM_SMP"} ${MKVM_MEM:+--mem "$MKVM_MEM"} --append "mkvm.mode=$mode ${MKVM_APPEND:-}"
 	rc=$?
 	parse_log "$suite" "$log"
 	[ $rc = 0 ] && grep -q '^MKVM-DONE rc=' "$log" &&
