@@ -20,8 +20,8 @@
 # svm-6.1 only): each binary on /dev/kvm as a node with minikvm's device
 # number while minikvm is loaded, then on kvm_amd's /dev/kvm, with a time
 # limit, after our own tests on the same device, but for those that
-# /mkvm/kvm-selftests.off lists ("<label> <binary>").  For each the guest prints
-# its last lines of output as "#kst ..." and then
+# /mkvm/kvm-selftests.off lists ("<label> <binary>").  For each the guest
+# prints the last lines of a non-zero exit's output as "#kst ..." and then
 # "MKVM-KST <minikvm|kvm_amd> <binary> <exit status|timeout|off> <s>";
 # check.sh judges it against selftests/peers/kvm-selftests.expect.
 # Output: lines "MKVM-RUN <device> <binary>" before each test binary (the
