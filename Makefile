@@ -24,7 +24,7 @@ CFLAGS    ?= -O2 -g
 TEST_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Werror -static \
 	-I$(KSFT_DIR) -Iinclude/uapi
 
-.PHONY: all module selftests tools examples check demo lint modules_install install clean
+.PHONY: all module selftests tools examples kvm-selftests check demo lint modules_install install clean
 
 all: module tools examples selftests
 
@@ -101,6 +101,11 @@ $(TEST_DIR)/%: selftests/minikvm/%.c $(TEST_LIB) $(TEST_HDRS) $(KSFT_DIR)/kselft
 	$(CC) $(TEST_CFLAGS) -Iselftests/minikvm -o $@ $< $(TEST_LIB)
 
 selftests: $(TEST_BINS)
+
+# KVM's own selftests from linux-source-6.1, static, into
+# build/kvm-selftests/bin (cached; make check builds them for svm-6.1).
+kvm-selftests:
+	bash selftests/peers/kvm-selftests-build.sh $(BUILD) selftests/peers/kvm-selftests.expect
 
 # SUITES selects configurations, MKVM_APPEND narrows a run (see selftests/check.sh).
 # Both scripts install the missing Debian packages first (libinih, libnl,

@@ -9,7 +9,8 @@
 # Usage: selftests/check.sh [SUITE...]   (default: all)
 # MKVM_APPEND adds guest kernel arguments, e.g. "mkvm.only=kvm" or
 # "mkvm.tests=device_test" (see selftests/guest-run.sh); MKVM_SMP sets
-# the test VM's CPU count (QEMU 2, Bochs 1 by default).
+# the test VM's CPU count (QEMU 2, Bochs 1 by default), MKVM_MEM its
+# memory in MiB under QEMU (default 1024).
 # A SUITE names a configuration or a prefix of one: "svm" selects
 # svm-6.1 and svm-6.12.
 #   lint      checkpatch --strict, W=1 and sparse on both kernels
@@ -21,6 +22,10 @@
 #   debug     QEMU SVM on a debug 6.1 kernel (KASAN, lockdep, kmemleak,
 #             UBSAN, DEBUG_LIST, DEBUG_ATOMIC_SLEEP) built once per machine
 #             by selftests/rig/debug-kernel.sh
+# svm-6.1 also runs KVM's own selftests on minikvm and on kvm_amd (the
+# "peer" run, judged against selftests/peers/kvm-selftests.expect);
+# MKVM_APPEND="mkvm.peers=0" leaves it out, "mkvm.tests=kvm-selftests"
+# runs only it (see selftests/guest-run.sh).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -54,14 +59,83 @@ K612=$(mkvm_kernel 6.12)
 
 make -s tools examples selftests || { echo "check: building the tools, examples or selftests failed" >&2; exit 1; }
 
+# ---- KVM's selftests (the peer run) ------------------------------------
+# The expectations: one line per binary, "name kvm_amd minikvm reason",
+# results pass, skip, fail, off (not run in the rig: too slow or too big
+# for it) or build (does not build from the tarball).
+KST_EXPECT=selftests/peers/kvm-selftests.expect
+declare -A kst_exp kst_why
+while read -r name amd mkvm why; do
+	case $name in ''|'#'*) continue ;; esac
+	kst_exp[$name/kvm_amd]=$amd kst_exp[$name/minikvm]=$mkvm kst_why[$name]=$why
+done <"$KST_EXPECT"
+
+# Whether MKVM_APPEND leaves the peer run in (mkvm.peers=0 drops it; a
+# mkvm.tests list keeps it only if it names kvm-selftests or all).
+kst_wanted() {
+	local a=" ${MKVM_APPEND:-} " t
+	case $a in *" mkvm.peers=0 "*) return 1 ;; esac
+	case $a in *" mkvm.tests="*) ;; *) return 0 ;; esac
+	t=${a##* mkvm.tests=}; t=${t%% *}
+	case ",$t," in *,all,*|*,kvm-selftests,*|*,kvm-selftests/*) return 0 ;; esac
+	return 1
+}
+
+kst_class() { # exit status|timeout: pass, skip or fail
+	case $1 in 0) echo pass ;; 4) echo skip ;; *) echo fail ;; esac
+}
+kst_rank() { case $1 in pass) echo 2 ;; skip) echo 1 ;; *) echo 0 ;; esac; }
+
+# One "MKVM-KST <label> <binary> <status> <s>" line against its expectation:
+# as expected is a pass (a pass) or a skip with the reason (a skip or a
+# known failure), worse is a failure, better a note to update the file.
+kst_judge() { # suite label name status seconds output
+	local id="$1: kvm-selftests/$2/$3" exp=${kst_exp[$3/$2]:-} got res
+	case $4 in
+	0) res=pass ;; 4) res=skip ;; timeout) res="hang (killed after the time limit)" ;;
+	# 254: a TEST_ASSERT failed; 129..192: killed by a signal.
+	*) [ "$4" -gt 128 ] 2>/dev/null && [ "$4" -le 192 ] &&
+		res="crash (signal $(($4 - 128)))" || res="fail (exit status $4)" ;;
+	esac
+	got=$(kst_class "$4")
+	if [ -z "$exp" ]; then
+		fail "$id: $res, and no line in $KST_EXPECT"
+	elif [ "$4" = off ]; then
+		skip "$id # not run in the rig: ${kst_why[$3]}"
+	elif [ "$exp" = off ]; then
+		# Named in mkvm.tests: whatever it does is information only.
+		skip "$id # $res (not run in the rig otherwise: ${kst_why[$3]})"
+	elif [ "$got" = "$exp" ]; then
+		case $got in
+		pass) pass "$id" ;;
+		*) skip "$id # expected $exp: ${kst_why[$3]}" ;;
+		esac
+	elif [ "$(kst_rank "$got")" -gt "$(kst_rank "$exp")" ]; then
+		echo "# NOTE: $id does better than expected ($exp -> $res): update $KST_EXPECT"
+		[ "$got" = pass ] && pass "$id" || skip "$id # $res, expected $exp: ${kst_why[$3]}"
+	else
+		fail "$id: $res, expected $exp"
+		[ -z "$6" ] || printf '%s\n' "$6" | sed 's/^/#   /'
+	fi
+	case $5 in 0.*) ;; *) echo "# $1: kvm-selftests/$2/$3 took $5 s" ;; esac
+}
+
 # ---- one rig configuration ----------------------------------------------
 # Reads the guest's serial log and turns it into TAP lines.
 parse_log() { # suite log
 	local suite=$1 log=$2 dev=rig bin="" line st name
-	local runs=0 totals=0
+	local runs=0 totals=0 kst_out="" kst_runs=0
+	local -A kst_secs
 	while IFS= read -r line; do
 		line=${line%$'\r'}
 		case $line in
+		"#kst "*) kst_out="$kst_out${kst_out:+$'\n'}${line#\#kst }" ;;
+		MKVM-KST\ *)
+			set -- $line
+			kst_runs=$((kst_runs + 1))
+			kst_secs[$2]=$((${kst_secs[$2]:-0} + 10#${5/./}))
+			kst_judge "$suite" "$2" "$3" "$4" "$5" "$kst_out"
+			kst_out="" ;;
 		MKVM-RUN\ *)
 			set -- $line
 			dev=$(basename "$2"); bin=$3; runs=$((runs + 1)) ;;
@@ -82,6 +156,15 @@ parse_log() { # suite log
 	# Every binary must have run to its summary (no crash, no hang).
 	[ "$runs" = "$totals" ] && pass "$suite: every test binary finished ($runs)" ||
 		fail "$suite: $((runs - totals)) of $runs test binaries did not finish"
+	for line in "${!kst_secs[@]}"; do
+		echo "# $suite: KVM's selftests on $line took $((kst_secs[$line] / 100)) s"
+	done
+	# The whole peer run: each binary once per device.
+	if [ -n "$kst_bins" ]; then
+		[ "$kst_runs" = "$kst_bins" ] &&
+			pass "$suite: every KVM selftest ran ($kst_runs)" ||
+			fail "$suite: every KVM selftest ran ($kst_runs of $kst_bins)"
+	fi
 }
 
 # Host-side unit tests: kselftest TAP straight from the binary.
@@ -125,19 +208,36 @@ check_dmesg() { # suite log
 run_rig() { # suite vmm kver mode timeout [image kdir moddir]
 	local suite=$1 vmm=$2 kver=$3 mode=$4 tmo=$5
 	local image=${6:-/boot/vmlinuz-$3} kdir=${7:-} moddir=${8:-}
-	local log=$B/$suite.log t0=$SECONDS rc
+	local log=$B/$suite.log t0=$SECONDS rc kst=""
 	echo "# $suite: $vmm, kernel $kver"
 	if ! mkvm_build_module "$kver" ${kdir:+"$kdir"}; then
 		fail "$suite: build minikvm.ko for $kver"
 		return
 	fi
-	if ! mkvm_make_initramfs "$suite" "$kver" ${moddir:+"$moddir"}; then
+	# KVM's selftests: in svm-6.1 only (CI time), unless MKVM_APPEND says no.
+	kst_bins=""
+	if [ "$suite" = svm-6.1 ] && kst_wanted; then
+		if bash selftests/peers/kvm-selftests-build.sh "$B" "$KST_EXPECT"; then
+			kst=$B/kvm-selftests/bin
+			awk '!/^#/ && $2 == "off" { print "kvm_amd", $1 }
+				!/^#/ && $3 == "off" { print "minikvm", $1 }' \
+				"$KST_EXPECT" >"$B/kvm-selftests/off"
+			# Every binary once per device, when mkvm.tests or mkvm.only do not narrow it.
+			case " ${MKVM_APPEND:-} " in
+			*" mkvm.tests=kvm-selftests/"*|*" mkvm.only="*) ;;
+			*) kst_bins=$(($(ls "$kst" | wc -l) * 2)) ;;
+			esac
+		else
+			fail "$suite: build KVM's selftests (see $B/kvm-selftests/build.log)"
+		fi
+	fi
+	if ! MKVM_KST_BIN=$kst MKVM_KST_OFF=${kst:+$B/kvm-selftests/off} mkvm_make_initramfs "$suite" "$kver" ${moddir:+"$moddir"}; then
 		fail "$suite: build the initramfs (see $B/$suite.mkinitramfs.log)"
 		return
 	fi
 	bash selftests/rig/boot.sh --vmm "$vmm" --kernel "$image" \
 		--initrd "$B/$suite.cpio.gz" --log "$log" --timeout "$tmo" \
-		${MKVM_SMP:+--smp "$MKVM_SMP"} --append "mkvm.mode=$mode ${MKVM_APPEND:-}"
+		${MKVM_SMP:+--smp "$MKVM_SMP"} ${MKVM_MEM:+--mem "$MKVM_MEM"} --append "mkvm.mode=$mode ${MKVM_APPEND:-}"
 	rc=$?
 	parse_log "$suite" "$log"
 	[ $rc = 0 ] && grep -q '^MKVM-DONE rc=' "$log" &&

@@ -11,7 +11,19 @@
 # For development, two more options narrow a run:
 #   mkvm.only=minikvm|kvm   run the tests on one device only
 #   mkvm.tests=NAME,...     run only these test binaries (all: every one,
-#                           also where a configuration runs a subset)
+#                           also where a configuration runs a subset);
+#                           kvm-selftests: KVM's selftests (below) only,
+#                           kvm-selftests/NAME: that one of them
+#   mkvm.peers=0            no run of KVM's selftests
+#   mkvm.kst_timeout=S      time limit of one KVM selftest (default 60 s)
+# KVM's own selftests run where the payload has them (/mkvm/kvm-selftests,
+# svm-6.1 only): each binary on /dev/kvm as a node with minikvm's device
+# number while minikvm is loaded, then on kvm_amd's /dev/kvm, with a time
+# limit, after our own tests on the same device, but for those that
+# /mkvm/kvm-selftests.off lists ("<label> <binary>").  For each the guest
+# prints the last lines of a non-zero exit's output as "#kst ..." and then
+# "MKVM-KST <minikvm|kvm_amd> <binary> <exit status|timeout|off> <s>";
+# check.sh judges it against selftests/peers/kvm-selftests.expect.
 # Output: lines "MKVM-RUN <device> <binary>" before each test binary (the
 # binaries print kselftest TAP) and "MKVM-TIME <device> <binary> <s>"
 # after it (guest seconds: under Bochs they follow the instruction count),
@@ -41,9 +53,19 @@ opt() { sed -n "s/.*mkvm\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 dmesg -n "$(opt loglevel | grep -x '[1-8]' || echo 1)"
 mode=$(opt mode)
 only=$(opt only)
-tests=$(opt tests | tr , ' ')
-[ "$tests" = all ] && tests=
-[ -n "$tests" ] || tests=$(cd $M && ls *_test)
+# Our test binaries ($tests) and KVM's ($kst) to run.
+tests='' kst=''
+kst_all=$( [ -d $M/kvm-selftests ] && cd $M/kvm-selftests && ls)
+for t in $(opt tests | tr , ' '); do
+	case $t in
+	all) tests="$tests $(cd $M && ls *_test)" kst="$kst $kst_all" ;;
+	kvm-selftests) kst="$kst $kst_all" ;;
+	kvm-selftests/*) kst="$kst ${t#kvm-selftests/}" ;;
+	*) tests="$tests $t" ;;
+	esac
+done
+[ -n "$tests$kst" ] || tests=$(cd $M && ls *_test) kst=$kst_all
+[ "$(opt peers)" = 0 ] && kst=
 echo "MKVM-MODE $mode"
 # The test VM's CPU bugs and the host kernel's mitigations, which the
 # world switches follow (design.rst, "Mitigations"): for the log.
@@ -71,6 +93,31 @@ run_tests() { # device module tests...
 		t0=$(($(centis) - t0))
 		echo "MKVM-TIME $dev $t $((t0 / 100)).$((t0 / 10 % 10))$((t0 % 10))"
 	done
+}
+
+# KVM's selftests on /dev/kvm, whichever module is behind it.
+run_kst() { # device label
+	case "$only" in ""|"$(basename "$1")") ;; *) return ;; esac
+	tmo=$(opt kst_timeout | grep -x '[0-9][0-9]*' || echo 60)
+	# hardware_disable_test's named semaphores live in /dev/shm.
+	[ -d /dev/shm ] || { mkdir /dev/shm && mount -t tmpfs tmpfs /dev/shm; }
+	for t in $kst; do
+		# Left out in the rig (too slow under TCG), unless named.
+		case " $(opt tests | tr , ' ') " in *" kvm-selftests/$t "*) ;; *)
+			if grep -qx "$2 $t" $M/kvm-selftests.off 2>/dev/null; then
+				echo "MKVM-KST $2 $t off 0.00"
+				continue
+			fi ;;
+		esac
+		t0=$(centis)
+		(cd /tmp && timeout -s KILL "$tmo" "$M/kvm-selftests/$t") >/tmp/kst.out 2>&1
+		rc=$?
+		t0=$(($(centis) - t0))
+		[ "$rc" = 137 ] && [ "$t0" -ge $((tmo * 100)) ] && rc=timeout
+		[ "$rc" = 0 ] || tail -n 12 /tmp/kst.out | sed 's/^/#kst /'
+		echo "MKVM-KST $2 $t $rc $((t0 / 100)).$((t0 / 10 % 10))$((t0 % 10))"
+	done
+	rm -f /tmp/kst.out
 }
 
 loaded() { [ -d "/sys/module/$1" ]; }
@@ -126,6 +173,15 @@ svm|vmx)
 		export MKVM_STRESS_PCT=10
 	fi
 	run_tests /dev/minikvm minikvm $tests
+	# KVM's selftests open /dev/kvm: make it minikvm's for them.
+	if [ -n "$kst" ] && [ "$only" != kvm ]; then
+		ok=1
+		[ ! -e /dev/kvm ] && set -- $(stat -c '%t %T' /dev/minikvm) &&
+			mknod -m 0660 /dev/kvm c $((0x$1)) $((0x$2)) && ok=0
+		tap $ok "kvm_node_for_minikvm"
+		[ $ok = 0 ] && run_kst /dev/minikvm minikvm
+		rm -f /dev/kvm
+	fi
 	rmmod minikvm; tap $? "rmmod_minikvm"
 
 	# The reference: the same tests on KVM in the same VM.
@@ -136,6 +192,7 @@ svm|vmx)
 	tap $ok "insmod_$vendor"
 	# conflict_test is about minikvm only.
 	run_tests /dev/kvm $vendor $(echo $tests | tr ' ' '\n' | grep -v '^conflict_test$')
+	run_kst /dev/kvm $vendor
 	ok=0
 	for m in $(cat $M/$vendor.order | sed '1!G;h;$!d'); do
 		rmmod "$(modname "$m")" || ok=1

@@ -78,6 +78,9 @@ mkvm_build_module() { # kver [kdir]
 
 # The initramfs for one rig run: module, selftests and guest script; KVM's
 # modules from /lib/modules or the given directory (see mkinitramfs.sh).
+# With $MKVM_KST_BIN set, KVM's selftests from there go to
+# /mkvm/kvm-selftests/, and the list $MKVM_KST_OFF of those not to run
+# ("<device> <binary>" lines) to /mkvm/kvm-selftests.off.
 mkvm_make_initramfs() { # name kver [moddir]
 	local p=$B/payload-$1
 	rm -rf "$p"; mkdir -p "$p"
@@ -87,6 +90,8 @@ mkvm_make_initramfs() { # name kver [moddir]
 	# tests that run them: /mkvm/bin, /mkvm/examples in the guest.
 	{ [ ! -d "$B/bin" ] || cp -a "$B/bin" "$p/bin"; } &&
 	{ [ ! -d "$B/examples" ] || cp -a "$B/examples" "$p/examples"; } &&
+	{ [ -z "${MKVM_KST_BIN:-}" ] || cp -a "$MKVM_KST_BIN" "$p/kvm-selftests"; } &&
+	{ [ -z "${MKVM_KST_OFF:-}" ] || cp "$MKVM_KST_OFF" "$p/kvm-selftests.off"; } &&
 	bash selftests/rig/mkinitramfs.sh --kver "$2" --payload "$p" \
 		--out "$B/$1.cpio.gz" ${3:+--moddir "$3"} >"$B/$1.mkinitramfs.log" 2>&1
 }

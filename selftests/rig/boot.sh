@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # boot.sh --vmm qemu-svm|qemu-nosvm|bochs-vmx --kernel VMLINUZ --initrd FILE
-#         --log FILE --timeout SECONDS [--append "ARGS"] [--smp N]
+#         --log FILE --timeout SECONDS [--append "ARGS"] [--smp N] [--mem MiB]
 #
 # Boot the rig's initramfs in an emulated machine and write what the guest
 # prints on COM1 to --log.
@@ -12,16 +12,17 @@
 #               (booted from an isolinux ISO; one CPU unless --smp says)
 # Exit status: 0 the guest powered off by itself, 124 timeout (emulator
 # killed), 3 the guest kernel panicked or rebooted, 2 usage error,
-# anything else: the emulator failed.
+# anything else: the emulator failed.  --mem: the QEMU machine's memory
+# (default 1024 MiB).
 set -eu
 
 usage() {
 	echo "usage: $0 --vmm qemu-svm|qemu-nosvm|bochs-vmx --kernel VMLINUZ" \
-		"--initrd FILE --log FILE --timeout SECONDS [--append ARGS] [--smp N]" >&2
+		"--initrd FILE --log FILE --timeout SECONDS [--append ARGS] [--smp N] [--mem MiB]" >&2
 	exit 2
 }
 
-vmm='' kernel='' initrd='' log='' timeout='' append='' smp=
+vmm='' kernel='' initrd='' log='' timeout='' append='' smp= mem=1024
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || usage
 	case $1 in
@@ -32,12 +33,14 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2 ;;
 	--append)  append=$2 ;;
 	--smp)     smp=$2 ;;
+	--mem)     mem=$2 ;;
 	*) usage ;;
 	esac
 	shift 2
 done
 for v in "$vmm" "$kernel" "$initrd" "$log"; do [ -n "$v" ] || usage; done
 case $timeout in '' | *[!0-9]*) usage ;; esac
+case $mem in '' | *[!0-9]*) usage ;; esac
 for f in "$kernel" "$initrd"; do
 	[ -r "$f" ] || { echo "$0: cannot read $f" >&2; exit 2; }
 done
@@ -62,7 +65,7 @@ trap 'exit 130' INT TERM
 # end up in front of the guest's first line.
 start_qemu() {
 	qemu-system-x86_64 -M q35 -cpu "$1" -accel tcg,thread=single \
-		-m 1G -smp "${smp:-2}" -display none -no-reboot \
+		-m "${mem}M" -smp "${smp:-2}" -display none -no-reboot \
 		-monitor none -serial "file:$log" -net none \
 		-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
 		</dev/null >"$tmp/qemu.out" 2>&1 &
