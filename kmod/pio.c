@@ -98,6 +98,19 @@ int mkvm_handle_io(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vcpu->pio.next_rip = exit->next_rip;
 	vcpu->pio.count = 1;
 
+	/* The in-kernel PIC's ports do not exit. */
+	if (!exit->io.string && vcpu->apic) {
+		u64 v = vcpu->regs[0];
+
+		if (!mkvm_irqchip_pio(vcpu, exit->io.port, exit->io.in,
+				      exit->io.size, &v)) {
+			if (exit->io.in)
+				mkvm_reg_set(vcpu, 0, exit->io.size, v);
+			vcpu->rip = exit->next_rip;
+			return 1;
+		}
+	}
+
 	if (exit->io.string) {
 		r = mkvm_string_io_setup(vcpu, exit, &s);
 		if (r < 0)
@@ -157,6 +170,20 @@ int mkvm_complete_pio_in(struct mkvm_vcpu *vcpu)
 		mkvm_reg_set(vcpu, 0, vcpu->pio.size, v);
 		vcpu->rip = vcpu->pio.next_rip;
 		return 1;
+	}
+	/*
+	 * REP INS: userspace may have changed RCX meanwhile; as KVM, the
+	 * instruction goes on with what RCX says, taking at most as many
+	 * elements as it asks for (none: the instruction is done).
+	 */
+	if (vcpu->pio.rep) {
+		u64 cx = mkvm_reg_get(vcpu, 1, vcpu->pio.addr_size);
+
+		if (!cx) {
+			vcpu->rip = vcpu->pio.next_rip;
+			return 1;
+		}
+		vcpu->pio.count = min_t(u64, vcpu->pio.count, cx);
 	}
 	mkvm_ops->get_sregs(vcpu, &s);
 	ea = mkvm_reg_get(vcpu, 7, vcpu->pio.addr_size);

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM side of the in-kernel irqchip: KVM_CREATE_IRQCHIP, the GSI
+ * routing table (KVM_SET_GSI_ROUTING), lines and MSIs (KVM_IRQ_LINE,
+ * KVM_IRQ_LINE_STATUS, KVM_SIGNAL_MSI), the chips' state
+ * (KVM_GET/SET_IRQCHIP), and the port and MMIO ranges the kernel
+ * handles itself once the chips exist.
+ *
+ * A GSI names up to one route per chip: after KVM_CREATE_IRQCHIP GSIs
+ * 0-15 go to the PIC pair and to IOAPIC pins 0-15, GSIs 16-23 to the
+ * IOAPIC alone, as in KVM; KVM_SET_GSI_ROUTING replaces the whole table.
+ * Tables are read under RCU and replaced under vm->irq_lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+#include <asm/apicdef.h>
+
+#include "minikvm.h"
+
+#define MKVM_MSI_ADDR_BASE	0xfee00000ULL
+#define MKVM_MSI_ADDR_MASK	0xfff00000ULL
+
+static int mkvm_route_cmp(const void *a, const void *b)
+{
+	const struct mkvm_irq_route *x = a, *y = b;
+
+	return x->gsi < y->gsi ? -1 : x->gsi > y->gsi;
+}
+
+/* Check one userspace entry and translate it; -EINVAL if it is bad. */
+static int mkvm_route_from_user(const struct kvm_irq_routing_entry *ue,
+				struct mkvm_irq_route *r)
+{
+	if (ue->gsi >= MKVM_MAX_IRQ_ROUTES || ue->flags)
+		return -EINVAL;
+	r->gsi = ue->gsi;
+	r->type = ue->type;
+	switch (ue->type) {
+	case KVM_IRQ_ROUTING_IRQCHIP:
+		r->irqchip.chip = ue->u.irqchip.irqchip;
+		r->irqchip.pin = ue->u.irqchip.pin;
+		switch (ue->u.irqchip.irqchip) {
+		case KVM_IRQCHIP_PIC_MASTER:
+		case KVM_IRQCHIP_PIC_SLAVE:
+			return ue->u.irqchip.pin < 8 ? 0 : -EINVAL;
+		case KVM_IRQCHIP_IOAPIC:
+			return ue->u.irqchip.pin < MKVM_IOAPIC_PINS ?
+			       0 : -EINVAL;
+		default:
+			return -EINVAL;
+		}
+	case KVM_IRQ_ROUTING_MSI:
+		r->msi.address = ue->u.msi.address_lo |
+				 (u64)ue->u.msi.address_hi << 32;
+		r->msi.data = ue->u.msi.data;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * Build a table from @n entries; as KVM, a GSI may have one MSI route,
+ * or irqchip routes to different chips.
+ */
+static struct mkvm_irq_routing *
+mkvm_routing_build(const struct kvm_irq_routing_entry *ue, u32 n)
+{
+	struct mkvm_irq_routing *rt;
+	u32 i;
+
+	rt = kvzalloc(struct_size(rt, route, n), GFP_KERNEL_ACCOUNT);
+	if (!rt)
+		return ERR_PTR(-ENOMEM);
+	rt->nr = n;
+	for (i = 0; i < n; i++) {
+		if (mkvm_route_from_user(&ue[i], &rt->route[i])) {
+			kvfree(rt);
+			return ERR_PTR(-EINVAL);
+		}
+	}
+	sort(rt->route, n, sizeof(rt->route[0]), mkvm_route_cmp, NULL);
+	for (i = 1; i < n; i++) {
+		const struct mkvm_irq_route *a = &rt->route[i - 1];
+		const struct mkvm_irq_route *b = &rt->route[i];
+
+		if (a->gsi != b->gsi)
+			continue;
+		if (a->type != KVM_IRQ_ROUTING_IRQCHIP ||
+		    b->type != KVM_IRQ_ROUTING_IRQCHIP ||
+		    a->irqchip.chip == b->irqchip.chip) {
+			kvfree(rt);
+			return ERR_PTR(-EINVAL);
+		}
+	}
+	return rt;
+}
+
+static void mkvm_routing_free_rcu(struct rcu_head *head)
+{
+	kvfree(container_of(head, struct mkvm_irq_routing, rcu));
+}
+
+/* Publish @rt (vm->irq_lock held) and free the table it replaces. */
+static void mkvm_routing_swap(struct mkvm_vm *vm, struct mkvm_irq_routing *rt)
+{
+	struct mkvm_irq_routing *old;
+
+	old = rcu_replace_pointer(vm->irqchip->routing, rt,
+				  lockdep_is_held(&vm->irq_lock));
+	if (old)
+		call_rcu(&old->rcu, mkvm_routing_free_rcu);
+}
+
+/* The default table of KVM_CREATE_IRQCHIP. */
+static struct mkvm_irq_routing *mkvm_routing_default(void)
+{
+	struct kvm_irq_routing_entry e[16 + MKVM_IOAPIC_PINS] = {};
+	u32 gsi, n = 0;
+
+	for (gsi = 0; gsi < MKVM_IOAPIC_PINS; gsi++) {
+		e[n].gsi = gsi;
+		e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		e[n++].u.irqchip.pin = gsi;
+		if (gsi >= 16)
+			continue;
+		e[n].gsi = gsi;
+		e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		e[n].u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+						   KVM_IRQCHIP_PIC_SLAVE;
+		e[n++].u.irqchip.pin = gsi & 7;
+	}
+	return mkvm_routing_build(e, n);
+}
+
+int mkvm_msi_deliver(struct mkvm_vm *vm, u64 address, u32 data)
+{
+	struct mkvm_apic_irq irq = {
+		.dest = (address >> 12) & 0xff,
+		.logical = address & BIT(2),
+		.vector = data & 0xff,
+		.delivery = data & APIC_MODE_MASK,
+		.level = data & BIT(15),
+	};
+
+	if ((address & MKVM_MSI_ADDR_MASK) != MKVM_MSI_ADDR_BASE)
+		return -1;
+	return mkvm_apic_deliver(vm, NULL, &irq);
+}
+
+static int mkvm_route_set(struct mkvm_vm *vm, const struct mkvm_irq_route *r,
+			  int level)
+{
+	struct mkvm_irqchip *chip = vm->irqchip;
+
+	switch (r->type) {
+	case KVM_IRQ_ROUTING_IRQCHIP:
+		switch (r->irqchip.chip) {
+		case KVM_IRQCHIP_PIC_MASTER:
+			return mkvm_pic_set_irq(&chip->pic, r->irqchip.pin, level);
+		case KVM_IRQCHIP_PIC_SLAVE:
+			return mkvm_pic_set_irq(&chip->pic, 8 + r->irqchip.pin,
+						level);
+		default:
+			return mkvm_ioapic_set_irq(&chip->ioapic,
+						   r->irqchip.pin, level);
+		}
+	default:
+		/* An MSI fires on the rising edge only. */
+		return level ? mkvm_msi_deliver(vm, r->msi.address, r->msi.data)
+			     : -1;
+	}
+}
+
+/*
+ * Set GSI @gsi to @level on every route it has.  As KVM: -1 if nothing
+ * took it, 0 if it was masked or coalesced, >0 if delivered.
+ */
+int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level)
+{
+	struct mkvm_irq_route routes[3];
+	struct mkvm_irq_routing *rt;
+	int i, n = 0, r, ret = -1;
+	u32 lo, hi;
+
+	/* Copy the routes out: the chips are called outside RCU. */
+	rcu_read_lock();
+	rt = rcu_dereference(vm->irqchip->routing);
+	lo = 0;
+	hi = rt->nr;
+	while (lo < hi) {
+		u32 mid = (lo + hi) / 2;
+
+		if (rt->route[mid].gsi < gsi)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < rt->nr && rt->route[i].gsi == gsi &&
+		     n < ARRAY_SIZE(routes); i++)
+		routes[n++] = rt->route[i];
+	rcu_read_unlock();
+
+	for (i = 0; i < n; i++) {
+		r = mkvm_route_set(vm, &routes[i], level);
+		if (r < 0)
+			continue;
+		ret = r + (ret < 0 ? 0 : ret);
+	}
+	return ret;
+}
+
+static long mkvm_create_irqchip(struct mkvm_vm *vm)
+{
+	struct mkvm_irqchip *chip;
+	struct mkvm_irq_routing *rt;
+	long r;
+
+	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
+	if (!chip)
+		return -ENOMEM;
+	rt = mkvm_routing_default();
+	if (IS_ERR(rt)) {
+		kfree(chip);
+		return PTR_ERR(rt);
+	}
+	mkvm_pic_init(&chip->pic, vm);
+	mkvm_ioapic_init(&chip->ioapic, vm);
+	RCU_INIT_POINTER(chip->routing, rt);
+
+	mutex_lock(&vm->lock);
+	mutex_lock(&vm->irq_lock);
+	r = -EEXIST;
+	if (vm->irqchip)
+		goto unlock;
+	r = -EINVAL;
+	if (atomic_read(&vm->nr_vcpus))
+		goto unlock;
+	/* Pairs with the lock-free readers: the chips are set up first. */
+	smp_store_release(&vm->irqchip, chip);
+	r = 0;
+unlock:
+	mutex_unlock(&vm->irq_lock);
+	mutex_unlock(&vm->lock);
+	if (r) {
+		kvfree(rt);
+		kfree(chip);
+	}
+	return r;
+}
+
+void mkvm_irqchip_free(struct mkvm_vm *vm)
+{
+	struct mkvm_irqchip *chip = vm->irqchip;
+
+	if (!chip)
+		return;
+	kvfree(rcu_dereference_protected(chip->routing, 1));
+	kfree(chip);
+	vm->irqchip = NULL;
+}
+
+static long mkvm_irq_line(struct mkvm_vm *vm, void __user *argp, bool status)
+{
+	struct kvm_irq_level l;
+
+	if (copy_from_user(&l, argp, sizeof(l)))
+		return -EFAULT;
+	l.status = mkvm_irq_set(vm, l.irq, !!l.level);
+	if (status && copy_to_user(argp, &l, sizeof(l)))
+		return -EFAULT;
+	return 0;
+}
+
+static long mkvm_set_gsi_routing(struct mkvm_vm *vm, void __user *argp)
+{
+	struct kvm_irq_routing __user *ur = argp;
+	struct kvm_irq_routing_entry *ue = NULL;
+	struct mkvm_irq_routing *rt;
+	struct kvm_irq_routing h;
+
+	if (copy_from_user(&h, ur, sizeof(h)))
+		return -EFAULT;
+	if (h.nr > MKVM_MAX_IRQ_ROUTES || h.flags)
+		return -EINVAL;
+	if (h.nr) {
+		ue = vmemdup_user(ur->entries, array_size(sizeof(*ue), h.nr));
+		if (IS_ERR(ue))
+			return PTR_ERR(ue);
+	}
+	rt = mkvm_routing_build(ue, h.nr);
+	kvfree(ue);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	mutex_lock(&vm->irq_lock);
+	mkvm_routing_swap(vm, rt);
+	mutex_unlock(&vm->irq_lock);
+	return 0;
+}
+
+static long mkvm_signal_msi(struct mkvm_vm *vm, void __user *argp)
+{
+	struct kvm_msi msi;
+
+	if (copy_from_user(&msi, argp, sizeof(msi)))
+		return -EFAULT;
+	if (msi.flags)
+		return -EINVAL;
+	/* As KVM: the number of LAPICs reached, -1 (EPERM) for none. */
+	return mkvm_msi_deliver(vm, msi.address_lo |
+				(u64)msi.address_hi << 32, msi.data);
+}
+
+static long mkvm_irqchip_state(struct mkvm_vm *vm, void __user *argp,
+			       bool set)
+{
+	struct mkvm_irqchip *chip = vm->irqchip;
+	struct kvm_irqchip *s;
+	long r = 0;
+
+	s = memdup_user(argp, sizeof(*s));
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	switch (s->chip_id) {
+	case KVM_IRQCHIP_PIC_MASTER:
+	case KVM_IRQCHIP_PIC_SLAVE:
+		if (set)
+			r = mkvm_pic_set_state(&chip->pic, s->chip_id,
+					       &s->chip.pic);
+		else
+			mkvm_pic_get_state(&chip->pic, s->chip_id, &s->chip.pic);
+		break;
+	case KVM_IRQCHIP_IOAPIC:
+		if (set)
+			r = mkvm_ioapic_set_state(&chip->ioapic,
+						  &s->chip.ioapic);
+		else
+			mkvm_ioapic_get_state(&chip->ioapic, &s->chip.ioapic);
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	if (!r && !set && copy_to_user(argp, s, sizeof(*s)))
+		r = -EFAULT;
+	kfree(s);
+	return r;
+}
+
+/* The VM ioctls of the irqchip; -ENOTTY for any other. */
+long mkvm_irqchip_ioctl(struct mkvm_vm *vm, unsigned int ioctl,
+			void __user *argp)
+{
+	if (ioctl == KVM_CREATE_IRQCHIP)
+		return mkvm_create_irqchip(vm);
+	switch (ioctl) {
+	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP:
+		if (!smp_load_acquire(&vm->irqchip))
+			return -ENXIO;
+		break;
+	case KVM_SET_GSI_ROUTING:
+	case KVM_SIGNAL_MSI:
+		if (!smp_load_acquire(&vm->irqchip))
+			return -EINVAL;
+		break;
+	default:
+		return -ENOTTY;
+	}
+	switch (ioctl) {
+	case KVM_IRQ_LINE:
+		return mkvm_irq_line(vm, argp, false);
+	case KVM_IRQ_LINE_STATUS:
+		return mkvm_irq_line(vm, argp, true);
+	case KVM_GET_IRQCHIP:
+		return mkvm_irqchip_state(vm, argp, false);
+	case KVM_SET_IRQCHIP:
+		return mkvm_irqchip_state(vm, argp, true);
+	case KVM_SET_GSI_ROUTING:
+		return mkvm_set_gsi_routing(vm, argp);
+	default:
+		return mkvm_signal_msi(vm, argp);
+	}
+}
+
+int mkvm_irqchip_pio(struct mkvm_vcpu *vcpu, u16 port, bool in,
+		     unsigned int size, void *data)
+{
+	struct mkvm_irqchip *chip = vcpu->vm->irqchip;
+	u8 v = *(u8 *)data;
+	int r;
+
+	if (!chip)
+		return -ENOENT;
+	r = mkvm_pic_pio(&chip->pic, port, in, &v);
+	if (r)
+		return r;
+	if (in) {
+		memset(data, 0, size);
+		*(u8 *)data = v;
+	}
+	return 0;
+}
+
+int mkvm_irqchip_mmio(struct mkvm_vcpu *vcpu, u64 gpa, void *data,
+		      unsigned int len, bool write)
+{
+	struct mkvm_irqchip *chip = vcpu->vm->irqchip;
+
+	if (!chip)
+		return -ENOENT;
+	if (mkvm_lapic_mmio_in_range(vcpu, gpa)) {
+		mkvm_lapic_mmio(vcpu, gpa, data, len, write);
+		return 0;
+	}
+	if (mkvm_ioapic_in_range(&chip->ioapic, gpa)) {
+		mkvm_ioapic_mmio(&chip->ioapic, gpa, data, len, write);
+		return 0;
+	}
+	return -ENOENT;
+}
