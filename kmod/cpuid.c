@@ -85,6 +85,8 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 				e.ecx &= ~BIT(26);	/* XSAVE */
 			if (!(xcr0 & XFEATURE_MASK_YMM))
 				e.ecx &= ~BIT(28);	/* AVX */
+			/* x2APIC: the in-kernel LAPIC has it, as KVM's. */
+			e.ecx |= BIT(21);
 			e.edx &= CPUID1_EDX_OK & mkvm_kernel_caps(CPUID_1_EDX);
 			e.ebx &= 0x0000ffff;		/* no APIC id, count */
 			break;

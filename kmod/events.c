@@ -91,6 +91,16 @@ bool mkvm_inject_events(struct mkvm_vcpu *vcpu)
 	if (src) {
 		ev = *src;
 		src->type = MKVM_EVENT_NONE;
+	} else if (vcpu->apic) {
+		/* The LAPIC's (or the PIC's) highest, if the guest takes it. */
+		int vec = -1;
+
+		if (mkvm_ops->interrupt_allowed(vcpu))
+			vec = mkvm_lapic_ack_interrupt(vcpu);
+		if (vec < 0)
+			return false;
+		ev = (struct mkvm_event){ .type = MKVM_EVENT_INTR, .vector = vec };
+		mkvm_stat_add(&vcpu->stats.injections, 1);
 	} else if (vcpu->irq_pending) {
 		/* KVM_INTERRUPT's vector goes in at the next entry, as in KVM. */
 		ev = (struct mkvm_event){ .type = MKVM_EVENT_INTR,

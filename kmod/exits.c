@@ -18,10 +18,19 @@ static int mkvm_handle_nothing(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	return 1;
 }
 
-/* Without an in-kernel irqchip, HLT is KVM_EXIT_HLT, past the HLT. */
+/*
+ * Without an in-kernel irqchip, HLT is KVM_EXIT_HLT, past the HLT; with
+ * one the vCPU sleeps in the kernel until it can take an interrupt
+ * (run.c).
+ */
 static int mkvm_handle_hlt(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	mkvm_skip_insn(vcpu, exit);
+	if (vcpu->apic) {
+		vcpu->mp_state = KVM_MP_STATE_HALTED;
+		mkvm_stat_add(&vcpu->stats.halts, 1);
+		return 1;
+	}
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }

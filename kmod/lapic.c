@@ -475,8 +475,8 @@ bool mkvm_lapic_accept_events(struct mkvm_vcpu *vcpu)
 			mkvm_stat_add(&vcpu->stats.irq_timer, 1);
 		apic_local_irq(apic, APIC_LVTT);
 	}
+	/* INIT then SIPI, also when both arrived since the last look. */
 	if (test_and_clear_bit(MKVM_APIC_INIT, &apic->pending)) {
-		clear_bit(MKVM_APIC_SIPI, &apic->pending);
 		mkvm_vcpu_reset(vcpu, true);
 		vcpu->mp_state = vcpu->id == vcpu->vm->bsp_id ?
 				 KVM_MP_STATE_RUNNABLE :
@@ -753,8 +753,9 @@ int mkvm_lapic_wrmsr(struct mkvm_vcpu *vcpu, u32 msr, u64 data)
 		return 1;
 	if (reg == APIC_ICR) {
 		/* x2APIC: one 64-bit write, the destination in 63:32. */
-		if (data & (APIC_ICR_BUSY | GENMASK_ULL(31, 20) | BIT(13)))
+		if (data & (GENMASK_ULL(31, 20) | GENMASK_ULL(17, 16) | BIT(13)))
 			return 1;
+		data &= ~(u64)APIC_ICR_BUSY;
 		apic_set(apic, APIC_ICR2, data >> 32);
 		apic_set(apic, APIC_ICR, (u32)data);
 		apic_send_ipi(vcpu, (u32)data, data >> 32);

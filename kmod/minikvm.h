@@ -10,12 +10,18 @@
  *   [m]  protected by vm->mmu_lock
  *   [v]  protected by vcpu->mutex (the vCPU's ioctls, its run loop)
  *   [l]  protected by vm->lock
+ *   [i]  protected by vm->irq_lock (the irqchip's creation and routing)
  *
  * Lock order (a lock may be taken while holding those above it only):
  *   1. vcpu->mutex          a vCPU's ioctls and its KVM_RUN
  *   2. vm->slots_lock       memslot changes (synchronize_srcu() under it)
  *   3. vm->srcu (read)      the slots array while it is used
  *   4. vm->mmu_lock         nested page tables, pinned pages
+ * and for the in-kernel irqchip (irqchip.h has its own legend):
+ *   vcpu->mutex -> vm->lock -> vm->irq_lock -> ioapic.lock -> pic.lock
+ * (KVM_CREATE_IRQCHIP takes vm->lock then vm->irq_lock, so that no vCPU
+ * is created meanwhile; the ioapic and pic spinlocks are innermost and
+ * never taken in hard interrupt context).
  * and, apart from these:
  *   mkvm_vms_lock -> vm->lock   netlink walks the VMs, then one VM's
  *                               vCPUs and name (vm->lock nests in no
@@ -39,6 +45,7 @@
 #include <linux/refcount.h>
 #include <linux/srcu.h>
 #include <linux/uidgid.h>
+#include <linux/wait.h>
 #include <linux/mm_types.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
@@ -48,6 +55,7 @@
 
 #include "compat.h"
 #include "emulate.h"
+#include "irqchip.h"
 
 #define MKVM_MAX_VCPUS		64	/* KVM_CAP_NR_VCPUS, KVM_CAP_MAX_VCPUS */
 #define MKVM_MAX_VCPU_ID	1024	/* KVM_CAP_MAX_VCPU_ID: ids are < this */
@@ -269,6 +277,12 @@ struct mkvm_vm {
 	atomic_t nr_vcpus;		/* [a] set with release under lock */
 	/* vCPU ids are below it: 0 until KVM_ENABLE_CAP or the first vCPU. */
 	u32 max_vcpu_ids;		/* [l] */
+	u32 bsp_id;			/* [l] KVM_SET_BOOT_CPU_ID, 0 */
+
+	/* The in-kernel irqchip: NULL until KVM_CREATE_IRQCHIP. */
+	struct mutex irq_lock;
+	/* [l]+[i] written once before any vCPU; read lock-free after */
+	struct mkvm_irqchip *irqchip;
 
 	struct mutex slots_lock;	/* serializes memslot updates */
 	struct srcu_struct srcu;
@@ -299,6 +313,7 @@ enum {
  * run.c handles each (mkvm_handle_requests()).
  */
 #define MKVM_REQ_TLB_FLUSH	0	/* flush guest-physical translations */
+#define MKVM_REQ_EVENT		1	/* an interrupt or LAPIC event arrived */
 
 /*
  * Per-vCPU counters: written only by the vCPU's own thread (WRITE_ONCE),
@@ -311,6 +326,13 @@ struct mkvm_vcpu_stats {
 	u64 guest_ns;
 	u64 exit_ns;
 	u64 injections;
+	/* With an in-kernel irqchip: interrupts by source, and HLT. */
+	u64 irq_timer;		/* LAPIC timer interrupts raised */
+	u64 irq_line;		/* PIC (ExtINT) interrupts acknowledged */
+	u64 ipis;		/* IPIs this vCPU sent */
+	u64 nmi_dropped;	/* NMIs that arrived (not delivered yet) */
+	u64 halts;		/* HLTs that slept in the kernel */
+	u64 halt_ns;		/* time asleep in them */
 };
 
 /* A virtual CPU, embedded in the backend's struct. */
@@ -325,6 +347,9 @@ struct mkvm_vcpu {
 	int mode;			/* [a] MKVM_*_GUEST_MODE */
 	unsigned long requests;		/* [a] MKVM_REQ_* bits, any thread */
 	struct fpu_guest fpu;		/* [v] */
+	/* The in-kernel LAPIC (irqchip.h), NULL without KVM_CREATE_IRQCHIP. */
+	struct mkvm_lapic *apic;	/* [I] */
+	wait_queue_head_t wq;		/* HLT and wait-for-SIPI sleep on it */
 	u64 xcr0;			/* [v] */
 
 	u64 regs[MKVM_NR_GPRS];		/* [v] RAX..R15; RSP in regs[4] */

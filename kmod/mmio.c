@@ -292,6 +292,19 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					   exit->npf.gpa, vcpu->rip);
 
+	/* The in-kernel irqchip's pages (LAPIC, IOAPIC) do not exit. */
+	if (vcpu->apic) {
+		bool store = insn->kind == MKVM_INSN_STORE;
+		u64 v = store ? mkvm_insn_store_value(insn, vcpu->regs) : 0;
+
+		if (!mkvm_irqchip_mmio(vcpu, gpa, &v, insn->size, store)) {
+			if (!store)
+				mkvm_insn_complete_load(insn, vcpu->regs, v);
+			vcpu->rip += insn->len;
+			return 1;
+		}
+	}
+
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = insn->size;

@@ -58,6 +58,9 @@ static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 		*data = vcpu->mtrr_var[index - MTRRphysBase_MSR(0)];
 		return 0;
 	}
+	if (vcpu->apic && (index == MSR_IA32_TSC_DEADLINE ||
+			   (index >= 0x800 && index <= 0x8ff)))
+		return mkvm_lapic_rdmsr(vcpu, index, data) ? -EINVAL : 0;
 	switch (index) {
 	case MSR_IA32_APICBASE:
 		*data = vcpu->apic_base;
@@ -154,8 +157,11 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 			return -EINVAL;
 		break;
 	case MSR_IA32_APICBASE:
-		vcpu->apic_base = data;
-		return 0;
+		if (!vcpu->apic) {
+			vcpu->apic_base = data;
+			return 0;
+		}
+		return mkvm_lapic_set_base(vcpu, data, host) ? -EINVAL : 0;
 	case MSR_IA32_MISC_ENABLE:
 		vcpu->misc_enable = data;
 		return 0;
@@ -183,6 +189,9 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 			return 0;
 		return -EINVAL;
 	}
+	if (vcpu->apic && (index == MSR_IA32_TSC_DEADLINE ||
+			   (index >= 0x800 && index <= 0x8ff)))
+		return mkvm_lapic_wrmsr(vcpu, index, data) ? -EINVAL : 0;
 	fixed = mkvm_mtrr_fixed_index(index);
 	if (fixed >= 0) {
 		vcpu->mtrr_fixed[fixed] = data;

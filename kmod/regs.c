@@ -71,7 +71,14 @@ int mkvm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 
 	if (!mkvm_valid_sregs(vcpu, s))
 		return -EINVAL;
+	if (vcpu->apic && mkvm_lapic_set_base(vcpu, s->apic_base, true))
+		return -EINVAL;
 	mkvm_ops->set_sregs(vcpu, s);
+	if (vcpu->apic) {
+		/* CR8 is the LAPIC's TPR; the bitmap is KVM_INTERRUPT's. */
+		mkvm_lapic_set_cr8(vcpu, s->cr8);
+		goto out;
+	}
 	vcpu->apic_base = s->apic_base;
 	/* A pending interrupt in the bitmap is queued, as KVM does. */
 	for (i = 0; i < KVM_NR_INTERRUPTS; i++) {
@@ -81,6 +88,7 @@ int mkvm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 			break;
 		}
 	}
+out:
 	/* The guest's translations changed under it. */
 	mkvm_make_request(vcpu, MKVM_REQ_TLB_FLUSH);
 	return 0;
@@ -91,6 +99,8 @@ void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 	memset(s, 0, sizeof(*s));
 	mkvm_ops->get_sregs(vcpu, s);
 	s->apic_base = vcpu->apic_base;
+	if (vcpu->apic)
+		s->cr8 = mkvm_lapic_get_cr8(vcpu);
 	if (vcpu->irq_pending)
 		__set_bit(vcpu->irq_vector, (unsigned long *)s->interrupt_bitmap);
 }
@@ -183,8 +193,10 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 		memset(vcpu->mtrr_var, 0, sizeof(vcpu->mtrr_var));
 		vcpu->apic_base = APIC_DEFAULT_PHYS_BASE |
 				  MSR_IA32_APICBASE_ENABLE |
-				  (vcpu->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
+				  (vcpu->id == vcpu->vm->bsp_id ?
+				   MSR_IA32_APICBASE_BSP : 0);
 	}
+	mkvm_lapic_reset(vcpu, init);
 	/* The guest's translations are gone with its CR3. */
 	mkvm_make_request(vcpu, MKVM_REQ_TLB_FLUSH);
 }

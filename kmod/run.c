@@ -17,7 +17,65 @@
 
 static bool mkvm_ready_for_injection(struct mkvm_vcpu *vcpu)
 {
+	/* With the in-kernel PIC userspace injects nothing, as in KVM. */
+	if (vcpu->apic)
+		return true;
 	return mkvm_ops->interrupt_allowed(vcpu) && !mkvm_event_pending(vcpu);
+}
+
+/*
+ * Whether the guest must exit as soon as it can take an interrupt: one
+ * waits (in the LAPIC, or KVM_INTERRUPT's for a userspace that asked for
+ * the window) and cannot go in now, or another went in already.
+ */
+static bool mkvm_want_irq_window(struct mkvm_vcpu *vcpu, bool injected)
+{
+	bool waiting = vcpu->apic ? mkvm_lapic_has_interrupt(vcpu) :
+				    vcpu->run->request_interrupt_window;
+
+	return waiting && (injected || !mkvm_ops->interrupt_allowed(vcpu));
+}
+
+/* A halted vCPU wakes for an interrupt it can take now. */
+static bool mkvm_halt_done(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_lapic_has_interrupt(vcpu) &&
+	       mkvm_ops->interrupt_allowed(vcpu);
+}
+
+/*
+ * With an in-kernel LAPIC, before each entry: turn the LAPIC's events
+ * (timer, INIT, SIPI) into state, and sleep while the vCPU is halted
+ * with nothing to wake it, or waits for INIT or SIPI.  Every source of
+ * a wake-up sets MKVM_REQ_EVENT before it wakes vcpu->wq, so nothing is
+ * lost between the check and the sleep.  Returns 1 to go on, or -EINTR
+ * for a signal (the vCPU stays halted, as in KVM).
+ */
+static int mkvm_vcpu_wait(struct mkvm_vcpu *vcpu)
+{
+	u64 t0;
+
+	for (;;) {
+		clear_bit(MKVM_REQ_EVENT, &vcpu->requests);
+		/* Pairs with the barrier in mkvm_make_request()'s users. */
+		smp_mb__after_atomic();
+		mkvm_lapic_accept_events(vcpu);
+		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE)
+			return 1;
+		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
+		    mkvm_halt_done(vcpu)) {
+			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+			return 1;
+		}
+		if (signal_pending(current)) {
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			return -EINTR;
+		}
+		t0 = ktime_get_ns();
+		wait_event_interruptible(vcpu->wq,
+					 test_bit(MKVM_REQ_EVENT, &vcpu->requests));
+		mkvm_stat_add(&vcpu->stats.halt_ns, ktime_get_ns() - t0);
+	}
 }
 
 static void mkvm_sched_in(struct preempt_notifier *pn, int cpu)
@@ -57,7 +115,6 @@ static bool mkvm_handle_requests(struct mkvm_vcpu *vcpu)
 /* Enter the guest once; returns like an exit handler. */
 static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 {
-	struct kvm_run *run = vcpu->run;
 	struct mkvm_exit exit = { .reason = MKVM_EXIT_NONE };
 	struct mkvm_host_db host_db;
 	u64 t0, t1, host_tsc_aux;
@@ -84,8 +141,7 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	}
 	/* Now that the entry is certain: nothing waits in the backend. */
 	injected = mkvm_inject_events(vcpu);
-	mkvm_ops->enable_irq_window(vcpu, run->request_interrupt_window &&
-				    (injected || !mkvm_ops->interrupt_allowed(vcpu)));
+	mkvm_ops->enable_irq_window(vcpu, mkvm_want_irq_window(vcpu, injected));
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 
@@ -162,10 +218,15 @@ int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 			r = -EINTR;
 			break;
 		}
+		if (vcpu->apic) {
+			r = mkvm_vcpu_wait(vcpu);
+			if (r <= 0)
+				break;
+		}
 		r = mkvm_enter_guest(vcpu);
 		if (r <= 0)
 			break;
-		if (run->request_interrupt_window &&
+		if (!vcpu->apic && run->request_interrupt_window &&
 		    mkvm_ready_for_injection(vcpu)) {
 			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 			r = 0;
@@ -186,6 +247,8 @@ out_noload:
 	run->if_flag = !!(mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_IF);
 	run->ready_for_interrupt_injection = mkvm_ready_for_injection(vcpu);
 	run->apic_base = vcpu->apic_base;
+	if (vcpu->apic)
+		run->cr8 = mkvm_lapic_get_cr8(vcpu);
 	return r;
 }
 

@@ -13,8 +13,36 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/tsc.h>
 
 #include "minikvm.h"
+
+/*
+ * KVM_SET_MP_STATE: without an in-kernel LAPIC only RUNNABLE exists, as
+ * in KVM; with one, SIPI_RECEIVED is INIT_RECEIVED with the SIPI pending
+ * (its vector is the LAPIC's last).
+ */
+static int mkvm_set_mp_state(struct mkvm_vcpu *vcpu, u32 state)
+{
+	if (!vcpu->apic)
+		return state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+	switch (state) {
+	case KVM_MP_STATE_RUNNABLE:
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_HALTED:
+		vcpu->mp_state = state;
+		break;
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		vcpu->mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		set_bit(MKVM_APIC_SIPI, &vcpu->apic->pending);
+		break;
+	default:
+		return -EINVAL;
+	}
+	mkvm_make_request(vcpu, MKVM_REQ_EVENT);
+	return 0;
+}
 
 static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 			    unsigned long arg)
@@ -28,6 +56,7 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		struct kvm_interrupt irq;
 		struct kvm_mp_state mp;
 		struct kvm_debugregs dbg;
+		struct kvm_lapic_state lapic;
 	} *u;
 	long r;
 
@@ -97,6 +126,10 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		r = -EINVAL;
 		if (u->irq.irq >= KVM_NR_INTERRUPTS)
 			break;
+		/* With the in-kernel PIC, interrupts come from the chips. */
+		r = -ENXIO;
+		if (vcpu->apic)
+			break;
 		r = -ENXIO;
 		if (vcpu->irq_pending)
 			break;
@@ -115,6 +148,8 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		r = mkvm_set_debugregs(vcpu, &u->dbg);
 		break;
 	case KVM_GET_MP_STATE:
+		if (vcpu->apic)
+			mkvm_lapic_accept_events(vcpu);
 		u->mp.mp_state = vcpu->mp_state;
 		r = copy_to_user(argp, &u->mp, sizeof(u->mp)) ? -EFAULT : 0;
 		break;
@@ -122,8 +157,27 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		r = -EFAULT;
 		if (copy_from_user(&u->mp, argp, sizeof(u->mp)))
 			break;
-		/* Without an in-kernel LAPIC only RUNNABLE exists, as in KVM. */
-		r = u->mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+		r = mkvm_set_mp_state(vcpu, u->mp.mp_state);
+		break;
+	case KVM_GET_TSC_KHZ:
+		/* The guest's TSC runs at the host's rate. */
+		r = tsc_khz ? tsc_khz : -EIO;
+		break;
+	case KVM_GET_LAPIC:
+		r = -EINVAL;
+		if (!vcpu->apic)
+			break;
+		mkvm_lapic_get_state(vcpu, &u->lapic);
+		r = copy_to_user(argp, &u->lapic, sizeof(u->lapic)) ? -EFAULT : 0;
+		break;
+	case KVM_SET_LAPIC:
+		r = -EINVAL;
+		if (!vcpu->apic)
+			break;
+		r = -EFAULT;
+		if (copy_from_user(&u->lapic, argp, sizeof(u->lapic)))
+			break;
+		r = mkvm_lapic_set_state(vcpu, &u->lapic);
 		break;
 	default:
 		r = -ENOTTY;
@@ -183,6 +237,7 @@ void mkvm_vcpu_free(struct mkvm_vcpu *vcpu)
 {
 	mkvm_ops->vcpu_free(vcpu);
 	fpu_free_guest_fpstate(&vcpu->fpu);
+	mkvm_lapic_free(vcpu);
 	kvfree(vcpu->cpuid);
 	free_page((unsigned long)vcpu->pio_data);
 	free_page((unsigned long)vcpu->run);
@@ -205,6 +260,7 @@ int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 	vcpu->id = id;
 	vcpu->cpu = -1;
 	mutex_init(&vcpu->mutex);
+	init_waitqueue_head(&vcpu->wq);
 	preempt_notifier_init(&vcpu->pn, &mkvm_preempt_ops);
 
 	r = -ENOMEM;
@@ -231,6 +287,19 @@ int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++)
 		if (vm->vcpus[i]->id == id)
 			goto unlock;
+	/*
+	 * With an in-kernel irqchip (which vm->lock keeps from appearing
+	 * meanwhile), the vCPU gets its LAPIC; as in KVM, an AP then waits
+	 * for INIT and SIPI.
+	 */
+	if (vm->irqchip) {
+		r = mkvm_lapic_create(vcpu);
+		if (r)
+			goto unlock;
+		mkvm_lapic_reset(vcpu, false);
+		if (id != vm->bsp_id)
+			vcpu->mp_state = KVM_MP_STATE_UNINITIALIZED;
+	}
 
 	/*
 	 * Reserve the fd and create the file first: past them nothing can
@@ -260,6 +329,7 @@ int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 
 unlock:
 	mutex_unlock(&vm->lock);
+	mkvm_lapic_free(vcpu);
 	mkvm_ops->vcpu_free(vcpu);
 free_fpu:
 	fpu_free_guest_fpstate(&vcpu->fpu);

@@ -55,7 +55,14 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_DEBUGREGS:
 	case KVM_CAP_ENABLE_CAP_VM:
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+	case KVM_CAP_GET_TSC_KHZ:
 		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		return MKVM_MAX_IRQ_ROUTES;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 		return MKVM_MAX_VCPUS;
@@ -76,6 +83,7 @@ static void mkvm_vm_uninit(struct mkvm_vm *vm)
 	mkvm_free_memslots(vm);
 	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++)
 		mkvm_vcpu_free(vm->vcpus[i]);
+	mkvm_irqchip_free(vm);
 	mkvm_mmu_destroy(vm);
 	cleanup_srcu_struct(&vm->srcu);
 }
@@ -112,6 +120,7 @@ static int mkvm_vm_init(struct mkvm_vm *vm)
 
 	mutex_init(&vm->lock);
 	mutex_init(&vm->slots_lock);
+	mutex_init(&vm->irq_lock);
 	r = init_srcu_struct(&vm->srcu);
 	if (r)
 		return r;
@@ -256,7 +265,7 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_ENABLE_CAP:
 		return mkvm_vm_enable_cap(vm, argp);
 	default:
-		return -ENOTTY;
+		return mkvm_irqchip_ioctl(vm, ioctl, argp);
 	}
 }
 
