@@ -43,4 +43,11 @@ static __always_inline void kvm_clear_cpu_l1tf_flush_l1d(void)
 }
 #endif
 
+/* eventfd_signal() lost its count argument in 6.8. */
+#if KERNEL_VERSION(6, 8, 0) <= LINUX_VERSION_CODE
+#define mkvm_eventfd_signal(ctx)	eventfd_signal(ctx)
+#else
+#define mkvm_eventfd_signal(ctx)	eventfd_signal((ctx), 1)
+#endif
+
 #endif /* MINIKVM_COMPAT_H */

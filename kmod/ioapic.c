@@ -294,10 +294,29 @@ int mkvm_ioapic_set_irq(struct mkvm_ioapic *ioapic, int pin, int level)
 
 void mkvm_ioapic_eoi(struct mkvm_ioapic *ioapic, u8 vector)
 {
+	unsigned long pins = 0;
 	int pin;
 
 	spin_lock(&ioapic->lock);
 	for (pin = 0; pin < MKVM_IOAPIC_PINS; pin++) {
+		u64 e = ioapic->redir[pin];
+
+		if ((e & RTE_VECTOR) == vector && (e & RTE_REMOTE_IRR))
+			pins |= BIT(pin);
+	}
+	spin_unlock(&ioapic->lock);
+	if (!pins)
+		return;
+	/*
+	 * A resample irqfd routed to the pin lowers its line first, outside
+	 * the lock (it takes vm->irq_lock), so that the pin is not served
+	 * again for a request the device model has not renewed.
+	 */
+	for_each_set_bit(pin, &pins, MKVM_IOAPIC_PINS)
+		mkvm_irqfd_ack(ioapic->vm, KVM_IRQCHIP_IOAPIC, pin);
+
+	spin_lock(&ioapic->lock);
+	for_each_set_bit(pin, &pins, MKVM_IOAPIC_PINS) {
 		u64 *e = &ioapic->redir[pin];
 
 		if ((*e & RTE_VECTOR) != vector || !(*e & RTE_REMOTE_IRR))

@@ -146,6 +146,7 @@ int mkvm_msi_deliver(struct mkvm_vm *vm, u64 address, u32 data)
 		.vector = data & 0xff,
 		.delivery = data & APIC_MODE_MASK,
 		.level = data & BIT(15),
+		.source = MKVM_IRQ_SRC_MSI,
 	};
 
 	if ((address & MKVM_MSI_ADDR_MASK) != MKVM_MSI_ADDR_BASE)
@@ -201,9 +202,11 @@ int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level)
 		else
 			hi = mid;
 	}
-	for (i = lo; i < rt->nr && rt->route[i].gsi == gsi &&
-		     n < ARRAY_SIZE(routes); i++)
+	for (i = lo; i < rt->nr && n < ARRAY_SIZE(routes); i++) {
+		if (rt->route[i].gsi != gsi)
+			break;
 		routes[n++] = rt->route[i];
+	}
 	rcu_read_unlock();
 
 	for (i = 0; i < n; i++) {
@@ -213,6 +216,24 @@ int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level)
 		ret = r + (ret < 0 ? 0 : ret);
 	}
 	return ret;
+}
+
+/* Whether GSI @gsi has a route to pin @pin of irqchip @chip. */
+bool mkvm_irq_routes_to(struct mkvm_vm *vm, u32 gsi, u32 chip, u32 pin)
+{
+	struct mkvm_irq_routing *rt;
+	bool hit = false;
+	u32 i;
+
+	rcu_read_lock();
+	rt = rcu_dereference(vm->irqchip->routing);
+	for (i = 0; i < rt->nr && !hit; i++)
+		hit = rt->route[i].gsi == gsi &&
+		      rt->route[i].type == KVM_IRQ_ROUTING_IRQCHIP &&
+		      rt->route[i].irqchip.chip == chip &&
+		      rt->route[i].irqchip.pin == pin;
+	rcu_read_unlock();
+	return hit;
 }
 
 static long mkvm_create_irqchip(struct mkvm_vm *vm)
@@ -356,23 +377,27 @@ static long mkvm_irqchip_state(struct mkvm_vm *vm, void __user *argp,
 long mkvm_irqchip_ioctl(struct mkvm_vm *vm, unsigned int ioctl,
 			void __user *argp)
 {
+	struct mkvm_irqchip *chip;
+
 	if (ioctl == KVM_CREATE_IRQCHIP)
 		return mkvm_create_irqchip(vm);
+	/* Pairs with the release in mkvm_create_irqchip(): chips set up. */
+	chip = smp_load_acquire(&vm->irqchip);
 	switch (ioctl) {
 	case KVM_IRQ_LINE:
 	case KVM_IRQ_LINE_STATUS:
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:
-		if (!smp_load_acquire(&vm->irqchip))
+		if (!chip)
 			return -ENXIO;
 		break;
 	case KVM_SET_GSI_ROUTING:
 	case KVM_SIGNAL_MSI:
-		if (!smp_load_acquire(&vm->irqchip))
+		if (!chip)
 			return -EINVAL;
 		break;
 	default:
-		return -ENOTTY;
+		return mkvm_pit_ioctl(vm, chip, ioctl, argp);
 	}
 	switch (ioctl) {
 	case KVM_IRQ_LINE:
@@ -400,6 +425,8 @@ int mkvm_irqchip_pio(struct mkvm_vcpu *vcpu, u16 port, bool in,
 	if (!chip)
 		return -ENOENT;
 	r = mkvm_pic_pio(&chip->pic, port, in, &v);
+	if (r == -ENOENT)
+		r = mkvm_pit_pio(chip, port, in, &v);
 	if (r)
 		return r;
 	if (in) {

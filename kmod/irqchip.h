@@ -16,6 +16,10 @@
  *   output line (PIC) and kicking, never by waiting: both may be called
  *   from any vCPU, from KVM_IRQ_LINE, and (IOAPIC) from a LAPIC's EOI.
  *
+ * Legend: [p] pic->lock, [o] ioapic->lock, [i] vm->irq_lock, [v] and [a]
+ * as in minikvm.h.  Each pic.c and ioapic.c function takes its chip's
+ * lock itself: callers hold none of them.
+ *
  * Lock order: vm->irq_lock (mutex: routing, creation of the chips) ->
  * ioapic.lock -> pic.lock.  No irqchip lock is taken in hard interrupt
  * context: the LAPIC timer's hrtimer only sets a bit and kicks.
@@ -30,6 +34,7 @@
 
 struct mkvm_vm;
 struct mkvm_vcpu;
+struct mkvm_pit;
 
 #define MKVM_IOAPIC_PINS	KVM_IOAPIC_NUM_PINS	/* 24 */
 #define MKVM_IOAPIC_BASE	0xfec00000ULL		/* default base */
@@ -41,6 +46,14 @@ struct mkvm_vcpu;
  * An interrupt message to local APICs, from the IOAPIC, an MSI or an
  * IPI: the fields of an ICR or of a redirection entry.
  */
+enum mkvm_irq_source {
+	MKVM_IRQ_SRC_LINE,	/* an IOAPIC pin or the PIC */
+	MKVM_IRQ_SRC_TIMER,	/* the LAPIC's timer (and its other LVTs) */
+	MKVM_IRQ_SRC_IPI,
+	MKVM_IRQ_SRC_MSI,
+	MKVM_IRQ_SRC_NR,
+};
+
 struct mkvm_apic_irq {
 	u32 dest;		/* APIC id, or logical destination */
 	u32 delivery;		/* APIC_DM_FIXED ... APIC_DM_EXTINT */
@@ -48,11 +61,12 @@ struct mkvm_apic_irq {
 	u8 vector;
 	bool logical;		/* destination mode */
 	bool level;		/* trigger mode is level */
+	u8 source;		/* enum mkvm_irq_source, for accounting */
 };
 
 /* The 8259A pair: master (chip 0) and slave (chip 1), on IRQ 2. */
 struct mkvm_pic {
-	spinlock_t lock;
+	spinlock_t lock;			/* [p]: the chips' state */
 	struct mkvm_vm *vm;			/* [I] */
 	/* The state of each chip, as KVM_GET_IRQCHIP gives it: [p]. */
 	struct kvm_pic_state chip[2];
@@ -61,7 +75,7 @@ struct mkvm_pic {
 
 /* The IOAPIC: 24 pins, redirection table, its MMIO window. */
 struct mkvm_ioapic {
-	spinlock_t lock;
+	spinlock_t lock;			/* [o]: all of the IOAPIC's state */
 	struct mkvm_vm *vm;			/* [I] */
 	u64 base;				/* [o] */
 	u32 ioregsel;				/* [o] */
@@ -99,6 +113,7 @@ struct mkvm_irqchip {
 	struct mkvm_pic pic;
 	struct mkvm_ioapic ioapic;
 	struct mkvm_irq_routing __rcu *routing;	/* [i] written, RCU read */
+	struct mkvm_pit *pit;		/* [i] set once (pit.c), acquire to read */
 };
 
 /*
@@ -126,7 +141,7 @@ struct mkvm_lapic {
 
 /* pic.c, all under pic->lock. */
 void mkvm_pic_init(struct mkvm_pic *pic, struct mkvm_vm *vm);
-/* Returns 1 if the IRQ was raised unmasked, 0 if masked or coalesced. */
+/* As KVM: 1 if raised (or lowered), 0 if coalesced, -1 if masked. */
 int mkvm_pic_set_irq(struct mkvm_pic *pic, int irq, int level);
 /* The INTA cycle: the vector to deliver (spurious IRQ 7/15 if none). */
 int mkvm_pic_read_irq(struct mkvm_pic *pic);
@@ -158,7 +173,7 @@ void mkvm_lapic_reset(struct mkvm_vcpu *vcpu, bool init);
 /*
  * Deliver @irq to the LAPICs it names (@src: the sender, for IPI
  * shorthands; NULL from the IOAPIC and MSIs).  Never sleeps.  Returns
- * the number of LAPICs that accepted it, or -1 if none was named.
+ * the number of LAPICs that accepted it (0 if none, as KVM).
  */
 int mkvm_apic_deliver(struct mkvm_vm *vm, struct mkvm_vcpu *src,
 		      const struct mkvm_apic_irq *irq);
@@ -197,6 +212,26 @@ long mkvm_irqchip_ioctl(struct mkvm_vm *vm, unsigned int ioctl,
 			void __user *argp);
 void mkvm_irqchip_free(struct mkvm_vm *vm);
 int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level);
+bool mkvm_irq_routes_to(struct mkvm_vm *vm, u32 gsi, u32 chip, u32 pin);
+
+/* pit.c: the i8254 (KVM_CREATE_PIT2), GSI 0. */
+long mkvm_pit_ioctl(struct mkvm_vm *vm, struct mkvm_irqchip *chip,
+		    unsigned int ioctl, void __user *argp);
+/* 0, or -ENOENT if @port is not the PIT's (0x40-0x43, 0x61 if ours). */
+int mkvm_pit_pio(struct mkvm_irqchip *chip, u16 port, bool in, u8 *val);
+/* Stop and free the PIT: before the vCPUs are freed. */
+void mkvm_pit_free(struct mkvm_vm *vm);
+
+/* eventfd.c: irqfd and ioeventfd. */
+long mkvm_irqfd(struct mkvm_vm *vm, void __user *argp);
+long mkvm_ioeventfd(struct mkvm_vm *vm, void __user *argp);
+void mkvm_irqfd_ack(struct mkvm_vm *vm, u32 chip, u32 pin);
+bool mkvm_ioeventfd_write(struct mkvm_vm *vm, bool pio, u64 addr,
+			  unsigned int len, u64 val);
+void mkvm_eventfd_vm_init(struct mkvm_vm *vm);
+void mkvm_eventfd_vm_release(struct mkvm_vm *vm);
+int mkvm_eventfd_init(void);
+void mkvm_eventfd_exit(void);
 int mkvm_msi_deliver(struct mkvm_vm *vm, u64 address, u32 data);
 /* In-kernel port IO (PIC) for @vcpu's VM: 0 handled, -ENOENT if not. */
 int mkvm_irqchip_pio(struct mkvm_vcpu *vcpu, u16 port, bool in,

@@ -36,10 +36,10 @@
 #define MKVM_APIC_VERSION	0x14	/* integrated APIC, as KVM's */
 #define MKVM_APIC_NR_LVT	6	/* timer, thermal, PMC, LINT0/1, error */
 #define MKVM_APIC_MIN_PERIOD_NS	200000	/* 200 us, KVM's default minimum */
-#define MKVM_APIC_LVT_TIMER_MODE (3 << 17)
-#define MKVM_APIC_TIMER_ONESHOT	 (0 << 17)
-#define MKVM_APIC_TIMER_PERIODIC (1 << 17)
-#define MKVM_APIC_TIMER_TSCDEADLINE (2 << 17)
+#define MKVM_APIC_LVT_TIMER_MODE GENMASK(18, 17)
+#define MKVM_APIC_TIMER_ONESHOT	 0
+#define MKVM_APIC_TIMER_PERIODIC BIT(17)
+#define MKVM_APIC_TIMER_TSCDEADLINE BIT(18)
 #define MKVM_X2APIC_MSR_BASE	0x800
 #define MKVM_X2APIC_MSR_END	0x8ff
 #define APIC_SHORT_MASK		0xc0000	/* ICR destination shorthand */
@@ -200,6 +200,7 @@ static bool apic_accept(struct mkvm_vcpu *vcpu, const struct mkvm_apic_irq *irq)
 		/* SMI (no SMM), remote read, ExtINT by message: ignored. */
 		return false;
 	}
+	atomic64_inc(&vcpu->irqs[irq->source]);
 	mkvm_apic_wake(vcpu);
 	return true;
 }
@@ -236,7 +237,7 @@ int mkvm_apic_deliver(struct mkvm_vm *vm, struct mkvm_vcpu *src,
 		      const struct mkvm_apic_irq *irq)
 {
 	int i, n = atomic_read_acquire(&vm->nr_vcpus);
-	int accepted = 0, named = 0;
+	int accepted = 0;
 
 	for (i = 0; i < n; i++) {
 		struct mkvm_vcpu *vcpu = vm->vcpus[i];
@@ -256,18 +257,17 @@ int mkvm_apic_deliver(struct mkvm_vm *vm, struct mkvm_vcpu *src,
 			break;
 		default:
 			if (!apic_hw_enabled(vcpu) ||
-			    !apic_match_dest(vcpu, irq, src != NULL))
+			    !apic_match_dest(vcpu, irq, !!src))
 				continue;
 			break;
 		}
-		named++;
 		if (apic_accept(vcpu, irq))
 			accepted++;
 		/* Lowest priority: one of them is enough (the first). */
 		if (irq->delivery == APIC_DM_LOWEST && accepted)
 			break;
 	}
-	return named ? accepted : -1;
+	return accepted;
 }
 
 void mkvm_apic_pic_changed(struct mkvm_vm *vm)
@@ -384,13 +384,13 @@ static void apic_send_ipi(struct mkvm_vcpu *vcpu, u32 lo, u32 dest)
 		.level = lo & APIC_INT_LEVELTRIG,
 		.shorthand = lo & APIC_SHORT_MASK,
 		.dest = dest,
+		.source = MKVM_IRQ_SRC_IPI,
 	};
 
 	/* An INIT de-assert (level, not asserted) does nothing. */
 	if (irq.delivery == APIC_DM_INIT && irq.level && !(lo & APIC_INT_ASSERT))
 		return;
 	irq.level = irq.level && irq.delivery != APIC_DM_INIT;
-	mkvm_stat_add(&vcpu->stats.ipis, 1);
 	mkvm_apic_deliver(vcpu->vm, vcpu, &irq);
 }
 
@@ -414,6 +414,7 @@ static void apic_local_irq(struct mkvm_lapic *apic, unsigned int lvt)
 		.vector = v & APIC_VECTOR_MASK,
 		.delivery = v & APIC_MODE_MASK,
 		.level = v & APIC_LVT_LEVEL_TRIGGER,
+		.source = MKVM_IRQ_SRC_TIMER,
 	};
 
 	if (v & APIC_LVT_MASKED)
@@ -438,7 +439,7 @@ int mkvm_lapic_ack_interrupt(struct mkvm_vcpu *vcpu)
 	if (apic_pic_pending(vcpu)) {
 		vec = mkvm_pic_read_irq(&vcpu->vm->irqchip->pic);
 		if (vec >= 0) {
-			mkvm_stat_add(&vcpu->stats.irq_line, 1);
+			atomic64_inc(&vcpu->irqs[MKVM_IRQ_SRC_LINE]);
 			return vec;
 		}
 	}
@@ -471,8 +472,6 @@ bool mkvm_lapic_accept_events(struct mkvm_vcpu *vcpu)
 	if (test_and_clear_bit(MKVM_APIC_TIMER, &apic->pending)) {
 		if (apic_timer_mode(apic) == MKVM_APIC_TIMER_TSCDEADLINE)
 			apic->tsc_deadline = 0;
-		if (!(apic_get(apic, APIC_LVTT) & APIC_LVT_MASKED))
-			mkvm_stat_add(&vcpu->stats.irq_timer, 1);
 		apic_local_irq(apic, APIC_LVTT);
 	}
 	/* INIT then SIPI, also when both arrived since the last look. */

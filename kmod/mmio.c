@@ -292,6 +292,14 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					   exit->npf.gpa, vcpu->rip);
 
+	/* A write to an ioeventfd's address signals it, and is done. */
+	if (insn->kind == MKVM_INSN_STORE &&
+	    mkvm_ioeventfd_write(vm, false, gpa, insn->size,
+				 mkvm_insn_store_value(insn, vcpu->regs))) {
+		vcpu->rip += insn->len;
+		return 1;
+	}
+
 	/* The in-kernel irqchip's pages (LAPIC, IOAPIC) do not exit. */
 	if (vcpu->apic) {
 		bool store = insn->kind == MKVM_INSN_STORE;

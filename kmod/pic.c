@@ -353,21 +353,25 @@ int mkvm_pic_set_irq(struct mkvm_pic *pic, int irq, int level)
 	s = &pic->chip[irq >> 3];
 	bit = BIT(irq & 7);
 
+	/*
+	 * The status KVM_IRQ_LINE_STATUS reports, as KVM's: 0 for a request
+	 * already pending (coalesced), -1 for a masked pin, else 1.
+	 */
+	ret = 1;
 	spin_lock(&pic->lock);
 	if (level) {
-		ret = !(s->irr & bit) &&
-		      ((s->elcr & bit) || !(s->last_irr & bit));
-		if (ret)
+		if ((s->elcr & bit) || !(s->last_irr & bit)) {
+			ret = !(s->irr & bit);
 			s->irr |= bit;
+		}
 		s->last_irr |= bit;
 	} else {
 		if (s->elcr & bit)
 			s->irr &= ~bit;
 		s->last_irr &= ~bit;
-		ret = 1;
 	}
 	if (s->imr & bit)
-		ret = 0;
+		ret = -1;
 	pic_unlock(pic);
 	return ret;
 }

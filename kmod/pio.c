@@ -98,6 +98,14 @@ int mkvm_handle_io(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vcpu->pio.next_rip = exit->next_rip;
 	vcpu->pio.count = 1;
 
+	/* A write to an ioeventfd's port signals it, and is done. */
+	if (!exit->io.string && !exit->io.in &&
+	    mkvm_ioeventfd_write(vcpu->vm, true, exit->io.port, exit->io.size,
+				 vcpu->regs[0])) {
+		vcpu->rip = exit->next_rip;
+		return 1;
+	}
+
 	/* The in-kernel PIC's ports do not exit. */
 	if (!exit->io.string && vcpu->apic) {
 		u64 v = vcpu->regs[0];
