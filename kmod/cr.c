@@ -14,22 +14,38 @@
 
 static u64 mkvm_host_xcr0;
 
+/* The XCR0 bits a guest may set: x87, SSE and AVX, if the host has them. */
+u64 mkvm_supported_xcr0(void)
+{
+	return mkvm_host_xcr0 & (XFEATURE_MASK_FP | XFEATURE_MASK_SSE |
+				 XFEATURE_MASK_YMM);
+}
+
+/*
+ * Set XCR0, for XSETBV and KVM_SET_XCRS: x87 always on, AVX needs SSE,
+ * nothing outside mkvm_supported_xcr0().  0, or -EINVAL (#GP for XSETBV).
+ */
+int mkvm_set_xcr0(struct mkvm_vcpu *vcpu, u64 xcr0)
+{
+	if (!(xcr0 & XFEATURE_MASK_FP) || (xcr0 & ~mkvm_supported_xcr0()) ||
+	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)))
+		return -EINVAL;
+	vcpu->xcr0 = xcr0;
+	return 0;
+}
+
 int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	u64 v = (u32)vcpu->regs[0] | (vcpu->regs[2] << 32);
-	u64 allowed = mkvm_host_xcr0 & (XFEATURE_MASK_FP | XFEATURE_MASK_SSE |
-					XFEATURE_MASK_YMM);
 	struct kvm_sregs s;
 
 	mkvm_ops->get_sregs(vcpu, &s);
-	/* XCR0 only, from CPL 0, x87 always on, AVX needs SSE. */
+	/* XCR0 only, from CPL 0. */
 	if ((u32)vcpu->regs[1] != 0 || (s.ss.dpl && (s.cr0 & X86_CR0_PE)) ||
-	    !(v & XFEATURE_MASK_FP) || (v & ~allowed) ||
-	    ((v & XFEATURE_MASK_YMM) && !(v & XFEATURE_MASK_SSE))) {
+	    mkvm_set_xcr0(vcpu, v)) {
 		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
-	vcpu->xcr0 = v;
 	mkvm_skip_insn(vcpu, exit);
 	return 1;
 }
@@ -48,22 +64,26 @@ u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu)
 		u32 fn;
 		enum cpuid_regs_idx reg;
 		int bit;
+		bool offered;	/* in KVM_GET_SUPPORTED_CPUID */
 	} gated[] = {
-		{ X86_CR4_OSXSAVE, X86_FEATURE_XSAVE, 1, CPUID_ECX, 26 },
-		{ X86_CR4_PCIDE, X86_FEATURE_PCID, 1, CPUID_ECX, 17 },
-		{ X86_CR4_FSGSBASE, X86_FEATURE_FSGSBASE, 7, CPUID_EBX, 0 },
-		{ X86_CR4_SMEP, X86_FEATURE_SMEP, 7, CPUID_EBX, 7 },
-		{ X86_CR4_SMAP, X86_FEATURE_SMAP, 7, CPUID_EBX, 20 },
+		{ X86_CR4_OSXSAVE, X86_FEATURE_XSAVE, 1, CPUID_ECX, 26, true },
+		{ X86_CR4_PCIDE, X86_FEATURE_PCID, 1, CPUID_ECX, 17, false },
+		{ X86_CR4_FSGSBASE, X86_FEATURE_FSGSBASE, 7, CPUID_EBX, 0, true },
+		{ X86_CR4_SMEP, X86_FEATURE_SMEP, 7, CPUID_EBX, 7, true },
+		{ X86_CR4_SMAP, X86_FEATURE_SMAP, 7, CPUID_EBX, 20, true },
 	};
 	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
 		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
 		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 	int i;
 
-	/* Before KVM_SET_CPUID2 KVM lets in all it could offer: so here. */
+	/*
+	 * Before KVM_SET_CPUID2 KVM lets in all it offers: so here (PCID
+	 * is not offered, so PCIDE only comes with a CPUID that has it).
+	 */
 	for (i = 0; i < ARRAY_SIZE(gated); i++)
 		if (boot_cpu_has(gated[i].feature) &&
-		    (!vcpu->cpuid_set ||
+		    (!vcpu->cpuid_set ? gated[i].offered :
 		     mkvm_cpuid_bit(vcpu, gated[i].fn, gated[i].reg, gated[i].bit)))
 			ok |= gated[i].cr4;
 	return ok;
