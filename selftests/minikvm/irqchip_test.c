@@ -17,11 +17,14 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
 #include "lib/apic.h"
+#include "lib/irqtest.h"
 #include "lib/ucall.h"
 #include "lib/x86.h"
 
@@ -29,165 +32,15 @@
 #define IPI_VEC		0x50
 #define IOAPIC_VEC	0x60
 #define MSI_VEC		0x70
-#define SPURIOUS_VEC	0xff
 
 #define IOAPIC_PIN	5
 #define MSI_GSI		30
 
-#define MS		1000000ULL	/* ns */
 
 /* KVM's LAPIC reset version: 0x14, max LVT entry 5 (no CMCI on kvm_amd). */
 #define KVM_APIC_VERSION	0x00050014
 /* KVM's I/O APIC: version 0x11, 24 pins. */
 #define KVM_IOAPIC_VERSION	0x00170011
-
-/* ---- guest side ------------------------------------------------------- */
-
-static volatile uint64_t nirq, last_vector, irq_tsc, nspurious;
-static volatile int guest_x2apic;	/* EOI through the MSR */
-static volatile int guest_no_eoi;	/* the handler leaves EOI to the code */
-
-static void guest_eoi(void)
-{
-	if (guest_x2apic)
-		x2apic_write(APIC_EOI, 0);
-	else
-		xapic_write(APIC_EOI, 0);
-}
-
-static void irq_handler(struct ex_regs *regs)
-{
-	irq_tsc = guest_rdtsc();
-	last_vector = regs->vector;
-	nirq++;
-	if (!guest_no_eoi)
-		guest_eoi();
-}
-
-static void spurious_handler(struct ex_regs *regs)
-{
-	nspurious++;
-}
-
-/* Handlers for every external vector; APIC software-enabled, LINT0 masked. */
-static void guest_apic_enable(void)
-{
-	int v;
-
-	for (v = 0x20; v < SPURIOUS_VEC; v++)
-		guest_set_handler(v, irq_handler);
-	guest_set_handler(SPURIOUS_VEC, spurious_handler);
-	xapic_write(APIC_SPIV, APIC_SPIV_ENABLE | SPURIOUS_VEC);
-	xapic_write(APIC_LVT0, APIC_LVT_MASKED);
-	xapic_write(APIC_TASKPRI, 0);
-}
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-/* Mask every pin of both 8259As (IMR), as a guest using the I/O APIC does. */
-static void guest_mask_pic(void)
-{
-	outb(0x21, 0xff);
-	outb(0xa1, 0xff);
-}
-
-/*
- * Wait until the handler has run @n times in all: first take what is
- * pending already ("sti; nop; cli"), then "sti; hlt; cli", at most 1000
- * times (a HLT that wakes without an interrupt is counted, and a caller's
- * assertion on nirq catches too many of them); returns how many HLTs it
- * took.  HLT itself can sleep forever: the host's watchdog ends that.
- *
- * Taking a pending interrupt before HLT keeps "sti; hlt" for interrupts
- * that come while halted: with one already pending when STI executes,
- * kvm_amd in the rig hung in HLT once in about a hundred runs (the
- * interrupt taken in the STI shadow, before the HLT, by the emulated
- * CPU or by KVM, which then slept in HLT with nothing more to come).
- */
-static uint64_t guest_wait_irqs(uint64_t n)
-{
-	uint64_t i;
-
-	asm volatile("sti; nop; cli" : : : "memory");
-	for (i = 0; i < 1000 && nirq < n; i++)
-		asm volatile("sti; hlt; cli" : : : "memory");
-	return i;
-}
-
-/* Run with interrupts enabled for a while: whatever is pending arrives. */
-static void guest_spin_sti(void)
-{
-	int i;
-
-	asm volatile("sti" : : : "memory");
-	for (i = 0; i < 20000; i++)
-		asm volatile("pause" : : : "memory");
-	asm volatile("cli" : : : "memory");
-}
-
-/* ---- host side -------------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = ns / 1000000000ULL,
-			       .tv_nsec = ns % 1000000000ULL };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-struct watchdog {
-	unsigned int secs;
-	const char *what;
-};
-
-static void *watchdog_thread(void *arg)
-{
-	struct watchdog *w = arg;
-	char msg[256];
-	int n;
-
-	sleep_ns(w->secs * 1000000000ULL);
-	n = snprintf(msg, sizeof(msg),
-		     "# watchdog: %s did not happen within %u s (hang in KVM_RUN?)\n",
-		     w->what, w->secs);
-	if (write(2, msg, n) < 0)
-		_exit(1);
-	_exit(1);	/* KSFT_FAIL */
-}
-
-/*
- * Fail the test (not hang it) if it is not over within @secs seconds: a
- * thread of its own, not alarm(), since a thread blocked on a vCPU's
- * mutex (another thread is in its KVM_RUN) sleeps through SIGALRM.
- */
-static void watchdog(unsigned int secs, const char *what)
-{
-	static struct watchdog w;
-	pthread_t t;
-
-	w.secs = secs;
-	w.what = what;
-	TEST_ASSERT(!pthread_create(&t, NULL, watchdog_thread, &w),
-		    "pthread_create");
-	pthread_detach(t);
-}
-
-#define REQUIRE_CAP(cap) do {						\
-	if (kvm_check_cap(cap) <= 0)					\
-		SKIP(return, "KVM_CHECK_EXTENSION(" #cap ") is 0");	\
-} while (0)
 
 static bool supported_cpuid_has(uint32_t leaf, uint32_t ecx_bit)
 {
@@ -1185,10 +1038,312 @@ TEST(init_sipi)
 	EXPECT_EQ(SIPI_VECTOR << 8, sregs.cs.selector);
 	EXPECT_EQ(SIPI_VECTOR << 12, sregs.cs.base);
 	EXPECT_EQ(0, sregs.cr0 & CR0_PE);
-	/* KVM exits with RIP at the OUT (it moves on at the next KVM_RUN). */
-	EXPECT_EQ(sipi_tramp_out - sipi_tramp_start, regs.rip);
+	/*
+	 * KVM exits with RIP at the OUT (it moves on at the next KVM_RUN),
+	 * minikvm past it: a documented difference (api.rst).
+	 */
+	EXPECT_EQ(sipi_tramp_out - sipi_tramp_start + (mkvm_is_kvm() ? 0 : 2),
+		  regs.rip);
 	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, get_mp_state(ap.vcpu));
 	vcpu_run_expect(bsp, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/* ---- 10. irqfd and ioeventfd ------------------------------------------- */
+
+#define IRQFD_GSI	31
+#define RESAMPLE_PIN	10
+#define IOEVENT_PORT	0x300
+#define IOEVENT_GPA	MMIO_GPA	/* no slot there */
+
+static void efd_write(int fd)
+{
+	uint64_t one = 1;
+
+	TEST_ASSERT(write(fd, &one, 8) == 8, "eventfd write");
+}
+
+/* The eventfd's count (0 if nothing was signalled: EFD_NONBLOCK). */
+static uint64_t efd_read(int fd)
+{
+	uint64_t n = 0;
+
+	if (read(fd, &n, 8) != 8)
+		return 0;
+	return n;
+}
+
+static int __vm_irqfd(struct vm *vm, int fd, uint32_t gsi, uint32_t flags,
+		      int resamplefd)
+{
+	struct kvm_irqfd a = { .fd = fd, .gsi = gsi, .flags = flags,
+			       .resamplefd = resamplefd };
+
+	return __mkvm_ioctl(vm->fd, KVM_IRQFD, (unsigned long)&a);
+}
+
+static void guest_irqfd(void)
+{
+	guest_apic_enable();
+	GUEST_SYNC(1, 0);
+	guest_wait_irqs(1);
+	GUEST_SYNC(nirq, last_vector);
+	guest_wait_irqs(2);
+	GUEST_SYNC(nirq, last_vector);
+	guest_spin_sti();
+	GUEST_SYNC(nirq, last_vector);
+}
+
+/*
+ * An irqfd on an MSI route: each write to the eventfd is one interrupt,
+ * also one written before KVM_IRQFD; none after the deassign.
+ */
+TEST(irqfd_msi)
+{
+	struct {
+		struct kvm_irq_routing r;
+		struct kvm_irq_routing_entry e[1];
+	} routing = {
+		.r.nr = 1,
+		.e[0] = {
+			.gsi = IRQFD_GSI,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = { .address_lo = APIC_DEFAULT_GPA, .data = MSI_VEC + 2 },
+		},
+	};
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	int efd;
+
+	REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	REQUIRE_CAP(KVM_CAP_IRQFD);
+	watchdog(20, "an irqfd's interrupt");
+	vm = vm_create_irqchip();
+	vcpu = vm_vcpu_add(vm, 0);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, __mkvm_ioctl(vm->fd, KVM_SET_GSI_ROUTING, (unsigned long)&routing));
+	vcpu_start_guest(vcpu, guest_irqfd, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+
+	/* Signalled before the irqfd exists: delivered when it does. */
+	efd_write(efd);
+	ASSERT_EQ(0, __vm_irqfd(vm, efd, IRQFD_GSI, 0, 0));
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(1, uc.args[0]);
+	EXPECT_EQ(MSI_VEC + 2, uc.args[1]);
+	/* Signalled while the vCPU sleeps in HLT. */
+	efd_write(efd);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(2, uc.args[0]);
+
+	/* The same eventfd twice: EBUSY; deassigned: nothing more comes. */
+	EXPECT_EQ(-EBUSY, __vm_irqfd(vm, efd, IRQFD_GSI, 0, 0));
+	EXPECT_EQ(0, __vm_irqfd(vm, efd, IRQFD_GSI, KVM_IRQFD_FLAG_DEASSIGN, 0));
+	/* As KVM: deassigning what is not there is no error. */
+	EXPECT_EQ(0, __vm_irqfd(vm, efd, IRQFD_GSI, KVM_IRQFD_FLAG_DEASSIGN, 0));
+	EXPECT_EQ(-EINVAL, __vm_irqfd(vm, efd, IRQFD_GSI, 0x80, 0));
+	EXPECT_EQ(-EBADF, __vm_irqfd(vm, -1, IRQFD_GSI, 0, 0));
+	efd_write(efd);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(2, uc.args[0]);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	close(efd);
+	vm_free(vm);
+}
+
+static void guest_irqfd_resample(int pin)
+{
+	guest_apic_enable();
+	guest_mask_pic();
+	guest_no_eoi = 1;
+	guest_ioapic_route(pin, IOAPIC_VEC + 2, IOAPIC_RTE_LEVEL);
+	GUEST_SYNC(1, 0);
+	guest_wait_irqs(1);
+	GUEST_SYNC(nirq, ioapic_read(IOAPIC_REDTBL(pin)) & IOAPIC_RTE_REMOTE_IRR);
+	/* EOI: the irqfd lowers the line, so nothing comes again. */
+	guest_eoi();
+	guest_spin_sti();
+	GUEST_SYNC(nirq, ioapic_read(IOAPIC_REDTBL(pin)) & IOAPIC_RTE_REMOTE_IRR);
+	/* The host wrote the irqfd again. */
+	guest_wait_irqs(2);
+	guest_eoi();
+	GUEST_SYNC(nirq, last_vector);
+}
+
+/*
+ * A level-triggered irqfd with a resample eventfd: the line stays high
+ * until the guest's EOI, which lowers it and signals the resample fd.
+ */
+TEST(irqfd_resample)
+{
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	int efd, rfd;
+
+	REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	REQUIRE_CAP(KVM_CAP_IRQFD_RESAMPLE);
+	watchdog(20, "a resample irqfd");
+	vm = vm_create_irqchip();
+	vcpu = vm_vcpu_add(vm, 0);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	rfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, __vm_irqfd(vm, efd, RESAMPLE_PIN, KVM_IRQFD_FLAG_RESAMPLE, rfd));
+	vcpu_start_guest(vcpu, guest_irqfd_resample, 1, RESAMPLE_PIN);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+
+	efd_write(efd);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(1, uc.args[0]);
+	EXPECT_EQ(IOAPIC_RTE_REMOTE_IRR, uc.args[1]);
+	EXPECT_EQ(0, efd_read(rfd));		/* not yet EOI'd */
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(1, uc.args[0]);		/* no second delivery */
+	EXPECT_EQ(0, uc.args[1]);		/* remote IRR clear */
+	EXPECT_EQ(1, efd_read(rfd));		/* resampled */
+	efd_write(efd);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(2, uc.args[0]);
+	EXPECT_EQ(IOAPIC_VEC + 2, uc.args[1]);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	/* Closing an armed irqfd's eventfd tears it down, quietly. */
+	close(efd);
+	close(rfd);
+	vm_free(vm);
+}
+
+static void guest_ioeventfd(void)
+{
+	volatile uint32_t *mmio = (volatile uint32_t *)IOEVENT_GPA;
+
+	asm volatile("outw %0, %1" : : "a"((uint16_t)0x1234), "Nd"(IOEVENT_PORT));
+	asm volatile("outw %0, %1" : : "a"((uint16_t)0x1234), "Nd"(IOEVENT_PORT));
+	GUEST_SYNC(1, 0);
+	/* Not the value: an ordinary exit. */
+	asm volatile("outw %0, %1" : : "a"((uint16_t)0x1111), "Nd"(IOEVENT_PORT));
+	*mmio = 0xabcdef01;
+	GUEST_SYNC(2, 0);
+}
+
+/*
+ * ioeventfds: a write that matches signals the eventfd and does not exit;
+ * one that does not match exits as usual.
+ */
+TEST(ioeventfd)
+{
+	struct kvm_ioeventfd pio = {
+		.datamatch = 0x1234, .addr = IOEVENT_PORT, .len = 2,
+		.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+	struct kvm_ioeventfd mmio = { .addr = IOEVENT_GPA, .len = 4 };
+	struct kvm_ioeventfd bad;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	uint8_t *data;
+	int pfd, mfd;
+
+	REQUIRE_CAP(KVM_CAP_IOEVENTFD);
+	vm = vm_create();
+	vcpu = vm_vcpu_add(vm, 0);
+	pfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	mfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pio.fd = pfd;
+	mmio.fd = mfd;
+	ASSERT_EQ(0, __mkvm_ioctl(vm->fd, KVM_IOEVENTFD, (unsigned long)&pio));
+	ASSERT_EQ(0, __mkvm_ioctl(vm->fd, KVM_IOEVENTFD, (unsigned long)&mmio));
+	EXPECT_EQ(-EEXIST, __mkvm_ioctl(vm->fd, KVM_IOEVENTFD, (unsigned long)&pio));
+
+	/* Bad input. */
+	bad = mmio;
+	bad.len = 3;
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_IOEVENTFD, (unsigned long)&bad));
+	bad = pio;
+	bad.len = 0;
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_IOEVENTFD, (unsigned long)&bad));
+	bad = mmio;
+	bad.flags = 0x80;
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vm->fd, KVM_IOEVENTFD, (unsigned long)&bad));
+	bad = mmio;
+	bad.addr = IOEVENT_GPA + 0x100;
+	bad.flags = KVM_IOEVENTFD_FLAG_DEASSIGN;
+	EXPECT_EQ(-ENOENT, __mkvm_ioctl(vm->fd, KVM_IOEVENTFD, (unsigned long)&bad));
+	bad = mmio;
+	bad.fd = -1;
+	EXPECT_EQ(-EBADF, __mkvm_ioctl(vm->fd, KVM_IOEVENTFD, (unsigned long)&bad));
+
+	vcpu_start_guest(vcpu, guest_ioeventfd, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(1, uc.args[0]);
+	EXPECT_EQ(2, efd_read(pfd));
+	vcpu_run(vcpu);
+	data = vcpu_assert_io(vcpu, KVM_EXIT_IO_OUT, IOEVENT_PORT, 2, 1);
+	EXPECT_EQ(0x1111, get_le(data, 2));
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(2, uc.args[0]);
+	EXPECT_EQ(1, efd_read(mfd));
+
+	pio.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+	EXPECT_EQ(0, __mkvm_ioctl(vm->fd, KVM_IOEVENTFD, (unsigned long)&pio));
+	close(pfd);
+	close(mfd);
+	vm_free(vm);
+}
+
+/* ---- 11. garbage in the register page ------------------------------- */
+
+/*
+ * The guest writes all-ones, then zero, to every register of its xAPIC
+ * page but the ICR (whose INIT to itself would reset it), at reserved
+ * offsets too, with 1-, 2- and 4-byte accesses at odd places, and reads
+ * everything back: the host and the vCPU live on, the version register
+ * never changes.
+ */
+static void guest_lapic_garbage(void)
+{
+	uint32_t ver = xapic_read(APIC_LVR), sum = 0;
+	unsigned int off;
+
+	for (off = 0; off < 0x1000; off += 0x10) {
+		if (off == APIC_ICR)
+			continue;
+		xapic_write(off, 0xffffffff);
+		sum += xapic_read(off);
+		*(volatile uint8_t *)(APIC_DEFAULT_GPA + off + 1) = 0xff;
+		*(volatile uint16_t *)(APIC_DEFAULT_GPA + off + 2) = 0xffff;
+		sum += *(volatile uint8_t *)(APIC_DEFAULT_GPA + off + 3);
+		sum += *(volatile uint16_t *)(APIC_DEFAULT_GPA + off + 6);
+		xapic_write(off, 0);
+	}
+	GUEST_SYNC(xapic_read(APIC_LVR) == ver, sum);
+}
+
+TEST(lapic_garbage)
+{
+	struct kvm_lapic_state lapic;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+
+	REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	watchdog(60, "the guest writing garbage to its LAPIC");
+	vm = vm_create_irqchip();
+	vcpu = vm_vcpu_add(vm, 0);
+	vcpu_start_guest(vcpu, guest_lapic_garbage, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(1, uc.args[0]);
+	ASSERT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_GET_LAPIC, (unsigned long)&lapic));
+	EXPECT_EQ(KVM_APIC_VERSION, lapic_reg(&lapic, APIC_LVR));
+
+	/* All-ones state from userspace: taken, and the guest still runs. */
+	memset(&lapic, 0xff, sizeof(lapic));
+	EXPECT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_SET_LAPIC, (unsigned long)&lapic));
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	ASSERT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_GET_LAPIC, (unsigned long)&lapic));
 	vm_free(vm);
 }
 
