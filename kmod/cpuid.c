@@ -8,10 +8,12 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm.h>
+#include <linux/kvm_para.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <asm/processor.h>
+#include <asm/msr-index.h>
 #include <asm/fpu/xcr.h>
 
 #include "minikvm.h"
@@ -94,6 +96,7 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 			e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 			e.eax = 0;
 			e.ebx &= CPUID7_EBX_OK & mkvm_kernel_caps(CPUID_7_0_EBX);
+			e.ebx |= BIT(1);	/* TSC_ADJUST: emulated, as KVM */
 			if (!(xcr0 & XFEATURE_MASK_YMM))
 				e.ebx &= ~BIT(5);	/* AVX2 */
 			e.ecx = 0;
@@ -134,6 +137,20 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 		if (mkvm_add_cpuid(out, &n, max, &e))
 			return -E2BIG;
 	}
+	/*
+	 * KVM's hypervisor leaves, as KVM offers them: the signature
+	 * "KVMKVMKVM", and 0x40000001 with no paravirtual feature (none is
+	 * implemented: no kvmclock, no PV EOI, no steal time).
+	 */
+	e = (struct kvm_cpuid_entry2){ .function = KVM_CPUID_SIGNATURE,
+				       .eax = KVM_CPUID_FEATURES,
+				       .ebx = 0x4b4d564b, .ecx = 0x564b4d56,
+				       .edx = 0x4d };
+	if (mkvm_add_cpuid(out, &n, max, &e))
+		return -E2BIG;
+	e = (struct kvm_cpuid_entry2){ .function = KVM_CPUID_FEATURES };
+	if (mkvm_add_cpuid(out, &n, max, &e))
+		return -E2BIG;
 	for (fn = 0x80000000; fn <= ext; fn++) {
 		mkvm_cpuid(fn, 0, &e);
 		switch (fn) {
@@ -257,6 +274,62 @@ bool mkvm_cpuid_has_tsc_aux(struct mkvm_vcpu *vcpu)
 	       mkvm_cpuid_bit(vcpu, 7, CPUID_ECX, 22);
 }
 
+/*
+ * KVM's PV features leaf, as KVM looks it up: base + 1 for the lowest
+ * base (0x40000000, or a multiple of 0x100 above it, next to Hyper-V's
+ * leaves) whose leaf holds the signature "KVMKVMKVM\0\0\0".
+ */
+static struct kvm_cpuid_entry2 *mkvm_find_pv_features(struct mkvm_vcpu *vcpu)
+{
+	u32 i, base = 0;
+
+	for (i = 0; i < vcpu->cpuid_nent; i++) {
+		struct kvm_cpuid_entry2 *e = &vcpu->cpuid[i];
+
+		if (e->function < KVM_CPUID_SIGNATURE ||
+		    e->function >= KVM_CPUID_SIGNATURE + 0x10000 ||
+		    (e->function & 0xff) || (base && e->function >= base))
+			continue;
+		if (e->ebx == 0x4b4d564b && e->ecx == 0x564b4d56 &&
+		    e->edx == 0x4d)
+			base = e->function;
+	}
+	return base ? mkvm_find_cpuid(vcpu, base + 1, 0) : NULL;
+}
+
+/*
+ * Whether the guest may use the KVM_FEATURE_* @feature: always, unless
+ * KVM_CAP_ENFORCE_PV_FEATURE_CPUID holds it to its CPUID.
+ */
+bool mkvm_pv_has(struct mkvm_vcpu *vcpu, int feature)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	if (!vcpu->pv_enforce)
+		return true;
+	e = mkvm_find_pv_features(vcpu);
+	return e && (e->eax & BIT(feature));
+}
+
+/*
+ * With KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT off, CPUID.1:ECX[3] (MWAIT)
+ * follows IA32_MISC_ENABLE[18], as KVM updates it at KVM_SET_CPUID2 and
+ * at each change of that bit.
+ */
+void mkvm_cpuid_update_mwait(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	if (mkvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT))
+		return;
+	e = mkvm_find_cpuid(vcpu, 1, 0);
+	if (!e)
+		return;
+	e->ecx &= ~BIT(3);
+	if (vcpu->misc_enable & MSR_IA32_MISC_ENABLE_MWAIT)
+		e->ecx |= BIT(3);
+}
+
 int mkvm_handle_cpuid(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	u32 fn = vcpu->regs[0], idx = vcpu->regs[1];
@@ -289,8 +362,9 @@ int mkvm_handle_cpuid(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_cpuid2 __user *uc = argp;
-	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid_entry2 *e, *old;
 	struct kvm_cpuid2 c;
+	u32 old_nent;
 
 	if (copy_from_user(&c, uc, sizeof(c)))
 		return -EFAULT;
@@ -299,15 +373,23 @@ int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp)
 	e = vmemdup_user(uc->entries, array_size(c.nent, sizeof(*e)));
 	if (IS_ERR(e))
 		return PTR_ERR(e);
-	/* As KVM: the CPUID cannot change once the vCPU has run. */
-	if (vcpu->ran && (c.nent != vcpu->cpuid_nent ||
-			  memcmp(e, vcpu->cpuid, c.nent * sizeof(*e)))) {
+	old = vcpu->cpuid;
+	old_nent = vcpu->cpuid_nent;
+	vcpu->cpuid = e;
+	vcpu->cpuid_nent = c.nent;
+	mkvm_cpuid_update_mwait(vcpu);
+	/*
+	 * As KVM: the CPUID cannot change once the vCPU has run (compared
+	 * after the runtime update, as KVM compares).
+	 */
+	if (vcpu->ran && (c.nent != old_nent ||
+			  memcmp(e, old, c.nent * sizeof(*e)))) {
+		vcpu->cpuid = old;
+		vcpu->cpuid_nent = old_nent;
 		kvfree(e);
 		return -EINVAL;
 	}
-	kvfree(vcpu->cpuid);
-	vcpu->cpuid = e;
-	vcpu->cpuid_nent = c.nent;
+	kvfree(old);
 	vcpu->cpuid_set = true;
 	return 0;
 }

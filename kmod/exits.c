@@ -8,6 +8,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm.h>
+#include <linux/kvm_para.h>
 #include <asm/trapnr.h>
 
 #include "minikvm.h"
@@ -48,30 +49,114 @@ static int mkvm_handle_skip(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	return 1;
 }
 
-/* VMMCALL: no hypercalls, "not implemented" as KVM answers (-KVM_ENOSYS). */
+/*
+ * VMMCALL/VMCALL, KVM's hypercall ABI: the number in RAX, arguments from
+ * RBX, the result in RAX (32 bits of each outside 64-bit mode).  As KVM:
+ * -KVM_EPERM above CPL 0; KVM_HC_SCHED_YIELD returns 0 unless
+ * KVM_CAP_ENFORCE_PV_FEATURE_CPUID is on and the guest's CPUID lacks
+ * its feature; every other is -KVM_ENOSYS (not implemented).
+ *
+ * KVM_HC_SCHED_YIELD (RBX: the APIC id the caller waits for) is a hint:
+ * KVM yields to the target vCPU's thread when it can, and returns 0
+ * whether it did or not.  minikvm has no directed yield (it does not
+ * track vCPU threads) and does not advertise KVM_FEATURE_PV_SCHED_YIELD,
+ * so the hint is accepted and ignored; the vCPU's thread is preemptible
+ * in its exit handlers anyway.
+ */
 static int mkvm_handle_hypercall(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	struct kvm_sregs s;
+	u64 nr, ret;
+	bool op64;
 
 	mkvm_ops->get_sregs(vcpu, &s);
-	vcpu->regs[0] = (u64)-1000;
-	if (mkvm_cpu_mode(&s) != MKVM_MODE_LONG64)
-		vcpu->regs[0] = (u32)vcpu->regs[0];
+	op64 = mkvm_cpu_mode(&s) == MKVM_MODE_LONG64;
+	nr = op64 ? vcpu->regs[0] : (u32)vcpu->regs[0];
+	if (mkvm_cpl(vcpu, &s)) {
+		ret = -KVM_EPERM;
+	} else if (nr == KVM_HC_SCHED_YIELD &&
+		   mkvm_pv_has(vcpu, KVM_FEATURE_PV_SCHED_YIELD)) {
+		ret = 0;
+	} else {
+		ret = -KVM_ENOSYS;
+	}
+	vcpu->regs[0] = op64 ? ret : (u32)ret;
 	mkvm_skip_insn(vcpu, exit);
 	return 1;
 }
 
-/* SVM and VMX instructions, MONITOR/MWAIT: the guest's CPUID has none. */
+/* SVM and VMX instructions: the guest's CPUID has none. */
 static int mkvm_handle_ud(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	mkvm_queue_exception(vcpu, X86_TRAP_UD, false, 0);
 	return 1;
 }
 
-/* #AC and #DB, intercepted so that a guest cannot loop on them forever. */
+/*
+ * MONITOR and MWAIT, as KVM: a NOP (an MWAIT that wakes at once), or #UD
+ * if KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS is off and the guest's CPUID
+ * has no MWAIT (CPUID.1:ECX[3]).
+ */
+static int mkvm_handle_mwait(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
+{
+	if (!mkvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS) &&
+	    !mkvm_cpuid_bit(vcpu, 1, CPUID_ECX, 3))
+		return mkvm_handle_ud(vcpu, exit);
+	mkvm_skip_insn(vcpu, exit);
+	return 1;
+}
+
+/*
+ * A #UD of the guest's, intercepted for KVM_X86_QUIRK_FIX_HYPERCALL_INSN
+ * (on by default): if the instruction at CS:RIP is the other vendor's
+ * hypercall (VMCALL on AMD, VMMCALL on Intel, without prefixes), the
+ * native one is written over it through the guest's page tables with
+ * the rights of its CPL, and the guest executes that.  As in KVM, a
+ * write the guest's tables refuse raises #PF.  Every other #UD, and one
+ * whose bytes are not in guest memory (MMIO, a read-only slot), reaches
+ * the guest as the CPU raised it.
+ */
+static int mkvm_handle_ud_fault(struct mkvm_vcpu *vcpu)
+{
+	static const u8 vmcall[3] = { 0x0f, 0x01, 0xc1 };
+	static const u8 vmmcall[3] = { 0x0f, 0x01, 0xd9 };
+	bool amd = mkvm_ops == &mkvm_svm_ops;
+	struct mkvm_fault fault;
+	struct kvm_sregs s;
+	u8 code[3];
+	u64 la;
+	int r;
+
+	if (!mkvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN))
+		goto inject;
+	mkvm_ops->get_sregs(vcpu, &s);
+	la = mkvm_cpu_mode(&s) == MKVM_MODE_LONG64 ? vcpu->rip :
+	     (u32)(s.cs.base + vcpu->rip);
+	if (mkvm_guest_copy(vcpu, &s, la, code, sizeof(code), MKVM_WALK_FETCH,
+			    &fault) ||
+	    memcmp(code, amd ? vmcall : vmmcall, sizeof(code)))
+		goto inject;
+	memcpy(code, amd ? vmmcall : vmcall, sizeof(code));
+	r = mkvm_guest_copy(vcpu, &s, la, code, sizeof(code), MKVM_WALK_WRITE,
+			    &fault);
+	if (r == -EFAULT)
+		return mkvm_access_failed(vcpu, r, &fault, la);
+	if (!r)
+		return 1;
+inject:
+	mkvm_queue_exception(vcpu, X86_TRAP_UD, false, 0);
+	return 1;
+}
+
+/*
+ * #AC and #DB, intercepted so that a guest cannot loop on them forever,
+ * and #UD (above).
+ */
 static int mkvm_handle_exception(struct mkvm_vcpu *vcpu,
 				 struct mkvm_exit *exit)
 {
+	if (exit->exception.vector == X86_TRAP_UD)
+		return mkvm_handle_ud_fault(vcpu);
 	mkvm_queue_exception(vcpu, exit->exception.vector,
 			     exit->exception.has_error, exit->exception.error);
 	return 1;
@@ -141,6 +226,7 @@ static const struct {
 	[MKVM_EXIT_SHUTDOWN]	= { mkvm_handle_shutdown, MINIKVM_STAT_SHUTDOWN },
 	[MKVM_EXIT_FAIL_ENTRY]	= { mkvm_handle_fail_entry, MINIKVM_STAT_FAIL_ENTRY },
 	[MKVM_EXIT_UD]		= { mkvm_handle_ud, MINIKVM_STAT_EXCEPTION },
+	[MKVM_EXIT_MWAIT]	= { mkvm_handle_mwait, MINIKVM_STAT_OTHER },
 	[MKVM_EXIT_EXCEPTION]	= { mkvm_handle_exception, MINIKVM_STAT_EXCEPTION },
 	[MKVM_EXIT_UNKNOWN]	= { mkvm_handle_unknown, MINIKVM_STAT_OTHER },
 };

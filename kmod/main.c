@@ -41,6 +41,10 @@ static long mkvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return arg ? -EINVAL : MKVM_VCPU_MMAP_PAGES * PAGE_SIZE;
 	case KVM_GET_MSR_INDEX_LIST:
 		return mkvm_get_msr_index_list((void __user *)arg);
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		return mkvm_get_msr_feature_index_list((void __user *)arg);
+	case KVM_GET_MSRS:
+		return mkvm_get_feature_msrs((void __user *)arg);
 	case KVM_GET_SUPPORTED_CPUID:
 		return mkvm_get_supported_cpuid((void __user *)arg);
 	default:
@@ -103,10 +107,14 @@ static int __init mkvm_init(void)
 	if (r)
 		goto unsetup;
 
+	r = mkvm_eventfd_init();
+	if (r)
+		goto hwvirt_exit;
+
 	r = mkvm_netlink_init();
 	if (r) {
 		pr_err("cannot register the netlink family: %d\n", r);
-		goto hwvirt_exit;
+		goto eventfd_exit;
 	}
 
 	r = misc_register(&mkvm_dev);
@@ -120,6 +128,8 @@ static int __init mkvm_init(void)
 
 netlink_exit:
 	mkvm_netlink_exit();
+eventfd_exit:
+	mkvm_eventfd_exit();
 hwvirt_exit:
 	mkvm_hwvirt_exit();
 unsetup:
@@ -132,6 +142,7 @@ static void __exit mkvm_exit(void)
 {
 	misc_deregister(&mkvm_dev);
 	mkvm_netlink_exit();
+	mkvm_eventfd_exit();
 	mkvm_hwvirt_exit();
 	mkvm_ops->hardware_unsetup();
 	mkvm_vcpu_module_exit();

@@ -123,6 +123,7 @@ enum mkvm_exit_reason {
 	MKVM_EXIT_SHUTDOWN,	/* triple fault */
 	MKVM_EXIT_FAIL_ENTRY,	/* VMRUN refused the state */
 	MKVM_EXIT_UD,		/* inject #UD (SVM/VMX instructions, ...) */
+	MKVM_EXIT_MWAIT,	/* MONITOR, MWAIT: a NOP or #UD (the quirk) */
 	MKVM_EXIT_EXCEPTION,	/* an intercepted exception, for the guest */
 	MKVM_EXIT_UNKNOWN,	/* an exit we do not handle */
 };
@@ -220,6 +221,9 @@ struct mkvm_backend_ops {
 	/* Guest MSRs held in the VMCB/VMCS; -ENOENT if not one of them. */
 	int (*get_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 data);
+	/* The guest's TSC is the host's plus this (KVM_VCPU_TSC_OFFSET). */
+	u64 (*get_tsc_offset)(struct mkvm_vcpu *vcpu);
+	void (*set_tsc_offset)(struct mkvm_vcpu *vcpu, u64 offset);
 	u64 (*get_cr0)(struct mkvm_vcpu *vcpu);
 	/* Events: RFLAGS.IF set and no interrupt shadow. */
 	bool (*interrupt_allowed)(struct mkvm_vcpu *vcpu);
@@ -228,8 +232,9 @@ struct mkvm_backend_ops {
 	/* CR2 for a #PF the core injects (its faulting address). */
 	void (*set_cr2)(struct mkvm_vcpu *vcpu, u64 cr2);
 	void (*enable_irq_window)(struct mkvm_vcpu *vcpu, bool enable);
-	/* The interrupt shadow (STI/MOV SS), for KVM_GET_VCPU_EVENTS later. */
+	/* The interrupt shadow (STI/MOV SS), for KVM_GET/SET_VCPU_EVENTS. */
 	bool (*in_interrupt_shadow)(struct mkvm_vcpu *vcpu);
+	void (*set_interrupt_shadow)(struct mkvm_vcpu *vcpu, bool on);
 
 	/* Nested page tables: depth (4 or 5) and the format of an entry. */
 	int (*npt_levels)(void);
@@ -278,6 +283,20 @@ struct mkvm_vm {
 	/* vCPU ids are below it: 0 until KVM_ENABLE_CAP or the first vCPU. */
 	u32 max_vcpu_ids;		/* [l] */
 	u32 bsp_id;			/* [l] KVM_SET_BOOT_CPU_ID, 0 */
+	/* The host TSC at creation: the guest's TSC counts from it. */
+	u64 tsc_base;			/* [I] */
+	/* KVM_CAP_MSR_PLATFORM_INFO: the guest may read the MSR (default). */
+	bool platform_info_read;	/* [a] (WRITE_ONCE) */
+	u64 clock_offset;		/* [a] KVM_SET_CLOCK's (clock.c) */
+	/* KVM_CAP_DISABLE_QUIRKS(2): KVM_X86_QUIRK_* bits turned off. */
+	u64 disabled_quirks;		/* [a] (WRITE_ONCE) */
+
+	/* irqfds (eventfd.c), under irqfds_lock; resamplers under irq_lock */
+	spinlock_t irqfds_lock;
+	struct list_head irqfds;
+	struct list_head resamplers;
+	/* ioeventfds: written under irq_lock, read under RCU */
+	struct list_head ioeventfds;
 
 	/* The in-kernel irqchip: NULL until KVM_CREATE_IRQCHIP. */
 	struct mutex irq_lock;
@@ -326,13 +345,12 @@ struct mkvm_vcpu_stats {
 	u64 guest_ns;
 	u64 exit_ns;
 	u64 injections;
-	/* With an in-kernel irqchip: interrupts by source, and HLT. */
-	u64 irq_timer;		/* LAPIC timer interrupts raised */
-	u64 irq_line;		/* PIC (ExtINT) interrupts acknowledged */
-	u64 ipis;		/* IPIs this vCPU sent */
+	/* With an in-kernel irqchip: HLT, NMIs. */
+	u64 halts;		/* HLTs handled in the kernel */
+	u64 halt_ns;		/* asleep in HLT or waiting for SIPI */
 	u64 nmi_dropped;	/* NMIs that arrived (not delivered yet) */
-	u64 halts;		/* HLTs that slept in the kernel */
-	u64 halt_ns;		/* time asleep in them */
+	/* Interrupts received, by source: vcpu->irqs, summed by netlink.c. */
+	u64 irqs[MKVM_IRQ_SRC_NR];
 };
 
 /* A virtual CPU, embedded in the backend's struct. */
@@ -361,9 +379,12 @@ struct mkvm_vcpu {
 	struct kvm_cpuid_entry2 *cpuid;	/* [v] */
 	u32 cpuid_nent;			/* [v] */
 	bool cpuid_set;			/* [v] KVM_SET_CPUID2 was called */
+	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID: only 0x40000001's features. */
+	bool pv_enforce;		/* [v] */
 
 	/* Emulated MSRs not held in the VMCB/VMCS: all [v]. */
-	u64 apic_base, misc_enable, spec_ctrl;
+	u64 apic_base, misc_enable, spec_ctrl, platform_info;
+	s64 tsc_adjust;			/* IA32_TSC_ADJUST */
 	u32 tsc_aux;			/* [v] in the CPU while the guest runs */
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
 
@@ -409,6 +430,8 @@ struct mkvm_vcpu {
 	 */
 	bool flush_l1d;			/* [v] */
 	struct mkvm_vcpu_stats stats;	/* [v] written, [a] read */
+	/* Interrupts its LAPIC took, by source: any thread adds. */
+	atomic64_t irqs[MKVM_IRQ_SRC_NR];	/* [a] */
 };
 
 static inline void mkvm_make_request(struct mkvm_vcpu *vcpu, int req)
@@ -420,6 +443,20 @@ static inline void mkvm_make_request(struct mkvm_vcpu *vcpu, int req)
 static inline void mkvm_stat_add(u64 *counter, u64 n)
 {
 	WRITE_ONCE(*counter, *counter + n);
+}
+
+/*
+ * The KVM_X86_QUIRK_* minikvm honours, which KVM_CAP_DISABLE_QUIRKS2
+ * reports and may turn off; the others' behaviour is fixed.
+ */
+#define MKVM_QUIRKS	(KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT |		\
+			 KVM_X86_QUIRK_FIX_HYPERCALL_INSN |		\
+			 KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
+
+/* Whether KVM's old behaviour @quirk is still on for @vm (the default). */
+static inline bool mkvm_has_quirk(struct mkvm_vm *vm, u64 quirk)
+{
+	return !(READ_ONCE(vm->disabled_quirks) & quirk);
 }
 
 /* hwvirt.c: virtualization is on for every online CPU while VMs exist. */
@@ -571,11 +608,15 @@ int mkvm_complete_string_mmio(struct mkvm_vcpu *vcpu);
 
 /* msr.c: MSRs, RDTSCP, RDPMC; TSC_AUX around runs. */
 long mkvm_get_msr_index_list(void __user *argp);
+long mkvm_get_msr_feature_index_list(void __user *argp);
+long mkvm_get_feature_msrs(void __user *argp);
 int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set);
 int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_handle_rdtscp(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+int mkvm_tsc_attr_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
+			void __user *argp);
 u64 mkvm_load_guest_tsc_aux(struct mkvm_vcpu *vcpu);
 void mkvm_put_guest_tsc_aux(struct mkvm_vcpu *vcpu, u64 host);
 
@@ -585,6 +626,21 @@ u64 mkvm_get_host_xcr0(void);
 u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu);
 int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+u64 mkvm_supported_xcr0(void);
+int mkvm_set_xcr0(struct mkvm_vcpu *vcpu, u64 xcr0);
+
+/*
+ * state.c: KVM_GET/SET_VCPU_EVENTS, KVM_GET/SET_XSAVE, KVM_GET_XSAVE2,
+ * KVM_GET/SET_XCRS.
+ */
+int mkvm_vcpu_events_ioctl(struct mkvm_vcpu *vcpu, void __user *argp,
+			   bool set);
+int mkvm_xsave_uabi_size(void);
+int mkvm_get_xsave(struct mkvm_vcpu *vcpu, void __user *argp, bool xsave2);
+int mkvm_set_xsave(struct mkvm_vcpu *vcpu, void __user *argp);
+int mkvm_xcrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set);
+int mkvm_sync_regs_in(struct mkvm_vcpu *vcpu);
+void mkvm_sync_regs_out(struct mkvm_vcpu *vcpu);
 
 /* dr.c: debug registers. */
 /* The host's DR0-3 and DR7 while the guest's DR0-3 are loaded. */
@@ -610,7 +666,16 @@ bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu);
 bool mkvm_cpuid_has_nx(struct mkvm_vcpu *vcpu);
 bool mkvm_cpuid_has_rdtscp(struct mkvm_vcpu *vcpu);
 bool mkvm_cpuid_has_tsc_aux(struct mkvm_vcpu *vcpu);
+bool mkvm_pv_has(struct mkvm_vcpu *vcpu, int feature);
+void mkvm_cpuid_update_mwait(struct mkvm_vcpu *vcpu);
 int mkvm_handle_cpuid(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+
+/* stats.c: KVM_GET_STATS_FD. clock.c: KVM_GET/SET_CLOCK. */
+int mkvm_vm_stats_fd(struct mkvm_vm *vm);
+int mkvm_vcpu_stats_fd(struct mkvm_vcpu *vcpu);
+#define MKVM_CLOCK_FLAGS	(KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC)
+int mkvm_get_clock(struct mkvm_vm *vm, void __user *argp);
+int mkvm_set_clock(struct mkvm_vm *vm, void __user *argp);
 
 /* netlink.c: the "minikvm" generic netlink family. */
 int mkvm_netlink_init(void);

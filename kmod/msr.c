@@ -19,7 +19,17 @@ static const u32 mkvm_msrs[] = {
 	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
-	MSR_IA32_SPEC_CTRL, MSR_MTRRdefType, MSR_TSC_AUX,
+	MSR_IA32_SPEC_CTRL, MSR_MTRRdefType, MSR_TSC_AUX, MSR_PLATFORM_INFO,
+	MSR_IA32_TSC_ADJUST,
+};
+
+/*
+ * The feature MSRs (KVM_GET_MSR_FEATURE_INDEX_LIST, KVM_GET_MSRS on the
+ * system fd): what a VMM may read before it builds a vCPU.  The
+ * microcode revision is the host's; there are no PMU capabilities.
+ */
+static const u32 mkvm_feature_msrs[] = {
+	MSR_IA32_UCODE_REV, MSR_IA32_PERF_CAPABILITIES,
 };
 
 static bool mkvm_is_mtrr_var(u32 index)
@@ -64,6 +74,15 @@ static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 	switch (index) {
 	case MSR_IA32_APICBASE:
 		*data = vcpu->apic_base;
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		*data = vcpu->tsc_adjust;
+		return 0;
+	case MSR_PLATFORM_INFO:
+		/* As KVM: the guest reads it while KVM_CAP_MSR_PLATFORM_INFO is on. */
+		if (!host && !READ_ONCE(vcpu->vm->platform_info_read))
+			return -EINVAL;
+		*data = vcpu->platform_info;
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
 		*data = vcpu->misc_enable;
@@ -117,6 +136,7 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 			bool host)
 {
 	struct kvm_sregs s;
+	u64 tsc;
 	int fixed;
 
 	switch (index) {
@@ -163,6 +183,19 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		}
 		return mkvm_lapic_set_base(vcpu, data, host) ? -EINVAL : 0;
 	case MSR_IA32_MISC_ENABLE:
+		/*
+		 * As KVM: with KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT off, bit
+		 * 18 (ENABLE_MWAIT) changes only if the guest's CPUID has
+		 * SSE3, and CPUID.1:ECX[3] (MWAIT) follows it.
+		 */
+		if (!mkvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) &&
+		    ((data ^ vcpu->misc_enable) & MSR_IA32_MISC_ENABLE_MWAIT)) {
+			if (!mkvm_cpuid_bit(vcpu, 1, CPUID_ECX, 0))
+				return -EINVAL;
+			vcpu->misc_enable = data;
+			mkvm_cpuid_update_mwait(vcpu);
+			return 0;
+		}
 		vcpu->misc_enable = data;
 		return 0;
 	case MSR_IA32_SPEC_CTRL:
@@ -182,6 +215,30 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		return 0;
 	case MSR_MTRRdefType:
 		vcpu->mtrr_def_type = data;
+		return 0;
+	case MSR_IA32_TSC:
+		/* The guest moving its TSC moves TSC_ADJUST with it (SDM). */
+		if (!host && !mkvm_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc))
+			vcpu->tsc_adjust += data - tsc;
+		break;
+	case MSR_IA32_TSC_ADJUST:
+		/*
+		 * As KVM: only with TSC_ADJUST in the guest's CPUID, else
+		 * ignored; the guest's write moves the TSC by the change,
+		 * userspace's (restoring state) does not.
+		 */
+		if (!mkvm_cpuid_bit(vcpu, 7, CPUID_EBX, 1))
+			return 0;
+		if (!host && !mkvm_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc))
+			mkvm_ops->set_msr(vcpu, MSR_IA32_TSC,
+					  tsc + data - vcpu->tsc_adjust);
+		vcpu->tsc_adjust = data;
+		return 0;
+	case MSR_PLATFORM_INFO:
+		/* Read-only for the guest; userspace sets what it reads. */
+		if (!host)
+			return -EINVAL;
+		vcpu->platform_info = data;
 		return 0;
 	case MSR_IA32_UCODE_REV:
 	case MSR_IA32_MCG_STATUS:
@@ -233,8 +290,38 @@ int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 #define MKVM_MAX_IO_MSRS	256
 
+/* A feature MSR: the host's microcode revision, no PMU capabilities. */
+static int mkvm_get_feature_msr(u32 index, u64 *data)
+{
+	switch (index) {
+	case MSR_IA32_UCODE_REV:
+		if (rdmsrl_safe(MSR_IA32_UCODE_REV, data))
+			*data = 0;
+		return 0;
+	case MSR_IA32_PERF_CAPABILITIES:
+		*data = 0;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * One entry of KVM_GET_MSRS / KVM_SET_MSRS: @vcpu's MSR, or with no vCPU
+ * (the system fd) a feature MSR, which can only be read.
+ */
+static int mkvm_msr_entry(struct mkvm_vcpu *vcpu, struct kvm_msr_entry *e,
+			  bool set)
+{
+	if (!vcpu)
+		return set ? -EINVAL : mkvm_get_feature_msr(e->index, &e->data);
+	if (set)
+		return mkvm_set_msr(vcpu, e->index, e->data, true);
+	return mkvm_get_msr(vcpu, e->index, &e->data, true);
+}
+
 /* KVM_GET_MSRS / KVM_SET_MSRS: stop at the first failure, return count. */
-int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
+static int mkvm_msrs_copy(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
 {
 	struct kvm_msrs __user *um = argp;
 	struct kvm_msr_entry e;
@@ -248,24 +335,26 @@ int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
 	for (i = 0; i < m.nmsrs; i++) {
 		if (copy_from_user(&e, &um->entries[i], sizeof(e)))
 			return -EFAULT;
-		if (set) {
-			if (mkvm_set_msr(vcpu, e.index, e.data, true))
-				break;
-		} else {
-			if (mkvm_get_msr(vcpu, e.index, &e.data, true))
-				break;
-			if (copy_to_user(&um->entries[i].data, &e.data, sizeof(e.data)))
-				return -EFAULT;
-		}
+		if (mkvm_msr_entry(vcpu, &e, set))
+			break;
+		if (!set &&
+		    copy_to_user(&um->entries[i].data, &e.data, sizeof(e.data)))
+			return -EFAULT;
 	}
 	return i;
 }
 
-long mkvm_get_msr_index_list(void __user *argp)
+/* On a vCPU fd. */
+int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
+{
+	return mkvm_msrs_copy(vcpu, argp, set);
+}
+
+/* KVM's protocol: the count always, the list if it fits, else -E2BIG. */
+static long mkvm_put_msr_list(void __user *argp, const u32 *msrs, u32 n)
 {
 	struct kvm_msr_list __user *ul = argp;
 	struct kvm_msr_list l;
-	u32 n = ARRAY_SIZE(mkvm_msrs);
 
 	if (copy_from_user(&l, ul, sizeof(l)))
 		return -EFAULT;
@@ -273,9 +362,57 @@ long mkvm_get_msr_index_list(void __user *argp)
 		return -EFAULT;
 	if (l.nmsrs < n)
 		return -E2BIG;
-	if (copy_to_user(ul->indices, mkvm_msrs, sizeof(mkvm_msrs)))
+	if (copy_to_user(ul->indices, msrs, n * sizeof(*msrs)))
 		return -EFAULT;
 	return 0;
+}
+
+long mkvm_get_msr_index_list(void __user *argp)
+{
+	return mkvm_put_msr_list(argp, mkvm_msrs, ARRAY_SIZE(mkvm_msrs));
+}
+
+long mkvm_get_msr_feature_index_list(void __user *argp)
+{
+	return mkvm_put_msr_list(argp, mkvm_feature_msrs,
+				 ARRAY_SIZE(mkvm_feature_msrs));
+}
+
+/* KVM_GET_MSRS on the system fd: feature MSRs; returns how many read. */
+long mkvm_get_feature_msrs(void __user *argp)
+{
+	return mkvm_msrs_copy(NULL, argp, false);
+}
+
+/*
+ * KVM_HAS/GET/SET_DEVICE_ATTR on a vCPU, as KVM: the one attribute is
+ * KVM_VCPU_TSC_OFFSET of group KVM_VCPU_TSC_CTRL, a u64 at attr.addr;
+ * the guest's TSC is the host's plus it (no scaling).  Setting it moves
+ * the TSC without a change of IA32_TSC_ADJUST, as a migration does.
+ */
+int mkvm_tsc_attr_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
+			void __user *argp)
+{
+	struct kvm_device_attr attr;
+	u64 __user *uaddr;
+	u64 offset;
+
+	if (copy_from_user(&attr, argp, sizeof(attr)))
+		return -EFAULT;
+	if (attr.group != KVM_VCPU_TSC_CTRL || attr.attr != KVM_VCPU_TSC_OFFSET)
+		return -ENXIO;
+	uaddr = u64_to_user_ptr(attr.addr);
+	switch (ioctl) {
+	case KVM_GET_DEVICE_ATTR:
+		return put_user(mkvm_ops->get_tsc_offset(vcpu), uaddr);
+	case KVM_SET_DEVICE_ATTR:
+		if (get_user(offset, uaddr))
+			return -EFAULT;
+		mkvm_ops->set_tsc_offset(vcpu, offset);
+		return 0;
+	default:			/* KVM_HAS_DEVICE_ATTR */
+		return 0;
+	}
 }
 
 /*

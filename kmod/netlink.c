@@ -67,6 +67,10 @@ static void mkvm_stats_add(struct mkvm_vcpu_stats *sum, struct mkvm_vcpu *vcpu)
 	sum->guest_ns += READ_ONCE(vcpu->stats.guest_ns);
 	sum->exit_ns += READ_ONCE(vcpu->stats.exit_ns);
 	sum->injections += READ_ONCE(vcpu->stats.injections);
+	sum->halts += READ_ONCE(vcpu->stats.halts);
+	sum->halt_ns += READ_ONCE(vcpu->stats.halt_ns);
+	for (i = 0; i < MKVM_IRQ_SRC_NR; i++)
+		sum->irqs[i] += atomic64_read(&vcpu->irqs[i]);
 }
 
 static int mkvm_nl_put_stats(struct sk_buff *msg,
@@ -84,7 +88,18 @@ static int mkvm_nl_put_stats(struct sk_buff *msg,
 	    nla_put_u64_64bit(msg, MINIKVM_A_EXIT_NS, st->exit_ns,
 			      MINIKVM_A_PAD) ||
 	    nla_put_u64_64bit(msg, MINIKVM_A_INJECTIONS, st->injections,
-			      MINIKVM_A_PAD))
+			      MINIKVM_A_PAD) ||
+	    nla_put_u64_64bit(msg, MINIKVM_A_HALTS, st->halts, MINIKVM_A_PAD) ||
+	    nla_put_u64_64bit(msg, MINIKVM_A_HALT_NS, st->halt_ns,
+			      MINIKVM_A_PAD) ||
+	    nla_put_u64_64bit(msg, MINIKVM_A_IRQ_TIMER,
+			      st->irqs[MKVM_IRQ_SRC_TIMER], MINIKVM_A_PAD) ||
+	    nla_put_u64_64bit(msg, MINIKVM_A_IRQ_IPI,
+			      st->irqs[MKVM_IRQ_SRC_IPI], MINIKVM_A_PAD) ||
+	    nla_put_u64_64bit(msg, MINIKVM_A_IRQ_LINE,
+			      st->irqs[MKVM_IRQ_SRC_LINE], MINIKVM_A_PAD) ||
+	    nla_put_u64_64bit(msg, MINIKVM_A_IRQ_MSI,
+			      st->irqs[MKVM_IRQ_SRC_MSI], MINIKVM_A_PAD))
 		return -EMSGSIZE;
 	nest = nla_nest_start(msg, MINIKVM_A_EXITS);
 	if (!nest)

@@ -9,6 +9,7 @@
 #include <linux/mm.h>
 #include <asm/apicdef.h>
 #include <asm/debugreg.h>
+#include <asm/msr.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 
@@ -195,6 +196,13 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 				  MSR_IA32_APICBASE_ENABLE |
 				  (vcpu->id == vcpu->vm->bsp_id ?
 				   MSR_IA32_APICBASE_BSP : 0);
+		/*
+		 * As KVM: the TSC starts at 0, and every vCPU of the VM
+		 * counts from the VM's creation, so that they agree.
+		 */
+		mkvm_ops->set_msr(vcpu, MSR_IA32_TSC,
+				  rdtsc() - vcpu->vm->tsc_base);
+		vcpu->tsc_adjust = 0;
 	}
 	mkvm_lapic_reset(vcpu, init);
 	/* The guest's translations are gone with its CR3. */

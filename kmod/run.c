@@ -181,6 +181,14 @@ int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 	vcpu->flush_l1d = true;
 	run->flags = 0;
 
+	/* KVM_CAP_SYNC_REGS: what userspace left in kvm_run goes in first. */
+	if (run->kvm_dirty_regs || run->kvm_valid_regs) {
+		r = mkvm_sync_regs_in(vcpu);
+		if (r)
+			goto out_noload;
+		r = 1;
+	}
+
 	switch (vcpu->pending) {
 	case MKVM_PENDING_PIO_IN:
 		r = mkvm_complete_pio_in(vcpu);
@@ -249,6 +257,8 @@ out_noload:
 	run->apic_base = vcpu->apic_base;
 	if (vcpu->apic)
 		run->cr8 = mkvm_lapic_get_cr8(vcpu);
+	if (run->kvm_valid_regs)
+		mkvm_sync_regs_out(vcpu);
 	return r;
 }
 

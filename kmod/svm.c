@@ -8,7 +8,7 @@
  * KERNEL_GS_BASE, CR0 and CR4 writes, every debug-register access,
  * RDTSCP, RDPMC, the SVM instructions, HLT, CPUID, INVD, WBINVD, XSETBV,
  * MONITOR/MWAIT, RDPRU, shutdown, physical interrupts, NMI, SMI, and
- * #AC, #DB, #MC.
+ * #AC, #DB, #MC, #UD.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -281,8 +281,10 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 		svm_set_intercept(c, intercepts[i]);
 	/* DR0-7 reads (bits 0-7) and writes (bits 16-23): see dr.c. */
 	c->intercepts[INTERCEPT_DR] = 0x00ff00ff;
+	/* #UD for the core's hypercall patching (exits.c). */
 	c->intercepts[INTERCEPT_EXCEPTION] = BIT(X86_TRAP_AC) |
-					     BIT(X86_TRAP_DB) | BIT(X86_TRAP_MC);
+					     BIT(X86_TRAP_DB) | BIT(X86_TRAP_MC) |
+					     BIT(X86_TRAP_UD);
 	c->iopm_base_pa = page_to_phys(svm_iopm);
 	c->msrpm_base_pa = page_to_phys(svm_msrpm);
 	/* The guest's IF masks only virtual interrupts, never the host's. */
@@ -530,12 +532,21 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 	case SVM_EXIT_CLGI:
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_RDPRU:
+		/* The guest's CPUID has no SVM or RDPRU. */
+		exit->reason = MKVM_EXIT_UD;
+		break;
 	case SVM_EXIT_MONITOR:
 	case SVM_EXIT_MWAIT:
 	case SVM_EXIT_MWAIT_COND:
-	case SVM_EXIT_RDPRU:
-		/* The guest's CPUID has no SVM, MONITOR or RDPRU. */
-		exit->reason = MKVM_EXIT_UD;
+		exit->reason = MKVM_EXIT_MWAIT;
+		exit->next_rip = svm_next_rip(svm, exit, 3);
+		break;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_UD:
+		exit->reason = MKVM_EXIT_EXCEPTION;
+		exit->exception = (struct mkvm_event){
+			.type = MKVM_EVENT_EXCEPTION, .vector = X86_TRAP_UD,
+		};
 		break;
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
 		/* Reflect it; intercepted so a guest cannot loop on it forever. */
@@ -587,6 +598,10 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	s->rip = vcpu->rip;
 	c->nested_cr3 = mkvm_mmu_root_pa(vcpu->vm);
+	/* CR8 is V_TPR while the guest runs, the LAPIC's TPR outside. */
+	if (vcpu->apic)
+		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) |
+			     mkvm_lapic_get_cr8(vcpu);
 	svm_pick_asid(svm, sc, cpu);
 	c->clean = 0;			/* we do not track VMCB clean bits */
 
@@ -628,6 +643,8 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vcpu->regs[0] = s->rax;
 	vcpu->regs[4] = s->rsp;
 	vcpu->rip = s->rip;
+	if (vcpu->apic && (c->int_ctl & V_TPR_MASK) != mkvm_lapic_get_cr8(vcpu))
+		mkvm_lapic_set_cr8(vcpu, c->int_ctl & V_TPR_MASK);
 
 	/* What the exit interrupted goes to the core's queue (events.c). */
 	c->event_inj = 0;
@@ -843,6 +860,16 @@ static int svm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 	}
 }
 
+static u64 svm_get_tsc_offset(struct mkvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->control.tsc_offset;
+}
+
+static void svm_set_tsc_offset(struct mkvm_vcpu *vcpu, u64 offset)
+{
+	to_svm(vcpu)->vmcb->control.tsc_offset = offset;
+}
+
 static bool svm_in_interrupt_shadow(struct mkvm_vcpu *vcpu)
 {
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
@@ -850,6 +877,22 @@ static bool svm_in_interrupt_shadow(struct mkvm_vcpu *vcpu)
 	/* STI/MOV SS shadow the next instruction only: not once it is done. */
 	return (vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK) &&
 	       vmcb->save.rip == vcpu->rip;
+}
+
+/*
+ * KVM_SET_VCPU_EVENTS: a shadow over the instruction at RIP, which is
+ * where svm_in_interrupt_shadow() and the next entry look for it.
+ */
+static void svm_set_interrupt_shadow(struct mkvm_vcpu *vcpu, bool on)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	if (on) {
+		vmcb->control.int_state |= SVM_INTERRUPT_SHADOW_MASK;
+		vmcb->save.rip = vcpu->rip;
+	} else {
+		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+	}
 }
 
 static bool svm_interrupt_allowed(struct mkvm_vcpu *vcpu)
@@ -927,12 +970,15 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.set_dr			= svm_set_dr,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
+	.get_tsc_offset		= svm_get_tsc_offset,
+	.set_tsc_offset		= svm_set_tsc_offset,
 	.get_cr0		= svm_get_cr0,
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.inject_event		= svm_inject_event,
 	.set_cr2		= svm_set_cr2,
 	.enable_irq_window	= svm_enable_irq_window,
 	.in_interrupt_shadow	= svm_in_interrupt_shadow,
+	.set_interrupt_shadow	= svm_set_interrupt_shadow,
 	.npt_levels		= svm_npt_levels,
 	.npt_table_entry	= svm_npt_table_entry,
 	.npt_leaf_entry		= svm_npt_leaf_entry,

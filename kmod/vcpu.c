@@ -44,6 +44,22 @@ static int mkvm_set_mp_state(struct mkvm_vcpu *vcpu, u32 state)
 	return 0;
 }
 
+/*
+ * KVM_ENABLE_CAP on a vCPU: only KVM_CAP_ENFORCE_PV_FEATURE_CPUID, which
+ * holds the guest's hypercalls to the features of its 0x40000001 leaf.
+ */
+static int mkvm_vcpu_enable_cap(struct mkvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_enable_cap cap;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags || cap.cap != KVM_CAP_ENFORCE_PV_FEATURE_CPUID)
+		return -EINVAL;
+	vcpu->pv_enforce = cap.args[0];
+	return 0;
+}
+
 static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 			    unsigned long arg)
 {
@@ -178,6 +194,38 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		if (copy_from_user(&u->lapic, argp, sizeof(u->lapic)))
 			break;
 		r = mkvm_lapic_set_state(vcpu, &u->lapic);
+		break;
+	case KVM_GET_VCPU_EVENTS:
+		r = mkvm_vcpu_events_ioctl(vcpu, argp, false);
+		break;
+	case KVM_SET_VCPU_EVENTS:
+		r = mkvm_vcpu_events_ioctl(vcpu, argp, true);
+		break;
+	case KVM_GET_XSAVE:
+		r = mkvm_get_xsave(vcpu, argp, false);
+		break;
+	case KVM_GET_XSAVE2:
+		r = mkvm_get_xsave(vcpu, argp, true);
+		break;
+	case KVM_SET_XSAVE:
+		r = mkvm_set_xsave(vcpu, argp);
+		break;
+	case KVM_GET_XCRS:
+		r = mkvm_xcrs_ioctl(vcpu, argp, false);
+		break;
+	case KVM_SET_XCRS:
+		r = mkvm_xcrs_ioctl(vcpu, argp, true);
+		break;
+	case KVM_GET_STATS_FD:
+		r = mkvm_vcpu_stats_fd(vcpu);
+		break;
+	case KVM_ENABLE_CAP:
+		r = mkvm_vcpu_enable_cap(vcpu, argp);
+		break;
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR:
+		r = mkvm_tsc_attr_ioctl(vcpu, ioctl, argp);
 		break;
 	default:
 		r = -ENOTTY;

@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <asm/msr.h>
 
 #include "minikvm.h"
 
@@ -60,9 +61,40 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 	case KVM_CAP_SIGNAL_MSI:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_GET_TSC_KHZ:
+	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_MSR_PLATFORM_INFO:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_INTR_SHADOW:
+	case KVM_CAP_XSAVE:
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+	case KVM_CAP_VCPU_ATTRIBUTES:
+	case KVM_CAP_DISABLE_QUIRKS:
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
 		return 1;
+	case KVM_CAP_DISABLE_QUIRKS2:
+		return MKVM_QUIRKS;
+	case KVM_CAP_XCRS:
+		return boot_cpu_has(X86_FEATURE_XSAVE);
+	case KVM_CAP_XSAVE2:
+		return mkvm_xsave_uabi_size();
 	case KVM_CAP_IRQ_ROUTING:
 		return MKVM_MAX_IRQ_ROUTES;
+	case KVM_CAP_SYNC_REGS:
+		return KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS |
+		       KVM_SYNC_X86_EVENTS;
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+		return 1;
+	case KVM_CAP_BINARY_STATS_FD:
+		return 1;
+	case KVM_CAP_ADJUST_CLOCK:
+		return MKVM_CLOCK_FLAGS;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 		return MKVM_MAX_VCPUS;
@@ -80,6 +112,8 @@ static void mkvm_vm_uninit(struct mkvm_vm *vm)
 {
 	int i;
 
+	mkvm_eventfd_vm_release(vm);
+	mkvm_pit_free(vm);		/* its work delivers to the vCPUs */
 	mkvm_free_memslots(vm);
 	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++)
 		mkvm_vcpu_free(vm->vcpus[i]);
@@ -121,6 +155,9 @@ static int mkvm_vm_init(struct mkvm_vm *vm)
 	mutex_init(&vm->lock);
 	mutex_init(&vm->slots_lock);
 	mutex_init(&vm->irq_lock);
+	mkvm_eventfd_vm_init(vm);
+	vm->platform_info_read = true;
+	vm->tsc_base = rdtsc();
 	r = init_srcu_struct(&vm->srcu);
 	if (r)
 		return r;
@@ -190,6 +227,9 @@ static long mkvm_vm_set_nr_mmu_pages(struct mkvm_vm *vm, unsigned long n)
 /*
  * KVM_ENABLE_CAP on a VM: KVM_CAP_MAX_VCPU_ID lowers the bound of vCPU
  * ids, once, before the first vCPU (which fixes it at the default).
+ * KVM_CAP_DISABLE_QUIRKS(2) replace the set of disabled quirks at any
+ * time; as KVM, QUIRKS2 refuses bits it does not report, QUIRKS takes
+ * any (those minikvm does not honour change nothing).
  */
 static long mkvm_vm_enable_cap(struct mkvm_vm *vm, void __user *argp)
 {
@@ -201,6 +241,18 @@ static long mkvm_vm_enable_cap(struct mkvm_vm *vm, void __user *argp)
 	if (cap.flags)
 		return -EINVAL;
 	switch (cap.cap) {
+	case KVM_CAP_DISABLE_QUIRKS2:
+		if (cap.args[0] & ~MKVM_QUIRKS)
+			break;
+		fallthrough;
+	case KVM_CAP_DISABLE_QUIRKS:
+		WRITE_ONCE(vm->disabled_quirks, cap.args[0]);
+		r = 0;
+		break;
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		WRITE_ONCE(vm->platform_info_read, !!cap.args[0]);
+		r = 0;
+		break;
 	case KVM_CAP_MAX_VCPU_ID:
 		if (cap.args[0] > MKVM_MAX_VCPU_ID)
 			break;
@@ -214,6 +266,26 @@ static long mkvm_vm_enable_cap(struct mkvm_vm *vm, void __user *argp)
 		mutex_unlock(&vm->lock);
 		break;
 	}
+	return r;
+}
+
+/*
+ * KVM_SET_BOOT_CPU_ID: which vCPU id is the BSP (IA32_APIC_BASE.BSP,
+ * runnable at creation with an irqchip); only before the first vCPU.
+ */
+static long mkvm_vm_set_boot_cpu_id(struct mkvm_vm *vm, unsigned long id)
+{
+	long r = 0;
+
+	mutex_lock(&vm->lock);
+	if (atomic_read(&vm->nr_vcpus))
+		r = -EBUSY;
+	else if (id >= MKVM_MAX_VCPU_ID ||
+		 (vm->max_vcpu_ids && id >= vm->max_vcpu_ids))
+		r = -EINVAL;
+	else
+		vm->bsp_id = id;
+	mutex_unlock(&vm->lock);
 	return r;
 }
 
@@ -264,6 +336,18 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_vm_set_nr_mmu_pages(vm, arg);
 	case KVM_ENABLE_CAP:
 		return mkvm_vm_enable_cap(vm, argp);
+	case KVM_SET_BOOT_CPU_ID:
+		return mkvm_vm_set_boot_cpu_id(vm, arg);
+	case KVM_GET_STATS_FD:
+		return mkvm_vm_stats_fd(vm);
+	case KVM_GET_CLOCK:
+		return mkvm_get_clock(vm, argp);
+	case KVM_SET_CLOCK:
+		return mkvm_set_clock(vm, argp);
+	case KVM_IRQFD:
+		return mkvm_irqfd(vm, argp);
+	case KVM_IOEVENTFD:
+		return mkvm_ioeventfd(vm, argp);
 	default:
 		return mkvm_irqchip_ioctl(vm, ioctl, argp);
 	}

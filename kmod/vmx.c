@@ -9,7 +9,7 @@
  * world switch carries (vmx_pass_msr()), any change of CR0 or CR4 (the
  * host owns all their bits), CR8, every MOV DR, HLT, CPUID, INVD,
  * WBINVD, RDPMC, XSETBV, MONITOR/MWAIT, the VMX instructions, triple fault, external
- * interrupts, NMIs, and #AC, #DB, #MC.
+ * interrupts, NMIs, and #AC, #DB, #MC, #UD.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -771,8 +771,9 @@ static void vmx_write_controls(struct vmx_vcpu *vmx)
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_cfg.pin);
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, cpu2);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_cfg.exit);
+	/* #UD for the core's hypercall patching (exits.c). */
 	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_AC) | BIT(X86_TRAP_DB) |
-				     BIT(X86_TRAP_MC));
+				     BIT(X86_TRAP_MC) | BIT(X86_TRAP_UD));
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
@@ -1031,20 +1032,28 @@ static void vmx_handle_io(struct vmx_vcpu *vmx, u64 qual, struct mkvm_exit *exit
 	exit->next_rip = vmx_next_rip(vmx);
 }
 
-/* MOV to/from CR8: the TPR, kept here (there is no virtual APIC page). */
+/*
+ * MOV to/from CR8: the TPR, the in-kernel LAPIC's if there is one, else
+ * kept here (there is no virtual APIC page).
+ */
 static void vmx_handle_cr(struct vmx_vcpu *vmx, u64 qual, struct mkvm_exit *exit)
 {
 	int cr = qual & 15, type = (qual >> 4) & 3, gpr = (qual >> 8) & 15;
+	struct mkvm_vcpu *vcpu = &vmx->vcpu;
 
 	if (cr != 8 || type > 1) {
 		exit->reason = MKVM_EXIT_CR_WRITE;	/* CR0/CR4, CLTS, LMSW */
 		return;
 	}
-	if (type == 0)
-		vmx->cr8 = vmx->vcpu.regs[gpr] & 15;
+	if (type == 0 && vcpu->apic)
+		mkvm_lapic_set_cr8(vcpu, vcpu->regs[gpr] & 15);
+	else if (type == 0)
+		vmx->cr8 = vcpu->regs[gpr] & 15;
+	else if (vcpu->apic)
+		vcpu->regs[gpr] = mkvm_lapic_get_cr8(vcpu);
 	else
-		vmx->vcpu.regs[gpr] = vmx->cr8;
-	vmx->vcpu.rip = vmx_next_rip(vmx);
+		vcpu->regs[gpr] = vmx->cr8;
+	vcpu->rip = vmx_next_rip(vmx);
 }
 
 static void vmx_handle_exception(struct vmx_vcpu *vmx, struct mkvm_exit *exit)
@@ -1080,6 +1089,12 @@ static void vmx_handle_exception(struct vmx_vcpu *vmx, struct mkvm_exit *exit)
 			.type = MKVM_EVENT_EXCEPTION, .vector = X86_TRAP_AC,
 			.has_error = true,
 			.error = vmcs_read(VM_EXIT_INTR_ERROR_CODE),
+		};
+		break;
+	case X86_TRAP_UD:
+		exit->reason = MKVM_EXIT_EXCEPTION;
+		exit->exception = (struct mkvm_event){
+			.type = MKVM_EVENT_EXCEPTION, .vector = X86_TRAP_UD,
 		};
 		break;
 	default:
@@ -1187,10 +1202,13 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 	case EXIT_REASON_INVEPT:
 	case EXIT_REASON_INVVPID:
 	case EXIT_REASON_VMFUNC:
+		/* The guest's CPUID has no VMX. */
+		exit->reason = MKVM_EXIT_UD;
+		break;
 	case EXIT_REASON_MWAIT_INSTRUCTION:
 	case EXIT_REASON_MONITOR_INSTRUCTION:
-		/* The guest's CPUID has no VMX and no MONITOR. */
-		exit->reason = MKVM_EXIT_UD;
+		exit->reason = MKVM_EXIT_MWAIT;
+		exit->next_rip = vmx_next_rip(vmx);
 		break;
 	case EXIT_REASON_TRIPLE_FAULT:
 		/* The guest's state stays as it was, as with kvm_intel. */
@@ -1563,6 +1581,19 @@ static int vmx_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 	return 0;
 }
 
+static u64 vmx_get_tsc_offset(struct mkvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->tsc_offset;
+}
+
+static void vmx_set_tsc_offset(struct mkvm_vcpu *vcpu, u64 offset)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx->tsc_offset = offset;
+	vmx->dirty = true;
+}
+
 static bool vmx_in_interrupt_shadow(struct mkvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1570,6 +1601,22 @@ static bool vmx_in_interrupt_shadow(struct mkvm_vcpu *vcpu)
 	/* STI/MOV SS shadow the next instruction only: not once it is done. */
 	return (vmx->intr_state & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
 	       vmx->exit_rip == vcpu->rip;
+}
+
+/*
+ * KVM_SET_VCPU_EVENTS: a shadow over the instruction at RIP.  Blocking
+ * by STI needs RFLAGS.IF set at entry; without it, blocking by MOV SS.
+ */
+static void vmx_set_interrupt_shadow(struct mkvm_vcpu *vcpu, bool on)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx->intr_state &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	if (!on)
+		return;
+	vmx->intr_state |= vmx->rflags & X86_EFLAGS_IF ? GUEST_INTR_STATE_STI :
+			   GUEST_INTR_STATE_MOV_SS;
+	vmx->exit_rip = vcpu->rip;
 }
 
 static bool vmx_interrupt_allowed(struct mkvm_vcpu *vcpu)
@@ -1636,12 +1683,15 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.set_dr			= vmx_set_dr,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
+	.get_tsc_offset		= vmx_get_tsc_offset,
+	.set_tsc_offset		= vmx_set_tsc_offset,
 	.get_cr0		= vmx_get_cr0,
 	.interrupt_allowed	= vmx_interrupt_allowed,
 	.inject_event		= vmx_inject_event,
 	.set_cr2		= vmx_set_cr2,
 	.enable_irq_window	= vmx_enable_irq_window,
 	.in_interrupt_shadow	= vmx_in_interrupt_shadow,
+	.set_interrupt_shadow	= vmx_set_interrupt_shadow,
 	.npt_levels		= vmx_npt_levels,
 	.npt_table_entry	= vmx_npt_table_entry,
 	.npt_leaf_entry		= vmx_npt_leaf_entry,
