@@ -63,6 +63,12 @@ void mkvm_nl_parse_vm(struct nlattr **tb, struct mkvm_nl_vm *vm)
 	vm->st.guest_ns = mkvm_nl_u64(tb, MINIKVM_A_GUEST_NS);
 	vm->st.exit_ns = mkvm_nl_u64(tb, MINIKVM_A_EXIT_NS);
 	vm->st.injections = mkvm_nl_u64(tb, MINIKVM_A_INJECTIONS);
+	vm->st.halts = mkvm_nl_u64(tb, MINIKVM_A_HALTS);
+	vm->st.halt_ns = mkvm_nl_u64(tb, MINIKVM_A_HALT_NS);
+	vm->st.irq_timer = mkvm_nl_u64(tb, MINIKVM_A_IRQ_TIMER);
+	vm->st.irq_ipi = mkvm_nl_u64(tb, MINIKVM_A_IRQ_IPI);
+	vm->st.irq_line = mkvm_nl_u64(tb, MINIKVM_A_IRQ_LINE);
+	vm->st.irq_msi = mkvm_nl_u64(tb, MINIKVM_A_IRQ_MSI);
 	if (tb[MINIKVM_A_EXITS]) {
 		struct nlattr *a;
 		int rem;

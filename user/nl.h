@@ -18,6 +18,8 @@ extern const char *const mkvm_stat_name[__MINIKVM_STAT_MAX];
 struct mkvm_nl_stats {
 	uint64_t exits_total, user_exits, guest_ns, exit_ns, injections;
 	uint64_t exits[__MINIKVM_STAT_MAX];	/* by enum minikvm_exit_stat */
+	/* In-kernel irqchip: halts, and interrupts received by source. */
+	uint64_t halts, halt_ns, irq_timer, irq_ipi, irq_line, irq_msi;
 };
 
 /* Every attribute of a GET_VM or GET_VCPUS reply; 0 ("") where absent. */

@@ -179,12 +179,20 @@ static void json_stats(const struct mkvm_nl_stats *st)
 
 	printf("\"exits_total\": %llu, \"user_exits\": %llu, "
 	       "\"guest_ns\": %llu, \"exit_ns\": %llu, \"injections\": %llu, "
+	       "\"halts\": %llu, \"halt_ns\": %llu, \"irqs\": {\"timer\": %llu, "
+	       "\"ipi\": %llu, \"line\": %llu, \"msi\": %llu}, "
 	       "\"exits\": {",
 	       (unsigned long long)st->exits_total,
 	       (unsigned long long)st->user_exits,
 	       (unsigned long long)st->guest_ns,
 	       (unsigned long long)st->exit_ns,
-	       (unsigned long long)st->injections);
+	       (unsigned long long)st->injections,
+	       (unsigned long long)st->halts,
+	       (unsigned long long)st->halt_ns,
+	       (unsigned long long)st->irq_timer,
+	       (unsigned long long)st->irq_ipi,
+	       (unsigned long long)st->irq_line,
+	       (unsigned long long)st->irq_msi);
 	for (i = 0; i < __MINIKVM_STAT_MAX; i++)
 		printf("%s\"%s\": %llu", i ? ", " : "", mkvm_stat_name[i],
 		       (unsigned long long)st->exits[i]);
@@ -328,6 +336,14 @@ static int cmd_stat(struct mkvm_nl *nl, const char *what)
 	       (unsigned long long)v.st.exits_total,
 	       (unsigned long long)v.st.user_exits,
 	       (unsigned long long)v.st.injections);
+	printf("  halted:    %llu times, %s; interrupts: timer %llu, ipi %llu, "
+	       "line %llu, msi %llu\n",
+	       (unsigned long long)v.st.halts,
+	       human_ns(v.st.halt_ns, a, sizeof(a)),
+	       (unsigned long long)v.st.irq_timer,
+	       (unsigned long long)v.st.irq_ipi,
+	       (unsigned long long)v.st.irq_line,
+	       (unsigned long long)v.st.irq_msi);
 	printf("\n  %-12s %12s", "EXIT", "TOTAL");
 	for (i = 0; i < vcpus.n; i++)
 		printf(" %10s%-2u", "vcpu", vcpus.v[i].vcpu_id);
@@ -341,18 +357,21 @@ static int cmd_stat(struct mkvm_nl *nl, const char *what)
 		printf("\n");
 	}
 	if (vcpus.n) {
-		printf("\n  %-6s %12s %12s %12s %12s %12s\n", "VCPU", "EXITS",
-		       "USER_EXITS", "GUEST", "EXIT_TIME", "INJECTIONS");
+		printf("\n  %-6s %12s %12s %12s %12s %12s %8s %12s\n", "VCPU",
+		       "EXITS", "USER_EXITS", "GUEST", "EXIT_TIME", "INJECTIONS",
+		       "HALTS", "HALTED");
 		for (i = 0; i < vcpus.n; i++) {
 			struct mkvm_nl_stats *s = &vcpus.v[i].st;
 
-			printf("  %-6u %12llu %12llu %12s %12s %12llu\n",
+			printf("  %-6u %12llu %12llu %12s %12s %12llu %8llu %12s\n",
 			       vcpus.v[i].vcpu_id,
 			       (unsigned long long)s->exits_total,
 			       (unsigned long long)s->user_exits,
 			       human_ns(s->guest_ns, a, sizeof(a)),
 			       human_ns(s->exit_ns, b, sizeof(b)),
-			       (unsigned long long)s->injections);
+			       (unsigned long long)s->injections,
+			       (unsigned long long)s->halts,
+			       human_ns(s->halt_ns, c, sizeof(c)));
 		}
 	}
 	free(vcpus.v);

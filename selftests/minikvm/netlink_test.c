@@ -270,6 +270,17 @@ struct guest {
 
 #define MEM_SIZE 0x20000
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* guest_create() makes an in-kernel irqchip before the vCPU. */
+static bool create_irqchip;
+
 /* A real-mode guest at 0x1000 in a 128 KiB slot. */
 static int guest_create(struct guest *g, const void *code, size_t len,
 			const char *name)
@@ -290,6 +301,8 @@ static int guest_create(struct guest *g, const void *code, size_t len,
 	memcpy(g->mem + 0x1000, code, len);
 	r.userspace_addr = (unsigned long)g->mem;
 	if (ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, &r))
+		return -errno;
+	if (create_irqchip && ioctl(g->vm, KVM_CREATE_IRQCHIP, 0))
 		return -errno;
 	g->vcpu = ioctl(g->vm, KVM_CREATE_VCPU, 0);
 	g->run = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -463,6 +476,70 @@ TEST_F(nl, wbinvd_exits_counted)
 	EXPECT_EQ(40, at.exits[MINIKVM_STAT_WBINVD]);
 	EXPECT_EQ(1, at.exits[MINIKVM_STAT_HLT]);
 	EXPECT_EQ(0, at.exits[MINIKVM_STAT_OTHER]);
+	guest_destroy(&g);
+}
+
+/*
+ * With an in-kernel irqchip: a HLT sleeps in the kernel and is counted
+ * with its time asleep, the LAPIC timer's interrupt and an MSI are
+ * counted by source.  The host programs the LAPIC (KVM_SET_LAPIC): a
+ * 20 ms one-shot timer on vector 0x40, whose real-mode handler ends the
+ * run with an OUT.  The sleep lasts from the HLT (soon after KVM_RUN
+ * begins) to the timer: no longer than KVM_RUN, and at least 5 ms when
+ * KVM_RUN began within 10 ms of the timer's start.
+ */
+TEST_F(nl, irqchip_halts_and_interrupts)
+{
+	const uint8_t code[] = { 0xfb, 0xf4, 0xeb, 0xfd };	/* sti; 1: hlt; jmp 1b */
+	const uint8_t handler[] = { 0xe6, 0x10, 0xcf };		/* out %al, $0x10; iret */
+	struct kvm_msi msi = { .address_lo = 0xfee00000, .data = 0x41 };
+	struct kvm_lapic_state lapic;
+	struct kvm_regs regs;
+	struct guest g;
+	struct attrs at;
+	uint64_t t0, t1, t2;
+	uint32_t id;
+
+	SKIP_ON_KVM();
+	create_irqchip = true;
+	ASSERT_EQ(0, guest_create(&g, code, sizeof(code), self->name));
+	create_irqchip = false;
+	memcpy(g.mem + 0x1100, handler, sizeof(handler));
+	memcpy(g.mem + 0x40 * 4, (uint16_t[]){ 0x1100, 0 }, 4);
+	ASSERT_EQ(0, ioctl(g.vcpu, KVM_GET_LAPIC, &lapic));
+	*(uint32_t *)(lapic.regs + 0xf0) = 0x1ff;	/* SVR: enabled */
+	*(uint32_t *)(lapic.regs + 0x320) = 0x40;	/* LVTT: one-shot */
+	*(uint32_t *)(lapic.regs + 0x3e0) = 0xb;	/* TDCR: divide by 1 */
+	*(uint32_t *)(lapic.regs + 0x380) = 20000000;	/* TMICT: 20 ms */
+	*(uint32_t *)(lapic.regs + 0x390) = 20000000;	/* TMCCT: from there */
+	t0 = now_ns();
+	ASSERT_EQ(0, ioctl(g.vcpu, KVM_SET_LAPIC, &lapic));
+	/* IF clear until the STI: the HLT comes first, whenever the timer. */
+	ASSERT_EQ(0, ioctl(g.vcpu, KVM_GET_REGS, &regs));
+	regs.rflags = 0x2;
+	ASSERT_EQ(0, ioctl(g.vcpu, KVM_SET_REGS, &regs));
+	t1 = now_ns();
+	ASSERT_EQ(0, ioctl(g.vcpu, KVM_RUN, 0));
+	t2 = now_ns();
+	ASSERT_EQ(KVM_EXIT_IO, g.run->exit_reason);
+	EXPECT_EQ(0x10, g.run->io.port);
+	EXPECT_EQ(1, ioctl(g.vm, KVM_SIGNAL_MSI, &msi));
+
+	id = nl_find(&self->nl, self->name, NULL);
+	ASSERT_NE(0, id);
+	ASSERT_EQ(0, nl_get_vm(&self->nl, id, &at));
+	EXPECT_EQ(1, at.exits[MINIKVM_STAT_HLT]);
+	EXPECT_EQ(1, u64a(&at, MINIKVM_A_HALTS));
+	TH_LOG("timer armed %.1f ms before KVM_RUN, which took %.1f ms; asleep %.1f ms",
+	       (t1 - t0) / 1e6, (t2 - t1) / 1e6, u64a(&at, MINIKVM_A_HALT_NS) / 1e6);
+	EXPECT_GE(t2 - t1, u64a(&at, MINIKVM_A_HALT_NS));
+	if (t1 - t0 < 10000000)
+		EXPECT_LE(5000000, u64a(&at, MINIKVM_A_HALT_NS));
+	EXPECT_EQ(1, u64a(&at, MINIKVM_A_IRQ_TIMER));
+	EXPECT_EQ(1, u64a(&at, MINIKVM_A_IRQ_MSI));
+	EXPECT_EQ(0, u64a(&at, MINIKVM_A_IRQ_IPI));
+	EXPECT_EQ(0, u64a(&at, MINIKVM_A_IRQ_LINE));
+	EXPECT_EQ(1, u64a(&at, MINIKVM_A_USER_EXITS));
 	guest_destroy(&g);
 }
 

@@ -101,6 +101,13 @@ enum minikvm_attr {
 	MINIKVM_A_EXIT_NS,		/* u64: time handling exits in kernel */
 	MINIKVM_A_INJECTIONS,		/* u64: interrupts injected */
 	MINIKVM_A_EVENT,		/* u32: enum minikvm_event */
+	/* With an in-kernel irqchip (KVM_CREATE_IRQCHIP): */
+	MINIKVM_A_HALTS,		/* u64: HLTs handled in the kernel */
+	MINIKVM_A_HALT_NS,		/* u64: asleep in HLT or for SIPI */
+	MINIKVM_A_IRQ_TIMER,		/* u64: LAPIC timer interrupts received */
+	MINIKVM_A_IRQ_IPI,		/* u64: IPIs received */
+	MINIKVM_A_IRQ_LINE,		/* u64: from the IOAPIC and the PIC */
+	MINIKVM_A_IRQ_MSI,		/* u64: MSIs received */
 	__MINIKVM_A_MAX,
 };
 
