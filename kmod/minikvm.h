@@ -21,7 +21,11 @@
  *   vcpu->mutex -> vm->lock -> vm->irq_lock -> ioapic.lock -> pic.lock
  * (KVM_CREATE_IRQCHIP takes vm->lock then vm->irq_lock, so that no vCPU
  * is created meanwhile; the ioapic and pic spinlocks are innermost and
- * never taken in hard interrupt context).
+ * never taken in hard interrupt context; an EOI calls the resamplers,
+ * which take vm->irq_lock, only after dropping ioapic.lock).
+ *   vm->irqfds_lock         spinlock, interrupts off: taken by an
+ *                           eventfd's wake-up inside that eventfd's
+ *                           wait-queue lock, and holding nothing else
  * and, apart from these:
  *   mkvm_vms_lock -> vm->lock   netlink walks the VMs, then one VM's
  *                               vCPUs and name (vm->lock nests in no
