@@ -78,6 +78,7 @@
 
 struct mkvm_vm;
 struct mkvm_vcpu;
+struct mkvm_msr_filter;
 
 /* A guest segment register, as KVM's struct kvm_segment. */
 #define mkvm_segment kvm_segment
@@ -225,6 +226,12 @@ struct mkvm_backend_ops {
 	/* Guest MSRs held in the VMCB/VMCS; -ENOENT if not one of them. */
 	int (*get_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 data);
+	/*
+	 * Recompute which MKVM_PASSTHROUGH_MSRS accesses exit: those the
+	 * MSR filter denies (mkvm_msr_allowed()).  Called before an entry,
+	 * interrupts off, on MKVM_REQ_MSR_FILTER.
+	 */
+	void (*update_msr_intercepts)(struct mkvm_vcpu *vcpu);
 	/* The guest's TSC is the host's plus this (KVM_VCPU_TSC_OFFSET). */
 	u64 (*get_tsc_offset)(struct mkvm_vcpu *vcpu);
 	void (*set_tsc_offset)(struct mkvm_vcpu *vcpu, u64 offset);
@@ -294,6 +301,10 @@ struct mkvm_vm {
 	u64 clock_offset;		/* [a] KVM_SET_CLOCK's (clock.c) */
 	/* KVM_CAP_DISABLE_QUIRKS(2): KVM_X86_QUIRK_* bits turned off. */
 	u64 disabled_quirks;		/* [a] (WRITE_ONCE) */
+	/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* sent to userspace. */
+	u32 user_space_msr;		/* [a] (WRITE_ONCE) */
+	/* KVM_X86_SET_MSR_FILTER's (msr.c), NULL if none: allow all. */
+	struct mkvm_msr_filter __rcu *msr_filter;	/* [l] written, RCU read */
 
 	/* irqfds (eventfd.c), under irqfds_lock; resamplers under irq_lock */
 	spinlock_t irqfds_lock;
@@ -337,6 +348,7 @@ enum {
  */
 #define MKVM_REQ_TLB_FLUSH	0	/* flush guest-physical translations */
 #define MKVM_REQ_EVENT		1	/* an interrupt or LAPIC event arrived */
+#define MKVM_REQ_MSR_FILTER	2	/* recompute the MSR intercepts */
 
 /*
  * Per-vCPU counters: written only by the vCPU's own thread (WRITE_ONCE),
@@ -387,7 +399,7 @@ struct mkvm_vcpu {
 	bool pv_enforce;		/* [v] */
 
 	/* Emulated MSRs not held in the VMCB/VMCS: all [v]. */
-	u64 apic_base, misc_enable, spec_ctrl, platform_info;
+	u64 apic_base, misc_enable, spec_ctrl, platform_info, power_ctl;
 	s64 tsc_adjust;			/* IA32_TSC_ADJUST */
 	u32 tsc_aux;			/* [v] in the CPU while the guest runs */
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
@@ -410,7 +422,10 @@ struct mkvm_vcpu {
 		MKVM_PENDING_PIO_OUT,	/* continue a rep outs */
 		MKVM_PENDING_MMIO_LOAD,	/* write run->mmio.data to a register */
 		MKVM_PENDING_MMIO_STRING, /* ... to memory or RAX, for MOVS/LODS */
+		MKVM_PENDING_RDMSR,	/* run->msr: #GP, or data into EDX:EAX */
+		MKVM_PENDING_WRMSR,	/* run->msr: #GP, or done */
 	} pending;			/* [v] */
+	u64 msr_next_rip;		/* [v] past the RDMSR/WRMSR pending */
 	struct {
 		u8 size, asize, len;
 		bool movs, down, rep;
@@ -456,6 +471,11 @@ static inline void mkvm_stat_add(u64 *counter, u64 n)
 #define MKVM_QUIRKS	(KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT |		\
 			 KVM_X86_QUIRK_FIX_HYPERCALL_INSN |		\
 			 KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
+
+/* The reasons KVM_CAP_X86_USER_SPACE_MSR may send to userspace. */
+#define MKVM_MSR_EXIT_REASONS	(KVM_MSR_EXIT_REASON_INVAL |		\
+				 KVM_MSR_EXIT_REASON_UNKNOWN |		\
+				 KVM_MSR_EXIT_REASON_FILTER)
 
 /* Whether KVM's old behaviour @quirk is still on for @vm (the default). */
 static inline bool mkvm_has_quirk(struct mkvm_vm *vm, u64 quirk)
@@ -617,6 +637,10 @@ long mkvm_get_feature_msrs(void __user *argp);
 int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set);
 int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
+void mkvm_complete_msr(struct mkvm_vcpu *vcpu, bool read);
+bool mkvm_msr_allowed(struct mkvm_vcpu *vcpu, u32 index, u32 type);
+long mkvm_set_msr_filter(struct mkvm_vm *vm, void __user *argp);
+void mkvm_free_msr_filter(struct mkvm_vm *vm);
 int mkvm_handle_rdtscp(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_tsc_attr_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,

@@ -6,6 +6,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/mtrr.h>
 #include <asm/trapnr.h>
@@ -20,7 +22,7 @@ static const u32 mkvm_msrs[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
 	MSR_IA32_SPEC_CTRL, MSR_MTRRdefType, MSR_TSC_AUX, MSR_PLATFORM_INFO,
-	MSR_IA32_TSC_ADJUST,
+	MSR_IA32_TSC_ADJUST, MSR_IA32_POWER_CTL,
 };
 
 /*
@@ -50,7 +52,19 @@ static int mkvm_mtrr_fixed_index(u32 index)
 	}
 }
 
-/* 0, or -EINVAL for an MSR we do not have (the guest then gets #GP). */
+/* The x2APIC MSRs: the LAPIC's, never filtered. */
+static bool mkvm_is_x2apic_msr(u32 index)
+{
+	return index >= 0x800 && index <= 0x8ff;
+}
+
+/*
+ * mkvm_get_msr() and mkvm_set_msr() return 0; -ENOENT for an MSR that
+ * minikvm does not have; or -EINVAL for one it has that refuses the
+ * access (a value, a read-only MSR, a feature the guest lacks).  Either
+ * is a #GP for the guest, unless userspace asked to see that reason
+ * (KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_UNKNOWN, _INVAL).
+ */
 static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 			bool host)
 {
@@ -69,11 +83,17 @@ static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 		return 0;
 	}
 	if (vcpu->apic && (index == MSR_IA32_TSC_DEADLINE ||
-			   (index >= 0x800 && index <= 0x8ff)))
+			   mkvm_is_x2apic_msr(index)))
 		return mkvm_lapic_rdmsr(vcpu, index, data) ? -EINVAL : 0;
+	/* Without an in-kernel LAPIC, as KVM: known, and refused. */
+	if (mkvm_is_x2apic_msr(index))
+		return -EINVAL;
 	switch (index) {
 	case MSR_IA32_APICBASE:
 		*data = vcpu->apic_base;
+		return 0;
+	case MSR_IA32_POWER_CTL:
+		*data = vcpu->power_ctl;
 		return 0;
 	case MSR_IA32_TSC_ADJUST:
 		*data = vcpu->tsc_adjust;
@@ -108,7 +128,7 @@ static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 		*data = 0;
 		return 0;
 	default:
-		return -EINVAL;
+		return -ENOENT;
 	}
 }
 
@@ -240,15 +260,26 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 			return -EINVAL;
 		vcpu->platform_info = data;
 		return 0;
+	case MSR_IA32_POWER_CTL:
+		/* As KVM: kept and read back, never applied. */
+		vcpu->power_ctl = data;
+		return 0;
 	case MSR_IA32_UCODE_REV:
 	case MSR_IA32_MCG_STATUS:
 		if (host || !data)
 			return 0;
 		return -EINVAL;
+	case MSR_MTRRcap:
+	case MSR_IA32_MCG_CAP:
+	case MSR_K7_HWCR:
+		/* Known (they read), but not written. */
+		return -EINVAL;
 	}
 	if (vcpu->apic && (index == MSR_IA32_TSC_DEADLINE ||
-			   (index >= 0x800 && index <= 0x8ff)))
+			   mkvm_is_x2apic_msr(index)))
 		return mkvm_lapic_wrmsr(vcpu, index, data) ? -EINVAL : 0;
+	if (mkvm_is_x2apic_msr(index))
+		return -EINVAL;
 	fixed = mkvm_mtrr_fixed_index(index);
 	if (fixed >= 0) {
 		vcpu->mtrr_fixed[fixed] = data;
@@ -258,18 +289,231 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		vcpu->mtrr_var[index - MTRRphysBase_MSR(0)] = data;
 		return 0;
 	}
-	return mkvm_ops->set_msr(vcpu, index, data) == -ENOENT ?
-	       -EINVAL : 0;
+	return mkvm_ops->set_msr(vcpu, index, data) ? -ENOENT : 0;
+}
+
+/*
+ * The MSR filter (KVM_X86_SET_MSR_FILTER): up to 16 ranges, each with
+ * the accesses it decides (KVM_MSR_FILTER_READ, _WRITE) and a bitmap, a
+ * set bit allowing the access; the first range that holds the index and
+ * the access decides, and default_allow where none does.  Immutable once
+ * published: a new filter replaces it.
+ */
+struct mkvm_msr_filter {
+	bool default_allow;
+	u32 count;
+	struct {
+		u32 flags;
+		u32 base;
+		u32 nmsrs;
+		unsigned long *bitmap;
+	} ranges[KVM_MSR_FILTER_MAX_RANGES];
+};
+
+/*
+ * Whether the filter lets the guest make the access @type
+ * (KVM_MSR_FILTER_READ or _WRITE) to MSR @index; the x2APIC MSRs are
+ * never filtered.  As KVM, a range that wraps past 0xffffffff matches
+ * nothing.  Any context (RCU).
+ */
+bool mkvm_msr_allowed(struct mkvm_vcpu *vcpu, u32 index, u32 type)
+{
+	const struct mkvm_msr_filter *f;
+	bool allowed = true;
+	u32 i;
+
+	if (mkvm_is_x2apic_msr(index))
+		return true;
+	rcu_read_lock();
+	f = rcu_dereference(vcpu->vm->msr_filter);
+	if (f) {
+		allowed = f->default_allow;
+		for (i = 0; i < f->count; i++) {
+			u32 base = f->ranges[i].base;
+			u32 end = base + f->ranges[i].nmsrs;
+
+			if (index >= base && index < end &&
+			    (f->ranges[i].flags & type)) {
+				allowed = test_bit(index - base,
+						   f->ranges[i].bitmap);
+				break;
+			}
+		}
+	}
+	rcu_read_unlock();
+	return allowed;
+}
+
+static void mkvm_msr_filter_free(struct mkvm_msr_filter *f)
+{
+	u32 i;
+
+	if (!f)
+		return;
+	for (i = 0; i < f->count; i++)
+		kfree(f->ranges[i].bitmap);
+	kfree(f);
+}
+
+/* Copy one range in, as KVM checks it; one with nmsrs 0 is ignored. */
+static int mkvm_msr_filter_add(struct mkvm_msr_filter *f,
+			       const struct kvm_msr_filter_range *r)
+{
+	unsigned long *bitmap;
+	size_t size;
+
+	if (!r->nmsrs)
+		return 0;
+	if (r->flags & ~(KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE))
+		return -EINVAL;
+	if (!r->flags)
+		return -EINVAL;
+	size = BITS_TO_LONGS(r->nmsrs) * sizeof(long);
+	if (size > KVM_MSR_FILTER_MAX_BITMAP_SIZE)
+		return -EINVAL;
+	bitmap = kmalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!bitmap)
+		return -ENOMEM;
+	if (copy_from_user(bitmap, (const void __user *)r->bitmap, size)) {
+		kfree(bitmap);
+		return -EFAULT;
+	}
+	f->ranges[f->count].flags = r->flags;
+	f->ranges[f->count].base = r->base;
+	f->ranges[f->count].nmsrs = r->nmsrs;
+	f->ranges[f->count].bitmap = bitmap;
+	f->count++;
+	return 0;
+}
+
+/*
+ * KVM_X86_SET_MSR_FILTER: replace the VM's filter.  A filter without
+ * ranges allows all (unless it denies by default: -EINVAL, as KVM).
+ * Once the old one is unreachable it is freed, and each vCPU recomputes
+ * its intercepts before it next enters the guest.
+ */
+long mkvm_set_msr_filter(struct mkvm_vm *vm, void __user *argp)
+{
+	struct mkvm_msr_filter *f, *old;
+	struct kvm_msr_filter uf;
+	bool empty = true;
+	int i, r;
+
+	if (copy_from_user(&uf, argp, sizeof(uf)))
+		return -EFAULT;
+	if (uf.flags & ~KVM_MSR_FILTER_DEFAULT_DENY)
+		return -EINVAL;
+	for (i = 0; i < KVM_MSR_FILTER_MAX_RANGES; i++)
+		empty &= !uf.ranges[i].nmsrs;
+	if (empty && (uf.flags & KVM_MSR_FILTER_DEFAULT_DENY))
+		return -EINVAL;
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	if (!f)
+		return -ENOMEM;
+	f->default_allow = !(uf.flags & KVM_MSR_FILTER_DEFAULT_DENY);
+	for (i = 0; i < KVM_MSR_FILTER_MAX_RANGES; i++) {
+		r = mkvm_msr_filter_add(f, &uf.ranges[i]);
+		if (r) {
+			mkvm_msr_filter_free(f);
+			return r;
+		}
+	}
+
+	/* Under vm->lock, a vCPU created meanwhile sees the new filter. */
+	mutex_lock(&vm->lock);
+	old = rcu_replace_pointer(vm->msr_filter, f,
+				  lockdep_is_held(&vm->lock));
+	synchronize_rcu();
+	mkvm_msr_filter_free(old);
+	mkvm_kick_all(vm, MKVM_REQ_MSR_FILTER);
+	mutex_unlock(&vm->lock);
+	return 0;
+}
+
+/* With the VM: no vCPU runs any more. */
+void mkvm_free_msr_filter(struct mkvm_vm *vm)
+{
+	mkvm_msr_filter_free(rcu_dereference_protected(vm->msr_filter, 1));
+	RCU_INIT_POINTER(vm->msr_filter, NULL);
+}
+
+/* The KVM_MSR_EXIT_REASON_* of a failed guest access. */
+static u32 mkvm_msr_exit_reason(int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return KVM_MSR_EXIT_REASON_UNKNOWN;
+	case -EPERM:
+		return KVM_MSR_EXIT_REASON_FILTER;
+	default:
+		return KVM_MSR_EXIT_REASON_INVAL;
+	}
+}
+
+/*
+ * A guest RDMSR/WRMSR that failed with @r (-EPERM: the filter denied
+ * it): a #GP, or, if userspace asked for its reason, an exit to
+ * userspace (@exit_reason KVM_EXIT_X86_RDMSR or _WRMSR) that the next
+ * KVM_RUN completes (mkvm_complete_msr()).  RIP stays on the
+ * instruction meanwhile, as in KVM.
+ */
+static int mkvm_msr_failed(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
+			   u32 exit_reason, u32 index, u64 data, int r)
+{
+	u32 reason = mkvm_msr_exit_reason(r);
+	struct kvm_run *run = vcpu->run;
+	u64 rip = vcpu->rip;
+
+	if (!(READ_ONCE(vcpu->vm->user_space_msr) & reason)) {
+		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	mkvm_skip_insn(vcpu, exit);
+	vcpu->msr_next_rip = vcpu->rip;
+	vcpu->rip = rip;
+	vcpu->pending = exit_reason == KVM_EXIT_X86_RDMSR ?
+			MKVM_PENDING_RDMSR : MKVM_PENDING_WRMSR;
+	run->exit_reason = exit_reason;
+	run->msr.error = 0;
+	memset(run->msr.pad, 0, sizeof(run->msr.pad));
+	run->msr.reason = reason;
+	run->msr.index = index;
+	run->msr.data = data;
+	return 0;
+}
+
+/*
+ * The next KVM_RUN after a KVM_EXIT_X86_RDMSR/WRMSR: run->msr.error set
+ * by userspace is a #GP; else a read loads run->msr.data into EDX:EAX,
+ * and the instruction is done.
+ */
+void mkvm_complete_msr(struct mkvm_vcpu *vcpu, bool read)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (run->msr.error) {
+		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return;
+	}
+	if (read) {
+		vcpu->regs[0] = (u32)run->msr.data;
+		vcpu->regs[2] = run->msr.data >> 32;
+	}
+	vcpu->rip = vcpu->msr_next_rip;
 }
 
 int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
+	u32 index = vcpu->regs[1];
+	int r = -EPERM;
 	u64 data;
 
-	if (mkvm_get_msr(vcpu, vcpu->regs[1], &data, false)) {
-		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
-		return 1;
-	}
+	if (mkvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_READ))
+		r = mkvm_get_msr(vcpu, index, &data, false);
+	if (r)
+		return mkvm_msr_failed(vcpu, exit, KVM_EXIT_X86_RDMSR, index,
+				       0, r);
 	vcpu->regs[0] = (u32)data;
 	vcpu->regs[2] = data >> 32;
 	mkvm_skip_insn(vcpu, exit);
@@ -279,11 +523,14 @@ int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	u64 data = (u32)vcpu->regs[0] | (vcpu->regs[2] << 32);
+	u32 index = vcpu->regs[1];
+	int r = -EPERM;
 
-	if (mkvm_set_msr(vcpu, vcpu->regs[1], data, false)) {
-		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
-		return 1;
-	}
+	if (mkvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_WRITE))
+		r = mkvm_set_msr(vcpu, index, data, false);
+	if (r)
+		return mkvm_msr_failed(vcpu, exit, KVM_EXIT_X86_WRMSR, index,
+				       data, r);
 	mkvm_skip_insn(vcpu, exit);
 	return 1;
 }

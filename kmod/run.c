@@ -109,6 +109,8 @@ static bool mkvm_handle_requests(struct mkvm_vcpu *vcpu)
 {
 	if (test_and_clear_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests))
 		mkvm_ops->flush_tlb(vcpu);
+	if (test_and_clear_bit(MKVM_REQ_MSR_FILTER, &vcpu->requests))
+		mkvm_ops->update_msr_intercepts(vcpu);
 	return !READ_ONCE(vcpu->requests);
 }
 
@@ -198,6 +200,10 @@ int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 		break;
 	case MKVM_PENDING_MMIO_STRING:
 		r = mkvm_complete_string_mmio(vcpu);
+		break;
+	case MKVM_PENDING_RDMSR:
+	case MKVM_PENDING_WRMSR:
+		mkvm_complete_msr(vcpu, vcpu->pending == MKVM_PENDING_RDMSR);
 		break;
 	default:
 		break;

@@ -48,6 +48,8 @@ struct svm_vcpu {
 	u64 asid_generation;
 	int asid_cpu;
 	u64 efer;		/* the guest's EFER; the VMCB's may lack LME */
+	/* Its MSR permission map: svm_msrpm's, less what the filter denies. */
+	unsigned long *msrpm;
 };
 
 static struct svm_vcpu *to_svm(struct mkvm_vcpu *vcpu)
@@ -68,8 +70,10 @@ struct svm_cpu {
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 
 /*
- * Permission maps shared by every VMCB: every port intercepted, every
- * MSR but those VMRUN and VMLOAD/VMSAVE switch (see svm_pass_msr()).
+ * Permission maps: every port intercepted (shared by every VMCB); every
+ * MSR but those VMRUN and VMLOAD/VMSAVE switch (see svm_pass_msr()),
+ * which each vCPU copies and then intercepts what its VM's MSR filter
+ * denies.
  */
 static struct page *svm_iopm, *svm_msrpm;
 #define SVM_IOPM_ORDER	2	/* 12 KiB used */
@@ -82,14 +86,33 @@ static struct page *svm_iopm, *svm_msrpm;
  * (read, write) in three 2 KiB ranges: 0-0x1fff, 0xc0000000-,
  * 0xc0010000-.
  */
-static void svm_pass_msr(u32 msr)
+static void svm_msr_intercept(unsigned long *map, u32 msr, bool read,
+			      bool write)
 {
-	unsigned long *map = page_address(svm_msrpm);
 	u32 range = msr >= 0xc0010000 ? 2 : msr >= 0xc0000000 ? 1 : 0;
 	u32 bit = range * 2048 * 8 + (msr & 0x1fff) * 2;
 
-	__clear_bit(bit, map);		/* read */
-	__clear_bit(bit + 1, map);	/* write */
+	__assign_bit(bit, map, read);
+	__assign_bit(bit + 1, map, write);
+}
+
+static void svm_pass_msr(u32 msr)
+{
+	svm_msr_intercept(page_address(svm_msrpm), msr, false, false);
+}
+
+/* MKVM_REQ_MSR_FILTER: the passthrough MSRs the filter denies exit. */
+static void svm_update_msr_intercepts(struct mkvm_vcpu *vcpu)
+{
+	static const u32 pass[] = MKVM_PASSTHROUGH_MSRS;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(pass); i++)
+		svm_msr_intercept(to_svm(vcpu)->msrpm, pass[i],
+				  !mkvm_msr_allowed(vcpu, pass[i],
+						    KVM_MSR_FILTER_READ),
+				  !mkvm_msr_allowed(vcpu, pass[i],
+						    KVM_MSR_FILTER_WRITE));
 }
 
 static bool svm_nrips __read_mostly;
@@ -286,7 +309,7 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 					     BIT(X86_TRAP_DB) | BIT(X86_TRAP_MC) |
 					     BIT(X86_TRAP_UD);
 	c->iopm_base_pa = page_to_phys(svm_iopm);
-	c->msrpm_base_pa = page_to_phys(svm_msrpm);
+	c->msrpm_base_pa = virt_to_phys(svm->msrpm);
 	/* The guest's IF masks only virtual interrupts, never the host's. */
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
@@ -316,11 +339,20 @@ static int svm_vcpu_create(struct mkvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT);
+	struct page *msrpm = alloc_pages(GFP_KERNEL_ACCOUNT, SVM_MSRPM_ORDER);
 
-	if (!page)
+	if (!page || !msrpm) {
+		if (page)
+			__free_page(page);
+		if (msrpm)
+			__free_pages(msrpm, SVM_MSRPM_ORDER);
 		return -ENOMEM;
+	}
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = page_to_phys(page);
+	svm->msrpm = page_address(msrpm);
+	memcpy(svm->msrpm, page_address(svm_msrpm),
+	       PAGE_SIZE << SVM_MSRPM_ORDER);
 	svm->asid_cpu = -1;
 	return 0;
 }
@@ -334,6 +366,7 @@ static void svm_vcpu_free(struct mkvm_vcpu *vcpu)
 	for_each_possible_cpu(cpu)
 		cmpxchg(&per_cpu_ptr(&svm_cpu, cpu)->last_vmcb, svm->vmcb, NULL);
 	free_page((unsigned long)svm->vmcb);
+	free_pages((unsigned long)svm->msrpm, SVM_MSRPM_ORDER);
 }
 
 static void svm_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
@@ -970,6 +1003,7 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.set_dr			= svm_set_dr,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
+	.update_msr_intercepts	= svm_update_msr_intercepts,
 	.get_tsc_offset		= svm_get_tsc_offset,
 	.set_tsc_offset		= svm_set_tsc_offset,
 	.get_cr0		= svm_get_cr0,

@@ -322,6 +322,8 @@ int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 	if (r)
 		goto free_fpu;
 	mkvm_vcpu_reset(vcpu, false);
+	/* Its MSR intercepts follow the filter from its first entry on. */
+	mkvm_make_request(vcpu, MKVM_REQ_MSR_FILTER);
 
 	mutex_lock(&vm->lock);
 	/* As KVM: the first vCPU fixes the bound KVM_ENABLE_CAP did not set. */

@@ -73,6 +73,8 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 	case KVM_CAP_PIT:
 	case KVM_CAP_PIT2:
 	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_X86_USER_SPACE_MSR:
+	case KVM_CAP_X86_MSR_FILTER:
 		return 1;
 	case KVM_CAP_DISABLE_QUIRKS2:
 		return MKVM_QUIRKS;
@@ -118,6 +120,7 @@ static void mkvm_vm_uninit(struct mkvm_vm *vm)
 	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++)
 		mkvm_vcpu_free(vm->vcpus[i]);
 	mkvm_irqchip_free(vm);
+	mkvm_free_msr_filter(vm);
 	mkvm_mmu_destroy(vm);
 	cleanup_srcu_struct(&vm->srcu);
 }
@@ -230,6 +233,8 @@ static long mkvm_vm_set_nr_mmu_pages(struct mkvm_vm *vm, unsigned long n)
  * KVM_CAP_DISABLE_QUIRKS(2) replace the set of disabled quirks at any
  * time; as KVM, QUIRKS2 refuses bits it does not report, QUIRKS takes
  * any (those minikvm does not honour change nothing).
+ * KVM_CAP_X86_USER_SPACE_MSR sets which failed guest RDMSR/WRMSR go to
+ * userspace (KVM_MSR_EXIT_REASON_*, msr.c), at any time.
  */
 static long mkvm_vm_enable_cap(struct mkvm_vm *vm, void __user *argp)
 {
@@ -251,6 +256,12 @@ static long mkvm_vm_enable_cap(struct mkvm_vm *vm, void __user *argp)
 		break;
 	case KVM_CAP_MSR_PLATFORM_INFO:
 		WRITE_ONCE(vm->platform_info_read, !!cap.args[0]);
+		r = 0;
+		break;
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		if (cap.args[0] & ~(u64)MKVM_MSR_EXIT_REASONS)
+			break;
+		WRITE_ONCE(vm->user_space_msr, cap.args[0]);
 		r = 0;
 		break;
 	case KVM_CAP_MAX_VCPU_ID:
@@ -348,6 +359,8 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_irqfd(vm, argp);
 	case KVM_IOEVENTFD:
 		return mkvm_ioeventfd(vm, argp);
+	case KVM_X86_SET_MSR_FILTER:
+		return mkvm_set_msr_filter(vm, argp);
 	default:
 		return mkvm_irqchip_ioctl(vm, ioctl, argp);
 	}

@@ -398,7 +398,10 @@ static u64 vmx_eptp(struct mkvm_vm *vm)
 static unsigned long *vmx_vpid_bitmap;
 static DEFINE_SPINLOCK(vmx_vpid_lock);
 
-/* Which RDMSR/WRMSR exit (shared by every VMCS): see vmx_pass_msr(). */
+/*
+ * Which RDMSR/WRMSR exit: see vmx_pass_msr().  Each vCPU copies it and
+ * then intercepts what its VM's MSR filter denies.
+ */
 static struct page *vmx_msr_bitmap;
 
 /*
@@ -408,13 +411,18 @@ static struct page *vmx_msr_bitmap;
  * every run and read back).  The bitmap holds four 1 KiB maps: reads of
  * 0-0x1fff, reads of 0xc0000000-0xc0001fff, then the writes of both.
  */
-static void vmx_pass_msr(u32 msr)
+static void vmx_msr_intercept(unsigned long *map, u32 msr, bool read,
+			      bool write)
 {
-	unsigned long *map = page_address(vmx_msr_bitmap);
 	u32 bit = (msr & 0x1fff) + (msr >= 0xc0000000 ? 1024 * 8 : 0);
 
-	__clear_bit(bit, map);			/* read */
-	__clear_bit(bit + 2048 * 8, map);	/* write */
+	__assign_bit(bit, map, read);
+	__assign_bit(bit + 2048 * 8, map, write);
+}
+
+static void vmx_pass_msr(u32 msr)
+{
+	vmx_msr_intercept(page_address(vmx_msr_bitmap), msr, false, false);
 }
 
 static void vmx_free_shared(void)
@@ -566,6 +574,8 @@ struct vmx_vcpu {
 	struct mkvm_vcpu vcpu;
 	void *vmcs;
 	u64 vmcs_pa;
+	/* Its MSR bitmap: vmx_msr_bitmap, less what the filter denies. */
+	unsigned long *msr_bitmap;
 	int loaded_cpu;		/* where the VMCS is current, or -1 */
 	bool initialized;	/* VMCLEARed once */
 	bool launched;		/* VMLAUNCH done since the last VMCLEAR */
@@ -646,15 +656,20 @@ static int vmx_vcpu_create(struct mkvm_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	struct page *lists = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	struct page *bitmap = alloc_page(GFP_KERNEL_ACCOUNT);
 	unsigned long vpid = 0;
 
-	if (!page || !lists) {
+	if (!page || !lists || !bitmap) {
 		if (page)
 			__free_page(page);
 		if (lists)
 			__free_page(lists);
+		if (bitmap)
+			__free_page(bitmap);
 		return -ENOMEM;
 	}
+	vmx->msr_bitmap = page_address(bitmap);
+	copy_page(vmx->msr_bitmap, page_address(vmx_msr_bitmap));
 	vmx->perf_guest = page_address(lists);
 	vmx->perf_host = vmx->perf_guest + PAGE_SIZE / 2 / sizeof(*vmx->perf_guest);
 	vmx->vmcs = page_address(page);
@@ -698,6 +713,7 @@ static void vmx_vcpu_free(struct mkvm_vcpu *vcpu)
 	}
 	free_page((unsigned long)vmx->vmcs);
 	free_page((unsigned long)vmx->perf_guest);
+	free_page((unsigned long)vmx->msr_bitmap);
 }
 
 /* The base of the TSS that TR selects, from its GDT descriptor. */
@@ -783,7 +799,7 @@ static void vmx_write_controls(struct vmx_vcpu *vmx)
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmx->perf_nr = 0;
-	vmcs_write(MSR_BITMAP, page_to_phys(vmx_msr_bitmap));
+	vmcs_write(MSR_BITMAP, virt_to_phys(vmx->msr_bitmap));
 	/* The host owns every bit of CR0 and CR4: each change exits. */
 	vmcs_write(CR0_GUEST_HOST_MASK, ~0UL);
 	vmcs_write(CR4_GUEST_HOST_MASK, ~0UL);
@@ -1529,6 +1545,20 @@ static u64 *vmx_msr_field(struct vmx_vcpu *vmx, u32 index)
 	}
 }
 
+/* MKVM_REQ_MSR_FILTER: the passthrough MSRs the filter denies exit. */
+static void vmx_update_msr_intercepts(struct mkvm_vcpu *vcpu)
+{
+	static const u32 pass[] = MKVM_PASSTHROUGH_MSRS;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(pass); i++)
+		vmx_msr_intercept(to_vmx(vcpu)->msr_bitmap, pass[i],
+				  !mkvm_msr_allowed(vcpu, pass[i],
+						    KVM_MSR_FILTER_READ),
+				  !mkvm_msr_allowed(vcpu, pass[i],
+						    KVM_MSR_FILTER_WRITE));
+}
+
 static int vmx_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1683,6 +1713,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.set_dr			= vmx_set_dr,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
+	.update_msr_intercepts	= vmx_update_msr_intercepts,
 	.get_tsc_offset		= vmx_get_tsc_offset,
 	.set_tsc_offset		= vmx_set_tsc_offset,
 	.get_cr0		= vmx_get_cr0,
