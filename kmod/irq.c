@@ -116,26 +116,35 @@ static void mkvm_routing_swap(struct mkvm_vm *vm, struct mkvm_irq_routing *rt)
 		call_rcu(&old->rcu, mkvm_routing_free_rcu);
 }
 
-/* The default table of KVM_CREATE_IRQCHIP. */
+/*
+ * The default table of KVM_CREATE_IRQCHIP, as KVM's: GSIs 0-15 to the PIC
+ * pair and to IOAPIC pins 0-15, GSIs 16-23 to the IOAPIC alone; sorted
+ * by GSI as it is built.
+ */
 static struct mkvm_irq_routing *mkvm_routing_default(void)
 {
-	struct kvm_irq_routing_entry e[16 + MKVM_IOAPIC_PINS] = {};
+	struct mkvm_irq_routing *rt;
 	u32 gsi, n = 0;
 
+	rt = kvzalloc(struct_size(rt, route, 16 + MKVM_IOAPIC_PINS),
+		      GFP_KERNEL_ACCOUNT);
+	if (!rt)
+		return ERR_PTR(-ENOMEM);
 	for (gsi = 0; gsi < MKVM_IOAPIC_PINS; gsi++) {
-		e[n].gsi = gsi;
-		e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		e[n++].u.irqchip.pin = gsi;
+		rt->route[n].gsi = gsi;
+		rt->route[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		rt->route[n].irqchip.chip = KVM_IRQCHIP_IOAPIC;
+		rt->route[n++].irqchip.pin = gsi;
 		if (gsi >= 16)
 			continue;
-		e[n].gsi = gsi;
-		e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		e[n].u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
-						   KVM_IRQCHIP_PIC_SLAVE;
-		e[n++].u.irqchip.pin = gsi & 7;
+		rt->route[n].gsi = gsi;
+		rt->route[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		rt->route[n].irqchip.chip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+						      KVM_IRQCHIP_PIC_SLAVE;
+		rt->route[n++].irqchip.pin = gsi & 7;
 	}
-	return mkvm_routing_build(e, n);
+	rt->nr = n;
+	return rt;
 }
 
 int mkvm_msi_deliver(struct mkvm_vm *vm, u64 address, u32 data)

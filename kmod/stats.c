@@ -193,7 +193,12 @@ static const struct file_operations mkvm_stats_fops = {
 static struct mkvm_stats_file *mkvm_stats_alloc(const struct mkvm_stat *st,
 						u32 nr, const char *id)
 {
-	size_t desc_size = sizeof(struct kvm_stats_desc) + MKVM_STATS_NAME_SIZE;
+	/*
+	 * The name follows the fixed fields: since 6.8 the kernel's own
+	 * struct kvm_stats_desc holds the name array, userspace's does not.
+	 */
+	size_t desc_size = offsetof(struct kvm_stats_desc, name) +
+			   MKVM_STATS_NAME_SIZE;
 	struct kvm_stats_header *h;
 	struct mkvm_stats_file *sf;
 	struct kvm_stats_desc *d;

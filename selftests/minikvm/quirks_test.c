@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <sys/utsname.h>
 #include <x86intrin.h>
 
 #include "kselftest_harness.h"
@@ -244,11 +245,32 @@ static uint64_t run_monitor_mwait(struct vcpu *vcpu)
 	return uc.args[0];
 }
 
+/* Whether the running kernel is newer than 6.1 (KVM's rules changed). */
+static bool kernel_after_6_1(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor > 1);
+}
+
 TEST(monitor_mwait)
 {
-	struct vm *vm = vm_create();
-	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct vm *vm;
+	struct vcpu *vcpu;
 	struct kvm_msr_entry e;
+
+	/*
+	 * minikvm follows KVM 6.1.  kvm_amd of 6.12 in the rig raises #UD
+	 * for MONITOR/MWAIT with the quirks on and refuses MISC_ENABLE.MWAIT
+	 * (measured): not the reference this test describes.
+	 */
+	if (mkvm_is_kvm() && kernel_after_6_1())
+		SKIP(return, "KVM after 6.1 changed MONITOR/MWAIT; minikvm follows 6.1");
+	vm = vm_create();
+	vcpu = vm_vcpu_add(vm, 0);
 
 	/* The guest has SSE3, not MWAIT (KVM never offers it). */
 	vcpu_edit_cpuid(vcpu, 1, 2, CPUID1_ECX_MWAIT, CPUID1_ECX_SSE3);
