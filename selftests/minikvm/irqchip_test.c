@@ -1347,4 +1347,85 @@ TEST(lapic_garbage)
 	vm_free(vm);
 }
 
+/* ---- 12. an IPI to a halted vCPU ---------------------------------------- */
+
+static void guest_ipi_target(void)
+{
+	guest_apic_enable();
+	GUEST_SYNC(1, 0);
+	guest_wait_irqs(1);
+	GUEST_SYNC(nirq, last_vector);
+}
+
+static void guest_ipi_sender(uint64_t dest)
+{
+	guest_apic_enable();
+	xapic_write(APIC_ICR2, dest << 24);
+	xapic_write(APIC_ICR, APIC_DM_FIXED | (IPI_VEC + 1));
+	GUEST_SYNC(1, xapic_read(APIC_ICR) & APIC_ICR_BUSY);
+}
+
+struct halted_run {
+	struct vcpu *vcpu;
+	int r;
+	uint64_t wall_ns, cpu_ns;	/* of its KVM_RUN */
+};
+
+static void *halted_thread(void *arg)
+{
+	struct halted_run *h = arg;
+	struct timespec c0, c1;
+	uint64_t t0 = now_ns();
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	h->r = __vcpu_run(h->vcpu);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	h->wall_ns = now_ns() - t0;
+	h->cpu_ns = (c1.tv_sec - c0.tv_sec) * 1000000000ULL +
+		    c1.tv_nsec - c0.tv_nsec;
+	return NULL;
+}
+
+/*
+ * vCPU 1 halts; 300 ms later vCPU 0 sends it a fixed IPI, which wakes it.
+ * While halted its thread sleeps: its CPU time is a small part of the
+ * time KVM_RUN took (KVM polls for a short while before it sleeps).
+ */
+TEST(ipi_wakes_halted_vcpu)
+{
+	struct kvm_mp_state runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	struct halted_run h = { 0 };
+	struct vcpu *bsp, *ap;
+	struct ucall uc;
+	struct vm *vm;
+	pthread_t t;
+
+	REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	watchdog(20, "the IPI to a halted vCPU");
+	vm = vm_create_irqchip();
+	bsp = vm_vcpu_add(vm, 0);
+	ap = vm_vcpu_add(vm, 1);
+	ASSERT_EQ(0, __mkvm_ioctl(ap->fd, KVM_SET_MP_STATE, (unsigned long)&runnable));
+	vcpu_start_guest(ap, guest_ipi_target, 0);
+	vcpu_run_expect(ap, UCALL_SYNC, &uc);
+	vcpu_start_guest(bsp, guest_ipi_sender, 1, 1);
+
+	h.vcpu = ap;
+	ASSERT_EQ(0, pthread_create(&t, NULL, halted_thread, &h));
+	sleep_ns(300 * MS);
+	vcpu_run_expect(bsp, UCALL_SYNC, &uc);
+	EXPECT_EQ(0, uc.args[1]);		/* delivery status idle */
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, h.r);
+	TH_LOG("halted vCPU: KVM_RUN %.1f ms, thread CPU %.1f ms",
+	       h.wall_ns / 1e6, h.cpu_ns / 1e6);
+	EXPECT_LE(250 * MS, h.wall_ns);
+	EXPECT_GT(h.wall_ns / 4, h.cpu_ns);
+	vcpu_assert_exit(ap, KVM_EXIT_IO);
+	ASSERT_EQ(UCALL_SYNC, get_ucall(ap, &uc));
+	EXPECT_EQ(1, uc.args[0]);
+	EXPECT_EQ(IPI_VEC + 1, uc.args[1]);
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
