@@ -18,7 +18,13 @@
  * So no vCPU can map a page of the new slot while the old one still has
  * entries, even where the two ranges overlap; during the change, guest
  * accesses to the old range wait (retry) and the new range outside it is
- * still MMIO.
+ * still MMIO.  A change of flags (KVM_MEM_LOG_DIRTY_PAGES on or off) goes
+ * the same way, the new slot at the old place: its pages are mapped again
+ * by faults, with the rights its flags give them.
+ *
+ * Dirty logging: a logging slot's bitmap has a bit per page, set by a
+ * write fault (mmu.c) or a write of ours (mkvm_write_guest()) and taken
+ * by KVM_GET_DIRTY_LOG (mkvm_get_dirty_log()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -59,8 +65,15 @@ static bool mkvm_slots_overlap(struct mkvm_memslots *slots, u16 id,
 	return false;
 }
 
+/* The bitmap's bytes, in whole longs as KVM (kvm_dirty_bitmap_bytes()). */
+static unsigned long mkvm_dirty_bitmap_bytes(struct mkvm_memslot *slot)
+{
+	return ALIGN(slot->npages, BITS_PER_LONG) / 8;
+}
+
 static void mkvm_memslot_free(struct mkvm_memslot *slot)
 {
+	kvfree(slot->dirty_bitmap);
 	kvfree(slot->pages);
 	kfree(slot);
 }
@@ -86,7 +99,7 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 	int r;
 
 	/* The same checks as KVM, in the same order, with its errnos. */
-	if (mem->flags & ~KVM_MEM_READONLY)
+	if (mem->flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
 		return -EINVAL;
 	if (mem->memory_size & (PAGE_SIZE - 1))
 		return -EINVAL;
@@ -117,12 +130,13 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 	if (!npages) {				/* delete */
 		if (!old)
 			goto out;
-	} else if (old) {			/* move, or nothing */
+	} else if (old) {			/* move, new flags, or nothing */
 		if (mem->userspace_addr != old->uaddr ||
-		    npages != old->npages || mem->flags != old->flags)
+		    npages != old->npages ||
+		    ((mem->flags ^ old->flags) & KVM_MEM_READONLY))
 			goto out;
 		r = 0;
-		if (base_gfn == old->base_gfn)
+		if (base_gfn == old->base_gfn && mem->flags == old->flags)
 			goto out;
 	}
 	r = -EEXIST;
@@ -150,10 +164,25 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 		slot->base_gfn = base_gfn;
 		slot->npages = npages;
 		slot->uaddr = mem->userspace_addr;
+		if (old && old->dirty_bitmap &&
+		    (slot->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
+			/* Moved while logging: its pages stay dirty. */
+			slot->dirty_bitmap = old->dirty_bitmap;
+		} else if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES) {
+			slot->dirty_bitmap =
+				kvzalloc(2 * mkvm_dirty_bitmap_bytes(slot),
+					 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+			if (!slot->dirty_bitmap) {
+				mkvm_memslot_free(slot);
+				goto out;
+			}
+		}
 	}
 
 	new = kmemdup(slots, sizeof(*slots), GFP_KERNEL_ACCOUNT);
 	if (!new) {
+		if (slot && old && slot->dirty_bitmap == old->dirty_bitmap)
+			slot->dirty_bitmap = NULL;	/* still old's */
 		if (slot)
 			mkvm_memslot_free(slot);
 		goto out;
@@ -166,8 +195,11 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 		mkvm_mmu_zap_slot(vm, old);
 	mkvm_publish_slots(vm, new);
 	/* No reader sees @old any more. */
-	if (old)
+	if (old) {
+		if (slot && slot->dirty_bitmap == old->dirty_bitmap)
+			old->dirty_bitmap = NULL;	/* @slot's now */
 		mkvm_memslot_free(old);
+	}
 	r = 0;
 out:
 	mutex_unlock(&vm->slots_lock);
@@ -215,6 +247,9 @@ static int mkvm_guest_access(struct mkvm_vm *vm, u64 gpa, void *data,
 			((gfn - s->base_gfn) << PAGE_SHIFT) + off);
 		if (write ? copy_to_user(hva, data, n) : copy_from_user(data, hva, n))
 			return -EFAULT;
+		/* As KVM's kvm_write_guest(): the host's writes are logged too. */
+		if (write && s->dirty_bitmap)
+			set_bit_le(gfn - s->base_gfn, s->dirty_bitmap);
 		gpa += n;
 		data += n;
 		len -= n;
@@ -231,6 +266,65 @@ int mkvm_write_guest(struct mkvm_vm *vm, u64 gpa, const void *data,
 		     unsigned long len)
 {
 	return mkvm_guest_access(vm, gpa, (void *)data, len, true);
+}
+
+/*
+ * KVM_GET_DIRTY_LOG, as KVM without KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2
+ * (kvm_get_dirty_log_protect()): under mmu_lock, each word of the bitmap
+ * is taken and cleared at once (xchg) and its pages write-protected, so
+ * a write is in this copy or faults and sets its bit again for the next;
+ * every vCPU flushes its TLB before the copy goes out, so none writes
+ * through an old writable translation after the ioctl returns.
+ */
+int mkvm_get_dirty_log(struct mkvm_vm *vm, void __user *argp)
+{
+	struct kvm_dirty_log log;
+	struct mkvm_memslots *slots;
+	struct mkvm_memslot *slot;
+	unsigned long *bitmap, *buffer, n, i;
+	bool flush = false;
+	u16 as_id, id;
+	int r;
+
+	if (copy_from_user(&log, argp, sizeof(log)))
+		return -EFAULT;
+	/* Address space 1 (SMM) exists in KVM, without any slot here. */
+	as_id = log.slot >> 16;
+	id = log.slot & 0xffff;
+	if (as_id >= 2 || id >= MKVM_MAX_SLOTS)
+		return -EINVAL;
+
+	mutex_lock(&vm->slots_lock);
+	slots = rcu_dereference_protected(vm->slots,
+					  lockdep_is_held(&vm->slots_lock));
+	slot = as_id ? NULL : slots->slots[id];
+	r = -ENOENT;
+	if (!slot || !slot->dirty_bitmap)
+		goto out;
+
+	bitmap = slot->dirty_bitmap;
+	n = mkvm_dirty_bitmap_bytes(slot);
+	buffer = bitmap + n / sizeof(long);
+	memset(buffer, 0, n);
+	mutex_lock(&vm->mmu_lock);
+	for (i = 0; i < n / sizeof(long); i++) {
+		if (!READ_ONCE(bitmap[i]))
+			continue;
+		buffer[i] = xchg(&bitmap[i], 0);
+		if (mkvm_mmu_write_protect(vm, slot, i * BITS_PER_LONG,
+					   buffer[i]))
+			flush = true;
+	}
+	mutex_unlock(&vm->mmu_lock);
+	if (flush)
+		mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
+
+	r = 0;
+	if (copy_to_user(log.dirty_bitmap, buffer, n))
+		r = -EFAULT;
+out:
+	mutex_unlock(&vm->slots_lock);
+	return r;
 }
 
 /* For accounting: pages configured in slots, and of those, mapped ones. */

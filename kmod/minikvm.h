@@ -270,6 +270,13 @@ struct mkvm_memslot {
 	struct page **pages;		/* [m] pinned pages mapped by the NPT */
 	u64 resident;			/* [m] entries of pages[] in use */
 	bool invalid;			/* [m] going away: map nothing; READ_ONCE outside */
+	/*
+	 * KVM_MEM_LOG_DIRTY_PAGES: a bit per page written since the last
+	 * KVM_GET_DIRTY_LOG, then as many bytes again for its copy out.
+	 * The pointer is [I] (NULL without the flag), the bits [a]: set
+	 * by faults and host writes, taken (xchg) under mmu_lock.
+	 */
+	unsigned long *dirty_bitmap;
 };
 
 struct mkvm_memslots {
@@ -503,6 +510,7 @@ struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm_memslots *slots, u64 gfn);
 int mkvm_read_guest(struct mkvm_vm *vm, u64 gpa, void *data, unsigned long len);
 int mkvm_write_guest(struct mkvm_vm *vm, u64 gpa, const void *data,
 		     unsigned long len);
+int mkvm_get_dirty_log(struct mkvm_vm *vm, void __user *argp);
 
 /* mmu.c: the nested page tables (NPT or EPT), filled lazily. */
 int mkvm_mmu_init(struct mkvm_vm *vm);
@@ -516,7 +524,15 @@ bool mkvm_mmu_gpa_valid(struct mkvm_vm *vm, u64 gpa);
  * Map the page at @gpa of @slot; 0, or -errno (-EFAULT: no backing,
  * -EAGAIN: @slot is invalid, going away, and the fault must be retried).
  */
-int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa);
+int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa,
+		 bool write);
+/*
+ * Write-protect the pages of @slot whose bits are set in @mask, bit 0
+ * being page @first; mmu_lock held.  Returns whether an entry changed
+ * (then every vCPU must flush its TLB).
+ */
+bool mkvm_mmu_write_protect(struct mkvm_vm *vm, struct mkvm_memslot *slot,
+			    u64 first, unsigned long mask);
 /*
  * Make @slot invalid (no fault maps its pages any more), then unmap and
  * unpin every page of it; flushes all vCPUs' TLBs before unpinning.

@@ -244,7 +244,12 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return 1;
 	}
 	if (slot && !(exit->npf.write && (slot->flags & KVM_MEM_READONLY))) {
-		r = mkvm_mmu_map(vm, slot, gpa);
+		/*
+		 * Every entry we map is readable and executable: a fault on
+		 * a present one is a write, whatever the CPU reported.
+		 */
+		r = mkvm_mmu_map(vm, slot, gpa,
+				 exit->npf.write || exit->npf.present);
 		srcu_read_unlock(&vm->srcu, idx);
 		if (r == -EAGAIN)
 			return 1;

@@ -11,6 +11,11 @@
  * moved or the VM is destroyed; it is unpinned only after every vCPU has
  * flushed its TLB, so the guest can never reach a page the host freed.
  *
+ * While a slot logs dirty pages (KVM_MEM_LOG_DIRTY_PAGES), a read maps
+ * its page read-only and a write marks the page dirty in the slot's
+ * bitmap and maps it writable; KVM_GET_DIRTY_LOG (memslot.c) takes the
+ * bits and write-protects those pages again.
+ *
  * A slot that goes away is first made invalid (mkvm_mmu_zap_slot()):
  * from then on a fault on it maps nothing and the vCPU retries, so its
  * range stays empty while it is unmapped and until the new slot array
@@ -118,47 +123,90 @@ static u64 *mkvm_pt_leaf(struct mkvm_vm *vm, u64 gpa, bool alloc)
 	return &table[mkvm_pt_index(gpa, 1)];
 }
 
-int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa)
+/*
+ * Point @pte at @page, the slot's page @idx.  Writable if the slot is,
+ * except while it logs dirty pages: then only for a write, which marks
+ * the page dirty first (KVM_GET_DIRTY_LOG takes the bit and
+ * write-protects the entry again under mmu_lock).  A present entry is
+ * never made read-only here: a read racing with a write keeps it.
+ * mmu_lock held.
+ */
+static void mkvm_pt_set_leaf(struct mkvm_memslot *slot, u64 idx, u64 *pte,
+			     struct page *page, bool write)
+{
+	bool writable = !(slot->flags & KVM_MEM_READONLY);
+
+	if (slot->dirty_bitmap) {
+		writable = writable && write;
+		if (writable)
+			set_bit_le(idx, slot->dirty_bitmap);
+	}
+	if (writable || !mkvm_pt_maps(*pte, page))
+		WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(page),
+							  writable));
+}
+
+/*
+ * A fault on a page pinned already: a write to a page write-protected
+ * for dirty logging, another vCPU's fault meanwhile, or an entry another
+ * slot's zap cleared.  Map it again, as it is: the page stays the one
+ * pinned first (a vCPU may still hold a translation to it), and the
+ * guest must not fault forever.  Returns 0, 1 if the page is not
+ * pinned, or -errno as mkvm_mmu_map().  mmu_lock held.
+ */
+static int mkvm_mmu_remap(struct mkvm_vm *vm, struct mkvm_memslot *slot,
+			  u64 gpa, bool write)
+{
+	u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
+	u64 *pte;
+
+	if (slot->invalid)		/* going away: map nothing */
+		return -EAGAIN;
+	if (!slot->pages[idx])
+		return 1;
+	pte = mkvm_pt_leaf(vm, gpa, true);
+	if (!pte)
+		return -ENOMEM;
+	mkvm_pt_set_leaf(slot, idx, pte, slot->pages[idx], write);
+	return 0;
+}
+
+int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa,
+		 bool write)
 {
 	u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
 	bool writable = !(slot->flags & KVM_MEM_READONLY);
 	unsigned long hva = slot->uaddr + (idx << PAGE_SHIFT);
 	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
-	struct page *page, *old;
+	struct page *page;
 	u64 *pte;
 	int r;
 
 	if (!mkvm_mmu_gpa_valid(vm, gpa))
 		return -EFAULT;
+	/* Pinned already: no need to pin it again (dirty logging's case). */
+	mutex_lock(&vm->mmu_lock);
+	r = mkvm_mmu_remap(vm, slot, gpa, write);
+	mutex_unlock(&vm->mmu_lock);
+	if (r <= 0)
+		return r;
+
 	r = pin_user_pages_fast(hva, 1, flags, &page);
 	if (r != 1)
 		return r < 0 ? r : -EFAULT;
 
 	mutex_lock(&vm->mmu_lock);
-	r = -EAGAIN;
-	if (slot->invalid)		/* going away: map nothing */
+	/* Pinned by another vCPU's fault meanwhile, or going away? */
+	r = mkvm_mmu_remap(vm, slot, gpa, write);
+	if (r <= 0)
 		goto unpin;
 	r = -ENOMEM;
 	pte = mkvm_pt_leaf(vm, gpa, true);
 	if (!pte)
 		goto unpin;
-	r = 0;
-	old = slot->pages[idx];
-	if (old) {
-		/*
-		 * Pinned already, by another vCPU's fault meanwhile.  Its
-		 * entry should be there; if it is not, put it back: the
-		 * page stays the one pinned first (a vCPU may still hold a
-		 * translation to it), and the guest must not fault forever.
-		 */
-		if (!mkvm_pt_maps(*pte, old))
-			WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(old),
-								  writable));
-		goto unpin;
-	}
 	slot->pages[idx] = page;
 	slot->resident++;
-	WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(page), writable));
+	mkvm_pt_set_leaf(slot, idx, pte, page, write);
 	mutex_unlock(&vm->mmu_lock);
 	return 0;
 
@@ -166,6 +214,31 @@ unpin:
 	mutex_unlock(&vm->mmu_lock);
 	unpin_user_page(page);
 	return r;
+}
+
+bool mkvm_mmu_write_protect(struct mkvm_vm *vm, struct mkvm_memslot *slot,
+			    u64 first, unsigned long mask)
+{
+	bool changed = false;
+
+	lockdep_assert_held(&vm->mmu_lock);
+	while (mask) {
+		u64 idx = first + __ffs(mask);
+		struct page *page = slot->pages[idx];
+		u64 *pte;
+
+		mask &= mask - 1;
+		if (!page)		/* dirtied by a host write only */
+			continue;
+		pte = mkvm_pt_leaf(vm, (slot->base_gfn + idx) << PAGE_SHIFT,
+				   false);
+		if (!pte || !mkvm_pt_maps(*pte, page))
+			continue;
+		WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(page),
+							  false));
+		changed = true;
+	}
+	return changed;
 }
 
 void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot)

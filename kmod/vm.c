@@ -339,6 +339,8 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_create_vcpu(vm, arg);
 	case KVM_SET_USER_MEMORY_REGION:
 		return mkvm_vm_set_memory_region(vm, argp);
+	case KVM_GET_DIRTY_LOG:
+		return mkvm_get_dirty_log(vm, argp);
 	case KVM_SET_TSS_ADDR:
 		return mkvm_vm_set_tss_addr(vm, arg);
 	case KVM_SET_IDENTITY_MAP_ADDR:
