@@ -515,7 +515,16 @@ TEST(bad_input)
 		EXPECT_EQ(3, g.channels[1].mode);
 	}
 
-	/* A guest reads that PIT, then asks for a 1.7 us period. */
+	/*
+	 * A guest reads that PIT, then asks for a 1.7 us period (clamped to
+	 * 200 us).  Not under Bochs: there 200 us of the test VM's clock
+	 * are fewer instructions than taking one interrupt needs, and the
+	 * emulated host makes no progress (measured with minikvm).
+	 */
+	if (mkvm_on_bochs()) {
+		vm_free(vm);
+		SKIP(return, "a 200 us PIT outpaces Bochs' emulated host");
+	}
 	vcpu = vm_vcpu_add(vm, 0);
 	vcpu_start_guest(vcpu, guest_bad, 0);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
