@@ -297,9 +297,26 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 		INTERCEPT_RDTSCP, INTERCEPT_RDPMC, INTERCEPT_WBINVD,
 		INTERCEPT_CR0_WRITE, INTERCEPT_CR4_WRITE,
 	};
+	/*
+	 * INIT keeps the MSRs the VMCB holds (SYSCALL, SYSENTER,
+	 * KERNEL_GS_BASE), as the CPU and KVM do; RESET clears them.
+	 */
+	u64 msrs[] = { s->star, s->lstar, s->cstar, s->sfmask,
+		       s->kernel_gs_base, s->sysenter_cs, s->sysenter_esp,
+		       s->sysenter_eip };
 	unsigned int i;
 
 	memset(svm->vmcb, 0, PAGE_SIZE);
+	if (init) {
+		s->star = msrs[0];
+		s->lstar = msrs[1];
+		s->cstar = msrs[2];
+		s->sfmask = msrs[3];
+		s->kernel_gs_base = msrs[4];
+		s->sysenter_cs = msrs[5];
+		s->sysenter_esp = msrs[6];
+		s->sysenter_eip = msrs[7];
+	}
 	for (i = 0; i < ARRAY_SIZE(intercepts); i++)
 		svm_set_intercept(c, intercepts[i]);
 	/* DR0-7 reads (bits 0-7) and writes (bits 16-23): see dr.c. */
@@ -481,6 +498,19 @@ static void svm_handle_io(struct svm_vcpu *svm, struct mkvm_exit *exit)
 }
 
 /* Translate the #VMEXIT into a generic exit (see struct mkvm_exit). */
+/* The MSRs in the VMCB's save area that an INIT keeps. */
+static void svm_clear_init_msrs(struct vmcb_save_area *s)
+{
+	s->star = 0;
+	s->lstar = 0;
+	s->cstar = 0;
+	s->sfmask = 0;
+	s->kernel_gs_base = 0;
+	s->sysenter_cs = 0;
+	s->sysenter_esp = 0;
+	s->sysenter_eip = 0;
+}
+
 static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 {
 	struct vmcb_control_area *c = &svm->vmcb->control;
@@ -600,7 +630,13 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		asm volatile("int $0x12");
 		break;
 	case SVM_EXIT_SHUTDOWN:
-		/* The VMCB is undefined after a shutdown. */
+		/*
+		 * The VMCB is undefined after a shutdown: as with kvm_amd,
+		 * which clears it, the MSRs an INIT keeps do not survive
+		 * the INIT that follows (CR0's caching bits and PAT do:
+		 * KVM keeps them outside the VMCB).
+		 */
+		svm_clear_init_msrs(&svm->vmcb->save);
 		exit->reason = MKVM_EXIT_SHUTDOWN;
 		exit->shutdown.state_lost = true;
 		break;

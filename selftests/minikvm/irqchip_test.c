@@ -932,6 +932,9 @@ TEST(bad_input)
 	vm_free(vm);
 }
 
+#define MSR_LSTAR_IDX		0xc0000082
+#define MSR_SYSENTER_CS_IDX	0x174
+
 /* ---- 9. init_sipi ----------------------------------------------------- */
 
 #define SIPI_VECTOR	(DATA_GPA >> 12)	/* the AP starts at DATA_GPA */
@@ -1010,6 +1013,9 @@ TEST(init_sipi)
 	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, get_mp_state(bsp));
 	EXPECT_EQ(KVM_MP_STATE_UNINITIALIZED, get_mp_state(ap.vcpu));
 
+	/* MSRs an INIT keeps (the CPU's and KVM's rule). */
+	vcpu_set_msr(ap.vcpu, MSR_LSTAR_IDX, 0xffffffff81000000ULL);
+	vcpu_set_msr(ap.vcpu, MSR_SYSENTER_CS_IDX, 0x10);
 	memcpy(gpa2hva(vm, DATA_GPA), sipi_tramp_start, sipi_tramp_end - sipi_tramp_start);
 	vcpu_start_guest(bsp, guest_init_sipi, 2, 1, SIPI_VECTOR);
 	vcpu_run_expect(bsp, UCALL_SYNC, &uc);
@@ -1045,6 +1051,8 @@ TEST(init_sipi)
 	EXPECT_EQ(sipi_tramp_out - sipi_tramp_start + (mkvm_is_kvm() ? 0 : 2),
 		  regs.rip);
 	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, get_mp_state(ap.vcpu));
+	EXPECT_EQ(0xffffffff81000000ULL, vcpu_get_msr(ap.vcpu, MSR_LSTAR_IDX));
+	EXPECT_EQ(0x10, vcpu_get_msr(ap.vcpu, MSR_SYSENTER_CS_IDX));
 	vcpu_run_expect(bsp, UCALL_DONE, NULL);
 	vm_free(vm);
 }
