@@ -227,11 +227,12 @@ struct mkvm_backend_ops {
 	int (*get_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 data);
 	/*
-	 * Recompute which MKVM_PASSTHROUGH_MSRS accesses exit: those the
-	 * MSR filter denies (mkvm_msr_allowed()).  Called before an entry,
-	 * interrupts off, on MKVM_REQ_MSR_FILTER.
+	 * Whether a guest RDMSR (@read) and WRMSR (@write) of one of the
+	 * MKVM_PASSTHROUGH_MSRS exit: msr.c decides (the MSR filter), the
+	 * backend writes its permission map.  Interrupts off, before entry.
 	 */
-	void (*update_msr_intercepts)(struct mkvm_vcpu *vcpu);
+	void (*set_msr_intercept)(struct mkvm_vcpu *vcpu, u32 msr, bool read,
+				  bool write);
 	/* The guest's TSC is the host's plus this (KVM_VCPU_TSC_OFFSET). */
 	u64 (*get_tsc_offset)(struct mkvm_vcpu *vcpu);
 	void (*set_tsc_offset)(struct mkvm_vcpu *vcpu, u64 offset);
@@ -655,6 +656,7 @@ int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 void mkvm_complete_msr(struct mkvm_vcpu *vcpu, bool read);
 bool mkvm_msr_allowed(struct mkvm_vcpu *vcpu, u32 index, u32 type);
+void mkvm_update_msr_intercepts(struct mkvm_vcpu *vcpu);
 long mkvm_set_msr_filter(struct mkvm_vm *vm, void __user *argp);
 void mkvm_free_msr_filter(struct mkvm_vm *vm);
 int mkvm_handle_rdtscp(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);

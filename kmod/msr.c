@@ -387,6 +387,22 @@ static int mkvm_msr_filter_add(struct mkvm_msr_filter *f,
 }
 
 /*
+ * MKVM_REQ_MSR_FILTER, before an entry: the passthrough MSRs (which the
+ * guest reads and writes without an exit) exit where the filter denies
+ * them, and pass through again where a later filter allows them.
+ */
+void mkvm_update_msr_intercepts(struct mkvm_vcpu *vcpu)
+{
+	static const u32 pass[] = MKVM_PASSTHROUGH_MSRS;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(pass); i++)
+		mkvm_ops->set_msr_intercept(vcpu, pass[i],
+			!mkvm_msr_allowed(vcpu, pass[i], KVM_MSR_FILTER_READ),
+			!mkvm_msr_allowed(vcpu, pass[i], KVM_MSR_FILTER_WRITE));
+}
+
+/*
  * KVM_X86_SET_MSR_FILTER: replace the VM's filter.  A filter without
  * ranges allows all (unless it denies by default: -EINVAL, as KVM).
  * Once the old one is unreachable it is freed, and each vCPU recomputes

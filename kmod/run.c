@@ -110,7 +110,7 @@ static bool mkvm_handle_requests(struct mkvm_vcpu *vcpu)
 	if (test_and_clear_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests))
 		mkvm_ops->flush_tlb(vcpu);
 	if (test_and_clear_bit(MKVM_REQ_MSR_FILTER, &vcpu->requests))
-		mkvm_ops->update_msr_intercepts(vcpu);
+		mkvm_update_msr_intercepts(vcpu);
 	return !READ_ONCE(vcpu->requests);
 }
 

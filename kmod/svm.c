@@ -101,18 +101,10 @@ static void svm_pass_msr(u32 msr)
 	svm_msr_intercept(page_address(svm_msrpm), msr, false, false);
 }
 
-/* MKVM_REQ_MSR_FILTER: the passthrough MSRs the filter denies exit. */
-static void svm_update_msr_intercepts(struct mkvm_vcpu *vcpu)
+static void svm_set_msr_intercept(struct mkvm_vcpu *vcpu, u32 msr, bool read,
+				  bool write)
 {
-	static const u32 pass[] = MKVM_PASSTHROUGH_MSRS;
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(pass); i++)
-		svm_msr_intercept(to_svm(vcpu)->msrpm, pass[i],
-				  !mkvm_msr_allowed(vcpu, pass[i],
-						    KVM_MSR_FILTER_READ),
-				  !mkvm_msr_allowed(vcpu, pass[i],
-						    KVM_MSR_FILTER_WRITE));
+	svm_msr_intercept(to_svm(vcpu)->msrpm, msr, read, write);
 }
 
 static bool svm_nrips __read_mostly;
@@ -1039,7 +1031,7 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.set_dr			= svm_set_dr,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
-	.update_msr_intercepts	= svm_update_msr_intercepts,
+	.set_msr_intercept	= svm_set_msr_intercept,
 	.get_tsc_offset		= svm_get_tsc_offset,
 	.set_tsc_offset		= svm_set_tsc_offset,
 	.get_cr0		= svm_get_cr0,

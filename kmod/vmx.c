@@ -1545,18 +1545,10 @@ static u64 *vmx_msr_field(struct vmx_vcpu *vmx, u32 index)
 	}
 }
 
-/* MKVM_REQ_MSR_FILTER: the passthrough MSRs the filter denies exit. */
-static void vmx_update_msr_intercepts(struct mkvm_vcpu *vcpu)
+static void vmx_set_msr_intercept(struct mkvm_vcpu *vcpu, u32 msr, bool read,
+				  bool write)
 {
-	static const u32 pass[] = MKVM_PASSTHROUGH_MSRS;
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(pass); i++)
-		vmx_msr_intercept(to_vmx(vcpu)->msr_bitmap, pass[i],
-				  !mkvm_msr_allowed(vcpu, pass[i],
-						    KVM_MSR_FILTER_READ),
-				  !mkvm_msr_allowed(vcpu, pass[i],
-						    KVM_MSR_FILTER_WRITE));
+	vmx_msr_intercept(to_vmx(vcpu)->msr_bitmap, msr, read, write);
 }
 
 static int vmx_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
@@ -1713,7 +1705,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.set_dr			= vmx_set_dr,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
-	.update_msr_intercepts	= vmx_update_msr_intercepts,
+	.set_msr_intercept	= vmx_set_msr_intercept,
 	.get_tsc_offset		= vmx_get_tsc_offset,
 	.set_tsc_offset		= vmx_set_tsc_offset,
 	.get_cr0		= vmx_get_cr0,
