@@ -273,6 +273,11 @@ static void guest_writer(struct ctl *ctl, uint64_t base)
 	uint64_t n = 0;
 	int i;
 
+	/*
+	 * Spin with IF set: Bochs stops for good while a nested guest spins
+	 * with it clear (testing.rst).  Nothing is ever injected here.
+	 */
+	asm volatile("sti");
 	while (!*(volatile uint64_t *)&ctl->stop)
 		for (i = 0; i < NPAGES; i++)
 			*(volatile uint64_t *)(base + i * PAGE) = ++n;
