@@ -469,6 +469,9 @@ bool mkvm_lapic_accept_events(struct mkvm_vcpu *vcpu)
 {
 	struct mkvm_lapic *apic = vcpu->apic;
 
+	/* Before every entry: nothing arrived is the common case. */
+	if (!READ_ONCE(apic->pending))
+		goto out;
 	if (test_and_clear_bit(MKVM_APIC_TIMER, &apic->pending)) {
 		if (apic_timer_mode(apic) == MKVM_APIC_TIMER_TSCDEADLINE)
 			apic->tsc_deadline = 0;
@@ -490,6 +493,7 @@ bool mkvm_lapic_accept_events(struct mkvm_vcpu *vcpu)
 	/* NMIs are not delivered yet (no NMI blocking): counted, dropped. */
 	if (test_and_clear_bit(MKVM_APIC_NMI, &apic->pending))
 		mkvm_stat_add(&vcpu->stats.nmi_dropped, 1);
+out:
 	return vcpu->mp_state == KVM_MP_STATE_RUNNABLE ||
 	       vcpu->mp_state == KVM_MP_STATE_HALTED;
 }
