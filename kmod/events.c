@@ -13,7 +13,12 @@
  * - An exception raised while one is pending or being re-delivered
  *   merges with it by the double-fault rule (mkvm_exception_merge()).
  * - An exception goes first; an interrupted NMI or interrupt waits for
- *   it; a new interrupt waits for both.  Real mode pushes no error code.
+ *   it; a new NMI waits for all three, and a new interrupt for the NMI.
+ *   Real mode pushes no error code.
+ * - NMIs (KVM_NMI, the LAPIC's, KVM_SET_VCPU_EVENTS) wait in a counter
+ *   as the CPU latches them: while one is masked or in delivery, one
+ *   more waits; otherwise two can.  Blocking by NMI is the backend's
+ *   (set when one is injected, cleared by the guest's IRET).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -54,6 +59,18 @@ void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector, bool has_error,
 	};
 }
 
+/* An NMI arrives for @vcpu (its own thread). */
+void mkvm_queue_nmi(struct mkvm_vcpu *vcpu)
+{
+	u8 limit = 2;
+
+	if (vcpu->ev.injected.type == MKVM_EVENT_NMI ||
+	    mkvm_ops->get_nmi_mask(vcpu))
+		limit = 1;
+	if (vcpu->ev.nmi_pending < limit)
+		vcpu->ev.nmi_pending++;
+}
+
 /* After an exit: an event the exit interrupted is delivered again. */
 void mkvm_events_after_exit(struct mkvm_vcpu *vcpu,
 			    const struct mkvm_exit *exit)
@@ -91,6 +108,11 @@ bool mkvm_inject_events(struct mkvm_vcpu *vcpu)
 	if (src) {
 		ev = *src;
 		src->type = MKVM_EVENT_NONE;
+	} else if (vcpu->ev.nmi_pending && mkvm_ops->nmi_allowed(vcpu)) {
+		ev = (struct mkvm_event){ .type = MKVM_EVENT_NMI,
+					  .vector = X86_TRAP_NMI };
+		vcpu->ev.nmi_pending--;
+		mkvm_stat_add(&vcpu->stats.nmi_injections, 1);
 	} else if (vcpu->apic) {
 		/* The LAPIC's (or the PIC's) highest, if the guest takes it. */
 		int vec = -1;

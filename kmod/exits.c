@@ -223,6 +223,7 @@ static const struct {
 	[MKVM_EXIT_HYPERCALL]	= { mkvm_handle_hypercall, MINIKVM_STAT_OTHER },
 	[MKVM_EXIT_RDTSCP]	= { mkvm_handle_rdtscp, MINIKVM_STAT_OTHER },
 	[MKVM_EXIT_IRQ_WINDOW]	= { mkvm_handle_nothing, MINIKVM_STAT_IRQ_WINDOW },
+	[MKVM_EXIT_NMI_WINDOW]	= { mkvm_handle_nothing, MINIKVM_STAT_IRQ_WINDOW },
 	[MKVM_EXIT_SHUTDOWN]	= { mkvm_handle_shutdown, MINIKVM_STAT_SHUTDOWN },
 	[MKVM_EXIT_FAIL_ENTRY]	= { mkvm_handle_fail_entry, MINIKVM_STAT_FAIL_ENTRY },
 	[MKVM_EXIT_UD]		= { mkvm_handle_ud, MINIKVM_STAT_EXCEPTION },

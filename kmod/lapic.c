@@ -490,9 +490,9 @@ bool mkvm_lapic_accept_events(struct mkvm_vcpu *vcpu)
 		if (vcpu->mp_state == KVM_MP_STATE_INIT_RECEIVED)
 			apic_do_sipi(vcpu, READ_ONCE(apic->sipi_vector));
 	}
-	/* NMIs are not delivered yet (no NMI blocking): counted, dropped. */
+	/* An NMI: in the queue, for events.c to inject. */
 	if (test_and_clear_bit(MKVM_APIC_NMI, &apic->pending))
-		mkvm_stat_add(&vcpu->stats.nmi_dropped, 1);
+		mkvm_queue_nmi(vcpu);
 out:
 	return vcpu->mp_state == KVM_MP_STATE_RUNNABLE ||
 	       vcpu->mp_state == KVM_MP_STATE_HALTED;

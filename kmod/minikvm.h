@@ -125,6 +125,7 @@ enum mkvm_exit_reason {
 	MKVM_EXIT_HYPERCALL,	/* VMMCALL/VMCALL */
 	MKVM_EXIT_RDTSCP,
 	MKVM_EXIT_IRQ_WINDOW,	/* the guest can take an interrupt */
+	MKVM_EXIT_NMI_WINDOW,	/* ... an NMI, or its NMI blocking ends */
 	MKVM_EXIT_SHUTDOWN,	/* triple fault */
 	MKVM_EXIT_FAIL_ENTRY,	/* VMRUN refused the state */
 	MKVM_EXIT_UD,		/* inject #UD (SVM/VMX instructions, ...) */
@@ -239,11 +240,21 @@ struct mkvm_backend_ops {
 	u64 (*get_cr0)(struct mkvm_vcpu *vcpu);
 	/* Events: RFLAGS.IF set and no interrupt shadow. */
 	bool (*interrupt_allowed)(struct mkvm_vcpu *vcpu);
+	/* An NMI can go in now: not blocked by NMI, MOV SS or STI. */
+	bool (*nmi_allowed)(struct mkvm_vcpu *vcpu);
+	/*
+	 * NMI blocking: set by the injection of an NMI, cleared when the
+	 * guest's IRET completes; KVM_GET/SET_VCPU_EVENTS read and write it.
+	 */
+	bool (*get_nmi_mask)(struct mkvm_vcpu *vcpu);
+	void (*set_nmi_mask)(struct mkvm_vcpu *vcpu, bool masked);
 	/* Deliver @ev at the next entry (events.c chose it, the only one). */
 	void (*inject_event)(struct mkvm_vcpu *vcpu, const struct mkvm_event *ev);
 	/* CR2 for a #PF the core injects (its faulting address). */
 	void (*set_cr2)(struct mkvm_vcpu *vcpu, u64 cr2);
 	void (*enable_irq_window)(struct mkvm_vcpu *vcpu, bool enable);
+	/* Ask for an exit as soon as an NMI that waits can go in. */
+	void (*enable_nmi_window)(struct mkvm_vcpu *vcpu, bool enable);
 	/* The interrupt shadow (STI/MOV SS), for KVM_GET/SET_VCPU_EVENTS. */
 	bool (*in_interrupt_shadow)(struct mkvm_vcpu *vcpu);
 	void (*set_interrupt_shadow)(struct mkvm_vcpu *vcpu, bool on);
@@ -372,7 +383,7 @@ struct mkvm_vcpu_stats {
 	/* With an in-kernel irqchip: HLT, NMIs. */
 	u64 halts;		/* HLTs handled in the kernel */
 	u64 halt_ns;		/* asleep in HLT or waiting for SIPI */
-	u64 nmi_dropped;	/* NMIs that arrived (not delivered yet) */
+	u64 nmi_injections;	/* NMIs injected (KVM_NMI, LAPIC, events) */
 	/* Interrupts received, by source: vcpu->irqs, summed by netlink.c. */
 	u64 irqs[MKVM_IRQ_SRC_NR];
 };
@@ -420,6 +431,8 @@ struct mkvm_vcpu {
 		struct mkvm_event injected;	/* [v] re-delivered first */
 		struct mkvm_event exception;	/* [v] raised, not yet delivered */
 		bool triple_fault;		/* [v] an exception during #DF */
+		/* NMIs to inject: KVM_NMI, the LAPIC's, KVM_SET_VCPU_EVENTS. */
+		u8 nmi_pending;			/* [v] 0-2 (mkvm_queue_nmi()) */
 	} ev;
 	u32 mp_state;			/* [v] KVM_MP_STATE_* */
 
@@ -568,6 +581,7 @@ void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector, bool has_error,
 void mkvm_events_after_exit(struct mkvm_vcpu *vcpu,
 			    const struct mkvm_exit *exit);
 bool mkvm_inject_events(struct mkvm_vcpu *vcpu);
+void mkvm_queue_nmi(struct mkvm_vcpu *vcpu);
 bool mkvm_event_pending(struct mkvm_vcpu *vcpu);
 
 /* exits.c: the exit table. */

@@ -36,9 +36,11 @@ static bool mkvm_want_irq_window(struct mkvm_vcpu *vcpu, bool injected)
 	return waiting && (injected || !mkvm_ops->interrupt_allowed(vcpu));
 }
 
-/* A halted vCPU wakes for an interrupt it can take now. */
+/* A halted vCPU wakes for an NMI or an interrupt it can take now. */
 static bool mkvm_halt_done(struct mkvm_vcpu *vcpu)
 {
+	if (vcpu->ev.nmi_pending && mkvm_ops->nmi_allowed(vcpu))
+		return true;
 	return mkvm_lapic_has_interrupt(vcpu) &&
 	       mkvm_ops->interrupt_allowed(vcpu);
 }
@@ -144,6 +146,8 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	/* Now that the entry is certain: nothing waits in the backend. */
 	injected = mkvm_inject_events(vcpu);
 	mkvm_ops->enable_irq_window(vcpu, mkvm_want_irq_window(vcpu, injected));
+	/* One more NMI waits (masked, or behind the event just injected). */
+	mkvm_ops->enable_nmi_window(vcpu, vcpu->ev.nmi_pending);
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 

@@ -43,10 +43,10 @@ static bool mkvm_exception_is_soft(u8 vector)
 
 /*
  * As KVM 6.1 without KVM_CAP_EXCEPTION_PAYLOAD: an exception raised but
- * not yet delivered is reported as injected, a soft one not at all.  No
- * NMI is ever pending (the LAPIC drops them) and NMI blocking is not
- * tracked, so nmi.pending and nmi.masked are 0.  The SIPI vector is
- * never reported (0, as KVM), nor SMM or a triple fault.
+ * not yet delivered is reported as injected, a soft one not at all.
+ * nmi.pending is whether an NMI waits (KVM 6.1 reports 0 or 1 too),
+ * nmi.masked whether NMIs are blocked.  The SIPI vector is never
+ * reported (0, as KVM), nor SMM or a triple fault.
  */
 static void mkvm_get_vcpu_events(struct mkvm_vcpu *vcpu,
 				 struct kvm_vcpu_events *e)
@@ -72,6 +72,8 @@ static void mkvm_get_vcpu_events(struct mkvm_vcpu *vcpu,
 	if (mkvm_ops->in_interrupt_shadow(vcpu))
 		e->interrupt.shadow = MKVM_SHADOW_MOV_SS | MKVM_SHADOW_STI;
 	e->nmi.injected = inj->type == MKVM_EVENT_NMI;
+	e->nmi.pending = vcpu->ev.nmi_pending != 0;
+	e->nmi.masked = mkvm_ops->get_nmi_mask(vcpu);
 	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
 }
 
@@ -124,9 +126,12 @@ static int mkvm_set_vcpu_events(struct mkvm_vcpu *vcpu,
 
 	if (e->flags & KVM_VCPUEVENT_VALID_SHADOW)
 		mkvm_ops->set_interrupt_shadow(vcpu, e->interrupt.shadow);
-	/* An NMI to deliver: dropped and counted, as the LAPIC's are. */
-	if ((e->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) && e->nmi.pending)
-		mkvm_stat_add(&vcpu->stats.nmi_dropped, 1);
+	/* As KVM: as many as the CPU can latch (mkvm_queue_nmi()). */
+	mkvm_ops->set_nmi_mask(vcpu, e->nmi.masked);
+	if (e->flags & KVM_VCPUEVENT_VALID_NMI_PENDING)
+		vcpu->ev.nmi_pending = min_t(u8, e->nmi.pending,
+					     e->nmi.masked || e->nmi.injected ?
+					     1 : 2);
 	if ((e->flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR) && vcpu->apic)
 		WRITE_ONCE(vcpu->apic->sipi_vector, e->sipi_vector);
 	if (vcpu->apic)

@@ -77,7 +77,7 @@ static const struct mkvm_stat mkvm_vcpu_stats[] = {
 	VCPU_EXITS("wbinvd_exits", MINIKVM_STAT_WBINVD),
 	VCPU_EXITS("other_exits", MINIKVM_STAT_OTHER),
 	VCPU_COUNTER("kernel_halts", halts),
-	VCPU_COUNTER("nmi_dropped", nmi_dropped),
+	VCPU_COUNTER("nmi_injections", nmi_injections),
 	VCPU_IRQS("irqs_line", MKVM_IRQ_SRC_LINE),
 	VCPU_IRQS("irqs_timer", MKVM_IRQ_SRC_TIMER),
 	VCPU_IRQS("irqs_ipi", MKVM_IRQ_SRC_IPI),

@@ -8,7 +8,7 @@
  * KERNEL_GS_BASE, CR0 and CR4 writes, every debug-register access,
  * RDTSCP, RDPMC, the SVM instructions, HLT, CPUID, INVD, WBINVD, XSETBV,
  * MONITOR/MWAIT, RDPRU, shutdown, physical interrupts, NMI, SMI, and
- * #AC, #DB, #MC, #UD.
+ * #AC, #DB, #MC, #UD; IRET while the guest handles an NMI.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -50,6 +50,18 @@ struct svm_vcpu {
 	u64 efer;		/* the guest's EFER; the VMCB's may lack LME */
 	/* Its MSR permission map: svm_msrpm's, less what the filter denies. */
 	unsigned long *msrpm;
+	/*
+	 * NMI blocking, which SVM leaves to the hypervisor: set when an NMI
+	 * is injected, with IRET intercepted; the IRET's exit comes before
+	 * it runs, so blocking ends at the first exit at another RIP.  To
+	 * get that exit when another NMI waits, the guest single-steps the
+	 * IRET (TF, and RF so that no breakpoint fires twice) as in KVM.
+	 */
+	bool nmi_masked;
+	bool nmi_iret;		/* IRET seen, at nmi_iret_rip: not done yet */
+	u64 nmi_iret_rip;
+	bool nmi_singlestep;	/* TF and RF set by us: the guest's in ... */
+	u64 nmi_guest_rflags;	/* ... the TF and RF bits of this */
 };
 
 static struct svm_vcpu *to_svm(struct mkvm_vcpu *vcpu)
@@ -299,6 +311,9 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	unsigned int i;
 
 	memset(svm->vmcb, 0, PAGE_SIZE);
+	svm->nmi_masked = false;
+	svm->nmi_iret = false;
+	svm->nmi_singlestep = false;
 	if (init) {
 		s->star = msrs[0];
 		s->lstar = msrs[1];
@@ -436,6 +451,20 @@ static void svm_inject_event(struct mkvm_vcpu *vcpu, const struct mkvm_event *ev
 	c->event_inj = ev->vector | type | SVM_EVTINJ_VALID |
 		       (ev->has_error ? SVM_EVTINJ_VALID_ERR : 0);
 	c->event_inj_err = ev->error;
+	if (ev->type == MKVM_EVENT_NMI) {
+		to_svm(vcpu)->nmi_masked = true;
+		to_svm(vcpu)->nmi_iret = false;
+		svm_set_intercept(c, INTERCEPT_IRET);
+	}
+}
+
+/* The #DB of a single step begun by svm_enable_nmi_window(): over. */
+static void svm_nmi_singlestep_done(struct svm_vcpu *svm)
+{
+	u64 ours = (X86_EFLAGS_TF | X86_EFLAGS_RF) & ~svm->nmi_guest_rflags;
+
+	svm->vmcb->save.rflags &= ~ours;
+	svm->nmi_singlestep = false;
 }
 
 /*
@@ -521,6 +550,13 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		svm_clr_intercept(c, INTERCEPT_VINTR);
 		c->int_ctl &= ~V_IRQ_MASK;
 		exit->reason = MKVM_EXIT_IRQ_WINDOW;
+		break;
+	case SVM_EXIT_IRET:
+		/* It has not run yet: blocking ends once RIP moves on. */
+		svm_clr_intercept(c, INTERCEPT_IRET);
+		svm->nmi_iret = true;
+		svm->nmi_iret_rip = svm->vmcb->save.rip;
+		exit->reason = MKVM_EXIT_NMI_WINDOW;
 		break;
 	case SVM_EXIT_IOIO:
 		svm_handle_io(svm, exit);
@@ -612,6 +648,12 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		};
 		break;
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
+		/* Our own single step (as KVM, it swallows the guest's). */
+		if (svm->nmi_singlestep) {
+			svm_nmi_singlestep_done(svm);
+			exit->reason = MKVM_EXIT_NMI_WINDOW;
+			break;
+		}
 		exit->reason = MKVM_EXIT_EXCEPTION;
 		exit->exception = (struct mkvm_event){
 			.type = MKVM_EVENT_EXCEPTION, .vector = X86_TRAP_DB,
@@ -704,6 +746,10 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vcpu->regs[0] = s->rax;
 	vcpu->regs[4] = s->rsp;
 	vcpu->rip = s->rip;
+	if (svm->nmi_iret && s->rip != svm->nmi_iret_rip) {
+		svm->nmi_iret = false;
+		svm->nmi_masked = false;
+	}
 	if (vcpu->apic && (c->int_ctl & V_TPR_MASK) != mkvm_lapic_get_cr8(vcpu))
 		mkvm_lapic_set_cr8(vcpu, c->int_ctl & V_TPR_MASK);
 
@@ -814,14 +860,27 @@ static void svm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
 	svm_write_efer(svm, r->efer);
 }
 
+/* The guest's RFLAGS: not TF and RF while we single-step it. */
 static u64 svm_get_rflags(struct mkvm_vcpu *vcpu)
 {
-	return to_svm(vcpu)->vmcb->save.rflags;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	u64 rflags = svm->vmcb->save.rflags;
+
+	if (svm->nmi_singlestep)
+		rflags &= ~((X86_EFLAGS_TF | X86_EFLAGS_RF) &
+			    ~svm->nmi_guest_rflags);
+	return rflags;
 }
 
 static void svm_set_rflags(struct mkvm_vcpu *vcpu, u64 rflags)
 {
-	to_svm(vcpu)->vmcb->save.rflags = rflags;
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (svm->nmi_singlestep) {
+		svm->nmi_guest_rflags = rflags;
+		rflags |= X86_EFLAGS_TF | X86_EFLAGS_RF;
+	}
+	svm->vmcb->save.rflags = rflags;
 }
 
 static u64 svm_get_dr(struct mkvm_vcpu *vcpu, int n)
@@ -964,6 +1023,47 @@ static bool svm_interrupt_allowed(struct mkvm_vcpu *vcpu)
 	       !svm_in_interrupt_shadow(vcpu);
 }
 
+static bool svm_nmi_allowed(struct mkvm_vcpu *vcpu)
+{
+	return !to_svm(vcpu)->nmi_masked && !svm_in_interrupt_shadow(vcpu);
+}
+
+static bool svm_get_nmi_mask(struct mkvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->nmi_masked;
+}
+
+static void svm_set_nmi_mask(struct mkvm_vcpu *vcpu, bool masked)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	svm->nmi_masked = masked;
+	svm->nmi_iret = false;
+	if (masked)
+		svm_set_intercept(&svm->vmcb->control, INTERCEPT_IRET);
+	else
+		svm_clr_intercept(&svm->vmcb->control, INTERCEPT_IRET);
+}
+
+/*
+ * An NMI waits.  While blocked by an NMI whose IRET has not come yet,
+ * the IRET intercept will exit; otherwise (the IRET is under way, or
+ * an interrupt shadow or an injected event is in the way) the guest
+ * single-steps one instruction.  A step under way is never cancelled.
+ */
+static void svm_enable_nmi_window(struct mkvm_vcpu *vcpu, bool enable)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+
+	if (!enable || svm->nmi_singlestep ||
+	    (svm->nmi_masked && !svm->nmi_iret))
+		return;
+	svm->nmi_guest_rflags = s->rflags;
+	svm->nmi_singlestep = true;
+	s->rflags |= X86_EFLAGS_TF | X86_EFLAGS_RF;
+}
+
 static u64 svm_get_cr0(struct mkvm_vcpu *vcpu)
 {
 	return to_svm(vcpu)->vmcb->save.cr0;
@@ -1036,6 +1136,10 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.set_tsc_offset		= svm_set_tsc_offset,
 	.get_cr0		= svm_get_cr0,
 	.interrupt_allowed	= svm_interrupt_allowed,
+	.nmi_allowed		= svm_nmi_allowed,
+	.get_nmi_mask		= svm_get_nmi_mask,
+	.set_nmi_mask		= svm_set_nmi_mask,
+	.enable_nmi_window	= svm_enable_nmi_window,
 	.inject_event		= svm_inject_event,
 	.set_cr2		= svm_set_cr2,
 	.enable_irq_window	= svm_enable_irq_window,

@@ -153,6 +153,11 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		vcpu->irq_vector = u->irq.irq;
 		r = 0;
 		break;
+	case KVM_NMI:
+		/* With or without an in-kernel irqchip, as KVM. */
+		mkvm_queue_nmi(vcpu);
+		r = 0;
+		break;
 	case KVM_GET_DEBUGREGS:
 		mkvm_get_debugregs(vcpu, &u->dbg);
 		r = copy_to_user(argp, &u->dbg, sizeof(u->dbg)) ? -EFAULT : 0;

@@ -65,6 +65,7 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_USER_NMI:
 	case KVM_CAP_INTR_SHADOW:
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:

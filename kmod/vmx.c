@@ -484,7 +484,8 @@ static int vmx_setup_controls(void)
 	rdmsrl(MSR_IA32_VMX_BASIC, basic);
 	tru = basic & VMX_BASIC_TRUE_CTLS;
 
-	r = vmx_adjust_ctl(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING, 0,
+	r = vmx_adjust_ctl(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
+			   PIN_BASED_VIRTUAL_NMIS, 0,
 			   tru ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
 				 MSR_IA32_VMX_PINBASED_CTLS, &vmx_cfg.pin);
 	r = r ?: vmx_adjust_ctl(CPU_BASED_HLT_EXITING |
@@ -497,6 +498,7 @@ static int vmx_setup_controls(void)
 				CPU_BASED_MWAIT_EXITING |
 				CPU_BASED_MONITOR_EXITING |
 				CPU_BASED_RDPMC_EXITING |
+				CPU_BASED_NMI_WINDOW_EXITING |
 				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, 0,
 				tru ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
 				      MSR_IA32_VMX_PROCBASED_CTLS, &vmx_cfg.cpu);
@@ -516,7 +518,7 @@ static int vmx_setup_controls(void)
 				tru ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
 				      MSR_IA32_VMX_EXIT_CTLS, &vmx_cfg.exit);
 	if (r) {
-		pr_err("VMX lacks a control minikvm needs (EFER/PAT switching, HLT/IO/DR/RDPMC/WBINVD exiting)\n");
+		pr_err("VMX lacks a control minikvm needs (EFER/PAT switching, HLT/IO/DR/RDPMC/WBINVD exiting, virtual NMIs)\n");
 		return r;
 	}
 	/* With TRUE controls these can be 0: with EPT, CR3 is the guest's. */
@@ -600,6 +602,7 @@ struct vmx_vcpu {
 	u32 event;		/* VM_ENTRY_INTR_INFO_FIELD to inject */
 	u32 event_err;
 	bool irq_window;
+	bool nmi_window;
 };
 
 static struct vmx_vcpu *to_vmx(struct mkvm_vcpu *vcpu)
@@ -647,6 +650,7 @@ static void vmx_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	vmx->intr_state = 0;
 	vmx->event = 0;
 	vmx->irq_window = false;
+	vmx->nmi_window = false;
 	vmx->exit_rip = ~0ULL;		/* no shadow survives at any RIP */
 	vmx->dirty = true;
 }
@@ -999,6 +1003,12 @@ static void vmx_inject_event(struct mkvm_vcpu *vcpu, const struct mkvm_event *ev
 		   ev->type == MKVM_EVENT_NMI ? INTR_TYPE_NMI_INTR :
 		   INTR_TYPE_HARD_EXCEPTION;
 
+	/*
+	 * Delivering an NMI blocks NMIs (virtual NMIs): entry refuses one
+	 * with blocking already set, which KVM_SET_VCPU_EVENTS can ask for.
+	 */
+	if (ev->type == MKVM_EVENT_NMI)
+		vmx->intr_state &= ~GUEST_INTR_STATE_NMI;
 	/* events.c gives no error code in real mode: entry would refuse it. */
 	vmx->event = ev->vector | type | INTR_INFO_VALID_MASK |
 		     (ev->has_error ? INTR_INFO_DELIVER_CODE_MASK : 0);
@@ -1017,6 +1027,7 @@ static void vmx_vectoring(struct mkvm_event *ev)
 		ev->type = MKVM_EVENT_INTR;
 		break;
 	case INTR_TYPE_NMI_INTR:
+		/* Not delivered: no blocking yet (vmx_inject_event()). */
 		ev->type = MKVM_EVENT_NMI;
 		break;
 	case INTR_TYPE_HARD_EXCEPTION:
@@ -1144,6 +1155,10 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 	case EXIT_REASON_INTERRUPT_WINDOW:
 		vmx->irq_window = false;
 		exit->reason = MKVM_EXIT_IRQ_WINDOW;
+		break;
+	case EXIT_REASON_NMI_WINDOW:
+		vmx->nmi_window = false;
+		exit->reason = MKVM_EXIT_NMI_WINDOW;
 		break;
 	case EXIT_REASON_IO_INSTRUCTION:
 		vmx_handle_io(vmx, qual, exit);
@@ -1296,6 +1311,30 @@ static void vmx_perf_msrs(struct vmx_vcpu *vmx)
 	}
 }
 
+/*
+ * An exit in the middle of an IRET that unblocked NMIs (a fault on its
+ * stack pops, an EPT violation there) reports "NMI unblocking due to
+ * IRET": the IRET runs again, so NMIs are blocked again until it
+ * completes (SDM 27.2.3).  Not when the exit interrupted an event.
+ */
+#define VMX_EPT_QUAL_NMI_UNBLOCK	BIT(12)
+
+static void vmx_nmi_reblock(struct vmx_vcpu *vmx, u16 reason,
+			    const struct mkvm_exit *exit)
+{
+	bool unblocked = false;
+
+	if (exit->vectoring.type)
+		return;
+	if (reason == EXIT_REASON_EXCEPTION_NMI)
+		unblocked = vmcs_read(VM_EXIT_INTR_INFO) & INTR_INFO_UNBLOCK_NMI;
+	else if (reason == EXIT_REASON_EPT_VIOLATION)
+		unblocked = vmcs_read(EXIT_QUALIFICATION) &
+			    VMX_EPT_QUAL_NMI_UNBLOCK;
+	if (unblocked)
+		vmx->intr_state |= GUEST_INTR_STATE_NMI;
+}
+
 static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1337,6 +1376,8 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	cpu_ctl = vmx_cfg.cpu;
 	if (vmx->irq_window)
 		cpu_ctl |= CPU_BASED_INTR_WINDOW_EXITING;
+	if (vmx->nmi_window)
+		cpu_ctl |= CPU_BASED_NMI_WINDOW_EXITING;
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, cpu_ctl);
 
 	/* What VM exit loads with fixed values, and the kernel needs back. */
@@ -1421,6 +1462,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	/* What the exit interrupted goes to the core's queue (events.c). */
 	vmx_vectoring(&exit->vectoring);
 	vmx_handle_exit(vmx, reason, exit);
+	vmx_nmi_reblock(vmx, (u16)reason, exit);
 }
 
 /* ---- state --------------------------------------------------------------- */
@@ -1648,6 +1690,34 @@ static bool vmx_interrupt_allowed(struct mkvm_vcpu *vcpu)
 	return (vmx->rflags & X86_EFLAGS_IF) && !vmx_in_interrupt_shadow(vcpu);
 }
 
+/* Virtual NMIs: the CPU tracks blocking by NMI in the interruptibility. */
+static bool vmx_nmi_allowed(struct mkvm_vcpu *vcpu)
+{
+	return !(to_vmx(vcpu)->intr_state & GUEST_INTR_STATE_NMI) &&
+	       !vmx_in_interrupt_shadow(vcpu);
+}
+
+static bool vmx_get_nmi_mask(struct mkvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->intr_state & GUEST_INTR_STATE_NMI;
+}
+
+static void vmx_set_nmi_mask(struct mkvm_vcpu *vcpu, bool masked)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	if (masked)
+		vmx->intr_state |= GUEST_INTR_STATE_NMI;
+	else
+		vmx->intr_state &= ~GUEST_INTR_STATE_NMI;
+}
+
+/* NMI-window exiting: an exit once neither NMI nor MOV SS blocks one. */
+static void vmx_enable_nmi_window(struct mkvm_vcpu *vcpu, bool enable)
+{
+	to_vmx(vcpu)->nmi_window = enable;
+}
+
 static u64 vmx_get_cr0(struct mkvm_vcpu *vcpu)
 {
 	return to_vmx(vcpu)->cr0;
@@ -1710,6 +1780,10 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.set_tsc_offset		= vmx_set_tsc_offset,
 	.get_cr0		= vmx_get_cr0,
 	.interrupt_allowed	= vmx_interrupt_allowed,
+	.nmi_allowed		= vmx_nmi_allowed,
+	.get_nmi_mask		= vmx_get_nmi_mask,
+	.set_nmi_mask		= vmx_set_nmi_mask,
+	.enable_nmi_window	= vmx_enable_nmi_window,
 	.inject_event		= vmx_inject_event,
 	.set_cr2		= vmx_set_cr2,
 	.enable_irq_window	= vmx_enable_irq_window,

@@ -66,7 +66,7 @@ enum minikvm_exit_stat {
 	MINIKVM_STAT_CPUID,
 	MINIKVM_STAT_MSR,
 	MINIKVM_STAT_INTR,		/* host interrupts, NMIs, SMIs */
-	MINIKVM_STAT_IRQ_WINDOW,
+	MINIKVM_STAT_IRQ_WINDOW,	/* interrupt and NMI windows */
 	MINIKVM_STAT_XSETBV,
 	MINIKVM_STAT_EXCEPTION,		/* #UD, #AC, #DB and the like */
 	MINIKVM_STAT_SHUTDOWN,
