@@ -524,6 +524,8 @@ static int vmx_setup_controls(void)
 	/* With TRUE controls these can be 0: with EPT, CR3 is the guest's. */
 	vmx_cfg.cpu &= ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
 			 CPU_BASED_INVLPG_EXITING);
+	/* Required above, but set only while an NMI waits (vmx_vcpu_run()). */
+	vmx_cfg.cpu &= ~CPU_BASED_NMI_WINDOW_EXITING;
 	/* Entry in IA-32e mode follows the guest's EFER.LMA, per vCPU. */
 	vmx_cfg.entry &= ~VM_ENTRY_IA32E_MODE;
 
