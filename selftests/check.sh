@@ -10,7 +10,8 @@
 # MKVM_APPEND adds guest kernel arguments, e.g. "mkvm.only=kvm" or
 # "mkvm.tests=device_test" (see selftests/guest-run.sh); MKVM_SMP sets
 # the test VM's CPU count (QEMU 2, Bochs 1 by default), MKVM_MEM its
-# memory in MiB under QEMU (default 1024).
+# memory in MiB under QEMU (default 1024; 2048 for svm-6.1, where four
+# of KVM's selftests give each vCPU 1 GiB of guest memory).
 # A SUITE names a configuration or a prefix of one: "svm" selects
 # svm-6.1 and svm-6.12.
 #   lint      checkpatch --strict, W=1 and sparse on both kernels
@@ -208,13 +209,14 @@ check_dmesg() { # suite log
 run_rig() { # suite vmm kver mode timeout [image kdir moddir]
 	local suite=$1 vmm=$2 kver=$3 mode=$4 tmo=$5
 	local image=${6:-/boot/vmlinuz-$3} kdir=${7:-} moddir=${8:-}
-	local log=$B/$suite.log t0=$SECONDS rc kst=""
+	local log=$B/$suite.log t0=$SECONDS rc kst="" mem=${MKVM_MEM:-}
 	echo "# $suite: $vmm, kernel $kver"
 	if ! mkvm_build_module "$kver" ${kdir:+"$kdir"}; then
 		fail "$suite: build minikvm.ko for $kver"
 		return
 	fi
 	# KVM's selftests: in svm-6.1 only (CI time), unless MKVM_APPEND says no.
+	[ "$suite" = svm-6.1 ] && mem=${MKVM_MEM:-2048}
 	kst_bins=""
 	if [ "$suite" = svm-6.1 ] && kst_wanted; then
 		if bash selftests/peers/kvm-selftests-build.sh "$B" "$KST_EXPECT"; then
@@ -237,7 +239,7 @@ run_rig() { # suite vmm kver mode timeout [image kdir moddir]
 	fi
 	bash selftests/rig/boot.sh --vmm "$vmm" --kernel "$image" \
 		--initrd "$B/$suite.cpio.gz" --log "$log" --timeout "$tmo" \
-		${MKVM_SMP:+--smp "$MKVM_SMP"} ${MKVM_MEM:+--mem "$MKVM_MEM"} --append "mkvm.mode=$mode ${MKVM_APPEND:-}"
+		${MKVM_SMP:+--smp "$MKVM_SMP"} ${mem:+--mem "$mem"} --append "mkvm.mode=$mode ${MKVM_APPEND:-}"
 	rc=$?
 	parse_log "$suite" "$log"
 	[ $rc = 0 ] && grep -q '^MKVM-DONE rc=' "$log" &&

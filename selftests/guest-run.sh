@@ -15,7 +15,7 @@
 #                           kvm-selftests: KVM's selftests (below) only,
 #                           kvm-selftests/NAME: that one of them
 #   mkvm.peers=0            no run of KVM's selftests
-#   mkvm.kst_timeout=S      time limit of one KVM selftest (default 60 s)
+#   mkvm.kst_timeout=S      time limit of one KVM selftest (default 240 s)
 # KVM's own selftests run where the payload has them (/mkvm/kvm-selftests,
 # svm-6.1 only): each binary on /dev/kvm as a node with minikvm's device
 # number while minikvm is loaded, then on kvm_amd's /dev/kvm, with a time
@@ -98,7 +98,7 @@ run_tests() { # device module tests...
 # KVM's selftests on /dev/kvm, whichever module is behind it.
 run_kst() { # device label
 	case "$only" in ""|"$(basename "$1")") ;; *) return ;; esac
-	tmo=$(opt kst_timeout | grep -x '[0-9][0-9]*' || echo 60)
+	tmo=$(opt kst_timeout | grep -x '[0-9][0-9]*' || echo 240)
 	# hardware_disable_test's named semaphores live in /dev/shm.
 	[ -d /dev/shm ] || { mkdir /dev/shm && mount -t tmpfs tmpfs /dev/shm; }
 	for t in $kst; do
