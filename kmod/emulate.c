@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The MMIO instruction decoder, the segment checks of an emulated data
- * access and the guest page-table walker.
+ * The instruction decoder, the segment checks of an emulated data access
+ * and the guest page-table walker.
+ *
+ * One scan of the prefixes and the opcode (mkvm_decode_head()) serves
+ * every decoder: the MOV family for MMIO, the string instructions of
+ * MMIO and port IO, the MOV CR/DR, CLTS and LMSW of the CR and DR
+ * intercepts, and the prefix count that gives an intercepted
+ * instruction's length when the CPU reports only its opcode's.
  *
  * On a nested page fault the guest-physical address is usually known, so
- * the decoder mostly works out what the instruction does with it: length,
- * direction, access size, and the register or immediate involved.  It
- * also keeps the parts of the memory operand's address, for the faults
- * where the guest-physical address is that of a guest page-table entry
- * instead (mkvm_insn_ea()).  No flags, no string instructions.
+ * the MOV decoder mostly works out what the instruction does with it:
+ * length, direction, access size, and the register or immediate
+ * involved.  It also keeps the parts of the memory operand's address,
+ * for the faults where the guest-physical address is that of a guest
+ * page-table entry instead (mkvm_insn_ea()).  No flags.
  *
  * This file is also built on the host by selftests/unit/run.sh, with the
  * stand-in headers of selftests/unit/include: keep the includes to these.
@@ -66,7 +72,6 @@ struct mkvm_decoder {
 	unsigned int avail;
 	unsigned int pos;
 	u8 rex;
-	int seg;		/* segment override prefix, -1 if none */
 };
 
 /* Whether @n more bytes exist: -EINVAL past 15 bytes, -EAGAIN past @avail. */
@@ -198,63 +203,105 @@ static int mkvm_decode_modrm(struct mkvm_decoder *d, u8 modrm, bool long64,
 	return mod ? mkvm_read_disp(d, mod == 1 ? 1 : 4, &insn->disp) : 0;
 }
 
-int mkvm_insn_decode(const u8 *code, unsigned int avail,
-		     enum mkvm_cpu_mode mode, struct mkvm_insn *insn)
+/*
+ * The prefixes and the opcode.  A REX prefix counts only right before
+ * the opcode: a legacy prefix after it cancels it, as on the CPU.  40-4F
+ * are REX only in 64-bit mode (INC and DEC elsewhere).  0F 38 and 0F 3A
+ * come back as 0x0f38 and 0x0f3a, their third byte unread: no decoder
+ * takes them.
+ */
+static int mkvm_decode_head(struct mkvm_decoder *d, enum mkvm_cpu_mode mode,
+			    struct mkvm_insn_head *h)
 {
-	struct mkvm_decoder d = { .code = code, .avail = avail, .seg = -1 };
 	bool long64 = mode == MKVM_MODE_LONG64;
 	bool wide = long64 || mode == MKVM_MODE_PROT32;
 	bool opsize_prefix = false, adsize_prefix = false;
-	const struct mkvm_opcode *op;
-	unsigned int osize, asize, reg = 0, imm_len;
-	u8 byte, modrm, rex = 0;
-	u64 imm = 0;
-	u16 opcode;
+	u8 byte;
 	int ret;
 
+	h->seg = -1;
+	h->rep = 0;
+	h->lock = false;
+	h->rex = 0;
 	for (;;) {
-		ret = mkvm_next_byte(&d, &byte);
+		ret = mkvm_next_byte(d, &byte);
 		if (ret)
 			return ret;
 		if (long64 && (byte & 0xf0) == 0x40) {
-			rex = byte;
+			h->rex = byte;
 			continue;
 		}
 		if (byte == 0x66)
 			opsize_prefix = true;
 		else if (byte == 0x67)
 			adsize_prefix = true;
+		else if (byte == 0xf0)
+			h->lock = true;
+		else if (byte == 0xf2 || byte == 0xf3)
+			h->rep = byte;		/* the last one counts */
 		else if (mkvm_seg_prefix(byte) >= 0)
-			d.seg = mkvm_seg_prefix(byte);	/* the last one counts */
-		else if (byte != 0xf0)		/* LOCK: #UD on a MOV anyway */
+			h->seg = mkvm_seg_prefix(byte);	/* here too */
+		else
 			break;
-		rex = 0;	/* a REX counts only right before the opcode */
+		h->rex = 0;
 	}
-	d.rex = rex;
-
-	opcode = byte;
+	d->rex = h->rex;
+	h->nr_prefixes = d->pos - 1;
+	h->opcode = byte;
 	if (byte == 0x0f) {
-		ret = mkvm_next_byte(&d, &byte);
+		ret = mkvm_next_byte(d, &byte);
 		if (ret)
 			return ret;
-		opcode = 0x0f00 | byte;
+		h->opcode = 0x0f00 | byte;
 	}
-	op = mkvm_find_opcode(opcode);
+	h->len = d->pos;
+
+	if (h->rex & REX_W)
+		h->osize = 8;
+	else
+		h->osize = wide != opsize_prefix ? 4 : 2;
+	if (long64)
+		h->asize = adsize_prefix ? 4 : 8;
+	else
+		h->asize = wide != adsize_prefix ? 4 : 2;
+	return 0;
+}
+
+int mkvm_insn_decode_head(const u8 *code, unsigned int avail,
+			  enum mkvm_cpu_mode mode, struct mkvm_insn_head *h)
+{
+	struct mkvm_decoder d = { .code = code, .avail = avail };
+
+	return mkvm_decode_head(&d, mode, h);
+}
+
+int mkvm_insn_decode(const u8 *code, unsigned int avail,
+		     enum mkvm_cpu_mode mode, struct mkvm_insn *insn)
+{
+	struct mkvm_decoder d = { .code = code, .avail = avail };
+	bool long64 = mode == MKVM_MODE_LONG64;
+	const struct mkvm_opcode *op;
+	unsigned int osize, asize, reg = 0, imm_len;
+	struct mkvm_insn_head h;
+	u8 modrm, rex;
+	u64 imm = 0;
+	int ret;
+
+	ret = mkvm_decode_head(&d, mode, &h);
+	if (ret)
+		return ret;
+	/* REP, or XACQUIRE/XRELEASE: no MOV a driver would write. */
+	if (h.rep)
+		return -EINVAL;
+	rex = h.rex;
+	op = mkvm_find_opcode(h.opcode);
 	if (!op)
 		return -EINVAL;
 	if ((op->flags & OP_REXW) && !(rex & REX_W))
 		return -EINVAL;		/* arpl, or a movsxd nobody emits */
 
-	if (op->flags & OP_BYTE)
-		osize = 1;
-	else if (rex & REX_W)
-		osize = 8;
-	else
-		osize = wide != opsize_prefix ? 4 : 2;
-	if (long64)
-		asize = adsize_prefix ? 4 : 8;
-	else
-		asize = wide != adsize_prefix ? 4 : 2;
+	osize = op->flags & OP_BYTE ? 1 : h.osize;
+	asize = h.asize;
 	insn->asize = asize;
 
 	if (op->flags & OP_MOFFS) {
@@ -281,8 +328,8 @@ int mkvm_insn_decode(const u8 *code, unsigned int avail,
 		if ((rex & REX_R) && !(op->flags & OP_IMM))
 			reg += 8;
 	}
-	if (d.seg >= 0)
-		insn->seg = d.seg;
+	if (h.seg >= 0)
+		insn->seg = h.seg;
 
 	if (op->flags & OP_IMM) {
 		imm_len = osize == 8 ? 4 : osize;
@@ -307,6 +354,122 @@ int mkvm_insn_decode(const u8 *code, unsigned int avail,
 	insn->reg = reg;
 	insn->dst_size = osize;
 	insn->sign_extend = op->flags & OP_SEXT;
+	return 0;
+}
+
+int mkvm_insn_decode_string(const u8 *code, unsigned int avail,
+			    enum mkvm_cpu_mode mode,
+			    struct mkvm_string_insn *si)
+{
+	struct mkvm_decoder d = { .code = code, .avail = avail };
+	struct mkvm_insn_head h;
+	int ret;
+
+	ret = mkvm_decode_head(&d, mode, &h);
+	if (ret)
+		return ret;
+	switch (h.opcode) {
+	case 0x6c:
+	case 0x6d:
+		si->op = MKVM_STRING_INS;
+		break;
+	case 0x6e:
+	case 0x6f:
+		si->op = MKVM_STRING_OUTS;
+		break;
+	case 0xa4:
+	case 0xa5:
+		si->op = MKVM_STRING_MOVS;
+		break;
+	case 0xaa:
+	case 0xab:
+		si->op = MKVM_STRING_STOS;
+		break;
+	case 0xac:
+	case 0xad:
+		si->op = MKVM_STRING_LODS;
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* Even opcodes move bytes; port IO has no 64-bit form. */
+	si->size = h.opcode & 1 ? h.osize : 1;
+	if (si->size == 8 && (si->op == MKVM_STRING_INS ||
+			      si->op == MKVM_STRING_OUTS))
+		si->size = 4;
+	si->len = h.len;
+	si->asize = h.asize;
+	si->seg = h.seg >= 0 ? h.seg : MKVM_SEG_DS;	/* ES:rDI is fixed */
+	si->rep = h.rep;
+	return 0;
+}
+
+int mkvm_insn_decode_sysreg(const u8 *code, unsigned int avail,
+			    enum mkvm_cpu_mode mode,
+			    struct mkvm_sysreg_insn *si)
+{
+	struct mkvm_decoder d = { .code = code, .avail = avail };
+	struct mkvm_insn_head h;
+	struct mkvm_insn mem;
+	u8 modrm;
+	int ret;
+
+	ret = mkvm_decode_head(&d, mode, &h);
+	if (ret)
+		return ret;
+	si->reg = 0;
+	si->gpr = 0;
+	si->mem = false;
+	si->has_msw = false;
+	si->msw = 0;
+	switch (h.opcode) {
+	case 0x0f06:
+		si->op = MKVM_SYSREG_CLTS;
+		si->len = d.pos;
+		return 0;
+	case 0x0f01:
+		si->op = MKVM_SYSREG_LMSW;	/* if ModRM.reg is 6 */
+		break;
+	case 0x0f20:
+		si->op = MKVM_SYSREG_CR_READ;
+		break;
+	case 0x0f21:
+		si->op = MKVM_SYSREG_DR_READ;
+		break;
+	case 0x0f22:
+		si->op = MKVM_SYSREG_CR_WRITE;
+		break;
+	case 0x0f23:
+		si->op = MKVM_SYSREG_DR_WRITE;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	ret = mkvm_next_byte(&d, &modrm);
+	if (ret)
+		return ret;
+	si->gpr = (modrm & 7) | (d.rex & REX_B ? 8 : 0);
+	if (si->op != MKVM_SYSREG_LMSW) {
+		si->reg = ((modrm >> 3) & 7) | (d.rex & REX_R ? 8 : 0);
+		si->len = d.pos;
+		return 0;
+	}
+
+	/* The rest of group 7 (SGDT, INVLPG, SWAPGS, ...) is not ours. */
+	if (((modrm >> 3) & 7) != 6)
+		return -EINVAL;
+	if (modrm >> 6 != 3) {
+		/* LMSW m16: walk over the operand, for the length. */
+		si->gpr = 0;
+		si->mem = true;
+		mem.asize = h.asize;
+		ret = mkvm_decode_modrm(&d, modrm,
+					mode == MKVM_MODE_LONG64, &mem);
+		if (ret)
+			return ret;
+	}
+	si->len = d.pos;
 	return 0;
 }
 

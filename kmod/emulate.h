@@ -69,12 +69,101 @@ enum {
 #define MKVM_EA_RIP	(-2)	/* RIP-relative: from the next instruction */
 
 /*
- * Decode the instruction at @code (@avail bytes valid).  Returns 0, or
- * -EINVAL for an instruction the decoder does not handle, -EAGAIN if
- * @avail is too short to hold it.
+ * The one decoder.  Each mkvm_insn_decode*() below takes the bytes at
+ * CS:RIP (@code, @avail of them valid: access.c fetches up to 15) and
+ * the code size of the guest, and returns 0, or -EINVAL for bytes that
+ * are not an instruction it handles (or longer than 15 bytes), -EAGAIN
+ * if @avail is too short to hold it.  They share the scan of the
+ * prefixes and the opcode, which mkvm_insn_decode_head() returns alone.
+ */
+
+/*
+ * The legacy prefixes in front of an instruction (any number, in any
+ * order, the last of a group counting), its REX prefix (64-bit mode, right
+ * before the opcode) and its opcode.
+ */
+struct mkvm_insn_head {
+	u8 len;			/* prefixes and opcode bytes */
+	u8 nr_prefixes;		/* legacy and REX prefix bytes */
+	u16 opcode;		/* one byte, or 0x0fxx for 0F xx */
+	u8 osize;		/* operand size, unless 8-bit: 2, 4 or 8 */
+	u8 asize;		/* address size: 2, 4 or 8 */
+	s8 seg;			/* MKVM_SEG_* of the override, -1 if none */
+	u8 rep;			/* the F2 or F3 prefix, 0 if none */
+	bool lock;		/* F0 */
+	u8 rex;			/* the REX prefix, 0 if none */
+};
+
+int mkvm_insn_decode_head(const u8 *code, unsigned int avail,
+			  enum mkvm_cpu_mode mode, struct mkvm_insn_head *h);
+
+/*
+ * The MOV family that accesses memory (MOV, MOVZX, MOVSX, MOVSXD): what
+ * an MMIO access needs.  F2 and F3 prefixes are refused.
  */
 int mkvm_insn_decode(const u8 *code, unsigned int avail,
 		     enum mkvm_cpu_mode mode, struct mkvm_insn *insn);
+
+/* String instructions: MOVS, STOS, LODS (MMIO) and INS, OUTS (port IO). */
+enum mkvm_string_op {
+	MKVM_STRING_MOVS,
+	MKVM_STRING_STOS,
+	MKVM_STRING_LODS,
+	MKVM_STRING_INS,
+	MKVM_STRING_OUTS,
+};
+
+struct mkvm_string_insn {
+	u8 len;			/* bytes, prefixes included */
+	u8 op;			/* enum mkvm_string_op */
+	u8 size;		/* element: 1, 2, 4 or 8 (INS/OUTS: up to 4) */
+	u8 asize;		/* address size: 2, 4 or 8 (rSI, rDI, rCX) */
+	u8 seg;			/* of the source (rSI): the override, or DS */
+	bool rep;		/* F2 or F3: repeated rCX times */
+};
+
+int mkvm_insn_decode_string(const u8 *code, unsigned int avail,
+			    enum mkvm_cpu_mode mode,
+			    struct mkvm_string_insn *si);
+
+/*
+ * MOV to or from a control or debug register, CLTS and LMSW: the
+ * instructions behind the CR and DR intercepts (cr.c, dr.c).  The
+ * decoder fills it from the bytes at CS:RIP; a backend whose CPU decoded
+ * the instruction (VMX's exit qualification) fills it instead.
+ */
+enum mkvm_sysreg_op {
+	MKVM_SYSREG_NONE,	/* not decoded (yet) */
+	MKVM_SYSREG_CR_WRITE,	/* MOV CRn, reg (0F 22) */
+	MKVM_SYSREG_CR_READ,	/* MOV reg, CRn (0F 20) */
+	MKVM_SYSREG_DR_WRITE,	/* MOV DRn, reg (0F 23) */
+	MKVM_SYSREG_DR_READ,	/* MOV reg, DRn (0F 21) */
+	MKVM_SYSREG_CLTS,	/* 0F 06 */
+	MKVM_SYSREG_LMSW,	/* 0F 01 /6: CR0 bits 3:0 from reg or m16 */
+};
+
+struct mkvm_sysreg_insn {
+	u8 op;			/* enum mkvm_sysreg_op */
+	u8 len;			/* bytes, prefixes included */
+	/*
+	 * MOV CR/DR: the CR or DR (ModRM.reg with REX.R, 0-15) and the GPR
+	 * (ModRM.rm with REX.B; ModRM.mod is ignored, as by the CPU).  The
+	 * GPR is moved whole in 64-bit mode, its low 32 bits otherwise.
+	 */
+	u8 reg;
+	u8 gpr;
+	/*
+	 * LMSW: the source is @gpr, or memory if @mem; @msw holds it if
+	 * the CPU gave it (@has_msw), which the decoder never does.
+	 */
+	bool mem;
+	bool has_msw;
+	u16 msw;
+};
+
+int mkvm_insn_decode_sysreg(const u8 *code, unsigned int avail,
+			    enum mkvm_cpu_mode mode,
+			    struct mkvm_sysreg_insn *si);
 
 /*
  * The effective address (the offset in the segment, before the segment

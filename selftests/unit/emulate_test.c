@@ -827,6 +827,465 @@ TEST(decode_truncated)
 	EXPECT_EQ(-EAGAIN, mkvm_insn_decode(&prefixes[5], 1, P32, &insn));
 }
 
+/*
+ * The prefix and opcode scan that every decoder shares.  As above, the
+ * bytes of each row were checked with objdump; a row's bytes may go on
+ * past the head (an operand), which the scan must not read.
+ */
+struct head_case {
+	const char *text;
+	enum mkvm_cpu_mode mode;
+	u8 len, nr_prefixes, osize, asize, rep, rex;
+	s8 seg;
+	bool lock;
+	u16 opcode;
+	u8 n;
+	u8 bytes[24];
+};
+
+#define NOSEG		(-1)
+#define HEAD(l, np, op, os, as, sg) \
+			.len = l, .nr_prefixes = np, .opcode = op, \
+			.osize = os, .asize = as, .seg = sg
+
+static const struct head_case head_cases[] = {
+	{ "cpuid", L64, HEAD(2, 0, 0x0fa2, 4, 8, NOSEG),
+	  B(0x0f, 0xa2) },
+	{ "data16 cpuid", L64, HEAD(3, 1, 0x0fa2, 2, 8, NOSEG),
+	  B(0x66, 0x0f, 0xa2) },
+	{ "rex.W cpuid", L64, HEAD(3, 1, 0x0fa2, 8, 8, NOSEG), .rex = 0x48,
+	  B(0x48, 0x0f, 0xa2) },
+	{ "wbnoinvd", L64, HEAD(3, 1, 0x0f09, 4, 8, NOSEG), .rep = 0xf3,
+	  B(0xf3, 0x0f, 0x09) },
+	{ "hlt", L64, HEAD(1, 0, 0xf4, 4, 8, NOSEG),
+	  B(0xf4) },
+	{ "rep stos %rax,%es:(%rdi)", L64, HEAD(3, 2, 0xab, 8, 8, NOSEG),
+	  .rep = 0xf3, .rex = 0x48,
+	  B(0xf3, 0x48, 0xab) },
+	/* a REX followed by a legacy prefix does not count */
+	{ "rex.W stos %ax,%es:(%rdi)", L64, HEAD(3, 2, 0xab, 2, 8, NOSEG),
+	  B(0x48, 0x66, 0xab) },
+	{ "lock incw %fs:(%r8d)", L64, HEAD(6, 5, 0xff, 2, 4, MKVM_SEG_FS),
+	  .lock = true, .rex = 0x41,
+	  B(0x64, 0xf0, 0x67, 0x66, 0x41, 0xff, 0x00) },
+	/* a repeated prefix is still one; the last of a group counts */
+	{ "addr32 movsb %ds:(%esi),%es:(%edi)", L64,
+	  HEAD(3, 2, 0xa4, 4, 4, NOSEG),
+	  B(0x67, 0x67, 0xa4) },
+	{ "cs movsl %fs:(%rsi),%es:(%rdi)", L64,
+	  HEAD(3, 2, 0xa5, 4, 8, MKVM_SEG_FS),
+	  B(0x2e, 0x64, 0xa5) },
+	{ "rep repnz movsb", L64, HEAD(3, 2, 0xa4, 4, 8, NOSEG), .rep = 0xf2,
+	  B(0xf3, 0xf2, 0xa4) },
+	{ "movbe (%rax),%eax", L64, HEAD(2, 0, 0x0f38, 4, 8, NOSEG),
+	  B(0x0f, 0x38, 0xf0, 0x00) },
+	{ "mov %rax,%cr8", L64, HEAD(3, 1, 0x0f22, 4, 8, NOSEG), .rex = 0x44,
+	  B(0x44, 0x0f, 0x22, 0xc0) },
+	{ "14 x rex.W nop", L64, HEAD(15, 14, 0x90, 8, 8, NOSEG), .rex = 0x48,
+	  B(0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48,
+	    0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x90) },
+	{ "13 x cs cpuid", L64, HEAD(15, 13, 0x0fa2, 4, 8, MKVM_SEG_CS),
+	  B(0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e,
+	    0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x0f, 0xa2) },
+	/* 40-4F are opcodes outside 64-bit mode */
+	{ "dec %eax", P32, HEAD(1, 0, 0x48, 4, 4, NOSEG),
+	  B(0x48) },
+	{ "insw (%dx),%es:(%edi)", P32, HEAD(2, 1, 0x6d, 2, 4, NOSEG),
+	  B(0x66, 0x6d) },
+	{ "rep movsb %ds:(%si),%es:(%di)", P32, HEAD(3, 2, 0xa4, 4, 2, NOSEG),
+	  .rep = 0xf3,
+	  B(0x67, 0xf3, 0xa4) },
+	{ "addr16 movsb %ds:(%si),%es:(%di)", P32,
+	  HEAD(3, 2, 0xa4, 4, 2, NOSEG),
+	  B(0x67, 0x67, 0xa4) },
+	{ "lock incl %ss:(%eax)", P32, HEAD(3, 2, 0xff, 4, 4, MKVM_SEG_SS),
+	  .lock = true,
+	  B(0x36, 0xf0, 0xff, 0x00) },
+	{ "inc %ax", R16, HEAD(1, 0, 0x40, 2, 2, NOSEG),
+	  B(0x40) },
+	{ "lods %ds:(%si),%eax", R16, HEAD(2, 1, 0xad, 4, 2, NOSEG),
+	  B(0x66, 0xad) },
+	{ "rep movsl %ds:(%esi),%es:(%edi)", R16,
+	  HEAD(4, 3, 0xa5, 4, 4, NOSEG), .rep = 0xf3,
+	  B(0x67, 0x66, 0xf3, 0xa5) },
+	{ "lods %es:(%si),%al", R16, HEAD(2, 1, 0xac, 2, 2, MKVM_SEG_ES),
+	  B(0x26, 0xac) },
+	{ "data32 mov %cr0,%eax", R16, HEAD(3, 1, 0x0f20, 4, 2, NOSEG),
+	  B(0x66, 0x0f, 0x20, 0xc0) },
+};
+
+static void check_head(struct __test_metadata *_metadata,
+		       const struct head_case *c, enum mkvm_cpu_mode mode)
+{
+	const char *m = mode_name(mode);
+	struct mkvm_insn_head h;
+	unsigned int avail;
+	u8 buf[32];
+	int ret;
+
+	memset(buf, 0xcc, sizeof(buf));
+	memcpy(buf, c->bytes, c->n);
+	memset(&h, 0xa5, sizeof(h));
+	ret = mkvm_insn_decode_head(buf, sizeof(buf), mode, &h);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->len, h.len) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->nr_prefixes, h.nr_prefixes) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->opcode, h.opcode) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->osize, h.osize) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->asize, h.asize) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->seg, h.seg) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->rep, h.rep) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->lock, h.lock) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->rex, h.rex) TH_LOG("%s: %s", m, c->text);
+
+	/* The head needs its own bytes and no more. */
+	for (avail = 0; avail <= c->len; avail++) {
+		u8 *exact = malloc(avail);
+
+		ASSERT_TRUE(exact || !avail);
+		memcpy(exact, c->bytes, avail);
+		ret = mkvm_insn_decode_head(exact, avail, mode, &h);
+		free(exact);
+		EXPECT_EQ(avail < c->len ? -EAGAIN : 0, ret)
+			TH_LOG("%s: %s, %u bytes", m, c->text, avail);
+	}
+}
+
+TEST(decode_head)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(head_cases); i++) {
+		check_head(_metadata, &head_cases[i], head_cases[i].mode);
+		if (head_cases[i].mode == MKVM_MODE_REAL)
+			check_head(_metadata, &head_cases[i], MKVM_MODE_PROT16);
+	}
+	TH_LOG("%zu encodings", ARRAY_SIZE(head_cases));
+}
+
+/* No instruction is longer than 15 bytes, however many bytes follow. */
+TEST(decode_head_limit)
+{
+	struct mkvm_insn_head h;
+	enum mkvm_cpu_mode mode;
+	u8 buf[32];
+
+	for (mode = MKVM_MODE_REAL; mode <= MKVM_MODE_LONG64; mode++) {
+		memset(buf, 0x2e, sizeof(buf));
+		buf[14] = 0x90;			/* 14 prefixes, nop */
+		EXPECT_EQ(0, mkvm_insn_decode_head(buf, sizeof(buf), mode, &h));
+		EXPECT_EQ(15, h.len);
+		buf[14] = 0x2e;
+		buf[15] = 0x90;			/* 15 prefixes, nop */
+		EXPECT_EQ(-EINVAL,
+			  mkvm_insn_decode_head(buf, sizeof(buf), mode, &h));
+		EXPECT_EQ(-EINVAL, mkvm_insn_decode_head(buf, 15, mode, &h));
+		EXPECT_EQ(-EAGAIN, mkvm_insn_decode_head(buf, 14, mode, &h));
+		buf[13] = 0x0f;			/* 13 prefixes, cpuid */
+		buf[14] = 0xa2;
+		EXPECT_EQ(0, mkvm_insn_decode_head(buf, sizeof(buf), mode, &h));
+		EXPECT_EQ(15, h.len);
+		EXPECT_EQ(0x0fa2, h.opcode);
+		buf[13] = 0x2e;			/* 14 prefixes, cpuid */
+		buf[14] = 0x0f;
+		buf[15] = 0xa2;
+		EXPECT_EQ(-EINVAL,
+			  mkvm_insn_decode_head(buf, sizeof(buf), mode, &h));
+	}
+}
+
+struct string_case {
+	const char *text;
+	enum mkvm_cpu_mode mode;
+	int ret;
+	u8 op, size, asize, seg;
+	bool rep;
+	u8 n;
+	u8 bytes[24];
+};
+
+#define STR(o, sz, as, sg)	.op = MKVM_STRING_##o, .size = sz, \
+				.asize = as, .seg = MKVM_SEG_##sg
+
+static const struct string_case string_cases[] = {
+	{ "movsb", L64, STR(MOVS, 1, 8, DS),
+	  B(0xa4) },
+	{ "rep movsq", L64, STR(MOVS, 8, 8, DS), .rep = true,
+	  B(0xf3, 0x48, 0xa5) },
+	{ "movsl %fs:(%rsi),%es:(%rdi)", L64, STR(MOVS, 4, 8, FS),
+	  B(0x64, 0xa5) },
+	{ "repnz movsb", L64, STR(MOVS, 1, 8, DS), .rep = true,
+	  B(0xf2, 0xa4) },
+	{ "rep stos %eax,%es:(%edi)", L64, STR(STOS, 4, 4, DS), .rep = true,
+	  B(0x67, 0xf3, 0xab) },
+	{ "lods %ds:(%rsi),%ax", L64, STR(LODS, 2, 8, DS),
+	  B(0x66, 0xad) },
+	{ "rep insb (%dx),%es:(%rdi)", L64, STR(INS, 1, 8, DS), .rep = true,
+	  B(0xf3, 0x6c) },
+	{ "rex.W outsl %ds:(%rsi),(%dx)", L64, STR(OUTS, 4, 8, DS),
+	  B(0x48, 0x6f) },
+	{ "rep outsw %gs:(%rsi),(%dx)", L64, STR(OUTS, 2, 8, GS), .rep = true,
+	  B(0x65, 0x66, 0xf3, 0x6f) },
+	{ "rep movsw", P32, STR(MOVS, 2, 4, DS), .rep = true,
+	  B(0x66, 0xf3, 0xa5) },
+	{ "movsl %ds:(%si),%es:(%di)", P32, STR(MOVS, 4, 2, DS),
+	  B(0x67, 0xa5) },
+	{ "outsb %es:(%esi),(%dx)", P32, STR(OUTS, 1, 4, ES),
+	  B(0x26, 0x6e) },
+	{ "rep movsw", R16, STR(MOVS, 2, 2, DS), .rep = true,
+	  B(0xf3, 0xa5) },
+	{ "rep movsl", R16, STR(MOVS, 4, 2, DS), .rep = true,
+	  B(0x66, 0xf3, 0xa5) },
+	{ "rep movsl %ds:(%esi),%es:(%edi)", R16, STR(MOVS, 4, 4, DS),
+	  .rep = true,
+	  B(0x67, 0x66, 0xf3, 0xa5) },
+	{ "rep outsb %ds:(%si),(%dx)", R16, STR(OUTS, 1, 2, DS), .rep = true,
+	  B(0xf3, 0x6e) },
+	{ "insl (%dx),%es:(%di)", R16, STR(INS, 4, 2, DS),
+	  B(0x66, 0x6d) },
+	{ "lods %es:(%si),%al", R16, STR(LODS, 1, 2, ES),
+	  B(0x26, 0xac) },
+	/* not one of them */
+	{ "cmpsb", L64, BAD, B(0xa6) },
+	{ "scas %es:(%rdi),%eax", L64, BAD, B(0xaf) },
+	{ "in (%dx),%al", L64, BAD, B(0xec) },
+	{ "mov (%rax),%eax", L64, BAD, B(0x8b, 0x00) },
+	{ "shld %cl,%eax,(%rax)", L64, BAD, B(0x0f, 0xa5, 0x00) },
+	{ "dec %eax stos", P32, BAD, B(0x48, 0xab) },
+	{ "16 bytes: 15 x cs movsb", L64, BAD,
+	  B(0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e,
+	    0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0xa4) },
+};
+
+static void check_string(struct __test_metadata *_metadata,
+			 const struct string_case *c, enum mkvm_cpu_mode mode)
+{
+	const char *m = mode_name(mode);
+	struct mkvm_string_insn si;
+	unsigned int avail;
+	u8 buf[32];
+	int ret;
+
+	memset(buf, 0xcc, sizeof(buf));
+	memcpy(buf, c->bytes, c->n);
+	memset(&si, 0xa5, sizeof(si));
+	ret = mkvm_insn_decode_string(buf, sizeof(buf), mode, &si);
+	EXPECT_EQ(c->ret, ret) TH_LOG("%s: %s", m, c->text);
+	if (ret)
+		return;
+	EXPECT_EQ(c->n, si.len) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->op, si.op) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->size, si.size) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->asize, si.asize) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->seg, si.seg) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->rep, si.rep) TH_LOG("%s: %s", m, c->text);
+
+	for (avail = 0; avail <= c->n; avail++) {
+		u8 *exact = malloc(avail);
+
+		ASSERT_TRUE(exact || !avail);
+		memcpy(exact, c->bytes, avail);
+		ret = mkvm_insn_decode_string(exact, avail, mode, &si);
+		free(exact);
+		EXPECT_EQ(avail < c->n ? -EAGAIN : 0, ret)
+			TH_LOG("%s: %s, %u bytes", m, c->text, avail);
+	}
+}
+
+TEST(decode_string)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(string_cases); i++) {
+		check_string(_metadata, &string_cases[i], string_cases[i].mode);
+		if (string_cases[i].mode == MKVM_MODE_REAL)
+			check_string(_metadata, &string_cases[i],
+				     MKVM_MODE_PROT16);
+	}
+	TH_LOG("%zu encodings", ARRAY_SIZE(string_cases));
+}
+
+struct sysreg_case {
+	const char *text;
+	enum mkvm_cpu_mode mode;
+	int ret;
+	u8 op, reg, gpr;
+	bool mem;
+	u8 n;
+	u8 bytes[24];
+};
+
+#define SYS(o, r, g)	.op = MKVM_SYSREG_##o, .reg = r, .gpr = g
+#define LMSW_MEM	.op = MKVM_SYSREG_LMSW, .mem = true
+
+static const struct sysreg_case sysreg_cases[] = {
+	/* MOV CR/DR: ModRM.reg (REX.R) the CR/DR, ModRM.rm (REX.B) the GPR */
+	{ "mov %rax,%cr0", L64, SYS(CR_WRITE, 0, RAX),
+	  B(0x0f, 0x22, 0xc0) },
+	{ "mov %rbx,%cr4", L64, SYS(CR_WRITE, 4, RBX),
+	  B(0x0f, 0x22, 0xe3) },
+	{ "mov %r9,%cr4", L64, SYS(CR_WRITE, 4, R9),
+	  B(0x41, 0x0f, 0x22, 0xe1) },
+	{ "mov %rax,%cr8", L64, SYS(CR_WRITE, 8, RAX),
+	  B(0x44, 0x0f, 0x22, 0xc0) },
+	{ "rex.WRB mov %r8,%cr8", L64, SYS(CR_WRITE, 8, R8),
+	  B(0x4d, 0x0f, 0x22, 0xc0) },
+	{ "mov %cr0,%r15", L64, SYS(CR_READ, 0, R15),
+	  B(0x41, 0x0f, 0x20, 0xc7) },
+	{ "mov %cr3,%rax", L64, SYS(CR_READ, 3, RAX),
+	  B(0x0f, 0x20, 0xd8) },
+	{ "mov %rax,%db7", L64, SYS(DR_WRITE, 7, RAX),
+	  B(0x0f, 0x23, 0xf8) },
+	{ "mov %db6,%r10", L64, SYS(DR_READ, 6, R10),
+	  B(0x41, 0x0f, 0x21, 0xf2) },
+	{ "mov %rax,%db8", L64, SYS(DR_WRITE, 8, RAX),
+	  B(0x44, 0x0f, 0x23, 0xc0) },
+	/* ModRM.mod is ignored: a register, never SIB or displacement */
+	{ "mov %rsp,%cr0 (mod 0)", L64, SYS(CR_WRITE, 0, RSP),
+	  B(0x0f, 0x22, 0x04) },
+	{ "mov %rbp,%db0 (mod 1)", L64, SYS(DR_WRITE, 0, RBP),
+	  B(0x0f, 0x23, 0x45) },
+	{ "clts", L64, SYS(CLTS, 0, 0),
+	  B(0x0f, 0x06) },
+	{ "data16 clts", L64, SYS(CLTS, 0, 0),
+	  B(0x66, 0x0f, 0x06) },
+	{ "lmsw %ax", L64, SYS(LMSW, 0, RAX),
+	  B(0x0f, 0x01, 0xf0) },
+	{ "lmsw %r8w", L64, SYS(LMSW, 0, R8),
+	  B(0x41, 0x0f, 0x01, 0xf0) },
+	{ "lmsw (%rax)", L64, LMSW_MEM,
+	  B(0x0f, 0x01, 0x30) },
+	{ "lmsw 0x12345678(%rip)", L64, LMSW_MEM,
+	  B(0x0f, 0x01, 0x35, 0x78, 0x56, 0x34, 0x12) },
+	{ "lmsw 0x10(%rsp)", L64, LMSW_MEM,
+	  B(0x0f, 0x01, 0x74, 0x24, 0x10) },
+	{ "lmsw (%eax)", L64, LMSW_MEM,
+	  B(0x67, 0x0f, 0x01, 0x30) },
+	{ "15 bytes: 12 x cs mov %rax,%cr0", L64, SYS(CR_WRITE, 0, RAX),
+	  B(0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e,
+	    0x2e, 0x2e, 0x2e, 0x2e, 0x0f, 0x22, 0xc0) },
+	/* 32-bit registers, whatever the operand size says */
+	{ "mov %eax,%cr0", P32, SYS(CR_WRITE, 0, RAX),
+	  B(0x0f, 0x22, 0xc0) },
+	{ "data16 mov %eax,%cr0", P32, SYS(CR_WRITE, 0, RAX),
+	  B(0x66, 0x0f, 0x22, 0xc0) },
+	{ "mov %cr4,%esi", P32, SYS(CR_READ, 4, RSI),
+	  B(0x0f, 0x20, 0xe6) },
+	{ "mov %edi,%db3", P32, SYS(DR_WRITE, 3, RDI),
+	  B(0x0f, 0x23, 0xdf) },
+	{ "lmsw %si", P32, SYS(LMSW, 0, RSI),
+	  B(0x0f, 0x01, 0xf6) },
+	{ "lmsw 0x12345678", P32, LMSW_MEM,
+	  B(0x0f, 0x01, 0x35, 0x78, 0x56, 0x34, 0x12) },
+	{ "lmsw (%bx)", P32, LMSW_MEM,
+	  B(0x67, 0x0f, 0x01, 0x37) },
+	{ "lmsw 0x1234", P32, LMSW_MEM,
+	  B(0x67, 0x0f, 0x01, 0x36, 0x34, 0x12) },
+	{ "mov %eax,%cr0", R16, SYS(CR_WRITE, 0, RAX),
+	  B(0x0f, 0x22, 0xc0) },
+	{ "data32 mov %cr0,%eax", R16, SYS(CR_READ, 0, RAX),
+	  B(0x66, 0x0f, 0x20, 0xc0) },
+	{ "clts", R16, SYS(CLTS, 0, 0),
+	  B(0x0f, 0x06) },
+	{ "lmsw (%bx)", R16, LMSW_MEM,
+	  B(0x0f, 0x01, 0x37) },
+	{ "lmsw 0x1234", R16, LMSW_MEM,
+	  B(0x0f, 0x01, 0x36, 0x34, 0x12) },
+	{ "lmsw 0x1234(%bp,%si)", R16, LMSW_MEM,
+	  B(0x0f, 0x01, 0xb2, 0x34, 0x12) },
+	/* the rest of group 7, and other instructions */
+	{ "smsw %eax", L64, BAD, B(0x0f, 0x01, 0xe0) },
+	{ "swapgs", L64, BAD, B(0x0f, 0x01, 0xf8) },
+	{ "invlpg (%rax)", L64, BAD, B(0x0f, 0x01, 0x38) },
+	{ "lgdt (%rax)", L64, BAD, B(0x0f, 0x01, 0x10) },
+	{ "cpuid", L64, BAD, B(0x0f, 0xa2) },
+	{ "mov (%rax),%ds", L64, BAD, B(0x8e, 0x18) },
+	{ "0f 24 (mov %tr, not in 64-bit mode)", L64, BAD,
+	  B(0x0f, 0x24, 0xc0) },
+	{ "inc %ecx mov %eax,%cr4", P32, BAD, B(0x41, 0x0f, 0x22, 0xe0) },
+	{ "16 bytes: 13 x cs mov %rax,%cr0", L64, BAD,
+	  B(0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e,
+	    0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x0f, 0x22, 0xc0) },
+	{ "16 bytes: 11 x cs lmsw 0x10(%rsp)", L64, BAD,
+	  B(0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e,
+	    0x2e, 0x2e, 0x2e, 0x0f, 0x01, 0x74, 0x24, 0x10) },
+};
+
+static void check_sysreg(struct __test_metadata *_metadata,
+			 const struct sysreg_case *c, enum mkvm_cpu_mode mode)
+{
+	const char *m = mode_name(mode);
+	struct mkvm_sysreg_insn si;
+	unsigned int avail;
+	u8 buf[32];
+	int ret;
+
+	memset(buf, 0xcc, sizeof(buf));
+	memcpy(buf, c->bytes, c->n);
+	memset(&si, 0xa5, sizeof(si));
+	ret = mkvm_insn_decode_sysreg(buf, sizeof(buf), mode, &si);
+	EXPECT_EQ(c->ret, ret) TH_LOG("%s: %s", m, c->text);
+	if (c->ret) {
+		ret = mkvm_insn_decode_sysreg(c->bytes, c->n, mode, &si);
+		EXPECT_EQ(c->ret, ret) TH_LOG("%s: %s (exact)", m, c->text);
+		return;
+	}
+	if (ret)
+		return;
+	EXPECT_EQ(c->n, si.len) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->op, si.op) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->reg, si.reg) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->gpr, si.gpr) TH_LOG("%s: %s", m, c->text);
+	EXPECT_EQ(c->mem, si.mem) TH_LOG("%s: %s", m, c->text);
+	EXPECT_FALSE(si.has_msw) TH_LOG("%s: %s", m, c->text);
+
+	for (avail = 0; avail <= c->n; avail++) {
+		u8 *exact = malloc(avail);
+
+		ASSERT_TRUE(exact || !avail);
+		memcpy(exact, c->bytes, avail);
+		ret = mkvm_insn_decode_sysreg(exact, avail, mode, &si);
+		free(exact);
+		EXPECT_EQ(avail < c->n ? -EAGAIN : 0, ret)
+			TH_LOG("%s: %s, %u bytes", m, c->text, avail);
+	}
+}
+
+TEST(decode_sysreg)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sysreg_cases); i++) {
+		check_sysreg(_metadata, &sysreg_cases[i], sysreg_cases[i].mode);
+		if (sysreg_cases[i].mode == MKVM_MODE_REAL)
+			check_sysreg(_metadata, &sysreg_cases[i],
+				     MKVM_MODE_PROT16);
+	}
+	TH_LOG("%zu encodings", ARRAY_SIZE(sysreg_cases));
+}
+
+/*
+ * The MOV decoder and the others read the same prefixes: what one
+ * reports for a MOV with every prefix the other must see too.
+ */
+TEST(decode_head_agrees)
+{
+	static const u8 mov[] = {	/* mov %r8w,%fs:0x10(%ebx) */
+		0x64, 0x67, 0x66, 0x44, 0x89, 0x43, 0x10,
+	};
+	struct mkvm_insn_head h;
+	struct mkvm_insn insn;
+
+	ASSERT_EQ(0, mkvm_insn_decode(mov, sizeof(mov), L64, &insn));
+	ASSERT_EQ(0, mkvm_insn_decode_head(mov, sizeof(mov), L64, &h));
+	EXPECT_EQ(insn.asize, h.asize);
+	EXPECT_EQ(insn.size, h.osize);
+	EXPECT_EQ(insn.seg, h.seg);
+	EXPECT_EQ(R8, insn.reg);
+	EXPECT_EQ(4, h.nr_prefixes);
+	EXPECT_EQ(0x89, h.opcode);
+}
+
 /* Distinct bytes in every register: 0x80706050403020{10+i} for GPR i. */
 static void fill_gprs(u64 *gprs)
 {
