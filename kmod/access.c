@@ -275,24 +275,29 @@ int mkvm_insn_prefixes(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 
 /*
  * Past the instruction that exited.  Without NRIP save the backend knows
- * only its opcode's length (exit->insn_len): the prefixes in front of it
- * are counted here, so that a redundant prefix (66 0f a2) does not leave
- * the guest in the middle of its instruction.
+ * only its opcode's length (exit->insn_len): the decoder counts the
+ * prefixes in front of it, so that a redundant prefix (66 0f a2) does
+ * not leave the guest in the middle of its instruction.
  */
 void mkvm_skip_insn(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
-	struct mkvm_prefixes p;
+	u8 code[MKVM_MAX_INSN_LEN];
+	struct mkvm_insn_head h;
+	enum mkvm_cpu_mode mode;
 	struct kvm_sregs s;
+	unsigned int n;
 
 	if (exit->next_rip) {
 		vcpu->rip = exit->next_rip;
 		return;
 	}
 	mkvm_ops->get_sregs(vcpu, &s);
-	if (mkvm_insn_prefixes(vcpu, &s, &p) < 0)
-		p.len = 1;		/* unreadable: as if without prefixes */
-	vcpu->rip += p.len - 1 + exit->insn_len;
-	if (mkvm_cpu_mode(&s) != MKVM_MODE_LONG64)
+	mode = mkvm_cpu_mode(&s);
+	if (mkvm_fetch_code(vcpu, &s, code, &n) ||
+	    mkvm_insn_decode_head(code, n, mode, &h))
+		h.nr_prefixes = 0;	/* unreadable: as if without prefixes */
+	vcpu->rip += h.nr_prefixes + exit->insn_len;
+	if (mode != MKVM_MODE_LONG64)
 		vcpu->rip = (u32)vcpu->rip;
 }
 
@@ -333,6 +338,38 @@ int mkvm_fetch_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 			     MKVM_MAX_INSN_LEN - first))
 		*n = MKVM_MAX_INSN_LEN;
 	return 0;
+}
+
+/*
+ * The same for the intercepts of an instruction the CPU has just run,
+ * whose bytes are there to read: any failure is -EFAULT, which the
+ * callers report as an internal error.  Takes vm->srcu for the reads.
+ */
+int mkvm_fetch_code(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		    u8 *code, unsigned int *n)
+{
+	struct mkvm_fault fault, next;
+	int idx, r;
+
+	vcpu->flush_l1d = true;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	r = mkvm_fetch_insn(vcpu, s, code, n, &fault, &next);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	return r ? -EFAULT : 0;
+}
+
+/* The MOV CR/DR, CLTS or LMSW at CS:RIP, for cr.c and dr.c. */
+int mkvm_fetch_sysreg_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			   struct mkvm_sysreg_insn *si)
+{
+	u8 code[MKVM_MAX_INSN_LEN];
+	unsigned int n;
+	int r;
+
+	r = mkvm_fetch_code(vcpu, s, code, &n);
+	if (!r)
+		r = mkvm_insn_decode_sysreg(code, n, mkvm_cpu_mode(s), si);
+	return r;
 }
 
 /*

@@ -95,40 +95,40 @@ u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu)
  * reserved bit, paging without protection, long mode without PAE, and
  * so on.  Emulators of SVM that skip some of them (QEMU) otherwise end up
  * in states that wedge or crash them.  Without decode assists, the
- * instruction is read at CS:RIP.
+ * instruction is decoded at CS:RIP.
  */
 int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
+	struct mkvm_sysreg_insn si;
 	enum mkvm_cpu_mode mode;
 	struct kvm_sregs s;
 	u64 val, old;
-	u8 code[15], rex;
-	bool modrm;
-	int i, cr;
+	int cr;
 
 	mkvm_ops->get_sregs(vcpu, &s);
 	mode = mkvm_cpu_mode(&s);
-	if (mkvm_fetch_0f_insn(vcpu, &s, mode, code, &i, &rex, &modrm))
+	if (mkvm_fetch_sysreg_insn(vcpu, &s, &si))
 		goto cannot;
-	if (code[i + 1] == 0x06) {			/* CLTS */
+	switch (si.op) {
+	case MKVM_SYSREG_CLTS:
 		cr = 0;
 		val = s.cr0 & ~X86_CR0_TS;
-		i += 2;
-	} else if (modrm && code[i + 1] == 0x22 && (code[i + 2] >> 6) == 3) {
-		/* MOV CRn, reg: ModRM.reg (+REX.R) is n, ModRM.rm (+REX.B) reg. */
-		cr = ((code[i + 2] >> 3) & 7) | (rex & 4 ? 8 : 0);
-		val = vcpu->regs[(code[i + 2] & 7) | (rex & 1 ? 8 : 0)];
+		break;
+	case MKVM_SYSREG_CR_WRITE:
+		cr = si.reg;
+		val = vcpu->regs[si.gpr];
 		if (mode != MKVM_MODE_LONG64)
 			val = (u32)val;
-		i += 3;
-	} else if (modrm && code[i + 1] == 0x01 && (code[i + 2] >> 6) == 3 &&
-		   ((code[i + 2] >> 3) & 7) == 6) {
-		/* LMSW reg: PE (set only), MP, EM, TS. */
+		break;
+	case MKVM_SYSREG_LMSW:
+		/* PE (set only), MP, EM, TS; from memory only if the CPU read it. */
+		if (si.mem && !si.has_msw)
+			goto cannot;
 		cr = 0;
 		val = (s.cr0 & ~0xeULL) |
-		      (vcpu->regs[(code[i + 2] & 7) | (rex & 1 ? 8 : 0)] & 0xf);
-		i += 3;
-	} else {
+		      ((si.has_msw ? si.msw : vcpu->regs[si.gpr]) & 0xf);
+		break;
+	default:
 		goto cannot;
 	}
 
@@ -162,7 +162,7 @@ int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	}
 	mkvm_ops->set_sregs(vcpu, &s);
 	mkvm_make_request(vcpu, MKVM_REQ_TLB_FLUSH);
-	vcpu->rip += i;
+	vcpu->rip += si.len;
 	return 1;
 
 gp:

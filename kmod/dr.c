@@ -30,24 +30,23 @@
  */
 int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
+	struct mkvm_sysreg_insn si;
 	enum mkvm_cpu_mode mode;
 	struct kvm_sregs s;
-	int i, dr, gpr;
-	u8 code[15], rex;
-	bool modrm;
+	int dr, gpr;
 	u64 val;
 
 	mkvm_ops->get_sregs(vcpu, &s);
 	mode = mkvm_cpu_mode(&s);
-	if (mkvm_fetch_0f_insn(vcpu, &s, mode, code, &i, &rex, &modrm) ||
-	    !modrm || code[i + 1] != (exit->dr.write ? 0x23 : 0x21))
+	if (mkvm_fetch_sysreg_insn(vcpu, &s, &si) ||
+	    si.op != (exit->dr.write ? MKVM_SYSREG_DR_WRITE :
+				       MKVM_SYSREG_DR_READ))
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					   exit->hw_reason, vcpu->rip);
-	/* The operand is always a register, whatever ModRM.mod says. */
-	dr = (code[i + 2] >> 3) & 7;
-	gpr = (code[i + 2] & 7) | (rex & 1 ? 8 : 0);
-	if ((rex & 4) || dr != exit->dr.dr)
-		goto ud;			/* DR8-15 do not exist */
+	dr = si.reg;
+	gpr = si.gpr;
+	if (dr > 7 || dr != exit->dr.dr)
+		goto ud;			/* DR8-15 (REX.R) do not exist */
 	if (dr == 4 || dr == 5) {
 		if (s.cr4 & X86_CR4_DE)
 			goto ud;
@@ -82,7 +81,7 @@ int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 			mkvm_ops->set_dr(vcpu, dr, val);
 		}
 	}
-	vcpu->rip += i + 3;
+	vcpu->rip += si.len;
 	return 1;
 
 ud:

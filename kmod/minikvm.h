@@ -648,6 +648,10 @@ void mkvm_skip_insn(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_fetch_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 		    u8 *code, unsigned int *n, struct mkvm_fault *fault,
 		    struct mkvm_fault *next);
+int mkvm_fetch_code(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+		    u8 *code, unsigned int *n);
+int mkvm_fetch_sysreg_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			   struct mkvm_sysreg_insn *si);
 int mkvm_fetch_0f_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 		       enum mkvm_cpu_mode mode, u8 code[15], int *at,
 		       u8 *rex, bool *modrm);

@@ -21,24 +21,23 @@
  * raised in the guest with no element moved and the registers as they
  * were.  After a read from MMIO, the destination is checked on the next
  * KVM_RUN, when the data is there (as KVM does).
- * Returns like an exit handler, or -EINVAL if @op is not one of them.
+ * Returns like an exit handler, or -EINVAL if @str is not one of them.
  */
 static int mkvm_string_mmio(struct mkvm_vcpu *vcpu, struct kvm_sregs *s,
-			    u64 gpa, int op, const struct mkvm_prefixes *p)
+			    u64 gpa, const struct mkvm_string_insn *str)
 {
 	struct kvm_run *run = vcpu->run;
 	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
-	bool movs = op == 0xa4 || op == 0xa5;
-	bool stos = op == 0xaa || op == 0xab;
-	bool lods = op == 0xac || op == 0xad;
-	unsigned int size, asize = p->asize;
+	bool movs = str->op == MKVM_STRING_MOVS;
+	bool stos = str->op == MKVM_STRING_STOS;
+	bool lods = str->op == MKVM_STRING_LODS;
+	unsigned int size = str->size, asize = str->asize;
 	u64 si, di, la, op_gpa, v = 0, step;
 	struct mkvm_fault fault;
 	int r;
 
 	if (!movs && !stos && !lods)
-		return -EINVAL;
-	size = (op & 1) ? (p->rexw ? 8 : p->opsize16 ? 2 : 4) : 1;
+		return -EINVAL;		/* INS, OUTS: port IO exits first */
 	si = mkvm_reg_get(vcpu, 6, asize);
 	di = mkvm_reg_get(vcpu, 7, asize);
 
@@ -49,7 +48,7 @@ static int mkvm_string_mmio(struct mkvm_vcpu *vcpu, struct kvm_sregs *s,
 	if (stos) {
 		v = vcpu->regs[0];
 	} else {
-		r = mkvm_data_linear(s, p->seg, si, size, false, &la, &fault);
+		r = mkvm_data_linear(s, str->seg, si, size, false, &la, &fault);
 		if (!r)
 			r = mkvm_guest_gpa(vcpu, s, la, 0, &op_gpa, &fault);
 		if (r)
@@ -62,8 +61,8 @@ static int mkvm_string_mmio(struct mkvm_vcpu *vcpu, struct kvm_sregs *s,
 			vcpu->str.asize = asize;
 			vcpu->str.movs = movs;
 			vcpu->str.down = down;
-			vcpu->str.rep = p->rep;
-			vcpu->str.len = p->len;
+			vcpu->str.rep = str->rep;
+			vcpu->str.len = str->len;
 			vcpu->pending = MKVM_PENDING_MMIO_STRING;
 			return 0;
 		}
@@ -93,10 +92,10 @@ static int mkvm_string_mmio(struct mkvm_vcpu *vcpu, struct kvm_sregs *s,
 	if (movs)
 		mkvm_reg_set(vcpu, 6, asize, si + step);
 	mkvm_reg_set(vcpu, 7, asize, di + step);
-	if (p->rep)
+	if (str->rep)
 		mkvm_reg_set(vcpu, 1, asize, mkvm_reg_get(vcpu, 1, asize) - 1);
-	if (!p->rep || !mkvm_reg_get(vcpu, 1, asize))
-		vcpu->rip += p->len;
+	if (!str->rep || !mkvm_reg_get(vcpu, 1, asize))
+		vcpu->rip += str->len;
 	return 0;
 }
 
@@ -284,11 +283,11 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return 1;
 	if (r == -EINVAL && !exit->npf.walk) {
 		/* Not a MOV: perhaps a string instruction. */
-		struct mkvm_prefixes p;
-		int op = mkvm_insn_prefixes(vcpu, &s, &p);
+		struct mkvm_string_insn str;
 
-		if (op >= 0) {
-			r = mkvm_string_mmio(vcpu, &s, gpa, op, &p);
+		if (!mkvm_insn_decode_string(code, n, mkvm_cpu_mode(&s),
+					     &str)) {
+			r = mkvm_string_mmio(vcpu, &s, gpa, &str);
 			if (r != -EINVAL)
 				return r;
 		}

@@ -22,21 +22,31 @@
 static int mkvm_string_io_setup(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 				struct kvm_sregs *s)
 {
-	unsigned int asize, size = exit->io.size;
+	unsigned int asize, size = exit->io.size, n;
 	int reg = exit->io.in ? 7 : 6;		/* RDI : RSI */
 	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
-	struct mkvm_prefixes p;
+	u8 code[MKVM_MAX_INSN_LEN];
+	struct mkvm_string_insn si;
 	struct mkvm_fault fault;
 	u64 count = 1, room, ea, la;
 	int r;
 
+	/*
+	 * The CPU gave direction, element size and REP; the address size
+	 * and OUTS's segment come from the decoder.
+	 */
 	mkvm_ops->get_sregs(vcpu, s);
-	r = mkvm_insn_prefixes(vcpu, s, &p);
-	if (r < 0)
+	r = mkvm_fetch_code(vcpu, s, code, &n);
+	if (!r)
+		r = mkvm_insn_decode_string(code, n, mkvm_cpu_mode(s), &si);
+	if (r)
 		return r;
-	asize = p.asize;
+	if (si.op != (exit->io.in ? MKVM_STRING_INS : MKVM_STRING_OUTS))
+		return -EINVAL;
+	asize = si.asize;
 	vcpu->pio.addr_size = asize;
-	vcpu->pio.seg = exit->io.in ? 0 : p.seg;	/* INS: always ES */
+	/* INS writes ES:rDI, which no prefix overrides. */
+	vcpu->pio.seg = exit->io.in ? MKVM_SEG_ES : si.seg;
 	ea = mkvm_reg_get(vcpu, reg, asize);
 	la = mkvm_seg_base(s, vcpu->pio.seg) + ea;
 	if (mkvm_cpu_mode(s) != MKVM_MODE_LONG64)
