@@ -2,8 +2,9 @@
 /*
  * Guest memory, registers and instruction bytes as the emulation sees
  * them: the CPU mode and CPL, copies through the guest's page tables with
- * the rights of its CPL, segment checks, the legacy-prefix scan, and the
- * fault an emulated access raises in the guest.
+ * the rights of its CPL, segment checks, the fetch of the bytes at CS:RIP
+ * for the decoder of emulate.c, and the fault an emulated access raises
+ * in the guest.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -113,15 +114,6 @@ int mkvm_guest_gpa(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 	return r;
 }
 
-/* The same for instruction bytes and such, where the fault is not needed. */
-static int mkvm_linear_access(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
-			      u64 la, void *buf, unsigned int len, u32 access)
-{
-	struct mkvm_fault fault;
-
-	return mkvm_guest_copy(vcpu, s, la, buf, len, access, &fault);
-}
-
 int mkvm_internal_error(struct mkvm_vcpu *vcpu, u32 suberror,
 			u64 data0, u64 data1)
 {
@@ -228,79 +220,6 @@ int mkvm_access_failed(struct mkvm_vcpu *vcpu, int r,
 	return 1;
 }
 
-int mkvm_insn_prefixes(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
-		       struct mkvm_prefixes *p)
-{
-	static const u8 segs[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
-	enum mkvm_cpu_mode mode = mkvm_cpu_mode(s);
-	u64 la = mode == MKVM_MODE_LONG64 ? vcpu->rip :
-		 (u32)(s->cs.base + vcpu->rip);
-	bool def16 = mode == MKVM_MODE_REAL || mode == MKVM_MODE_PROT16;
-	u8 b;
-	int i, j;
-
-	p->asize = mode == MKVM_MODE_LONG64 ? 8 : def16 ? 2 : 4;
-	p->seg = 3;					/* DS */
-	p->opsize16 = def16;
-	p->rexw = false;
-	p->rex = 0;
-	p->rep = false;
-	for (i = 0; i < 15; i++) {
-		if (mkvm_linear_access(vcpu, s, la + i, &b, 1, MKVM_WALK_FETCH))
-			return -EFAULT;
-		for (j = 0; j < ARRAY_SIZE(segs); j++)
-			if (b == segs[j])
-				break;
-		if (j < ARRAY_SIZE(segs)) {
-			p->seg = j;			/* ES CS SS DS FS GS */
-		} else if (b == 0x67) {
-			p->asize = mode == MKVM_MODE_LONG64 ? 4 : 6 - p->asize;
-		} else if (b == 0x66) {
-			p->opsize16 = !def16;
-		} else if (mode == MKVM_MODE_LONG64 && (b & 0xf0) == 0x40) {
-			p->rexw = b & 8;
-			p->rex = b;
-			continue;			/* REX must come last */
-		} else if (b == 0xf2 || b == 0xf3) {
-			p->rep = true;
-		} else if (b != 0xf0) {
-			p->len = i + 1;
-			return b;			/* the opcode */
-		}
-		p->rexw = false;
-		p->rex = 0;
-	}
-	return -EINVAL;
-}
-
-/*
- * Past the instruction that exited.  Without NRIP save the backend knows
- * only its opcode's length (exit->insn_len): the decoder counts the
- * prefixes in front of it, so that a redundant prefix (66 0f a2) does
- * not leave the guest in the middle of its instruction.
- */
-void mkvm_skip_insn(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
-{
-	u8 code[MKVM_MAX_INSN_LEN];
-	struct mkvm_insn_head h;
-	enum mkvm_cpu_mode mode;
-	struct kvm_sregs s;
-	unsigned int n;
-
-	if (exit->next_rip) {
-		vcpu->rip = exit->next_rip;
-		return;
-	}
-	mkvm_ops->get_sregs(vcpu, &s);
-	mode = mkvm_cpu_mode(&s);
-	if (mkvm_fetch_code(vcpu, &s, code, &n) ||
-	    mkvm_insn_decode_head(code, n, mode, &h))
-		h.nr_prefixes = 0;	/* unreadable: as if without prefixes */
-	vcpu->rip += h.nr_prefixes + exit->insn_len;
-	if (mode != MKVM_MODE_LONG64)
-		vcpu->rip = (u32)vcpu->rip;
-}
-
 /*
  * Fetch the instruction at CS:RIP through a software walk with the
  * rights of the CPL: up to 15 bytes, fewer if the next page cannot be
@@ -373,30 +292,29 @@ int mkvm_fetch_sysreg_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 }
 
 /*
- * Fetch, at CS:RIP, a two-byte-opcode instruction (0F op ModRM) behind
- * its legacy and REX prefixes, for the intercepts that report neither
- * operands nor length without decode assists: MOV to/from CR and DR,
- * CLTS, LMSW.  On success code[*at] is 0x0f, code[*at + 1] the opcode,
- * and code[*at + 2] the ModRM byte if *modrm is true (CLTS has none and
- * may end the readable code).
+ * Past the instruction that exited.  Without NRIP save the backend knows
+ * only its opcode's length (exit->insn_len): the decoder counts the
+ * prefixes in front of it, so that a redundant prefix (66 0f a2) does
+ * not leave the guest in the middle of its instruction.
  */
-int mkvm_fetch_0f_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
-		       enum mkvm_cpu_mode mode, u8 code[15], int *at,
-		       u8 *rex, bool *modrm)
+void mkvm_skip_insn(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
-	u64 la = mode == MKVM_MODE_LONG64 ? vcpu->rip : (u32)(s->cs.base + vcpu->rip);
-	struct mkvm_prefixes p;
+	u8 code[MKVM_MAX_INSN_LEN];
+	struct mkvm_insn_head h;
+	enum mkvm_cpu_mode mode;
+	struct kvm_sregs s;
+	unsigned int n;
 
-	/* Room for the opcode and ModRM within the 15 bytes. */
-	if (mkvm_insn_prefixes(vcpu, s, &p) != 0x0f || p.len > 13)
-		return -EFAULT;
-	*at = p.len - 1;
-	code[*at] = 0x0f;
-	if (mkvm_linear_access(vcpu, s, la + p.len, &code[*at + 1], 1,
-			       MKVM_WALK_FETCH))
-		return -EFAULT;
-	*modrm = !mkvm_linear_access(vcpu, s, la + p.len + 1, &code[*at + 2],
-				     1, MKVM_WALK_FETCH);
-	*rex = p.rex;
-	return 0;
+	if (exit->next_rip) {
+		vcpu->rip = exit->next_rip;
+		return;
+	}
+	mkvm_ops->get_sregs(vcpu, &s);
+	mode = mkvm_cpu_mode(&s);
+	if (mkvm_fetch_code(vcpu, &s, code, &n) ||
+	    mkvm_insn_decode_head(code, n, mode, &h))
+		h.nr_prefixes = 0;	/* unreadable: as if without prefixes */
+	vcpu->rip += h.nr_prefixes + exit->insn_len;
+	if (mode != MKVM_MODE_LONG64)
+		vcpu->rip = (u32)vcpu->rip;
 }

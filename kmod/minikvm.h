@@ -628,22 +628,11 @@ void mkvm_reg_set(struct mkvm_vcpu *vcpu, int reg, unsigned int asize,
 u64 mkvm_seg_base(const struct kvm_sregs *s, int seg);
 
 /*
- * The prefixes of the instruction at CS:RIP: address size, segment,
- * operand size, REX and REP; mkvm_insn_prefixes() returns the (first)
- * opcode byte or -errno.  SVM reports the address size and segment of
- * INS/OUTS, and the operands of MOV CR/DR, only with decode assists,
- * which our test CPUs lack, so they are read here.
+ * The instruction at CS:RIP, fetched for the decoders of emulate.c.  SVM
+ * reports the address size and segment of INS/OUTS, the operands of
+ * MOV CR/DR and instruction lengths only with decode assists and NRIP
+ * save, which our test CPUs lack, so the decoders work them out.
  */
-struct mkvm_prefixes {
-	unsigned int asize;
-	int seg;
-	bool opsize16, rexw, rep;
-	u8 rex;				/* the REX byte, 0 if none */
-	unsigned int len;		/* prefixes and the opcode byte */
-};
-
-int mkvm_insn_prefixes(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
-		       struct mkvm_prefixes *p);
 void mkvm_skip_insn(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_fetch_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 		    u8 *code, unsigned int *n, struct mkvm_fault *fault,
@@ -652,9 +641,6 @@ int mkvm_fetch_code(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 		    u8 *code, unsigned int *n);
 int mkvm_fetch_sysreg_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 			   struct mkvm_sysreg_insn *si);
-int mkvm_fetch_0f_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
-		       enum mkvm_cpu_mode mode, u8 code[15], int *at,
-		       u8 *rex, bool *modrm);
 
 /* pio.c: port IO. */
 int mkvm_handle_io(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
