@@ -277,14 +277,23 @@ int mkvm_fetch_code(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 	return r ? -EFAULT : 0;
 }
 
-/* The MOV CR/DR, CLTS or LMSW at CS:RIP, for cr.c and dr.c. */
+/*
+ * The MOV CR/DR, CLTS or LMSW behind a CR or DR intercept, for cr.c and
+ * dr.c: @hw if the CPU decoded it (VMX's exit qualification), else the
+ * one decoded at CS:RIP (SVM without decode assists).
+ */
 int mkvm_fetch_sysreg_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			   const struct mkvm_sysreg_insn *hw,
 			   struct mkvm_sysreg_insn *si)
 {
 	u8 code[MKVM_MAX_INSN_LEN];
 	unsigned int n;
 	int r;
 
+	if (hw->op != MKVM_SYSREG_NONE) {
+		*si = *hw;
+		return 0;
+	}
 	r = mkvm_fetch_code(vcpu, s, code, &n);
 	if (!r)
 		r = mkvm_insn_decode_sysreg(code, n, mkvm_cpu_mode(s), si);

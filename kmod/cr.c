@@ -94,8 +94,8 @@ u64 mkvm_cr4_allowed(struct mkvm_vcpu *vcpu)
  * that it gets the checks of the architecture (and of KVM): a #GP for a
  * reserved bit, paging without protection, long mode without PAE, and
  * so on.  Emulators of SVM that skip some of them (QEMU) otherwise end up
- * in states that wedge or crash them.  Without decode assists, the
- * instruction is decoded at CS:RIP.
+ * in states that wedge or crash them.  VMX reports the instruction;
+ * without decode assists, SVM does not and it is decoded at CS:RIP.
  */
 int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
@@ -107,7 +107,7 @@ int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 	mkvm_ops->get_sregs(vcpu, &s);
 	mode = mkvm_cpu_mode(&s);
-	if (mkvm_fetch_sysreg_insn(vcpu, &s, &si))
+	if (mkvm_fetch_sysreg_insn(vcpu, &s, &exit->cr, &si))
 		goto cannot;
 	switch (si.op) {
 	case MKVM_SYSREG_CLTS:

@@ -38,7 +38,7 @@ int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 	mkvm_ops->get_sregs(vcpu, &s);
 	mode = mkvm_cpu_mode(&s);
-	if (mkvm_fetch_sysreg_insn(vcpu, &s, &si) ||
+	if (mkvm_fetch_sysreg_insn(vcpu, &s, &exit->dr.insn, &si) ||
 	    si.op != (exit->dr.write ? MKVM_SYSREG_DR_WRITE :
 				       MKVM_SYSREG_DR_READ))
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,

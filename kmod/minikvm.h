@@ -165,7 +165,11 @@ struct mkvm_exit {
 		struct {
 			u8 dr;		/* 0-7, as the intercept reported it */
 			bool write;
+			/* The instruction, if the CPU decoded it (else op 0). */
+			struct mkvm_sysreg_insn insn;
 		} dr;
+		/* MOV to CR, CLTS, LMSW, if the CPU decoded it (else op 0). */
+		struct mkvm_sysreg_insn cr;
 		struct {
 			/* The CPU left no usable state: the vCPU gets INIT's. */
 			bool state_lost;
@@ -640,6 +644,7 @@ int mkvm_fetch_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 int mkvm_fetch_code(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 		    u8 *code, unsigned int *n);
 int mkvm_fetch_sysreg_insn(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
+			   const struct mkvm_sysreg_insn *hw,
 			   struct mkvm_sysreg_insn *si);
 
 /* pio.c: port IO. */

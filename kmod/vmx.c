@@ -1062,6 +1062,27 @@ static void vmx_handle_io(struct vmx_vcpu *vmx, u64 qual, struct mkvm_exit *exit
 }
 
 /*
+ * A CR access as the exit qualification describes it, for cr.c: the
+ * instruction's type, CR, GPR and length, and for LMSW its operand
+ * itself (from a register or memory), which the CPU has read.
+ */
+static void vmx_cr_insn(u64 qual, struct mkvm_sysreg_insn *si)
+{
+	static const u8 op[] = {
+		MKVM_SYSREG_CR_WRITE, MKVM_SYSREG_CR_READ,
+		MKVM_SYSREG_CLTS, MKVM_SYSREG_LMSW,
+	};
+
+	si->op = op[(qual >> 4) & 3];
+	si->reg = qual & 15;
+	si->gpr = (qual >> 8) & 15;
+	si->mem = qual & BIT(6);
+	si->has_msw = si->op == MKVM_SYSREG_LMSW;
+	si->msw = (u16)(qual >> LMSW_SOURCE_DATA_SHIFT);
+	si->len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+}
+
+/*
  * MOV to/from CR8: the TPR, the in-kernel LAPIC's if there is one, else
  * kept here (there is no virtual APIC page).
  */
@@ -1072,6 +1093,7 @@ static void vmx_handle_cr(struct vmx_vcpu *vmx, u64 qual, struct mkvm_exit *exit
 
 	if (cr != 8 || type > 1) {
 		exit->reason = MKVM_EXIT_CR_WRITE;	/* CR0/CR4, CLTS, LMSW */
+		vmx_cr_insn(qual, &exit->cr);
 		return;
 	}
 	if (type == 0 && vcpu->apic)
@@ -1206,6 +1228,13 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 		exit->reason = MKVM_EXIT_DR_ACCESS;
 		exit->dr.dr = qual & 7;
 		exit->dr.write = !(qual & BIT(4));
+		exit->dr.insn = (struct mkvm_sysreg_insn){
+			.op = exit->dr.write ? MKVM_SYSREG_DR_WRITE :
+					       MKVM_SYSREG_DR_READ,
+			.reg = exit->dr.dr,
+			.gpr = DEBUG_REG_ACCESS_REG(qual),
+			.len = vmcs_read(VM_EXIT_INSTRUCTION_LEN),
+		};
 		break;
 	case EXIT_REASON_INVD:
 		exit->reason = MKVM_EXIT_INVD;
