@@ -3,9 +3,10 @@
  * Instructions the hypervisor completes for the guest (CPUID, RDMSR,
  * WRMSR, INVD, VMMCALL, HLT) continue right after themselves, also with
  * redundant prefixes in front (on CPUs without NRIP save the hypervisor
- * must find their length itself); the hypercall instruction of the CPU
- * (VMMCALL on AMD, VMCALL on Intel) answers -KVM_ENOSYS (-1000) for an
- * unknown hypercall.
+ * must find their length itself), and so do the MOV CR/DR, CLTS and
+ * LMSW it emulates, in every register and prefix form; the hypercall
+ * instruction of the CPU (VMMCALL on AMD, VMCALL on Intel) answers
+ * -KVM_ENOSYS (-1000) for an unknown hypercall.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -66,6 +67,72 @@ TEST(redundant_prefixes)
 	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
 	EXPECT_EQ(1, uc.args[0]);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/* RUN() for instructions on R8-R11, which it leaves to the insn. */
+#define RUNX(insn, rax) ({						\
+	uint64_t __a = (rax), __m = 0;					\
+	asm volatile(insn "\n\tmov $" STR(MARK) ", %%esi"		\
+		     : "+a"(__a), "+S"(__m)				\
+		     : : "r8", "r9", "r10", "r11", "rbx", "memory");	\
+	GUEST_ASSERT_EQ(__m, MARK);					\
+	__a;								\
+})
+
+/*
+ * MOV to/from CR and DR, CLTS and LMSW in the forms a decoder can get
+ * wrong: registers named with REX.R/REX.B, redundant prefixes, and a
+ * ModRM.mod other than 3, which the CPU still reads as a register.  A
+ * wrong length, register or operand shows in the values or the MARK.
+ */
+static void guest_sysreg(void)
+{
+	uint64_t cr0, v;
+
+	asm volatile("mov %%cr0, %0" : "=r"(cr0));
+	cr0 &= ~CR0_TS;
+	asm volatile("mov %0, %%cr0" : : "r"(cr0) : "memory");
+
+	/* mov %rax,%cr0 with mod 0; behind cs ds; from %r9 (REX.B) */
+	RUN(".byte 0x0f, 0x22, 0x00", cr0, 0, 0);
+	RUN(".byte 0x2e, 0x3e\n\tmov %%rax, %%cr0", cr0, 0, 0);
+	RUNX("mov %%rax, %%r9\n\tmov %%r9, %%cr0", cr0);
+	RUNX("mov %%cr4, %%r9\n\t.byte 0x66\n\tmov %%r9, %%cr4", 0);
+
+	/* lmsw %r8w sets TS (PE stays), data16 clts clears it */
+	v = RUNX("mov %%rax, %%r8\n\t.byte 0x2e\n\tlmsw %%r8w\n\t"
+		 "mov %%cr0, %%rax\n\t.byte 0x66\n\tclts",
+		 (cr0 & 0xfffe) | CR0_TS);
+	GUEST_ASSERT_EQ(v, cr0 | CR0_TS);
+	asm volatile("mov %%cr0, %0" : "=r"(v));
+	GUEST_ASSERT_EQ(v, cr0);
+	RUN(".byte 0x3e\n\tlmsw %%ax", cr0 & 0xffff, 0, 0);
+	asm volatile("mov %%cr0, %0" : "=r"(v));
+	GUEST_ASSERT_EQ(v, cr0);
+
+	/* DR1 through %r10 and %r11, DR0 through mod 0 */
+	v = RUNX("mov %%rax, %%r10\n\tmov %%r10, %%db1\n\t"
+		 ".byte 0x3e\n\tmov %%db1, %%r11\n\tmov %%r11, %%rax",
+		 0x12345678);
+	GUEST_ASSERT_EQ(v, 0x12345678);
+	v = RUN(".byte 0x0f, 0x23, 0x00\n\t.byte 0x2e\n\tmov %%db0, %%rax",
+		0xabcd, 0, 0);
+	GUEST_ASSERT_EQ(v, 0xabcd);
+	RUN("mov %%rax, %%db0\n\tmov %%rax, %%db1", 0, 0, 0);
+	GUEST_SYNC(2, 0);
+}
+
+TEST(sysreg_forms)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct ucall uc;
+
+	vcpu_start_guest(vcpu, guest_sysreg, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(2, uc.args[0]);
 	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
 	vm_free(vm);
 }
