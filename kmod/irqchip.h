@@ -132,7 +132,12 @@ struct mkvm_lapic {
 	u8 sipi_vector;				/* [a] with MKVM_APIC_SIPI */
 	bool sw_enabled;			/* [v] SVR bit 8 */
 	bool irr_pending;			/* [v] a hint, see lapic.c */
+	u64 vapic_addr;				/* [v] KVM_SET_VAPIC_ADDR's, 0: off */
 };
+
+int mkvm_lapic_set_vapic_addr(struct mkvm_vcpu *vcpu, u64 gpa);
+void mkvm_lapic_vapic_out(struct mkvm_vcpu *vcpu);
+void mkvm_lapic_vapic_in(struct mkvm_vcpu *vcpu);
 
 #define MKVM_APIC_TIMER		0	/* the timer fired */
 #define MKVM_APIC_INIT		1	/* an INIT arrived */

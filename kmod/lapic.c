@@ -908,6 +908,62 @@ int mkvm_lapic_set_state(struct mkvm_vcpu *vcpu,
 	return 0;
 }
 
+/*
+ * KVM_SET_VAPIC_ADDR: a guest-physical u32 that mirrors the TPR, for
+ * QEMU's TPR-patching option ROM (kvmvapic), which makes old guests
+ * read and write the TPR there instead of through the MMIO page.
+ * Before each entry the LAPIC writes the TPR (bits 7:0), the class of
+ * the highest vector in service (15:12) and the highest requested
+ * vector (31:24) there; after each exit it takes the TPR back.  0 turns
+ * it off (QEMU writes 0 at every reset); an address outside guest
+ * memory is -EINVAL.
+ */
+int mkvm_lapic_set_vapic_addr(struct mkvm_vcpu *vcpu, u64 gpa)
+{
+	u32 data;
+	int idx, r = 0;
+
+	if (gpa) {
+		idx = srcu_read_lock(&vcpu->vm->srcu);
+		r = mkvm_read_guest(vcpu->vm, gpa, &data, sizeof(data));
+		srcu_read_unlock(&vcpu->vm->srcu, idx);
+	}
+	if (r)
+		return -EINVAL;
+	vcpu->apic->vapic_addr = gpa;
+	return 0;
+}
+
+/* Before an entry (process context, interrupts on). */
+void mkvm_lapic_vapic_out(struct mkvm_vcpu *vcpu)
+{
+	struct mkvm_lapic *apic = vcpu->apic;
+	int irr = apic_find_highest(apic, APIC_IRR);
+	int isr = apic_find_highest(apic, APIC_ISR);
+	u32 data = (apic_get(apic, APIC_TASKPRI) & 0xff) |
+		   ((isr < 0 ? 0 : isr & 0xf0) << 8) |
+		   ((irr < 0 ? 0 : irr) << 24);
+	int idx = srcu_read_lock(&vcpu->vm->srcu);
+
+	/* A slot that went away since: the guest's problem, as in KVM. */
+	mkvm_write_guest(vcpu->vm, apic->vapic_addr, &data, sizeof(data));
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+}
+
+/* After an exit: the TPR the guest wrote there. */
+void mkvm_lapic_vapic_in(struct mkvm_vcpu *vcpu)
+{
+	struct mkvm_lapic *apic = vcpu->apic;
+	int idx = srcu_read_lock(&vcpu->vm->srcu);
+	u32 data;
+
+	if (!mkvm_read_guest(vcpu->vm, apic->vapic_addr, &data, sizeof(data))) {
+		apic_set(apic, APIC_TASKPRI, data & 0xff);
+		apic_update_ppr(apic);
+	}
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+}
+
 u64 mkvm_lapic_get_cr8(struct mkvm_vcpu *vcpu)
 {
 	return (apic_get(vcpu->apic, APIC_TASKPRI) >> 4) & 0xf;

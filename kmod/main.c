@@ -47,6 +47,8 @@ static long mkvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_get_feature_msrs((void __user *)arg);
 	case KVM_GET_SUPPORTED_CPUID:
 		return mkvm_get_supported_cpuid((void __user *)arg);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED:
+		return mkvm_mce_cap_supported((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -47,6 +47,7 @@
 #include <linux/mutex.h>
 #include <linux/preempt.h>
 #include <linux/refcount.h>
+#include <linux/signal_types.h>
 #include <linux/srcu.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -62,6 +63,7 @@
 #include "irqchip.h"
 
 #define MKVM_MAX_VCPUS		64	/* KVM_CAP_NR_VCPUS, KVM_CAP_MAX_VCPUS */
+#define MKVM_MCE_BANKS		32	/* KVM_CAP_MCE, as KVM */
 #define MKVM_MAX_VCPU_ID	1024	/* KVM_CAP_MAX_VCPU_ID: ids are < this */
 #define MKVM_MAX_SLOTS		32	/* KVM_CAP_NR_MEMSLOTS */
 #define MKVM_MAX_CPUID		256	/* entries in KVM_SET_CPUID2 */
@@ -426,6 +428,11 @@ struct mkvm_vcpu {
 	s64 tsc_adjust;			/* IA32_TSC_ADJUST */
 	u32 tsc_aux;			/* [v] in the CPU while the guest runs */
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+	/* Machine checks (mce.c): MCi_CTL, _STATUS, _ADDR, _MISC per bank. */
+	struct {
+		u64 cap, status, ctl;
+		u64 banks[MKVM_MCE_BANKS * 4];
+	} mce;				/* [v] */
 
 	/* Interrupts (no in-kernel irqchip): KVM_INTERRUPT's vector. */
 	bool irq_pending;		/* [v] */
@@ -466,6 +473,9 @@ struct mkvm_vcpu {
 		u64 next_rip;
 	} pio;				/* [v] */
 	bool ran;			/* [v] KVM_RUN was called */
+	/* KVM_SET_SIGNAL_MASK's: the thread's signal mask in KVM_RUN. */
+	bool sigset_active;		/* [v] */
+	sigset_t sigset;		/* [v] */
 	/*
 	 * Host code ran for this vCPU since its last entry (KVM_RUN, being
 	 * scheduled in, emulation touching memory): data it pulled into the
@@ -661,6 +671,12 @@ long mkvm_get_msr_index_list(void __user *argp);
 long mkvm_get_msr_feature_index_list(void __user *argp);
 long mkvm_get_feature_msrs(void __user *argp);
 int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, void __user *argp, bool set);
+
+/* mce.c */
+long mkvm_mce_cap_supported(void __user *argp);
+int mkvm_mce_setup(struct mkvm_vcpu *vcpu, void __user *argp);
+int mkvm_mce_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host);
+int mkvm_mce_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host);
 int mkvm_handle_rdmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 void mkvm_complete_msr(struct mkvm_vcpu *vcpu, bool read);

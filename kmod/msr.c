@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm.h>
+#include <linux/kvm_para.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -22,7 +23,8 @@ static const u32 mkvm_msrs[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
 	MSR_IA32_SPEC_CTRL, MSR_MTRRdefType, MSR_TSC_AUX, MSR_PLATFORM_INFO,
-	MSR_IA32_TSC_ADJUST, MSR_IA32_POWER_CTL,
+	MSR_IA32_TSC_ADJUST, MSR_IA32_POWER_CTL, MSR_IA32_MCG_STATUS,
+	MSR_IA32_MCG_CTL,
 };
 
 /*
@@ -122,13 +124,15 @@ static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 		*data = vcpu->mtrr_def_type;
 		return 0;
 	case MSR_IA32_UCODE_REV:
-	case MSR_IA32_MCG_CAP:
-	case MSR_IA32_MCG_STATUS:
 	case MSR_K7_HWCR:
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_WALL_CLOCK_NEW:
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_SYSTEM_TIME_NEW:
 		*data = 0;
 		return 0;
 	default:
-		return -ENOENT;
+		return mkvm_mce_get_msr(vcpu, index, data, host);
 	}
 }
 
@@ -157,7 +161,7 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 {
 	struct kvm_sregs s;
 	u64 tsc;
-	int fixed;
+	int fixed, r;
 
 	switch (index) {
 	case MSR_EFER:
@@ -265,16 +269,26 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		vcpu->power_ctl = data;
 		return 0;
 	case MSR_IA32_UCODE_REV:
-	case MSR_IA32_MCG_STATUS:
 		if (host || !data)
 			return 0;
 		return -EINVAL;
 	case MSR_MTRRcap:
-	case MSR_IA32_MCG_CAP:
 	case MSR_K7_HWCR:
 		/* Known (they read), but not written. */
 		return -EINVAL;
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_WALL_CLOCK_NEW:
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		/*
+		 * kvmclock is not implemented (CPUID does not offer it): it
+		 * stays off, which VMMs write at reset (QEMU 7.2 always does).
+		 */
+		return data ? -EINVAL : 0;
 	}
+	r = mkvm_mce_set_msr(vcpu, index, data, host);
+	if (r != -ENOENT)
+		return r;
 	if (vcpu->apic && (index == MSR_IA32_TSC_DEADLINE ||
 			   mkvm_is_x2apic_msr(index)))
 		return mkvm_lapic_wrmsr(vcpu, index, data) ? -EINVAL : 0;

@@ -131,6 +131,8 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		return mkvm_exit_shutdown(vcpu);
 	}
 
+	if (vcpu->apic && vcpu->apic->vapic_addr)
+		mkvm_lapic_vapic_out(vcpu);
 	preempt_disable();
 	local_irq_disable();
 	WRITE_ONCE(vcpu->mode, MKVM_IN_GUEST_MODE);
@@ -172,13 +174,15 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	local_irq_enable();
 	preempt_enable();
 
+	if (vcpu->apic && vcpu->apic->vapic_addr)
+		mkvm_lapic_vapic_in(vcpu);
 	mkvm_events_after_exit(vcpu, &exit);
 	r = mkvm_handle_exit(vcpu, &exit);
 	mkvm_account_exit(vcpu, &exit, r, t1 - t0, local_clock() - t1);
 	return r;
 }
 
-int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
+static int __mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	int r = 1;
@@ -269,6 +273,24 @@ out_noload:
 		run->cr8 = mkvm_lapic_get_cr8(vcpu);
 	if (run->kvm_valid_regs)
 		mkvm_sync_regs_out(vcpu);
+	return r;
+}
+
+int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
+{
+	int r;
+
+	/*
+	 * KVM_SET_SIGNAL_MASK's mask for the call; the thread's own waits in
+	 * real_blocked (used only by rt_sigtimedwait(), never meanwhile).
+	 */
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &current->real_blocked);
+	r = __mkvm_vcpu_run(vcpu);
+	if (vcpu->sigset_active) {
+		sigprocmask(SIG_SETMASK, &current->real_blocked, NULL);
+		sigemptyset(&current->real_blocked);
+	}
 	return r;
 }
 

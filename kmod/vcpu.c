@@ -60,6 +60,34 @@ static int mkvm_vcpu_enable_cap(struct mkvm_vcpu *vcpu, void __user *argp)
 	return 0;
 }
 
+/*
+ * KVM_SET_SIGNAL_MASK: the signal mask the thread has while in KVM_RUN
+ * (SIGKILL and SIGSTOP never blocked), or none (NULL): the thread's own.
+ * VMMs block the signal they kick vCPU threads with and unblock it here,
+ * so that it interrupts KVM_RUN only.
+ */
+static int mkvm_set_signal_mask(struct mkvm_vcpu *vcpu,
+				struct kvm_signal_mask __user *argp)
+{
+	struct kvm_signal_mask m;
+	sigset_t set;
+
+	if (!argp) {
+		vcpu->sigset_active = false;
+		return 0;
+	}
+	if (copy_from_user(&m, argp, sizeof(m)))
+		return -EFAULT;
+	if (m.len != sizeof(set))
+		return -EINVAL;
+	if (copy_from_user(&set, argp->sigset, sizeof(set)))
+		return -EFAULT;
+	sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	vcpu->sigset = set;
+	vcpu->sigset_active = true;
+	return 0;
+}
+
 static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 			    unsigned long arg)
 {
@@ -152,6 +180,22 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		vcpu->irq_pending = true;
 		vcpu->irq_vector = u->irq.irq;
 		r = 0;
+		break;
+	case KVM_SET_SIGNAL_MASK:
+		r = mkvm_set_signal_mask(vcpu, argp);
+		break;
+	case KVM_SET_VAPIC_ADDR: {
+		struct kvm_vapic_addr va;
+
+		r = -EFAULT;
+		if (copy_from_user(&va, argp, sizeof(va)))
+			break;
+		r = vcpu->apic ? mkvm_lapic_set_vapic_addr(vcpu, va.vapic_addr) :
+				 -EINVAL;
+		break;
+	}
+	case KVM_X86_SETUP_MCE:
+		r = mkvm_mce_setup(vcpu, argp);
 		break;
 	case KVM_NMI:
 		/* With or without an in-kernel irqchip, as KVM. */
@@ -315,6 +359,8 @@ int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 	mutex_init(&vcpu->mutex);
 	init_waitqueue_head(&vcpu->wq);
 	preempt_notifier_init(&vcpu->pn, &mkvm_preempt_ops);
+	/* As KVM: every bank, all off, until KVM_X86_SETUP_MCE. */
+	vcpu->mce.cap = MKVM_MCE_BANKS;
 
 	r = -ENOMEM;
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);

@@ -48,6 +48,8 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 	switch (cap) {
 	case KVM_CAP_USER_MEMORY:
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+	case KVM_CAP_VAPIC:
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_SET_TSS_ADDR:
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
@@ -105,6 +107,8 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 		return MKVM_MAX_VCPU_ID;
 	case KVM_CAP_NR_MEMSLOTS:
 		return MKVM_MAX_SLOTS;
+	case KVM_CAP_MCE:
+		return MKVM_MCE_BANKS;
 	default:
 		return 0;
 	}

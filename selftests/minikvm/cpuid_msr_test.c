@@ -4,7 +4,8 @@
  * and the guest's CPUID answers coming from that table;
  * KVM_GET_MSR_INDEX_LIST, KVM_GET/SET_MSRS round trips through the guest,
  * and both stopping at the first MSR they cannot handle, returning how
- * many they did.
+ * many they did; the machine-check banks of KVM_X86_SETUP_MCE; the
+ * kvmclock MSRs in their reset state.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -486,6 +487,126 @@ TEST(pat)
 	EXPECT_EQ(PAT_GOOD, uc.args[0]);
 	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
 	EXPECT_EQ(PAT_RESET, vcpu_get_msr(vcpu, MSR_IA32_CR_PAT));
+	vm_free(vm);
+}
+
+/*
+ * Machine checks: KVM_CAP_MCE's bank count, the capabilities offered,
+ * KVM_X86_SETUP_MCE's checks, then the banks as the host and the guest
+ * see them: MCi_CTL all or nothing, MCi_STATUS only cleared by the guest
+ * (no HWCR.McStatusWrEn), banks past the count and MCG_CAP refused.
+ */
+#define MCG_CTL_P_BIT		(1ULL << 8)
+#define MCG_SER_P_BIT		(1ULL << 24)
+#define MSR_MCG_CAP		0x179
+#define MSR_MCG_STATUS		0x17a
+#define MSR_MCG_CTL		0x17b
+#define MSR_MC_CTL(i)		(0x400 + 4 * (i))
+#define MSR_MC_STATUS(i)	(0x401 + 4 * (i))
+#define MCE_BANKS		10
+
+/* Refused from userspace: a partial MCi_CTL, no such bank, MCG_CTL 3. */
+static const struct kvm_msr_entry bad_mce_msrs[] = {
+	{ .index = MSR_MC_CTL(1), .data = 0x5555 },
+	{ .index = MSR_MC_CTL(MCE_BANKS) },
+	{ .index = MSR_MCG_CTL, .data = 3 },
+};
+
+static void guest_mce(void)
+{
+	guest_set_handler(GP_VECTOR, gp_handler);
+	GUEST_SYNC(guest_rdmsr(MSR_MCG_CAP), guest_rdmsr(MSR_MC_CTL(3)));
+	guest_wrmsr(MSR_MC_CTL(3), 0);			/* all off: fine */
+	guest_wrmsr(MSR_MC_STATUS(3), 0);		/* clearing: fine */
+	GUEST_ASSERT_EQ(gp_count, 0);
+	guest_wrmsr(MSR_MC_CTL(4), 0x1234);		/* neither: #GP */
+	GUEST_ASSERT_EQ(gp_count, 1);
+	guest_wrmsr(MSR_MC_STATUS(4), 1);		/* setting: #GP */
+	GUEST_ASSERT_EQ(gp_count, 2);
+	guest_rdmsr(MSR_MC_CTL(MCE_BANKS));		/* no such bank */
+	GUEST_ASSERT_EQ(gp_count, 3);
+	guest_wrmsr(MSR_MCG_CAP, 0);			/* read-only */
+	GUEST_ASSERT_EQ(gp_count, 4);
+	guest_wrmsr(MSR_MCG_CTL, 0);
+	GUEST_SYNC(guest_rdmsr(MSR_MCG_CTL), guest_rdmsr(MSR_MC_STATUS(5)));
+}
+
+TEST(mce_banks)
+{
+	uint64_t cap, bad;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	unsigned int i;
+	struct vm *vm;
+	int fd, banks;
+
+	fd = kvm_open();
+	banks = __mkvm_ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MCE);
+	if (banks <= 0)
+		SKIP(close(fd); return, "no KVM_CAP_MCE");
+	EXPECT_EQ(32, banks);
+	ASSERT_EQ(0, __mkvm_ioctl(fd, KVM_X86_GET_MCE_CAP_SUPPORTED, (unsigned long)&cap));
+	EXPECT_EQ(MCG_CTL_P_BIT | MCG_SER_P_BIT, cap & (MCG_CTL_P_BIT | MCG_SER_P_BIT));
+	EXPECT_EQ(-EFAULT, __mkvm_ioctl(fd, KVM_X86_GET_MCE_CAP_SUPPORTED, 0));
+	close(fd);
+
+	vm = vm_create();
+	vcpu = vm_vcpu_add(vm, 0);
+	/* Before the setup: every bank, all off, no MCG_CTL. */
+	EXPECT_EQ(32, vcpu_get_msr(vcpu, MSR_MCG_CAP));
+	EXPECT_EQ(0, vcpu_get_msr(vcpu, MSR_MC_CTL(31)));
+	bad = 0;
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vcpu->fd, KVM_X86_SETUP_MCE, (unsigned long)&bad));
+	bad = 33;
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vcpu->fd, KVM_X86_SETUP_MCE, (unsigned long)&bad));
+	bad = MCE_BANKS | (1ULL << 40);
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vcpu->fd, KVM_X86_SETUP_MCE, (unsigned long)&bad));
+	EXPECT_EQ(-EFAULT, __mkvm_ioctl(vcpu->fd, KVM_X86_SETUP_MCE, 0));
+	cap = MCE_BANKS | MCG_CTL_P_BIT;
+	ASSERT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_X86_SETUP_MCE, (unsigned long)&cap));
+	EXPECT_EQ(cap, vcpu_get_msr(vcpu, MSR_MCG_CAP));
+	EXPECT_EQ(~0ULL, vcpu_get_msr(vcpu, MSR_MCG_CTL));
+	EXPECT_EQ(~0ULL, vcpu_get_msr(vcpu, MSR_MC_CTL(0)));
+	EXPECT_EQ(0, vcpu_get_msr(vcpu, MSR_MC_STATUS(0)));
+	/* The host restores what a bank logged; the guest may only clear it. */
+	vcpu_set_msr(vcpu, MSR_MC_STATUS(5), 0xbe00000000800400ULL);
+	EXPECT_EQ(0xbe00000000800400ULL, vcpu_get_msr(vcpu, MSR_MC_STATUS(5)));
+	vcpu_set_msr(vcpu, MSR_MCG_STATUS, 0);
+	for (i = 0; i < ARRAY_SIZE(bad_mce_msrs); i++) {
+		struct kvm_msr_entry e = bad_mce_msrs[i];
+
+		EXPECT_EQ(0, __vcpu_msrs(vcpu, KVM_SET_MSRS, &e, 1))
+			TH_LOG("bad MCE MSR write %u", i);
+	}
+
+	vcpu_start_guest(vcpu, guest_mce, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(cap, uc.args[0]);
+	EXPECT_EQ(~0ULL, uc.args[1]);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0, uc.args[0]);
+	EXPECT_EQ(0xbe00000000800400ULL, uc.args[1]);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	EXPECT_EQ(0, vcpu_get_msr(vcpu, MSR_MC_CTL(3)));
+	EXPECT_EQ(~0ULL, vcpu_get_msr(vcpu, MSR_MC_CTL(4)));
+	vm_free(vm);
+}
+
+/*
+ * The kvmclock MSRs in the state a VMM writes at reset (QEMU 7.2 writes
+ * and reads them whatever the CPUID says): off, read back as 0.
+ */
+TEST(kvmclock_msrs_off)
+{
+	static const uint32_t msrs[] = { 0x11, 0x12, 0x4b564d00, 0x4b564d01 };
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(msrs); i++) {
+		vcpu_set_msr(vcpu, msrs[i], 0);
+		EXPECT_EQ(0, vcpu_get_msr(vcpu, msrs[i])) TH_LOG("MSR %#x", msrs[i]);
+	}
 	vm_free(vm);
 }
 

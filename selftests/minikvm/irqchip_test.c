@@ -1302,6 +1302,66 @@ TEST(ioeventfd)
 	vm_free(vm);
 }
 
+/* ---- 10b. the TPR mirror of KVM_SET_VAPIC_ADDR -------------------------- */
+
+static volatile uint32_t vapic_word __attribute__((aligned(64)));
+
+static void guest_vapic(void)
+{
+	guest_apic_enable();
+	GUEST_SYNC(0, 0);
+	/* The host set the TPR: the LAPIC put it in the word before entry. */
+	GUEST_SYNC(vapic_word & 0xff, 0);
+	/* The guest sets its TPR through the word: taken at the next exit. */
+	vapic_word = 0x50;
+	GUEST_SYNC(xapic_read(APIC_TASKPRI), 0);
+}
+
+TEST(vapic)
+{
+	struct kvm_vapic_addr va = { .vapic_addr = 0 };
+	struct kvm_lapic_state st;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+
+	REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	if (kvm_check_cap(KVM_CAP_VAPIC) <= 0)
+		SKIP(return, "no KVM_CAP_VAPIC");
+	watchdog(20, "vapic");
+	/* Without an in-kernel LAPIC there is nothing to mirror. */
+	vm = vm_create();
+	vcpu = vm_vcpu_add(vm, 0);
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vcpu->fd, KVM_SET_VAPIC_ADDR, (unsigned long)&va));
+	vm_free(vm);
+
+	vm = vm_create_irqchip();
+	vcpu = vm_vcpu_add(vm, 0);
+	va.vapic_addr = 1ULL << 40;	/* no memory there */
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(vcpu->fd, KVM_SET_VAPIC_ADDR, (unsigned long)&va));
+	EXPECT_EQ(-EFAULT, __mkvm_ioctl(vcpu->fd, KVM_SET_VAPIC_ADDR, 0));
+	vcpu_start_guest(vcpu, guest_vapic, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+
+	va.vapic_addr = (uint64_t)&vapic_word;
+	ASSERT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_SET_VAPIC_ADDR, (unsigned long)&va));
+	get_lapic(vcpu, &st);
+	*(uint32_t *)&st.regs[APIC_TASKPRI] = 0x30;
+	kvm_ioctl(vcpu->fd, KVM_SET_LAPIC, &st);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0x30, uc.args[0]);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0x50, uc.args[0]);
+	get_lapic(vcpu, &st);
+	EXPECT_EQ(0x50, *(uint32_t *)&st.regs[APIC_TASKPRI]);
+
+	/* Off again: the word is left alone. */
+	va.vapic_addr = 0;
+	ASSERT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_SET_VAPIC_ADDR, (unsigned long)&va));
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
 /* ---- 11. garbage in the register page ------------------------------- */
 
 /*

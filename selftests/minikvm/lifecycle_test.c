@@ -616,6 +616,53 @@ TEST_F(lifecycle, signal_from_other_thread_interrupts_run)
 }
 
 /*
+ * KVM_SET_SIGNAL_MASK: the mask the thread has inside KVM_RUN.  With
+ * SIGUSR1 blocked in the thread and pending, KVM_RUN under an empty
+ * mask returns -EINTR at once and the signal stays pending (the thread's
+ * own mask is back on return); with the mask removed (NULL) the pending
+ * signal no longer interrupts: the guest runs to its HLT.
+ */
+TEST_F(lifecycle, signal_mask)
+{
+	struct {
+		struct kvm_signal_mask m;
+		uint8_t set[8];
+	} empty = { .m.len = 8 }, bad = { .m.len = 7 };
+	struct kvm_run *run = self->vcpu.run;
+	sigset_t usr1, pending;
+	int n;
+
+	EXPECT_EQ(-EINVAL, __mkvm_ioctl(self->vcpu.fd, KVM_SET_SIGNAL_MASK,
+					(unsigned long)&bad));
+	EXPECT_EQ(-EFAULT, __mkvm_ioctl(self->vcpu.fd, KVM_SET_SIGNAL_MASK, 8));
+	lc_catch(SIGUSR1);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &usr1, NULL));
+	ASSERT_EQ(0, pthread_kill(pthread_self(), SIGUSR1));
+	n = lc_nr_signals;
+
+	lc_put_code(self->vm.mem, code_hlt);
+	ASSERT_EQ(0, __mkvm_ioctl(self->vcpu.fd, KVM_SET_SIGNAL_MASK,
+				  (unsigned long)&empty));
+	run->exit_reason = KVM_EXIT_UNKNOWN;
+	EXPECT_EQ(-EINTR, lc_run(&self->vcpu));
+	EXPECT_EQ(KVM_EXIT_INTR, run->exit_reason);
+	EXPECT_EQ(n, lc_nr_signals);
+	sigpending(&pending);
+	EXPECT_TRUE(sigismember(&pending, SIGUSR1));
+
+	ASSERT_EQ(0, __mkvm_ioctl(self->vcpu.fd, KVM_SET_SIGNAL_MASK, 0));
+	EXPECT_EQ(0, lc_run(&self->vcpu));
+	EXPECT_EQ(KVM_EXIT_HLT, run->exit_reason);
+	EXPECT_EQ(n, lc_nr_signals);
+
+	/* Unblocked in the thread: the handler runs once. */
+	ASSERT_EQ(0, pthread_sigmask(SIG_UNBLOCK, &usr1, NULL));
+	EXPECT_EQ(n + 1, lc_nr_signals);
+}
+
+/*
  * immediate_exit: KVM_RUN returns -EINTR at once without running the
  * guest, and after an IO exit it completes the pending OUT and stops
  * before the next instruction (api.rst, KVM_EXIT_IO/KVM_EXIT_MMIO note).
