@@ -64,12 +64,15 @@ make -s tools examples selftests || { echo "check: building the tools, examples 
 # The expectations: one line per binary, "name kvm_amd minikvm reason",
 # results pass, skip, fail, off (not run in the rig: too slow or too big
 # for it) or build (does not build from the tarball).
+# QEMU's boots are judged the same way, from selftests/peers/qemu.expect
+# (names qemu/<configuration>).
 KST_EXPECT=selftests/peers/kvm-selftests.expect
+QEMU_EXPECT=selftests/peers/qemu.expect
 declare -A kst_exp kst_why
 while read -r name amd mkvm why; do
 	case $name in ''|'#'*) continue ;; esac
 	kst_exp[$name/kvm_amd]=$amd kst_exp[$name/minikvm]=$mkvm kst_why[$name]=$why
-done <"$KST_EXPECT"
+done < <(cat "$KST_EXPECT"; sed '/^[a-z]/s/^/qemu\//' "$QEMU_EXPECT")
 
 # Whether MKVM_APPEND leaves the peer run in (mkvm.peers=0 drops it; a
 # mkvm.tests list keeps it only if it names kvm-selftests or all).
@@ -79,6 +82,17 @@ kst_wanted() {
 	case $a in *" mkvm.tests="*) ;; *) return 0 ;; esac
 	t=${a##* mkvm.tests=}; t=${t%% *}
 	case ",$t," in *,all,*|*,kvm-selftests,*|*,kvm-selftests/*) return 0 ;; esac
+	case ",$t," in *,qemu,*|*,qemu/*) return 0 ;; esac
+	return 1
+}
+
+# Whether it includes QEMU's boots (as kst_wanted, for "qemu").
+qemu_wanted() {
+	local a=" ${MKVM_APPEND:-} " t
+	case $a in *" mkvm.peers=0 "*) return 1 ;; esac
+	case $a in *" mkvm.tests="*) ;; *) return 0 ;; esac
+	t=${a##* mkvm.tests=}; t=${t%% *}
+	case ",$t," in *,all,*|*,qemu,*|*,qemu/*) return 0 ;; esac
 	return 1
 }
 
@@ -92,6 +106,8 @@ kst_rank() { case $1 in pass) echo 2 ;; skip) echo 1 ;; *) echo 0 ;; esac; }
 # known failure), worse is a failure, better a note to update the file.
 kst_judge() { # suite label name status seconds output
 	local id="$1: kvm-selftests/$2/$3" exp=${kst_exp[$3/$2]:-} got res
+	local file=$KST_EXPECT
+	case $3 in qemu/*) id="$1: $2/$3" file=$QEMU_EXPECT ;; esac
 	case $4 in
 	0) res=pass ;; 4) res=skip ;; timeout) res="hang (killed after the time limit)" ;;
 	# 254: a TEST_ASSERT failed; 129..192: killed by a signal.
@@ -100,7 +116,7 @@ kst_judge() { # suite label name status seconds output
 	esac
 	got=$(kst_class "$4")
 	if [ -z "$exp" ]; then
-		fail "$id: $res, and no line in $KST_EXPECT"
+		fail "$id: $res, and no line in $file"
 	elif [ "$4" = off ]; then
 		skip "$id # not run in the rig: ${kst_why[$3]}"
 	elif [ "$exp" = off ]; then
@@ -112,13 +128,13 @@ kst_judge() { # suite label name status seconds output
 		*) skip "$id # expected $exp: ${kst_why[$3]}" ;;
 		esac
 	elif [ "$(kst_rank "$got")" -gt "$(kst_rank "$exp")" ]; then
-		echo "# NOTE: $id does better than expected ($exp -> $res): update $KST_EXPECT"
+		echo "# NOTE: $id does better than expected ($exp -> $res): update $file"
 		[ "$got" = pass ] && pass "$id" || skip "$id # $res, expected $exp: ${kst_why[$3]}"
 	else
 		fail "$id: $res, expected $exp"
 		[ -z "$6" ] || printf '%s\n' "$6" | sed 's/^/#   /'
 	fi
-	case $5 in 0.*) ;; *) echo "# $1: kvm-selftests/$2/$3 took $5 s" ;; esac
+	case $5 in 0.*) ;; *) echo "# ${id%%: *}: ${id#*: } took $5 s" ;; esac
 }
 
 # ---- one rig configuration ----------------------------------------------
@@ -133,8 +149,12 @@ parse_log() { # suite log
 		"#kst "*) kst_out="$kst_out${kst_out:+$'\n'}${line#\#kst }" ;;
 		MKVM-KST\ *)
 			set -- $line
-			kst_runs=$((kst_runs + 1))
+			case $3 in
+			qemu/*) set -- "$1" "$2, QEMU" "$3" "$4" "$5" ;;
+			*) kst_runs=$((kst_runs + 1)) ;;
+			esac
 			kst_secs[$2]=$((${kst_secs[$2]:-0} + 10#${5/./}))
+			set -- $line
 			kst_judge "$suite" "$2" "$3" "$4" "$5" "$kst_out"
 			kst_out="" ;;
 		MKVM-RUN\ *)
@@ -158,7 +178,7 @@ parse_log() { # suite log
 	[ "$runs" = "$totals" ] && pass "$suite: every test binary finished ($runs)" ||
 		fail "$suite: $((runs - totals)) of $runs test binaries did not finish"
 	for line in "${!kst_secs[@]}"; do
-		echo "# $suite: KVM's selftests on $line took $((kst_secs[$line] / 100)) s"
+		echo "# $suite: peers on $line took $((kst_secs[$line] / 100)) s"
 	done
 	# The whole peer run: each binary once per device.
 	if [ -n "$kst_bins" ]; then
@@ -209,7 +229,7 @@ check_dmesg() { # suite log
 run_rig() { # suite vmm kver mode timeout [image kdir moddir]
 	local suite=$1 vmm=$2 kver=$3 mode=$4 tmo=$5
 	local image=${6:-/boot/vmlinuz-$3} kdir=${7:-} moddir=${8:-}
-	local log=$B/$suite.log t0=$SECONDS rc kst="" mem=${MKVM_MEM:-}
+	local log=$B/$suite.log t0=$SECONDS rc kst="" mem=${MKVM_MEM:-} t
 	echo "# $suite: $vmm, kernel $kver"
 	if ! mkvm_build_module "$kver" ${kdir:+"$kdir"}; then
 		fail "$suite: build minikvm.ko for $kver"
@@ -221,19 +241,35 @@ run_rig() { # suite vmm kver mode timeout [image kdir moddir]
 	if [ "$suite" = svm-6.1 ] && kst_wanted; then
 		if bash selftests/peers/kvm-selftests-build.sh "$B" "$KST_EXPECT"; then
 			kst=$B/kvm-selftests/bin
-			awk '!/^#/ && $2 == "off" { print "kvm_amd", $1 }
+			{ cat "$KST_EXPECT"; sed '/^[a-z]/s/^/qemu\//' "$QEMU_EXPECT"; } |
+				awk '!/^#/ && $2 == "off" { print "kvm_amd", $1 }
 				!/^#/ && $3 == "off" { print "minikvm", $1 }' \
-				"$KST_EXPECT" >"$B/kvm-selftests/off"
+				>"$B/kvm-selftests/off"
 			# Every binary once per device, when mkvm.tests or mkvm.only do not narrow it.
 			case " ${MKVM_APPEND:-} " in
-			*" mkvm.tests=kvm-selftests/"*|*" mkvm.only="*) ;;
+			*" mkvm.only="*) ;;
+			*" mkvm.tests="*)
+				t=" ${MKVM_APPEND} "; t=${t##* mkvm.tests=}; t=${t%% *}
+				case ",$t," in *,all,*|*,kvm-selftests,*)
+					kst_bins=$(($(ls "$kst" | wc -l) * 2)) ;;
+				esac ;;
 			*) kst_bins=$(($(ls "$kst" | wc -l) * 2)) ;;
 			esac
 		else
 			fail "$suite: build KVM's selftests (see $B/kvm-selftests/build.log)"
 		fi
 	fi
-	if ! MKVM_KST_BIN=$kst MKVM_KST_OFF=${kst:+$B/kvm-selftests/off} mkvm_make_initramfs "$suite" "$kver" ${moddir:+"$moddir"}; then
+	# QEMU in the test VM: svm-6.1 only, as KVM's selftests.
+	qemu=""
+	if [ "$suite" = svm-6.1 ] && qemu_wanted; then
+		if bash selftests/rig/qemu-payload.sh --kver "$kver" --out "$B/qemu-payload" \
+			>"$B/qemu-payload.log" 2>&1; then
+			qemu=$B/qemu-payload
+		else
+			fail "$suite: put QEMU in the payload (see $B/qemu-payload.log)"
+		fi
+	fi
+	if ! MKVM_QEMU=$qemu MKVM_KST_BIN=$kst MKVM_KST_OFF=${kst:+$B/kvm-selftests/off} mkvm_make_initramfs "$suite" "$kver" ${moddir:+"$moddir"}; then
 		fail "$suite: build the initramfs (see $B/$suite.mkinitramfs.log)"
 		return
 	fi
@@ -290,7 +326,7 @@ for s in $suites; do
 		parse_unit "$B/unit.log"
 		[ $rc = 0 ] && pass "unit: run.sh exits 0" ||
 			fail "unit: run.sh exits 0 (see $B/unit.log)" ;;
-	svm-6.1)  run_rig "$s" qemu-svm   "$K61"  svm   900 ;;
+	svm-6.1)  run_rig "$s" qemu-svm   "$K61"  svm   1500 ;;
 	svm-6.12) run_rig "$s" qemu-svm   "$K612" svm   900 ;;
 	nosvm)    run_rig "$s" qemu-nosvm "$K61"  nodev 600 ;;
 	vmx)      run_rig "$s" bochs-vmx  "$K61"  vmx   2400 ;;

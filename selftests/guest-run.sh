@@ -16,6 +16,8 @@
 #                           kvm-selftests/NAME: that one of them
 #   mkvm.peers=0            no run of KVM's selftests
 #   mkvm.kst_timeout=S      time limit of one KVM selftest (default 240 s)
+#   mkvm.qemu_timeout=S     time limit of one QEMU boot (default 150 s)
+#   mkvm.qemu_debug=1       QEMU boots show SeaBIOS's and the kernel's output
 # KVM's own selftests run where the payload has them (/mkvm/kvm-selftests,
 # svm-6.1 only): each binary on /dev/kvm as a node with minikvm's device
 # number while minikvm is loaded, then on kvm_amd's /dev/kvm, with a time
@@ -24,6 +26,14 @@
 # prints the last lines of a non-zero exit's output as "#kst ..." and then
 # "MKVM-KST <minikvm|kvm_amd> <binary> <exit status|timeout|off> <s>";
 # check.sh judges it against selftests/peers/kvm-selftests.expect.
+# Debian's QEMU runs where the payload has it (/mkvm/qemu, svm-6.1 only),
+# on the same two devices after KVM's selftests: each configuration of
+# qemu_args() (mkvm.tests=qemu: all, qemu/NAME: one) boots the payload's
+# kernel to an init that prints its CPU count and powers off; the guest
+# prints "MKVM-KST <label> qemu/<name> <status> <s>" for it (status 0:
+# QEMU exited 0 and the nested guest said it was up with the right CPU
+# count and done; 1: it exited 0 without that), judged against
+# selftests/peers/qemu.expect.
 # Output: lines "MKVM-RUN <device> <binary>" before each test binary (the
 # binaries print kselftest TAP) and "MKVM-TIME <device> <binary> <s>"
 # after it (guest seconds: under Bochs they follow the instruction count),
@@ -53,19 +63,22 @@ opt() { sed -n "s/.*mkvm\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 dmesg -n "$(opt loglevel | grep -x '[1-8]' || echo 1)"
 mode=$(opt mode)
 only=$(opt only)
-# Our test binaries ($tests) and KVM's ($kst) to run.
-tests='' kst=''
+# Our test binaries ($tests), KVM's ($kst) and QEMU's boots ($qemu) to run.
+tests='' kst='' qemu=''
 kst_all=$( [ -d $M/kvm-selftests ] && cd $M/kvm-selftests && ls)
+qemu_all=$( [ -x $M/qemu/qemu.sh ] && echo pc-off-1 pc-off-2 pc-on-1 pc-on-2 q35-on-1 q35-on-2)
 for t in $(opt tests | tr , ' '); do
 	case $t in
-	all) tests="$tests $(cd $M && ls *_test)" kst="$kst $kst_all" ;;
+	all) tests="$tests $(cd $M && ls *_test)" kst="$kst $kst_all" qemu="$qemu $qemu_all" ;;
 	kvm-selftests) kst="$kst $kst_all" ;;
 	kvm-selftests/*) kst="$kst ${t#kvm-selftests/}" ;;
+	qemu) qemu="$qemu $qemu_all" ;;
+	qemu/*) qemu="$qemu ${t#qemu/}" ;;
 	*) tests="$tests $t" ;;
 	esac
 done
-[ -n "$tests$kst" ] || tests=$(cd $M && ls *_test) kst=$kst_all
-[ "$(opt peers)" = 0 ] && kst=
+[ -n "$tests$kst$qemu" ] || tests=$(cd $M && ls *_test) kst=$kst_all qemu=$qemu_all
+[ "$(opt peers)" = 0 ] && kst= qemu=
 echo "MKVM-MODE $mode"
 # The test VM's CPU bugs and the host kernel's mitigations, which the
 # world switches follow (design.rst, "Mitigations"): for the log.
@@ -118,6 +131,70 @@ run_kst() { # device label
 		echo "MKVM-KST $2 $t $rc $((t0 / 100)).$((t0 / 10 % 10))$((t0 % 10))"
 	done
 	rm -f /tmp/kst.out
+}
+
+# QEMU's options for each configuration: the name is machine, in-kernel
+# irqchip or not, and the CPU count that the nested guest must see.
+qemu_args() {
+	case $1 in
+	pc-off-*)  echo "-machine pc,kernel_irqchip=off -smp ${1##*-}" ;;
+	pc-on-*)   echo "-machine pc,kernel_irqchip=on -smp ${1##*-}" ;;
+	q35-on-*)  echo "-machine q35,kernel_irqchip=on -smp ${1##*-}" ;;
+	q35-off-*) echo "-machine q35,kernel_irqchip=off -smp ${1##*-}" ;;
+	esac
+}
+
+# QEMU booting Linux on /dev/kvm, whichever module is behind it.
+run_qemu() { # device label
+	case "$only" in ""|"$(basename "$1")") ;; *) return ;; esac
+	tmo=$(opt qemu_timeout | grep -x '[0-9][0-9]*' || echo 150)
+	for q in $qemu; do
+		# Left out in the rig (see qemu.expect), unless named.
+		case " $(opt tests | tr , ' ') " in *" qemu/$q "*) ;; *)
+			if grep -qx "$2 qemu/$q" $M/kvm-selftests.off 2>/dev/null; then
+				echo "MKVM-KST $2 qemu/$q off 0.00"
+				continue
+			fi ;;
+		esac
+		args=$(qemu_args "$q")
+		t0=$(centis)
+		# mkvm.qemu_debug=1: the nested kernel's messages from the
+		# start and SeaBIOS's debug port, for a boot that goes wrong.
+		if [ "$(opt qemu_debug)" = 1 ]; then
+			MKVM_L2_APPEND="earlyprintk=serial,ttyS0 loglevel=8" \
+				timeout -s KILL "$tmo" $M/qemu/qemu.sh $args \
+				-chardev file,id=sb,path=/tmp/seabios.log \
+				-device isa-debugcon,iobase=0x402,chardev=sb \
+				</dev/null >/tmp/qemu.out 2>&1 &
+			qpid=$!
+			# What the vCPUs do meanwhile (minikvm's accounting).
+			for i in 1 2 3 4 5 6; do
+				sleep $((tmo / 8))
+				kill -0 $qpid 2>/dev/null || break
+				[ -x $M/bin/vmctl ] && for v in $($M/bin/vmctl list 2>/dev/null |
+						awk 'NR > 1 { print $1 }'); do
+					$M/bin/vmctl stat "$v" 2>&1 | sed 's/^/#qemu-stat /'
+				done
+			done
+			wait $qpid
+			rc=$?
+			tail -n 30 /tmp/seabios.log | sed 's/^/#qemu-bios /'
+			tail -n 60 /tmp/qemu.out | tr -d '\r' | sed 's/^/#qemu /'
+		else
+			MKVM_L2_APPEND=quiet timeout -s KILL "$tmo" $M/qemu/qemu.sh $args \
+				</dev/null >/tmp/qemu.out 2>&1
+			rc=$?
+		fi
+		t0=$(($(centis) - t0))
+		[ "$rc" = 137 ] && [ "$t0" -ge $((tmo * 100)) ] && rc=timeout
+		if [ "$rc" = 0 ] && ! { grep -q "^MKVM-L2 up nproc=${q##*-} " /tmp/qemu.out &&
+					grep -q "^MKVM-L2 done rc=0" /tmp/qemu.out; }; then
+			rc=1
+		fi
+		[ "$rc" = 0 ] || tail -n 12 /tmp/qemu.out | tr -d '\r' | sed 's/^/#kst /'
+		echo "MKVM-KST $2 qemu/$q $rc $((t0 / 100)).$((t0 / 10 % 10))$((t0 % 10))"
+	done
+	rm -f /tmp/qemu.out
 }
 
 loaded() { [ -d "/sys/module/$1" ]; }
@@ -174,12 +251,13 @@ svm|vmx)
 	fi
 	run_tests /dev/minikvm minikvm $tests
 	# KVM's selftests open /dev/kvm: make it minikvm's for them.
-	if [ -n "$kst" ] && [ "$only" != kvm ]; then
+	if [ -n "$kst$qemu" ] && [ "$only" != kvm ]; then
 		ok=1
 		[ ! -e /dev/kvm ] && set -- $(stat -c '%t %T' /dev/minikvm) &&
 			mknod -m 0660 /dev/kvm c $((0x$1)) $((0x$2)) && ok=0
 		tap $ok "kvm_node_for_minikvm"
 		[ $ok = 0 ] && run_kst /dev/minikvm minikvm
+		[ $ok = 0 ] && run_qemu /dev/minikvm minikvm
 		rm -f /dev/kvm
 	fi
 	rmmod minikvm; tap $? "rmmod_minikvm"
@@ -193,6 +271,7 @@ svm|vmx)
 	# conflict_test is about minikvm only.
 	run_tests /dev/kvm $vendor $(echo $tests | tr ' ' '\n' | grep -v '^conflict_test$')
 	run_kst /dev/kvm $vendor
+	run_qemu /dev/kvm $vendor
 	ok=0
 	for m in $(cat $M/$vendor.order | sed '1!G;h;$!d'); do
 		rmmod "$(modname "$m")" || ok=1

@@ -92,6 +92,7 @@ mkvm_make_initramfs() { # name kver [moddir]
 	{ [ ! -d "$B/examples" ] || cp -a "$B/examples" "$p/examples"; } &&
 	{ [ -z "${MKVM_KST_BIN:-}" ] || cp -a "$MKVM_KST_BIN" "$p/kvm-selftests"; } &&
 	{ [ -z "${MKVM_KST_OFF:-}" ] || cp "$MKVM_KST_OFF" "$p/kvm-selftests.off"; } &&
+	{ [ -z "${MKVM_QEMU:-}" ] || cp -a "$MKVM_QEMU" "$p/qemu"; } &&
 	bash selftests/rig/mkinitramfs.sh --kver "$2" --payload "$p" \
 		--out "$B/$1.cpio.gz" ${3:+--moddir "$3"} >"$B/$1.mkinitramfs.log" 2>&1
 }
