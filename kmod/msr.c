@@ -67,6 +67,18 @@ static bool mkvm_is_x2apic_msr(u32 index)
  * is a #GP for the guest, unless userspace asked to see that reason
  * (KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_UNKNOWN, _INVAL).
  */
+/*
+ * The guest may touch the kvmclock MSRs unless KVM_CAP_ENFORCE_PV_FEATURE_CPUID
+ * holds it to a CPUID without their feature, as in KVM.
+ */
+static bool mkvm_kvmclock_msr_allowed(struct mkvm_vcpu *vcpu, u32 index)
+{
+	bool old = index == MSR_KVM_WALL_CLOCK || index == MSR_KVM_SYSTEM_TIME;
+
+	return mkvm_pv_has(vcpu, old ? KVM_FEATURE_CLOCKSOURCE :
+				       KVM_FEATURE_CLOCKSOURCE2);
+}
+
 static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 			bool host)
 {
@@ -123,12 +135,16 @@ static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 	case MSR_MTRRdefType:
 		*data = vcpu->mtrr_def_type;
 		return 0;
-	case MSR_IA32_UCODE_REV:
-	case MSR_K7_HWCR:
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_WALL_CLOCK_NEW:
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:
+		if (!host && !mkvm_kvmclock_msr_allowed(vcpu, index))
+			return -EINVAL;
+		*data = 0;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+	case MSR_K7_HWCR:
 		*data = 0;
 		return 0;
 	default:
@@ -284,6 +300,8 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		 * kvmclock is not implemented (CPUID does not offer it): it
 		 * stays off, which VMMs write at reset (QEMU 7.2 always does).
 		 */
+		if (!host && !mkvm_kvmclock_msr_allowed(vcpu, index))
+			return -EINVAL;
 		return data ? -EINVAL : 0;
 	}
 	r = mkvm_mce_set_msr(vcpu, index, data, host);
