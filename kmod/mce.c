@@ -59,13 +59,19 @@ int mkvm_mce_setup(struct mkvm_vcpu *vcpu, void __user *argp)
 	return 0;
 }
 
-/* Whether @index is a bank register of the vCPU: its offset, else -1. */
+/*
+ * Whether @index is a bank register of the vCPU: its offset; -EINVAL
+ * for one of a bank past its count (refused), -ENOENT for no bank MSR.
+ */
 static int mkvm_mce_bank_reg(struct mkvm_vcpu *vcpu, u32 index)
 {
 	u32 n = (vcpu->mce.cap & MCG_BANKCNT_MASK) * 4;
 
-	if (index < MSR_IA32_MC0_CTL || index >= MSR_IA32_MC0_CTL + n)
-		return -1;
+	if (index < MSR_IA32_MC0_CTL ||
+	    index >= MSR_IA32_MC0_CTL + MKVM_MCE_BANKS * 4)
+		return -ENOENT;
+	if (index >= MSR_IA32_MC0_CTL + n)
+		return -EINVAL;
 	return array_index_nospec(index - MSR_IA32_MC0_CTL, n);
 }
 
@@ -89,9 +95,7 @@ int mkvm_mce_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	}
 	reg = mkvm_mce_bank_reg(vcpu, index);
 	if (reg < 0)
-		return index >= MSR_IA32_MC0_CTL &&
-		       index < MSR_IA32_MC0_CTL + MKVM_MCE_BANKS * 4 ?
-		       -EINVAL : -ENOENT;
+		return reg;
 	*data = vcpu->mce.banks[reg];
 	return 0;
 }
@@ -117,9 +121,7 @@ int mkvm_mce_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	}
 	reg = mkvm_mce_bank_reg(vcpu, index);
 	if (reg < 0)
-		return index >= MSR_IA32_MC0_CTL &&
-		       index < MSR_IA32_MC0_CTL + MKVM_MCE_BANKS * 4 ?
-		       -EINVAL : -ENOENT;
+		return reg;
 	switch (reg & 3) {
 	case 0:
 		/*
