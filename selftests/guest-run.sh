@@ -239,6 +239,9 @@ if [ -w $kmemleak ] ||
 	sleep 5
 	echo scan > $kmemleak && echo clear > $kmemleak
 	tap $? "kmemleak_cleared_before_tests"
+	# The debug configuration, for the few tests whose timers outpace
+	# its slow emulated host (mkvm_slow_host() in mkvm_util.h).
+	export MKVM_RIG_DEBUG=1
 fi
 
 case "$mode" in

@@ -48,6 +48,21 @@ static inline bool mkvm_on_bochs(void)
 }
 
 /*
+ * True where the test VM's host is too slow for a 200 us periodic timer
+ * (KVM's shortest PIT and LAPIC period): under Bochs, and on the debug
+ * kernel (guest-run.sh sets $MKVM_RIG_DEBUG), where KASAN and lockdep
+ * under QEMU's TCG make one timer interrupt plus the work it queues
+ * cost about that much.  The emulated host then spends all its time in
+ * the timer and the vCPU makes no progress, on kvm_amd as on minikvm.
+ */
+static inline bool mkvm_slow_host(void)
+{
+	const char *dbg = getenv("MKVM_RIG_DEBUG");
+
+	return mkvm_on_bochs() || (dbg && strcmp(dbg, "1") == 0);
+}
+
+/*
  * How much of its stress loops (VMs in turn, processes killed, seconds of
  * churn or fuzzing) a test runs: @n scaled by $MKVM_STRESS_PCT percent
  * (default 100), at least 1.  The rig lowers it under Bochs, where one
