@@ -175,7 +175,11 @@ run_qemu() { # device label
 		else
 			export MKVM_L2_APPEND=quiet
 		fi
-		$M/qemu/qemu.sh $args $debug </dev/null >/tmp/qemu.out 2>&1 &
+		# QEMU's monitor on two fifos, to ask a hung guest where it is.
+		rm -f /tmp/qmon.in /tmp/qmon.out
+		mkfifo /tmp/qmon.in /tmp/qmon.out
+		$M/qemu/qemu.sh $args $debug -monitor pipe:/tmp/qmon \
+			</dev/null >/tmp/qemu.out 2>&1 &
 		qpid=$!
 		# Wait; with mkvm.qemu_debug=1 show minikvm's accounting every
 		# tenth of the limit, and always just before a hung QEMU is
@@ -193,6 +197,16 @@ run_qemu() { # device label
 			fi
 		done
 		if kill -0 $qpid 2>/dev/null; then
+			# The vCPUs' registers and QEMU's view of the interrupt
+			# controllers (the kernel's, with kernel_irqchip=on).
+			cat /tmp/qmon.out >/tmp/qmon.txt &
+			mpid=$!
+			printf 'info registers -a\ninfo pic\ninfo lapic\n' >/tmp/qmon.in
+			sleep 3
+			kill $mpid 2>/dev/null
+			wait $mpid 2>/dev/null
+			tr -d '\r' </tmp/qmon.txt | grep -v '^\(QEMU\|(qemu)\)' |
+				head -n 150 | sed 's/^/#kst mon: /'
 			kill -KILL $qpid
 			wait $qpid
 			rc=timeout
@@ -222,7 +236,7 @@ run_qemu() { # device label
 		[ "$rc" = 0 ] || tail -n 12 /tmp/qemu.out | tr -d '\r' | sed 's/^/#kst /'
 		echo "MKVM-KST $2 qemu/$q $rc $((t0 / 100)).$((t0 / 10 % 10))$((t0 % 10))"
 	done
-	rm -f /tmp/qemu.out
+	rm -f /tmp/qemu.out /tmp/qmon.in /tmp/qmon.out /tmp/qmon.txt
 }
 
 loaded() { [ -d "/sys/module/$1" ]; }
