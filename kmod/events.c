@@ -86,11 +86,36 @@ void mkvm_events_after_exit(struct mkvm_vcpu *vcpu,
 	}
 }
 
+/*
+ * Userspace's interrupt (KVM_INTERRUPT, KVM_SET_SREGS' interrupt_bitmap)
+ * is in delivery from now on, as in KVM's one interrupt slot: it replaces
+ * an interrupt there, and an exception there goes first.  It cannot
+ * while an NMI is in delivery, or two exceptions wait.
+ */
+bool mkvm_user_interrupt_fits(struct mkvm_vcpu *vcpu)
+{
+	const struct mkvm_event *inj = &vcpu->ev.injected;
+
+	return inj->type != MKVM_EVENT_NMI &&
+	       !(inj->type == MKVM_EVENT_EXCEPTION && vcpu->ev.exception.type);
+}
+
+bool mkvm_set_user_interrupt(struct mkvm_vcpu *vcpu, u8 vector)
+{
+	struct mkvm_event *inj = &vcpu->ev.injected;
+
+	if (!mkvm_user_interrupt_fits(vcpu))
+		return false;
+	if (inj->type == MKVM_EVENT_EXCEPTION)
+		vcpu->ev.exception = *inj;
+	*inj = (struct mkvm_event){ .type = MKVM_EVENT_INTR, .vector = vector };
+	return true;
+}
+
 /* Whether an event waits for delivery (KVM_INTERRUPT's included). */
 bool mkvm_event_pending(struct mkvm_vcpu *vcpu)
 {
-	return vcpu->ev.injected.type || vcpu->ev.exception.type ||
-	       vcpu->irq_pending;
+	return vcpu->ev.injected.type || vcpu->ev.exception.type;
 }
 
 /* Before an entry: inject the first event; returns whether there was one. */
@@ -122,12 +147,6 @@ bool mkvm_inject_events(struct mkvm_vcpu *vcpu)
 		if (vec < 0)
 			return false;
 		ev = (struct mkvm_event){ .type = MKVM_EVENT_INTR, .vector = vec };
-		mkvm_stat_add(&vcpu->stats.injections, 1);
-	} else if (vcpu->irq_pending) {
-		/* KVM_INTERRUPT's vector goes in at the next entry, as in KVM. */
-		ev = (struct mkvm_event){ .type = MKVM_EVENT_INTR,
-					  .vector = vcpu->irq_vector };
-		vcpu->irq_pending = false;
 		mkvm_stat_add(&vcpu->stats.injections, 1);
 	} else {
 		return false;

@@ -434,11 +434,14 @@ struct mkvm_vcpu {
 		u64 banks[MKVM_MCE_BANKS * 4];
 	} mce;				/* [v] */
 
-	/* Interrupts (no in-kernel irqchip): KVM_INTERRUPT's vector. */
-	bool irq_pending;		/* [v] */
-	u8 irq_vector;			/* [v] */
 	/* The event queue (events.c). */
 	struct {
+		/*
+		 * In delivery: an event an exit interrupted, or (no in-kernel
+		 * irqchip) KVM_INTERRUPT's vector, which KVM also calls
+		 * injected from the ioctl on: one slot, as KVM_GET_SREGS's
+		 * interrupt_bitmap and KVM_GET_VCPU_EVENTS report it.
+		 */
 		struct mkvm_event injected;	/* [v] re-delivered first */
 		struct mkvm_event exception;	/* [v] raised, not yet delivered */
 		bool triple_fault;		/* [v] an exception during #DF */
@@ -597,6 +600,8 @@ void mkvm_events_after_exit(struct mkvm_vcpu *vcpu,
 bool mkvm_inject_events(struct mkvm_vcpu *vcpu);
 void mkvm_queue_nmi(struct mkvm_vcpu *vcpu);
 bool mkvm_event_pending(struct mkvm_vcpu *vcpu);
+bool mkvm_user_interrupt_fits(struct mkvm_vcpu *vcpu);
+bool mkvm_set_user_interrupt(struct mkvm_vcpu *vcpu, u8 vector);
 
 /* exits.c: the exit table. */
 int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);

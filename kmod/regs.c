@@ -72,6 +72,12 @@ int mkvm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 
 	if (!mkvm_valid_sregs(vcpu, s))
 		return -EINVAL;
+	i = find_first_bit((const unsigned long *)s->interrupt_bitmap,
+			   KVM_NR_INTERRUPTS);
+	/* Nothing lost: an interrupt that has no room is refused. */
+	if (!vcpu->apic && i < KVM_NR_INTERRUPTS &&
+	    !mkvm_user_interrupt_fits(vcpu))
+		return -EINVAL;
 	if (vcpu->apic && mkvm_lapic_set_base(vcpu, s->apic_base, true))
 		return -EINVAL;
 	mkvm_ops->set_sregs(vcpu, s);
@@ -81,14 +87,13 @@ int mkvm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 		goto out;
 	}
 	vcpu->apic_base = s->apic_base;
-	/* A pending interrupt in the bitmap is queued, as KVM does. */
-	for (i = 0; i < KVM_NR_INTERRUPTS; i++) {
-		if (test_bit(i, (const unsigned long *)s->interrupt_bitmap)) {
-			vcpu->irq_pending = true;
-			vcpu->irq_vector = i;
-			break;
-		}
-	}
+	/*
+	 * The interrupt in the bitmap is in delivery, as with KVM_INTERRUPT
+	 * (KVM_GET_SREGS reported it): it takes the one slot, never a
+	 * second.  No bit leaves the slot as it was, as in KVM.
+	 */
+	if (i < KVM_NR_INTERRUPTS)
+		mkvm_set_user_interrupt(vcpu, i);
 out:
 	/* The guest's translations changed under it. */
 	mkvm_make_request(vcpu, MKVM_REQ_TLB_FLUSH);
@@ -102,8 +107,9 @@ void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 	s->apic_base = vcpu->apic_base;
 	if (vcpu->apic)
 		s->cr8 = mkvm_lapic_get_cr8(vcpu);
-	if (vcpu->irq_pending)
-		__set_bit(vcpu->irq_vector, (unsigned long *)s->interrupt_bitmap);
+	if (vcpu->ev.injected.type == MKVM_EVENT_INTR)
+		__set_bit(vcpu->ev.injected.vector,
+			  (unsigned long *)s->interrupt_bitmap);
 }
 
 void mkvm_get_fpu(struct mkvm_vcpu *vcpu, struct kvm_fpu *f)
@@ -182,7 +188,6 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	vcpu->regs[2] = leaf1 ? leaf1->eax : 0x600;
 	vcpu->rip = 0xfff0;
 	vcpu->spec_ctrl = 0;
-	vcpu->irq_pending = false;
 	memset(&vcpu->ev, 0, sizeof(vcpu->ev));
 	vcpu->pending = MKVM_PENDING_NONE;
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;

@@ -24,16 +24,20 @@ static bool mkvm_ready_for_injection(struct mkvm_vcpu *vcpu)
 }
 
 /*
- * Whether the guest must exit as soon as it can take an interrupt: one
- * waits (in the LAPIC, or KVM_INTERRUPT's for a userspace that asked for
- * the window) and cannot go in now, or another went in already.
+ * Whether the guest must exit as soon as it can take an interrupt.  With
+ * the LAPIC: one waits there and cannot go in now, or another went in
+ * already.  Without: whenever userspace asks for the window, as KVM
+ * does; if the guest can take one now, it exits before its first
+ * instruction, and KVM_RUN returns KVM_EXIT_IRQ_WINDOW_OPEN at once
+ * rather than after whatever exit the guest makes next (a guest that
+ * spins waiting for that interrupt may make none for a long time).
  */
 static bool mkvm_want_irq_window(struct mkvm_vcpu *vcpu, bool injected)
 {
-	bool waiting = vcpu->apic ? mkvm_lapic_has_interrupt(vcpu) :
-				    vcpu->run->request_interrupt_window;
-
-	return waiting && (injected || !mkvm_ops->interrupt_allowed(vcpu));
+	if (!vcpu->apic)
+		return vcpu->run->request_interrupt_window;
+	return mkvm_lapic_has_interrupt(vcpu) &&
+	       (injected || !mkvm_ops->interrupt_allowed(vcpu));
 }
 
 /* A halted vCPU wakes for an NMI or an interrupt it can take now. */

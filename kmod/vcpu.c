@@ -174,11 +174,9 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		r = -ENXIO;
 		if (vcpu->apic)
 			break;
-		r = -ENXIO;
-		if (vcpu->irq_pending)
+		if (!mkvm_set_user_interrupt(vcpu, u->irq.irq))
 			break;
-		vcpu->irq_pending = true;
-		vcpu->irq_vector = u->irq.irq;
+		mkvm_stat_add(&vcpu->stats.injections, 1);
 		r = 0;
 		break;
 	case KVM_SET_SIGNAL_MASK:

@@ -202,6 +202,60 @@ TEST_F(irq, real_mode_ivt)
 }
 
 /*
+ * The window asked for while it is open already, with a guest that spins
+ * without exits until an interrupt comes (a kernel waiting for its timer,
+ * as SeaBIOS and Linux do): KVM_RUN returns KVM_EXIT_IRQ_WINDOW_OPEN
+ * before the guest runs one instruction of its loop, as on KVM, not when
+ * something else makes it exit (a host interrupt, milliseconds later).
+ */
+GUEST_ASM(spin_irq_guest,
+	".code16\n"
+	"xor %ax, %ax\n"
+	"mov %ax, %es\n"
+	"movw $" SNIP_OFF(spin_irq_guest, spin_irq_handler) ", %es:0x32 * 4\n"
+	"movw %cs, %es:0x32 * 4 + 2\n"
+	"xor %ebx, %ebx\n"
+	"xor %cx, %cx\n"
+	"sti\n"
+	"mov $0x3f0, %dx\n"
+	"out %al, %dx\n"
+	"1: inc %ebx\n"
+	"test %cx, %cx\n"
+	"jz 1b\n"
+	ASM_UCALL(UCALL_DONE)
+	"spin_irq_handler:\n"
+	"inc %cx\n"
+	"iret\n");
+
+TEST_F(irq, window_open_exits_before_guest_runs)
+{
+	struct vcpu *vcpu = self->vcpu;
+	struct kvm_run *run = vcpu->run;
+	struct kvm_regs regs;
+
+	vcpu_load_snippet(vcpu, MODE_REAL, spin_irq_guest);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_IO);
+	EXPECT_EQ(0x3f0, run->io.port);
+	EXPECT_EQ(1, run->if_flag);
+	EXPECT_EQ(1, run->ready_for_interrupt_injection);
+
+	run->request_interrupt_window = 1;
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
+	EXPECT_EQ(1, run->ready_for_interrupt_injection);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(0, regs.rbx & 0xffffffff);	/* no turn of the loop */
+
+	inject(_metadata, vcpu, 0x32);
+	run->request_interrupt_window = 0;
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(1, regs.rcx & 0xffff);		/* the handler, once */
+	EXPECT_LE(1, regs.rbx & 0xffffffff);
+}
+
+/*
  * An interrupt whose delivery exits: the guest's stack is on a page it
  * never touched, so pushing the interrupt frame takes a nested page
  * fault in the middle of the delivery.  The exit reports the event it
@@ -242,6 +296,61 @@ TEST_F(irq, delivery_interrupted_by_page_fault)
 	EXPECT_EQ(1, regs.rbx & 0xffff);		/* delivered once */
 	EXPECT_EQ(0x1000 - 6, regs.rcx & 0xffff);	/* IP, CS, FLAGS pushed */
 	EXPECT_EQ(0x1000, regs.rsi & 0xffff);		/* and popped */
+}
+
+/*
+ * KVM_INTERRUPT's vector is in delivery from the ioctl on: KVM_GET_SREGS
+ * and KVM_GET_VCPU_EVENTS report it, and putting that state back (as
+ * QEMU does around a state sync: the vector it finds in interrupt_bitmap
+ * goes back in both) leaves one interrupt, delivered once.  QEMU 7.2
+ * syncs between KVM_INTERRUPT and the entry when the guest touches the
+ * TPR; a second delivery there, inside the first handler with IF clear,
+ * deadlocked a Linux guest in its timer interrupt.  As KVM has one slot
+ * for it, a second KVM_INTERRUPT replaces the first.
+ */
+TEST_F(irq, queued_vector_survives_state_round_trip)
+{
+	struct vcpu *vcpu = self->vcpu;
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	int i, vec = -1;
+
+	vcpu_load_snippet(vcpu, MODE_REAL, fresh_stack_irq_guest);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+	/* A second KVM_INTERRUPT replaces the first (no IVT entry 0x30). */
+	inject(_metadata, vcpu, 0x30);
+	inject(_metadata, vcpu, 0x31);
+
+	/* KVM_RUN with immediate_exit: back at once, nothing delivered. */
+	vcpu->run->immediate_exit = 1;
+	EXPECT_EQ(-EINTR, __mkvm_ioctl(vcpu->fd, KVM_RUN, 0));
+	vcpu->run->immediate_exit = 0;
+
+	kvm_ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev);
+	EXPECT_EQ(1, ev.interrupt.injected);
+	EXPECT_EQ(0x31, ev.interrupt.nr);
+	kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &sregs);
+	for (i = 0; i < 256; i++) {
+		if (sregs.interrupt_bitmap[i / 64] & (1ULL << (i % 64))) {
+			EXPECT_EQ(-1, vec);	/* one bit at most */
+			vec = i;
+		}
+	}
+	EXPECT_EQ(0x31, vec);
+
+	/* Put back as QEMU does: SREGS, then the events. */
+	ev.interrupt.injected = vec >= 0;
+	ev.interrupt.nr = vec;
+	kvm_ioctl(vcpu->fd, KVM_SET_SREGS, &sregs);
+	kvm_ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
+
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(1, regs.rbx & 0xffff);		/* delivered once */
+	kvm_ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev);
+	EXPECT_EQ(0, ev.interrupt.injected);
 }
 
 TEST_HARNESS_MAIN
