@@ -135,7 +135,10 @@ esac
 
 # Wait for the emulator to exit, the deadline to pass, or a guest panic
 # (under Bochs a panicking guest reboots forever, under QEMU it exits).
-panic='Kernel panic - not syncing|reboot: Restarting system'
+# The test VM's own messages only, at the start of a line: a nested
+# guest's panic quoted by guest-run.sh ("#kst [...] Kernel panic") is a
+# test result, not the end of the test VM.
+panic='^(\[[ 0-9.]*\] )?(Kernel panic - not syncing|reboot: Restarting system)'
 start=$SECONDS
 while kill -0 "$pid" 2>/dev/null; do
 	if [ $((SECONDS - start)) -ge "$timeout" ]; then
