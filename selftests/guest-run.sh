@@ -203,10 +203,16 @@ run_qemu() { # device label
 			mpid=$!
 			printf 'info registers -a\ninfo pic\ninfo lapic\n' >/tmp/qmon.in
 			sleep 3
+			# And vCPU 0's code at CS:RIP and the top of its stack.
+			rsp=$(tr -d '\r' </tmp/qmon.txt | sed -n 's/.*[RE]SP=\([0-9a-f]*\).*/\1/p' | head -n 1)
+			printf 'cpu 0\nx/6i $pc\nx/16xb $pc\n' >/tmp/qmon.in
+			[ -n "$rsp" ] && printf 'x/48gx 0x%s\n' "$rsp" >/tmp/qmon.in
+			sleep 2
 			kill $mpid 2>/dev/null
 			wait $mpid 2>/dev/null
 			tr -d '\r' </tmp/qmon.txt | grep -v '^\(QEMU\|(qemu)\)' |
-				head -n 150 | sed 's/^/#kst mon: /'
+				grep -v 'XMM\|FPR\|^  pin \|^$' |
+				head -n 200 | sed 's/^/#kst mon: /'
 			kill -KILL $qpid
 			wait $qpid
 			rc=timeout
