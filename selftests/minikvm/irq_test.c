@@ -256,6 +256,41 @@ TEST_F(irq, window_open_exits_before_guest_runs)
 }
 
 /*
+ * KVM_INTERRUPT and request_interrupt_window in the same KVM_RUN (QEMU
+ * asks for the window when a second interrupt waits behind the one it
+ * injects): the first is delivered, its handler runs with IF clear, and
+ * the window exit comes once the handler's IRET sets IF again.  On SVM
+ * minikvm injects an interrupt as a virtual interrupt (V_IRQ) when no
+ * window is wanted, and the window needs V_IRQ too: this is the case
+ * where the two meet, and the interrupt must be neither lost nor doubled.
+ */
+TEST_F(irq, injection_and_window_in_one_run)
+{
+	struct vcpu *vcpu = self->vcpu;
+	struct kvm_run *run = vcpu->run;
+	struct kvm_regs regs;
+
+	vcpu_load_snippet(vcpu, MODE_REAL, spin_irq_guest);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_IO);
+	EXPECT_EQ(1, run->ready_for_interrupt_injection);
+
+	inject(_metadata, vcpu, 0x32);
+	run->request_interrupt_window = 1;
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
+	EXPECT_EQ(1, run->if_flag);
+	EXPECT_EQ(1, run->ready_for_interrupt_injection);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(1, regs.rcx & 0xffff);	/* the handler ran, once */
+
+	run->request_interrupt_window = 0;
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(1, regs.rcx & 0xffff);
+}
+
+/*
  * An interrupt whose delivery exits: the guest's stack is on a page it
  * never touched, so pushing the interrupt frame takes a nested page
  * fault in the middle of the delivery.  The exit reports the event it
