@@ -139,8 +139,10 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 	}
 	/*
 	 * KVM's hypervisor leaves, as KVM offers them: the signature
-	 * "KVMKVMKVM", and 0x40000001 with no paravirtual feature (none is
-	 * implemented: no kvmclock, no PV EOI, no steal time).
+	 * "KVMKVMKVM", and 0x40000001 with the paravirtual features that
+	 * are implemented: kvmclock's MSRs, old and new (clock.c), and no
+	 * need for delays after port I/O (nothing to implement); no PV
+	 * EOI, no steal time, no async page faults, no stable-clock bit.
 	 */
 	e = (struct kvm_cpuid_entry2){ .function = KVM_CPUID_SIGNATURE,
 				       .eax = KVM_CPUID_FEATURES,
@@ -148,7 +150,12 @@ static int mkvm_fill_cpuid(struct kvm_cpuid_entry2 *out, int max)
 				       .edx = 0x4d };
 	if (mkvm_add_cpuid(out, &n, max, &e))
 		return -E2BIG;
-	e = (struct kvm_cpuid_entry2){ .function = KVM_CPUID_FEATURES };
+	e = (struct kvm_cpuid_entry2){
+		.function = KVM_CPUID_FEATURES,
+		.eax = BIT(KVM_FEATURE_CLOCKSOURCE) |
+		       BIT(KVM_FEATURE_NOP_IO_DELAY) |
+		       BIT(KVM_FEATURE_CLOCKSOURCE2),
+	};
 	if (mkvm_add_cpuid(out, &n, max, &e))
 		return -E2BIG;
 	for (fn = 0x80000000; fn <= ext; fn++) {

@@ -324,6 +324,8 @@ struct mkvm_vm {
 	/* KVM_CAP_MSR_PLATFORM_INFO: the guest may read the MSR (default). */
 	bool platform_info_read;	/* [a] (WRITE_ONCE) */
 	u64 clock_offset;		/* [a] KVM_SET_CLOCK's (clock.c) */
+	/* MSR_KVM_WALL_CLOCK(_NEW): where the guest last asked for it. */
+	u64 wall_clock_msr;		/* [a] (WRITE_ONCE) */
 	/* KVM_CAP_DISABLE_QUIRKS(2): KVM_X86_QUIRK_* bits turned off. */
 	u64 disabled_quirks;		/* [a] (WRITE_ONCE) */
 	/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* sent to userspace. */
@@ -374,6 +376,7 @@ enum {
 #define MKVM_REQ_TLB_FLUSH	0	/* flush guest-physical translations */
 #define MKVM_REQ_EVENT		1	/* an interrupt or LAPIC event arrived */
 #define MKVM_REQ_MSR_FILTER	2	/* recompute the MSR intercepts */
+#define MKVM_REQ_CLOCK_UPDATE	3	/* rewrite the kvmclock page */
 
 /*
  * Per-vCPU counters: written only by the vCPU's own thread (WRITE_ONCE),
@@ -428,6 +431,9 @@ struct mkvm_vcpu {
 	s64 tsc_adjust;			/* IA32_TSC_ADJUST */
 	u32 tsc_aux;			/* [v] in the CPU while the guest runs */
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+	/* kvmclock (clock.c): MSR_KVM_SYSTEM_TIME(_NEW), its page's version. */
+	u64 kvmclock_msr;
+	u32 kvmclock_version;
 	/* Machine checks (mce.c): MCi_CTL, _STATUS, _ADDR, _MISC per bank. */
 	struct {
 		u64 cap, status, ctl;
@@ -752,6 +758,8 @@ int mkvm_vcpu_stats_fd(struct mkvm_vcpu *vcpu);
 #define MKVM_CLOCK_FLAGS	(KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC)
 int mkvm_get_clock(struct mkvm_vm *vm, void __user *argp);
 int mkvm_set_clock(struct mkvm_vm *vm, void __user *argp);
+void mkvm_kvmclock_update(struct mkvm_vcpu *vcpu);
+void mkvm_kvmclock_write_wall(struct mkvm_vcpu *vcpu, u64 gpa);
 
 /* netlink.c: the "minikvm" generic netlink family. */
 int mkvm_netlink_init(void);

@@ -24,7 +24,8 @@ static const u32 mkvm_msrs[] = {
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
 	MSR_IA32_SPEC_CTRL, MSR_MTRRdefType, MSR_TSC_AUX, MSR_PLATFORM_INFO,
 	MSR_IA32_TSC_ADJUST, MSR_IA32_POWER_CTL, MSR_IA32_MCG_STATUS,
-	MSR_IA32_MCG_CTL,
+	MSR_IA32_MCG_CTL, MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME,
+	MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
 };
 
 /*
@@ -137,11 +138,15 @@ static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 		return 0;
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_WALL_CLOCK_NEW:
+		if (!host && !mkvm_kvmclock_msr_allowed(vcpu, index))
+			return -EINVAL;
+		*data = READ_ONCE(vcpu->vm->wall_clock_msr);
+		return 0;
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:
 		if (!host && !mkvm_kvmclock_msr_allowed(vcpu, index))
 			return -EINVAL;
-		*data = 0;
+		*data = vcpu->kvmclock_msr;
 		return 0;
 	case MSR_IA32_UCODE_REV:
 	case MSR_K7_HWCR:
@@ -260,6 +265,7 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		/* The guest moving its TSC moves TSC_ADJUST with it (SDM). */
 		if (!host && !mkvm_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc))
 			vcpu->tsc_adjust += data - tsc;
+		mkvm_make_request(vcpu, MKVM_REQ_CLOCK_UPDATE);
 		break;
 	case MSR_IA32_TSC_ADJUST:
 		/*
@@ -273,6 +279,7 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 			mkvm_ops->set_msr(vcpu, MSR_IA32_TSC,
 					  tsc + data - vcpu->tsc_adjust);
 		vcpu->tsc_adjust = data;
+		mkvm_make_request(vcpu, MKVM_REQ_CLOCK_UPDATE);
 		return 0;
 	case MSR_PLATFORM_INFO:
 		/* Read-only for the guest; userspace sets what it reads. */
@@ -294,15 +301,20 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		return -EINVAL;
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_WALL_CLOCK_NEW:
-	case MSR_KVM_SYSTEM_TIME:
-	case MSR_KVM_SYSTEM_TIME_NEW:
-		/*
-		 * kvmclock is not implemented (CPUID does not offer it): it
-		 * stays off, which VMMs write at reset (QEMU 7.2 always does).
-		 */
+		/* Any address, as KVM: one that is not memory is not written. */
 		if (!host && !mkvm_kvmclock_msr_allowed(vcpu, index))
 			return -EINVAL;
-		return data ? -EINVAL : 0;
+		WRITE_ONCE(vcpu->vm->wall_clock_msr, data);
+		mkvm_kvmclock_write_wall(vcpu, data);
+		return 0;
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		/* Bit 0 turns it on; the page is written before the entry. */
+		if (!host && !mkvm_kvmclock_msr_allowed(vcpu, index))
+			return -EINVAL;
+		vcpu->kvmclock_msr = data;
+		mkvm_make_request(vcpu, MKVM_REQ_CLOCK_UPDATE);
+		return 0;
 	}
 	r = mkvm_mce_set_msr(vcpu, index, data, host);
 	if (r != -ENOENT)
@@ -704,6 +716,7 @@ int mkvm_tsc_attr_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 		if (get_user(offset, uaddr))
 			return -EFAULT;
 		mkvm_ops->set_tsc_offset(vcpu, offset);
+		mkvm_make_request(vcpu, MKVM_REQ_CLOCK_UPDATE);
 		return 0;
 	default:			/* KVM_HAS_DEVICE_ATTR */
 		return 0;

@@ -188,6 +188,7 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	vcpu->regs[2] = leaf1 ? leaf1->eax : 0x600;
 	vcpu->rip = 0xfff0;
 	vcpu->spec_ctrl = 0;
+	vcpu->kvmclock_msr = 0;		/* as KVM: INIT turns kvmclock off */
 	memset(&vcpu->ev, 0, sizeof(vcpu->ev));
 	vcpu->pending = MKVM_PENDING_NONE;
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;

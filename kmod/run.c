@@ -135,6 +135,8 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		return mkvm_exit_shutdown(vcpu);
 	}
 
+	if (test_and_clear_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests))
+		mkvm_kvmclock_update(vcpu);
 	if (vcpu->apic && vcpu->apic->vapic_addr)
 		mkvm_lapic_vapic_out(vcpu);
 	preempt_disable();
