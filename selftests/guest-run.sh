@@ -208,9 +208,26 @@ run_qemu() { # device label
 			printf 'info registers -a\ninfo pic\ninfo lapic\n' >/tmp/qmon.in
 			sleep 3
 			# And vCPU 0's code at CS:RIP and the top of its stack.
+			# The stack at SS base + RSP (x takes linear addresses
+			# without paging; the base matters in real mode).
 			rsp=$(tr -d '\r' </tmp/qmon.txt | sed -n 's/.*[RE]SP=\([0-9a-f]*\).*/\1/p' | head -n 1)
+			ssb=$(tr -d '\r' </tmp/qmon.txt | sed -n 's/^SS =[0-9a-f]* \([0-9a-f]*\) .*/\1/p' | head -n 1)
 			printf 'cpu 0\nx/6i $pc\nx/16xb $pc\n' >/tmp/qmon.in
-			[ -n "$rsp" ] && printf 'x/48gx 0x%s\n' "$rsp" >/tmp/qmon.in
+			if [ -n "$rsp" ]; then
+				sp=$(printf '0x%x' $((0x$rsp + 0x${ssb:-0})))
+				printf 'x/48gx %s\n' "$sp" >/tmp/qmon.in
+				# In real mode (CR0.PE clear), the code an
+				# interrupt frame there returns to: IP, CS.
+				if tr -d '\r' </tmp/qmon.txt | grep -q '^CR0=[0-9a-f]*[02468ace] '; then
+					printf 'x/2hx %s\n' "$sp" >/tmp/qmon.in
+					sleep 1
+					read -r rip rcs <<-EOF
+					$(tr -d '\r' </tmp/qmon.txt |
+						sed -n "s/^0*${sp#0x}: \(0x[0-9a-f]*\) \(0x[0-9a-f]*\)$/\1 \2/p" | tail -n 1)
+					EOF
+					[ -n "$rcs" ] && printf 'x/8i 0x%x\n' $((rcs * 16 + rip)) >/tmp/qmon.in
+				fi
+			fi
 			sleep 2
 			kill $mpid 2>/dev/null
 			wait $mpid 2>/dev/null
