@@ -255,7 +255,8 @@ run_qemu() { # device label
 				rc=1
 			fi ;;
 		*)
-			if [ "$rc" = 0 ] && ! { grep -q "^MKVM-L2 up nproc=${q##*-} " /tmp/qemu.out &&
+			# The CPU count, and the clock read through kvmclock.
+			if [ "$rc" = 0 ] && ! { grep -q "^MKVM-L2 up nproc=${q##*-} .* clocksource=kvm-clock" /tmp/qemu.out &&
 						grep -q "^MKVM-L2 done rc=0" /tmp/qemu.out; }; then
 				rc=1
 			fi ;;
