@@ -10,6 +10,11 @@
  * 0-15 go to the PIC pair and to IOAPIC pins 0-15, GSIs 16-23 to the
  * IOAPIC alone, as in KVM; KVM_SET_GSI_ROUTING replaces the whole table.
  * Tables are read under RCU and replaced under vm->irq_lock.
+ *
+ * The split irqchip (KVM_CAP_SPLIT_IRQCHIP) starts with no routes and
+ * takes MSI routes only: userspace's IOAPIC raises its pins as MSIs on
+ * GSIs below nr_ioapic_pins, and the EOI of a level-triggered one exits
+ * to it (mkvm_irq_eoi_exits()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -31,9 +36,12 @@ static int mkvm_route_cmp(const void *a, const void *b)
 	return x->gsi < y->gsi ? -1 : x->gsi > y->gsi;
 }
 
-/* Check one userspace entry and translate it; -EINVAL if it is bad. */
+/*
+ * Check one userspace entry and translate it; -EINVAL if it is bad (an
+ * irqchip pin of a split irqchip, whose chips are userspace's, too).
+ */
 static int mkvm_route_from_user(const struct kvm_irq_routing_entry *ue,
-				struct mkvm_irq_route *r)
+				struct mkvm_irq_route *r, bool split)
 {
 	if (ue->gsi >= MKVM_MAX_IRQ_ROUTES || ue->flags)
 		return -EINVAL;
@@ -41,6 +49,8 @@ static int mkvm_route_from_user(const struct kvm_irq_routing_entry *ue,
 	r->type = ue->type;
 	switch (ue->type) {
 	case KVM_IRQ_ROUTING_IRQCHIP:
+		if (split)
+			return -EINVAL;
 		r->irqchip.chip = ue->u.irqchip.irqchip;
 		r->irqchip.pin = ue->u.irqchip.pin;
 		switch (ue->u.irqchip.irqchip) {
@@ -68,7 +78,7 @@ static int mkvm_route_from_user(const struct kvm_irq_routing_entry *ue,
  * or irqchip routes to different chips.
  */
 static struct mkvm_irq_routing *
-mkvm_routing_build(const struct kvm_irq_routing_entry *ue, u32 n)
+mkvm_routing_build(const struct kvm_irq_routing_entry *ue, u32 n, bool split)
 {
 	struct mkvm_irq_routing *rt;
 	u32 i;
@@ -78,7 +88,7 @@ mkvm_routing_build(const struct kvm_irq_routing_entry *ue, u32 n)
 		return ERR_PTR(-ENOMEM);
 	rt->nr = n;
 	for (i = 0; i < n; i++) {
-		if (mkvm_route_from_user(&ue[i], &rt->route[i])) {
+		if (mkvm_route_from_user(&ue[i], &rt->route[i], split)) {
 			kvfree(rt);
 			return ERR_PTR(-EINVAL);
 		}
@@ -147,9 +157,9 @@ static struct mkvm_irq_routing *mkvm_routing_default(void)
 	return rt;
 }
 
-int mkvm_msi_deliver(struct mkvm_vm *vm, u64 address, u32 data)
+void mkvm_msi_to_irq(u64 address, u32 data, struct mkvm_apic_irq *irq)
 {
-	struct mkvm_apic_irq irq = {
+	*irq = (struct mkvm_apic_irq){
 		.dest = (address >> 12) & 0xff,
 		.logical = address & BIT(2),
 		.vector = data & 0xff,
@@ -157,10 +167,50 @@ int mkvm_msi_deliver(struct mkvm_vm *vm, u64 address, u32 data)
 		.level = data & BIT(15),
 		.source = MKVM_IRQ_SRC_MSI,
 	};
+}
+
+int mkvm_msi_deliver(struct mkvm_vm *vm, u64 address, u32 data)
+{
+	struct mkvm_apic_irq irq;
 
 	if ((address & MKVM_MSI_ADDR_MASK) != MKVM_MSI_ADDR_BASE)
 		return -1;
+	mkvm_msi_to_irq(address, data, &irq);
 	return mkvm_apic_deliver(vm, NULL, &irq);
+}
+
+/*
+ * Split irqchip: @vcpu's EOI of @vector is userspace's IOAPIC's if an
+ * MSI route of one of its pins sends @vector level-triggered to @vcpu,
+ * as KVM's scan of those routes decides (its ioapic_handled_vectors).
+ * A route retargeted while its vector is in service no longer names the
+ * vCPU; userspace's IOAPIC then hears of that EOI from no one, as with
+ * KVM when the routes are scanned again before the EOI.
+ */
+bool mkvm_irq_eoi_exits(struct mkvm_vcpu *vcpu, u8 vector)
+{
+	struct mkvm_irqchip *chip = vcpu->vm->irqchip;
+	struct mkvm_irq_routing *rt;
+	struct mkvm_apic_irq irq;
+	bool hit = false;
+	u32 i;
+
+	rcu_read_lock();
+	rt = rcu_dereference(chip->routing);
+	/* Sorted by GSI: the IOAPIC's pins come first. */
+	for (i = 0; i < rt->nr && !hit; i++) {
+		const struct mkvm_irq_route *r = &rt->route[i];
+
+		if (r->gsi >= chip->nr_ioapic_pins)
+			break;
+		if (r->type != KVM_IRQ_ROUTING_MSI)
+			continue;
+		mkvm_msi_to_irq(r->msi.address, r->msi.data, &irq);
+		hit = irq.level && irq.vector == vector &&
+		      mkvm_apic_match_dest(vcpu, &irq);
+	}
+	rcu_read_unlock();
+	return hit;
 }
 
 static int mkvm_route_set(struct mkvm_vm *vm, const struct mkvm_irq_route *r,
@@ -245,7 +295,12 @@ bool mkvm_irq_routes_to(struct mkvm_vm *vm, u32 gsi, u32 chip, u32 pin)
 	return hit;
 }
 
-static long mkvm_create_irqchip(struct mkvm_vm *vm)
+/*
+ * KVM_CREATE_IRQCHIP, or with @split KVM_CAP_SPLIT_IRQCHIP for @pins
+ * IOAPIC pins: once, before any vCPU (too late, KVM_CREATE_IRQCHIP is
+ * -EINVAL and the capability -EEXIST, as in KVM).
+ */
+static long mkvm_irqchip_create(struct mkvm_vm *vm, bool split, u32 pins)
 {
 	struct mkvm_irqchip *chip;
 	struct mkvm_irq_routing *rt;
@@ -254,11 +309,15 @@ static long mkvm_create_irqchip(struct mkvm_vm *vm)
 	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
 	if (!chip)
 		return -ENOMEM;
-	rt = mkvm_routing_default();
-	if (IS_ERR(rt)) {
+	/* Split: no routes until userspace sets its IOAPIC's. */
+	rt = split ? kvzalloc(sizeof(*rt), GFP_KERNEL_ACCOUNT) :
+		     mkvm_routing_default();
+	if (IS_ERR_OR_NULL(rt)) {
 		kfree(chip);
-		return PTR_ERR(rt);
+		return rt ? PTR_ERR(rt) : -ENOMEM;
 	}
+	chip->split = split;
+	chip->nr_ioapic_pins = pins;
 	mkvm_pic_init(&chip->pic, vm);
 	mkvm_ioapic_init(&chip->ioapic, vm);
 	RCU_INIT_POINTER(chip->routing, rt);
@@ -268,7 +327,7 @@ static long mkvm_create_irqchip(struct mkvm_vm *vm)
 	r = -EEXIST;
 	if (vm->irqchip)
 		goto unlock;
-	r = -EINVAL;
+	r = split ? -EEXIST : -EINVAL;
 	if (atomic_read(&vm->nr_vcpus))
 		goto unlock;
 	/* Pairs with the lock-free readers: the chips are set up first. */
@@ -282,6 +341,14 @@ unlock:
 		kfree(chip);
 	}
 	return r;
+}
+
+long mkvm_irqchip_enable_split(struct mkvm_vm *vm, u64 pins)
+{
+	/* As KVM's MAX_NR_RESERVED_IOAPIC_PINS: any GSI a route may have. */
+	if (pins > MKVM_MAX_IRQ_ROUTES)
+		return -EINVAL;
+	return mkvm_irqchip_create(vm, true, pins);
 }
 
 void mkvm_irqchip_free(struct mkvm_vm *vm)
@@ -323,7 +390,7 @@ static long mkvm_set_gsi_routing(struct mkvm_vm *vm, void __user *argp)
 		if (IS_ERR(ue))
 			return PTR_ERR(ue);
 	}
-	rt = mkvm_routing_build(ue, h.nr);
+	rt = mkvm_routing_build(ue, h.nr, vm->irqchip->split);
 	kvfree(ue);
 	if (IS_ERR(rt))
 		return PTR_ERR(rt);
@@ -389,15 +456,19 @@ long mkvm_irqchip_ioctl(struct mkvm_vm *vm, unsigned int ioctl,
 	struct mkvm_irqchip *chip;
 
 	if (ioctl == KVM_CREATE_IRQCHIP)
-		return mkvm_create_irqchip(vm);
-	/* Pairs with the release in mkvm_create_irqchip(): chips set up. */
+		return mkvm_irqchip_create(vm, false, 0);
+	/* Pairs with the release in mkvm_irqchip_create(): chips set up. */
 	chip = smp_load_acquire(&vm->irqchip);
 	switch (ioctl) {
 	case KVM_IRQ_LINE:
 	case KVM_IRQ_LINE_STATUS:
+		if (!chip)
+			return -ENXIO;
+		break;
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:
-		if (!chip)
+		/* Split, the PIC and the IOAPIC are userspace's. */
+		if (!chip || chip->split)
 			return -ENXIO;
 		break;
 	case KVM_SET_GSI_ROUTING:
@@ -406,6 +477,9 @@ long mkvm_irqchip_ioctl(struct mkvm_vm *vm, unsigned int ioctl,
 			return -EINVAL;
 		break;
 	default:
+		/* Split, the PIT is userspace's too (-ENOENT, as KVM 6.12). */
+		if (chip && chip->split)
+			chip = NULL;
 		return mkvm_pit_ioctl(vm, chip, ioctl, argp);
 	}
 	switch (ioctl) {
@@ -431,7 +505,7 @@ int mkvm_irqchip_pio(struct mkvm_vcpu *vcpu, u16 port, bool in,
 	u8 v = *(u8 *)data;
 	int r;
 
-	if (!chip)
+	if (!chip || chip->split)
 		return -ENOENT;
 	r = mkvm_pic_pio(&chip->pic, port, in, &v);
 	if (r == -ENOENT)
@@ -456,7 +530,7 @@ int mkvm_irqchip_mmio(struct mkvm_vcpu *vcpu, u64 gpa, void *data,
 		mkvm_lapic_mmio(vcpu, gpa, data, len, write);
 		return 0;
 	}
-	if (mkvm_ioapic_in_range(&chip->ioapic, gpa)) {
+	if (!chip->split && mkvm_ioapic_in_range(&chip->ioapic, gpa)) {
 		mkvm_ioapic_mmio(&chip->ioapic, gpa, data, len, write);
 		return 0;
 	}

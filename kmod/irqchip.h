@@ -108,8 +108,17 @@ struct mkvm_irq_routing {
 	struct mkvm_irq_route route[];	/* sorted by gsi */
 };
 
-/* Per VM, from KVM_CREATE_IRQCHIP on; freed with the VM. */
+/*
+ * Per VM, from KVM_CREATE_IRQCHIP (or KVM_CAP_SPLIT_IRQCHIP) on; freed
+ * with the VM.  Split, only the LAPICs are the kernel's: the PIC, the
+ * IOAPIC and the PIT are userspace's, which raises IOAPIC pins as MSI
+ * routes on GSIs 0 to nr_ioapic_pins - 1, hands the PIC's vector over
+ * with KVM_INTERRUPT and hears of the EOIs of level-triggered ones as
+ * KVM_EXIT_IOAPIC_EOI; pic and ioapic are then unused.
+ */
 struct mkvm_irqchip {
+	bool split;				/* [I] */
+	u32 nr_ioapic_pins;			/* [I] split: GSIs of the IOAPIC */
 	struct mkvm_pic pic;
 	struct mkvm_ioapic ioapic;
 	struct mkvm_irq_routing __rcu *routing;	/* [i] written, RCU read */
@@ -182,6 +191,16 @@ void mkvm_lapic_reset(struct mkvm_vcpu *vcpu, bool init);
  */
 int mkvm_apic_deliver(struct mkvm_vm *vm, struct mkvm_vcpu *src,
 		      const struct mkvm_apic_irq *irq);
+/* Whether @irq names @vcpu by its destination (no shorthand). */
+bool mkvm_apic_match_dest(struct mkvm_vcpu *vcpu,
+			  const struct mkvm_apic_irq *irq);
+/* Split: whether the LAPIC would take a vector from KVM_INTERRUPT now. */
+bool mkvm_lapic_accepts_extint(struct mkvm_vcpu *vcpu);
+/*
+ * KVM_INTERRUPT with a LAPIC: split, the PIC's @vector waits for LINT0
+ * (-EEXIST if one waits already); -ENXIO with the in-kernel PIC.
+ */
+int mkvm_lapic_set_extint(struct mkvm_vcpu *vcpu, u8 vector);
 /* The PIC's output changed: the LAPIC that takes ExtINT re-evaluates. */
 void mkvm_apic_pic_changed(struct mkvm_vm *vm);
 /* Kick @vcpu and wake it if it sleeps in HLT or waits for SIPI. */
@@ -215,6 +234,12 @@ void mkvm_lapic_set_cr8(struct mkvm_vcpu *vcpu, u64 cr8);
 /* irq.c: the VM's irqchip ioctls, routing, GSIs and MSIs. */
 long mkvm_irqchip_ioctl(struct mkvm_vm *vm, unsigned int ioctl,
 			void __user *argp);
+/* KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP, @pins). */
+long mkvm_irqchip_enable_split(struct mkvm_vm *vm, u64 pins);
+/* Split: whether @vcpu's EOI of @vector goes to userspace's IOAPIC. */
+bool mkvm_irq_eoi_exits(struct mkvm_vcpu *vcpu, u8 vector);
+/* An MSI's address and data as an interrupt message (source MSI). */
+void mkvm_msi_to_irq(u64 address, u32 data, struct mkvm_apic_irq *irq);
 void mkvm_irqchip_free(struct mkvm_vm *vm);
 int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level);
 bool mkvm_irq_routes_to(struct mkvm_vm *vm, u32 gsi, u32 chip, u32 pin);

@@ -151,11 +151,36 @@ static bool apic_accepts_pic(struct mkvm_vcpu *vcpu)
 	       (lvt0 & APIC_MODE_MASK) == APIC_DM_EXTINT;
 }
 
+/*
+ * Whether the PIC's interrupt waits for this vCPU: the in-kernel PIC's
+ * output, or (split irqchip) the vector userspace's PIC handed over with
+ * KVM_INTERRUPT.
+ */
 static bool apic_pic_pending(struct mkvm_vcpu *vcpu)
 {
 	struct mkvm_irqchip *chip = vcpu->vm->irqchip;
 
+	if (chip->split)
+		return vcpu->ev.extint_pending && apic_accepts_pic(vcpu);
 	return READ_ONCE(chip->pic.output) && apic_accepts_pic(vcpu);
+}
+
+/* As KVM: userspace may hand over a vector if LINT0 takes it, one at once. */
+bool mkvm_lapic_accepts_extint(struct mkvm_vcpu *vcpu)
+{
+	return !vcpu->ev.extint_pending && apic_accepts_pic(vcpu);
+}
+
+int mkvm_lapic_set_extint(struct mkvm_vcpu *vcpu, u8 vector)
+{
+	/* With the in-kernel PIC, interrupts come from the chips. */
+	if (!vcpu->vm->irqchip->split)
+		return -ENXIO;
+	if (vcpu->ev.extint_pending)
+		return -EEXIST;
+	vcpu->ev.extint_vector = vector;
+	vcpu->ev.extint_pending = true;
+	return 0;
 }
 
 void mkvm_apic_wake(struct mkvm_vcpu *vcpu)
@@ -231,6 +256,12 @@ static bool apic_match_dest(struct mkvm_vcpu *dst,
 	/* cluster */
 	return (logical_id >> 4) == ((irq->dest >> 4) & 0xf) &&
 	       (logical_id & irq->dest & 0xf);
+}
+
+bool mkvm_apic_match_dest(struct mkvm_vcpu *vcpu,
+			  const struct mkvm_apic_irq *irq)
+{
+	return apic_match_dest(vcpu, irq, false);
 }
 
 int mkvm_apic_deliver(struct mkvm_vm *vm, struct mkvm_vcpu *src,
@@ -396,14 +427,24 @@ static void apic_send_ipi(struct mkvm_vcpu *vcpu, u32 lo, u32 dest)
 
 static void apic_eoi(struct mkvm_lapic *apic)
 {
+	struct mkvm_vcpu *vcpu = apic->vcpu;
+	struct mkvm_irqchip *chip = vcpu->vm->irqchip;
 	int vec = apic_find_highest(apic, APIC_ISR);
 
 	if (vec < 0)
 		return;
 	clear_bit(vec & 31, apic_vec_word(apic, APIC_ISR, vec));
 	apic_update_ppr(apic);
+	if (chip->split) {
+		/* Userspace's IOAPIC hears of it before the next entry. */
+		if (mkvm_irq_eoi_exits(vcpu, vec)) {
+			vcpu->eoi_exit_vector = vec;
+			mkvm_make_request(vcpu, MKVM_REQ_IOAPIC_EOI);
+		}
+		return;
+	}
 	if (apic_test_vec(apic, APIC_TMR, vec))
-		mkvm_ioapic_eoi(&apic->vcpu->vm->irqchip->ioapic, vec);
+		mkvm_ioapic_eoi(&chip->ioapic, vec);
 }
 
 /* The vector of a LVT entry's interrupt, raised on this LAPIC. */
@@ -437,7 +478,13 @@ int mkvm_lapic_ack_interrupt(struct mkvm_vcpu *vcpu)
 
 	/* The PIC's ExtINT goes first, as the 8259 is wired to LINT0. */
 	if (apic_pic_pending(vcpu)) {
-		vec = mkvm_pic_read_irq(&vcpu->vm->irqchip->pic);
+		if (vcpu->vm->irqchip->split) {
+			/* Userspace's PIC ran its INTA cycle already. */
+			vcpu->ev.extint_pending = false;
+			vec = vcpu->ev.extint_vector;
+		} else {
+			vec = mkvm_pic_read_irq(&vcpu->vm->irqchip->pic);
+		}
 		if (vec >= 0) {
 			atomic64_inc(&vcpu->irqs[MKVM_IRQ_SRC_LINE]);
 			return vec;

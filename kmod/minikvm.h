@@ -377,6 +377,7 @@ enum {
 #define MKVM_REQ_EVENT		1	/* an interrupt or LAPIC event arrived */
 #define MKVM_REQ_MSR_FILTER	2	/* recompute the MSR intercepts */
 #define MKVM_REQ_CLOCK_UPDATE	3	/* rewrite the kvmclock page */
+#define MKVM_REQ_IOAPIC_EOI	4	/* split irqchip: KVM_EXIT_IOAPIC_EOI */
 
 /*
  * Per-vCPU counters: written only by the vCPU's own thread (WRITE_ONCE),
@@ -453,7 +454,15 @@ struct mkvm_vcpu {
 		bool triple_fault;		/* [v] an exception during #DF */
 		/* NMIs to inject: KVM_NMI, the LAPIC's, KVM_SET_VCPU_EVENTS. */
 		u8 nmi_pending;			/* [v] 0-2 (mkvm_queue_nmi()) */
+		/*
+		 * Split irqchip: the PIC's vector that KVM_INTERRUPT handed
+		 * over, waiting for LINT0 to take it as ExtINT.
+		 */
+		bool extint_pending;		/* [v] */
+		u8 extint_vector;		/* [v] */
 	} ev;
+	/* Split irqchip: the vector of the EOI that MKVM_REQ_IOAPIC_EOI reports. */
+	u8 eoi_exit_vector;		/* [v] */
 	u32 mp_state;			/* [v] KVM_MP_STATE_* */
 
 	/* An exit to userspace that needs completing on the next KVM_RUN. */
@@ -525,6 +534,15 @@ static inline void mkvm_stat_add(u64 *counter, u64 n)
 static inline bool mkvm_has_quirk(struct mkvm_vm *vm, u64 quirk)
 {
 	return !(READ_ONCE(vm->disabled_quirks) & quirk);
+}
+
+/*
+ * Whether @vm's irqchip is split (KVM_CAP_SPLIT_IRQCHIP: LAPICs only).
+ * From a vCPU: the chip was set before any vCPU existed.
+ */
+static inline bool mkvm_irqchip_split(struct mkvm_vm *vm)
+{
+	return vm->irqchip && vm->irqchip->split;
 }
 
 /* hwvirt.c: virtualization is on for every online CPU while VMs exist. */

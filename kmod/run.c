@@ -15,12 +15,28 @@
 
 #include "minikvm.h"
 
+/*
+ * run->ready_for_interrupt_injection: whether KVM_INTERRUPT's vector
+ * would be taken now.  With the in-kernel PIC userspace injects nothing
+ * and it is always set, as in KVM; with the split irqchip, userspace's
+ * PIC may hand over a vector when the guest takes interrupts and LINT0
+ * one more ExtINT.
+ */
 static bool mkvm_ready_for_injection(struct mkvm_vcpu *vcpu)
 {
-	/* With the in-kernel PIC userspace injects nothing, as in KVM. */
-	if (vcpu->apic)
+	if (vcpu->apic && !mkvm_irqchip_split(vcpu->vm))
 		return true;
-	return mkvm_ops->interrupt_allowed(vcpu) && !mkvm_event_pending(vcpu);
+	if (!mkvm_ops->interrupt_allowed(vcpu))
+		return false;
+	if (vcpu->apic)
+		return mkvm_lapic_accepts_extint(vcpu);
+	return !mkvm_event_pending(vcpu);
+}
+
+/* Whether userspace injects (KVM_INTERRUPT) and may ask for the window. */
+static bool mkvm_user_injects(struct mkvm_vcpu *vcpu)
+{
+	return !vcpu->apic || mkvm_irqchip_split(vcpu->vm);
 }
 
 /*
@@ -31,11 +47,15 @@ static bool mkvm_ready_for_injection(struct mkvm_vcpu *vcpu)
  * instruction, and KVM_RUN returns KVM_EXIT_IRQ_WINDOW_OPEN at once
  * rather than after whatever exit the guest makes next (a guest that
  * spins waiting for that interrupt may make none for a long time).
+ * Split, both: userspace's window while LINT0 would take its vector.
  */
 static bool mkvm_want_irq_window(struct mkvm_vcpu *vcpu, bool injected)
 {
 	if (!vcpu->apic)
 		return vcpu->run->request_interrupt_window;
+	if (vcpu->run->request_interrupt_window &&
+	    mkvm_irqchip_split(vcpu->vm) && mkvm_lapic_accepts_extint(vcpu))
+		return true;
 	return mkvm_lapic_has_interrupt(vcpu) &&
 	       (injected || !mkvm_ops->interrupt_allowed(vcpu));
 }
@@ -135,6 +155,12 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		return mkvm_exit_shutdown(vcpu);
 	}
 
+	/* Split irqchip: userspace's IOAPIC hears of an EOI first. */
+	if (test_and_clear_bit(MKVM_REQ_IOAPIC_EOI, &vcpu->requests)) {
+		vcpu->run->exit_reason = KVM_EXIT_IOAPIC_EOI;
+		vcpu->run->eoi.vector = vcpu->eoi_exit_vector;
+		return 0;
+	}
 	if (test_and_clear_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests))
 		mkvm_kvmclock_update(vcpu);
 	if (vcpu->apic && vcpu->apic->vapic_addr)
@@ -254,7 +280,7 @@ static int __mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 		r = mkvm_enter_guest(vcpu);
 		if (r <= 0)
 			break;
-		if (!vcpu->apic && run->request_interrupt_window &&
+		if (mkvm_user_injects(vcpu) && run->request_interrupt_window &&
 		    mkvm_ready_for_injection(vcpu)) {
 			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 			r = 0;

@@ -170,10 +170,10 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		r = -EINVAL;
 		if (u->irq.irq >= KVM_NR_INTERRUPTS)
 			break;
-		/* With the in-kernel PIC, interrupts come from the chips. */
-		r = -ENXIO;
-		if (vcpu->apic)
+		if (vcpu->apic) {
+			r = mkvm_lapic_set_extint(vcpu, u->irq.irq);
 			break;
+		}
 		if (!mkvm_set_user_interrupt(vcpu, u->irq.irq))
 			break;
 		mkvm_stat_add(&vcpu->stats.injections, 1);

@@ -59,6 +59,7 @@ long mkvm_check_extension(struct mkvm_vm *vm, long cap)
 	case KVM_CAP_DEBUGREGS:
 	case KVM_CAP_ENABLE_CAP_VM:
 	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_SPLIT_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:
 	case KVM_CAP_SIGNAL_MSI:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
@@ -268,6 +269,9 @@ static long mkvm_vm_enable_cap(struct mkvm_vm *vm, void __user *argp)
 			break;
 		WRITE_ONCE(vm->user_space_msr, cap.args[0]);
 		r = 0;
+		break;
+	case KVM_CAP_SPLIT_IRQCHIP:
+		r = mkvm_irqchip_enable_split(vm, cap.args[0]);
 		break;
 	case KVM_CAP_MAX_VCPU_ID:
 		if (cap.args[0] > MKVM_MAX_VCPU_ID)
