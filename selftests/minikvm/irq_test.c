@@ -227,19 +227,25 @@ GUEST_ASM(spin_irq_guest,
 	"inc %cx\n"
 	"iret\n");
 
+/* spin_irq_guest, run to its OUT just before the loop: IF set, ready. */
+static void run_to_spin_loop(struct __test_metadata *_metadata,
+			     struct vcpu *vcpu)
+{
+	vcpu_load_snippet(vcpu, MODE_REAL, spin_irq_guest);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_IO);
+	EXPECT_EQ(0x3f0, vcpu->run->io.port);
+	EXPECT_EQ(1, vcpu->run->if_flag);
+	EXPECT_EQ(1, vcpu->run->ready_for_interrupt_injection);
+}
+
 TEST_F(irq, window_open_exits_before_guest_runs)
 {
 	struct vcpu *vcpu = self->vcpu;
 	struct kvm_run *run = vcpu->run;
 	struct kvm_regs regs;
 
-	vcpu_load_snippet(vcpu, MODE_REAL, spin_irq_guest);
-	vcpu_run(vcpu);
-	vcpu_assert_exit(vcpu, KVM_EXIT_IO);
-	EXPECT_EQ(0x3f0, run->io.port);
-	EXPECT_EQ(1, run->if_flag);
-	EXPECT_EQ(1, run->ready_for_interrupt_injection);
-
+	run_to_spin_loop(_metadata, vcpu);
 	run->request_interrupt_window = 1;
 	vcpu_run(vcpu);
 	vcpu_assert_exit(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
@@ -270,11 +276,7 @@ TEST_F(irq, injection_and_window_in_one_run)
 	struct kvm_run *run = vcpu->run;
 	struct kvm_regs regs;
 
-	vcpu_load_snippet(vcpu, MODE_REAL, spin_irq_guest);
-	vcpu_run(vcpu);
-	vcpu_assert_exit(vcpu, KVM_EXIT_IO);
-	EXPECT_EQ(1, run->ready_for_interrupt_injection);
-
+	run_to_spin_loop(_metadata, vcpu);
 	inject(_metadata, vcpu, 0x32);
 	run->request_interrupt_window = 1;
 	vcpu_run(vcpu);
