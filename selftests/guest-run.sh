@@ -69,7 +69,7 @@ only=$(opt only)
 tests='' kst='' qemu=''
 kst_all=$( [ -d $M/kvm-selftests ] && cd $M/kvm-selftests && ls)
 qemu_all=$( [ -x $M/qemu/qemu.sh ] &&
-	echo pc-off-1 pc-off-2 pc-on-1 pc-on-2 q35-on-1 q35-on-2 bad-split bad-enforce)
+	echo pc-off-1 pc-off-2 pc-on-1 pc-on-2 q35-on-1 q35-on-2 pc-split-1 pc-split-2 q35-split-1 virtio-1 bad-enforce)
 # Under Bochs one boot (qemu.expect's pc-off-1@vmx): each takes minutes.
 [ "$mode" = vmx ] && [ -n "$qemu_all" ] && qemu_all=pc-off-1
 for t in $(opt tests | tr , ' '); do
@@ -146,9 +146,16 @@ qemu_args() {
 	pc-on-*)   echo "-machine pc,kernel_irqchip=on -smp ${1##*-}" ;;
 	q35-on-*)  echo "-machine q35,kernel_irqchip=on -smp ${1##*-}" ;;
 	q35-off-*) echo "-machine q35,kernel_irqchip=off -smp ${1##*-}" ;;
-	# The split irqchip (KVM_CAP_SPLIT_IRQCHIP); kvmclock and KVM's PV
-	# features, which QEMU's default CPU wants, with "enforce".
-	bad-split) echo "-machine pc,kernel_irqchip=split" ;;
+	# The split irqchip (KVM_CAP_SPLIT_IRQCHIP): LAPICs in the kernel,
+	# the PIC, IOAPIC and PIT in QEMU.
+	pc-split-*) echo "-machine pc,kernel_irqchip=split -smp ${1##*-}" ;;
+	q35-split-*) echo "-machine q35,kernel_irqchip=split -smp ${1##*-}" ;;
+	# A virtio-blk disk (virtio-pci, MSI-X: ioeventfds and irqfds) that
+	# the nested guest reads and writes (l2-virtio.sh).
+	virtio-*) echo "-machine q35,kernel_irqchip=on -smp ${1##*-}
+			-drive file=/tmp/vdisk.img,if=none,format=raw,id=d0
+			-device virtio-blk-pci,drive=d0" ;;
+	# KVM's PV features, which QEMU's default CPU wants, with "enforce".
 	bad-enforce) echo "-cpu qemu64,enforce" ;;
 	esac
 }
@@ -179,6 +186,12 @@ run_qemu() { # device label
 		else
 			export MKVM_L2_APPEND=quiet
 		fi
+		case $q in virtio-*)
+			# 1 MiB, a signature in sector 0 for the guest to read.
+			dd if=/dev/zero of=/tmp/vdisk.img bs=1024 count=1024 2>/dev/null
+			printf MKVM-VIRTIO-DISK | dd of=/tmp/vdisk.img conv=notrunc 2>/dev/null
+			MKVM_L2_APPEND="$MKVM_L2_APPEND mkvm.l2cmd=sh,/virtio.sh" ;;
+		esac
 		# QEMU's monitor on two fifos, to ask a hung guest where it is.
 		rm -f /tmp/qmon.in /tmp/qmon.out
 		mkfifo /tmp/qmon.in /tmp/qmon.out
@@ -259,7 +272,22 @@ run_qemu() { # device label
 			if [ "$rc" = 0 ] && ! { grep -q "^MKVM-L2 up nproc=${q##*-} .* clocksource=kvm-clock" /tmp/qemu.out &&
 						grep -q "^MKVM-L2 done rc=0" /tmp/qemu.out; }; then
 				rc=1
-			fi ;;
+			fi
+			# virtio: what the guest wrote (and flushed) is in the
+			# image, and QEMU kept its ioeventfds (it falls back to
+			# exits with a message if KVM_IOEVENTFD fails).
+			case $q in virtio-*)
+				if [ "$rc" = 0 ] && [ "$(dd if=/tmp/vdisk.img bs=512 skip=1 count=1 2>/dev/null |
+						head -c 16)" != MKVM-L2-WROTE-IT ]; then
+					echo "#kst virtio: the guest's write is not in the image"
+					rc=1
+				fi
+				if [ "$rc" = 0 ] && grep -qi "ioeventfd\|fallback to userspace" /tmp/qemu.out; then
+					echo "#kst virtio: QEMU gave up its ioeventfds"
+					rc=1
+				fi
+				rm -f /tmp/vdisk.img ;;
+			esac ;;
 		esac
 		[ "$rc" = 0 ] || tail -n 12 /tmp/qemu.out | tr -d '\r' | sed 's/^/#kst /'
 		echo "MKVM-KST $2 qemu/$q $rc $((t0 / 100)).$((t0 / 10 % 10))$((t0 % 10))"

@@ -11,7 +11,9 @@
 #   vmlinuz (the host's /boot/vmlinuz-KVER, which the test VM boots too)
 #   and initrd.gz (busybox, and an /init that prints "MKVM-L2 up", the
 #   CPU count and the kernel, runs what mkvm.l2cmd= on its command line
-#   says, and powers off), qemu.sh (the command line, see there).
+#   says, and powers off; /virtio.sh and the kernel's virtio-pci and
+#   virtio-blk modules for the virtio boot), qemu.sh (the command line,
+#   see there).
 set -eu -o pipefail
 
 usage() {
@@ -48,15 +50,24 @@ done
 cp "/boot/vmlinuz-$kver" "$out/vmlinuz"
 install -m 0755 "$rig/qemu.sh" "$out/qemu.sh"
 
-# The nested guest's initramfs: busybox and l2-init.sh.
+# The nested guest's initramfs: busybox, l2-init.sh, l2-virtio.sh and
+# the modules it loads (uncompressed in Debian's kernel packages).
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 busybox=$(command -v busybox)
-mkdir -p "$tmp/bin" "$tmp/dev" "$tmp/proc" "$tmp/sys"
+mkdir -p "$tmp/bin" "$tmp/dev" "$tmp/proc" "$tmp/sys" "$tmp/lib/modules"
 cp "$busybox" "$tmp/bin/busybox"
-for a in sh cat echo grep nproc poweroff sed uname mount; do
+for a in sh cat echo grep nproc poweroff sed uname mount insmod sleep dd \
+	 printf; do
 	ln -s busybox "$tmp/bin/$a"
 done
 install -m 0755 "$rig/l2-init.sh" "$tmp/init"
+install -m 0755 "$rig/l2-virtio.sh" "$tmp/virtio.sh"
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
+	 virtio_pci virtio_blk; do
+	f=$(find "/lib/modules/$kver/kernel/drivers" -name "$m.ko" | head -n 1)
+	[ -n "$f" ] || { echo "$0: no $m.ko for $kver" >&2; exit 1; }
+	cp "$f" "$tmp/lib/modules/"
+done
 (cd "$tmp" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -9 >"$out/initrd.gz"
