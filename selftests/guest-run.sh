@@ -69,7 +69,7 @@ only=$(opt only)
 tests='' kst='' qemu=''
 kst_all=$( [ -d $M/kvm-selftests ] && cd $M/kvm-selftests && ls)
 qemu_all=$( [ -x $M/qemu/qemu.sh ] &&
-	echo pc-off-1 pc-off-2 pc-on-1 pc-on-2 q35-on-1 q35-on-2 pc-split-1 pc-split-2 q35-split-1 virtio-1 bad-enforce)
+	echo pc-off-1 pc-off-2 pc-on-1 pc-on-2 q35-on-1 q35-on-2 pc-split-1 pc-split-2 q35-split-1 virtio-1 vga-1 bad-enforce)
 # Under Bochs one boot (qemu.expect's pc-off-1@vmx): each takes minutes.
 [ "$mode" = vmx ] && [ -n "$qemu_all" ] && qemu_all=pc-off-1
 for t in $(opt tests | tr , ' '); do
@@ -155,6 +155,9 @@ qemu_args() {
 	virtio-*) echo "-machine q35,kernel_irqchip=on -smp ${1##*-}
 			-drive file=/tmp/vdisk.img,if=none,format=raw,id=d0
 			-device virtio-blk-pci,drive=d0" ;;
+	# QEMU's standard VGA: its BIOS runs, and its framebuffer is a
+	# memory slot with dirty logging.
+	vga-*) echo "-machine pc -smp ${1##*-} -vga std" ;;
 	# KVM's PV features, which QEMU's default CPU wants, with "enforce".
 	bad-enforce) echo "-cpu qemu64,enforce" ;;
 	esac

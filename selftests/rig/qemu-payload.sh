@@ -42,9 +42,10 @@ ldd "$qemu" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' |
 	while read -r lib; do cp -L "$lib" "$out/lib/"; done
 [ -e "$out/lib/ld-linux-x86-64.so.2" ] ||
 	{ echo "$0: no dynamic loader among $qemu's libraries" >&2; exit 1; }
-# SeaBIOS (the pc and q35 machines' 256 KiB image), -kernel's option ROM.
+# SeaBIOS (the pc and q35 machines' 256 KiB image), -kernel's option ROM,
+# the standard VGA's BIOS (the vga boot).
 for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
-	 /usr/share/qemu/kvmvapic.bin; do
+	 /usr/share/qemu/kvmvapic.bin /usr/share/seabios/vgabios-stdvga.bin; do
 	cp -L "$f" "$out/share/"
 done
 cp "/boot/vmlinuz-$kver" "$out/vmlinuz"
