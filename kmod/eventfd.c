@@ -241,6 +241,7 @@ static int mkvm_irqfd_deassign(struct mkvm_vm *vm, const struct kvm_irqfd *args)
 
 long mkvm_irqfd(struct mkvm_vm *vm, void __user *argp)
 {
+	struct mkvm_irqchip *chip;
 	struct kvm_irqfd args;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
@@ -252,7 +253,14 @@ long mkvm_irqfd(struct mkvm_vm *vm, void __user *argp)
 	if (args.flags & KVM_IRQFD_FLAG_DEASSIGN)
 		return mkvm_irqfd_deassign(vm, &args);
 	/* Only with the in-kernel irqchip, which injects. */
-	if (!smp_load_acquire(&vm->irqchip))
+	chip = smp_load_acquire(&vm->irqchip);
+	if (!chip)
+		return -EINVAL;
+	/*
+	 * Resampling follows the in-kernel IOAPIC's EOIs: a split irqchip
+	 * has none (its EOIs go to userspace), as KVM says with -EINVAL.
+	 */
+	if ((args.flags & KVM_IRQFD_FLAG_RESAMPLE) && chip->split)
 		return -EINVAL;
 	return mkvm_irqfd_assign(vm, &args);
 }

@@ -180,12 +180,13 @@ int mkvm_msi_deliver(struct mkvm_vm *vm, u64 address, u32 data)
 }
 
 /*
- * Split irqchip: @vcpu's EOI of @vector is userspace's IOAPIC's if an
- * MSI route of one of its pins sends @vector level-triggered to @vcpu,
- * as KVM's scan of those routes decides (its ioapic_handled_vectors).
- * A route retargeted while its vector is in service no longer names the
- * vCPU; userspace's IOAPIC then hears of that EOI from no one, as with
- * KVM when the routes are scanned again before the EOI.
+ * Split irqchip: the EOI of a level-triggered @vector (its TMR bit set,
+ * the caller checks) is userspace's IOAPIC's if an MSI route of one of
+ * its pins sends @vector level-triggered.  KVM decides from a bitmap of
+ * those routes' vectors whose destination names the vCPU, scanned when
+ * routes or APIC ids change (and, since 6.x, those pending in the vCPU
+ * too); the TMR bit says the same of the interrupt actually taken, so a
+ * route retargeted while its vector is in service still hears its EOI.
  */
 bool mkvm_irq_eoi_exits(struct mkvm_vcpu *vcpu, u8 vector)
 {
@@ -206,8 +207,7 @@ bool mkvm_irq_eoi_exits(struct mkvm_vcpu *vcpu, u8 vector)
 		if (r->type != KVM_IRQ_ROUTING_MSI)
 			continue;
 		mkvm_msi_to_irq(r->msi.address, r->msi.data, &irq);
-		hit = irq.level && irq.vector == vector &&
-		      mkvm_apic_match_dest(vcpu, &irq);
+		hit = irq.level && irq.vector == vector;
 	}
 	rcu_read_unlock();
 	return hit;

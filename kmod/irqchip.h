@@ -142,6 +142,13 @@ struct mkvm_lapic {
 	bool sw_enabled;			/* [v] SVR bit 8 */
 	bool irr_pending;			/* [v] a hint, see lapic.c */
 	u64 vapic_addr;				/* [v] KVM_SET_VAPIC_ADDR's, 0: off */
+	/*
+	 * Split irqchip: the PIC's vector that KVM_INTERRUPT handed over,
+	 * waiting for LINT0 to take it as ExtINT.  Userspace's PIC ran its
+	 * INTA cycle already, so, as in KVM, an INIT does not drop it.
+	 */
+	bool extint_pending;			/* [v] */
+	u8 extint_vector;			/* [v] */
 };
 
 int mkvm_lapic_set_vapic_addr(struct mkvm_vcpu *vcpu, u64 gpa);
@@ -191,9 +198,6 @@ void mkvm_lapic_reset(struct mkvm_vcpu *vcpu, bool init);
  */
 int mkvm_apic_deliver(struct mkvm_vm *vm, struct mkvm_vcpu *src,
 		      const struct mkvm_apic_irq *irq);
-/* Whether @irq names @vcpu by its destination (no shorthand). */
-bool mkvm_apic_match_dest(struct mkvm_vcpu *vcpu,
-			  const struct mkvm_apic_irq *irq);
 /* Split: whether the LAPIC would take a vector from KVM_INTERRUPT now. */
 bool mkvm_lapic_accepts_extint(struct mkvm_vcpu *vcpu);
 /*
@@ -236,7 +240,7 @@ long mkvm_irqchip_ioctl(struct mkvm_vm *vm, unsigned int ioctl,
 			void __user *argp);
 /* KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP, @pins). */
 long mkvm_irqchip_enable_split(struct mkvm_vm *vm, u64 pins);
-/* Split: whether @vcpu's EOI of @vector goes to userspace's IOAPIC. */
+/* Split: whether @vcpu's EOI of level @vector goes to userspace's IOAPIC. */
 bool mkvm_irq_eoi_exits(struct mkvm_vcpu *vcpu, u8 vector);
 /* An MSI's address and data as an interrupt message (source MSI). */
 void mkvm_msi_to_irq(u64 address, u32 data, struct mkvm_apic_irq *irq);

@@ -161,14 +161,14 @@ static bool apic_pic_pending(struct mkvm_vcpu *vcpu)
 	struct mkvm_irqchip *chip = vcpu->vm->irqchip;
 
 	if (chip->split)
-		return vcpu->ev.extint_pending && apic_accepts_pic(vcpu);
+		return vcpu->apic->extint_pending && apic_accepts_pic(vcpu);
 	return READ_ONCE(chip->pic.output) && apic_accepts_pic(vcpu);
 }
 
 /* As KVM: userspace may hand over a vector if LINT0 takes it, one at once. */
 bool mkvm_lapic_accepts_extint(struct mkvm_vcpu *vcpu)
 {
-	return !vcpu->ev.extint_pending && apic_accepts_pic(vcpu);
+	return !vcpu->apic->extint_pending && apic_accepts_pic(vcpu);
 }
 
 int mkvm_lapic_set_extint(struct mkvm_vcpu *vcpu, u8 vector)
@@ -176,10 +176,10 @@ int mkvm_lapic_set_extint(struct mkvm_vcpu *vcpu, u8 vector)
 	/* With the in-kernel PIC, interrupts come from the chips. */
 	if (!vcpu->vm->irqchip->split)
 		return -ENXIO;
-	if (vcpu->ev.extint_pending)
+	if (vcpu->apic->extint_pending)
 		return -EEXIST;
-	vcpu->ev.extint_vector = vector;
-	vcpu->ev.extint_pending = true;
+	vcpu->apic->extint_vector = vector;
+	vcpu->apic->extint_pending = true;
 	return 0;
 }
 
@@ -256,12 +256,6 @@ static bool apic_match_dest(struct mkvm_vcpu *dst,
 	/* cluster */
 	return (logical_id >> 4) == ((irq->dest >> 4) & 0xf) &&
 	       (logical_id & irq->dest & 0xf);
-}
-
-bool mkvm_apic_match_dest(struct mkvm_vcpu *vcpu,
-			  const struct mkvm_apic_irq *irq)
-{
-	return apic_match_dest(vcpu, irq, false);
 }
 
 int mkvm_apic_deliver(struct mkvm_vm *vm, struct mkvm_vcpu *src,
@@ -437,7 +431,8 @@ static void apic_eoi(struct mkvm_lapic *apic)
 	apic_update_ppr(apic);
 	if (chip->split) {
 		/* Userspace's IOAPIC hears of it before the next entry. */
-		if (mkvm_irq_eoi_exits(vcpu, vec)) {
+		if (apic_test_vec(apic, APIC_TMR, vec) &&
+		    mkvm_irq_eoi_exits(vcpu, vec)) {
 			vcpu->eoi_exit_vector = vec;
 			mkvm_make_request(vcpu, MKVM_REQ_IOAPIC_EOI);
 		}
@@ -480,8 +475,8 @@ int mkvm_lapic_ack_interrupt(struct mkvm_vcpu *vcpu)
 	if (apic_pic_pending(vcpu)) {
 		if (vcpu->vm->irqchip->split) {
 			/* Userspace's PIC ran its INTA cycle already. */
-			vcpu->ev.extint_pending = false;
-			vec = vcpu->ev.extint_vector;
+			vcpu->apic->extint_pending = false;
+			vec = vcpu->apic->extint_vector;
 		} else {
 			vec = mkvm_pic_read_irq(&vcpu->vm->irqchip->pic);
 		}

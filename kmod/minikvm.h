@@ -454,12 +454,6 @@ struct mkvm_vcpu {
 		bool triple_fault;		/* [v] an exception during #DF */
 		/* NMIs to inject: KVM_NMI, the LAPIC's, KVM_SET_VCPU_EVENTS. */
 		u8 nmi_pending;			/* [v] 0-2 (mkvm_queue_nmi()) */
-		/*
-		 * Split irqchip: the PIC's vector that KVM_INTERRUPT handed
-		 * over, waiting for LINT0 to take it as ExtINT.
-		 */
-		bool extint_pending;		/* [v] */
-		u8 extint_vector;		/* [v] */
 	} ev;
 	/* Split irqchip: the vector of the EOI that MKVM_REQ_IOAPIC_EOI reports. */
 	u8 eoi_exit_vector;		/* [v] */

@@ -19,18 +19,16 @@
  * run->ready_for_interrupt_injection: whether KVM_INTERRUPT's vector
  * would be taken now.  With the in-kernel PIC userspace injects nothing
  * and it is always set, as in KVM; with the split irqchip, userspace's
- * PIC may hand over a vector when the guest takes interrupts and LINT0
- * one more ExtINT.
+ * PIC may hand over a vector when the guest takes interrupts, no event
+ * is in delivery and LINT0 takes one more ExtINT.
  */
 static bool mkvm_ready_for_injection(struct mkvm_vcpu *vcpu)
 {
 	if (vcpu->apic && !mkvm_irqchip_split(vcpu->vm))
 		return true;
-	if (!mkvm_ops->interrupt_allowed(vcpu))
+	if (!mkvm_ops->interrupt_allowed(vcpu) || mkvm_event_pending(vcpu))
 		return false;
-	if (vcpu->apic)
-		return mkvm_lapic_accepts_extint(vcpu);
-	return !mkvm_event_pending(vcpu);
+	return !vcpu->apic || mkvm_lapic_accepts_extint(vcpu);
 }
 
 /* Whether userspace injects (KVM_INTERRUPT) and may ask for the window. */

@@ -1064,32 +1064,6 @@ TEST(init_sipi)
 #define IOEVENT_PORT	0x300
 #define IOEVENT_GPA	MMIO_GPA	/* no slot there */
 
-static void efd_write(int fd)
-{
-	uint64_t one = 1;
-
-	TEST_ASSERT(write(fd, &one, 8) == 8, "eventfd write");
-}
-
-/* The eventfd's count (0 if nothing was signalled: EFD_NONBLOCK). */
-static uint64_t efd_read(int fd)
-{
-	uint64_t n = 0;
-
-	if (read(fd, &n, 8) != 8)
-		return 0;
-	return n;
-}
-
-static int __vm_irqfd(struct vm *vm, int fd, uint32_t gsi, uint32_t flags,
-		      int resamplefd)
-{
-	struct kvm_irqfd a = { .fd = fd, .gsi = gsi, .flags = flags,
-			       .resamplefd = resamplefd };
-
-	return __mkvm_ioctl(vm->fd, KVM_IRQFD, (unsigned long)&a);
-}
-
 static void guest_irqfd(void)
 {
 	guest_apic_enable();

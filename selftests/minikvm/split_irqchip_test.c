@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/eventfd.h>
 
 #include "kselftest_harness.h"
 #include "lib/apic.h"
@@ -124,11 +125,11 @@ TEST(chips_in_userspace)
 	struct kvm_lapic_state lapic;
 	struct kvm_irqchip chip;
 	struct vcpu *vcpu;
+	int i, efd, rfd;
 	struct ucall uc;
 	struct vm *vm;
 	int32_t st;
 	uint8_t *d;
-	int i;
 
 	REQUIRE_CAP(KVM_CAP_SPLIT_IRQCHIP);
 	watchdog(20, "the split irqchip's devices");
@@ -148,6 +149,14 @@ TEST(chips_in_userspace)
 	EXPECT_EQ(-1, st);
 	/* The LAPIC is the kernel's. */
 	EXPECT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_GET_LAPIC, (unsigned long)&lapic));
+	/* No resampling irqfd: the IOAPIC's EOIs are userspace's. */
+	efd = eventfd(0, EFD_CLOEXEC);
+	rfd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_LE(0, rfd);
+	EXPECT_EQ(-EINVAL, __vm_irqfd(vm, efd, 1, KVM_IRQFD_FLAG_RESAMPLE, rfd));
+	close(efd);
+	close(rfd);
 
 	vcpu_start_guest(vcpu, guest_devices, 0);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
@@ -356,6 +365,7 @@ TEST(level_pin_eoi_exits)
 	struct ucall uc;
 	struct vm *vm;
 	int32_t st;
+	int efd;
 
 	REQUIRE_CAP(KVM_CAP_SPLIT_IRQCHIP);
 	watchdog(30, "the split irqchip's MSI pins");
@@ -378,9 +388,14 @@ TEST(level_pin_eoi_exits)
 	EXPECT_EQ(0, __vm_irq_line_status(vm, LEVEL_GSI, 0, &st));
 	EXPECT_EQ(-1, st);
 
-	/* An edge pin, and a level route beyond the pins: no EOI exit. */
-	EXPECT_EQ(0, __vm_irq_line_status(vm, EDGE_GSI, 1, &st));
-	EXPECT_EQ(1, st);
+	/*
+	 * An edge pin, raised through an irqfd as a device model would, and
+	 * a level route beyond the pins: no EOI exit.
+	 */
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, __vm_irqfd(vm, efd, EDGE_GSI, 0, 0));
+	efd_write(efd);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
 	EXPECT_EQ(2, uc.args[0]);
 	EXPECT_EQ(EDGE_VEC, uc.args[1]);
@@ -396,6 +411,7 @@ TEST(level_pin_eoi_exits)
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
 	EXPECT_EQ(3, uc.args[0]);
 	vm_free(vm);
+	close(efd);
 }
 
 /* With fewer pins, a level route past them is not the I/O APIC's. */

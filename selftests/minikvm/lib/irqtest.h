@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers of the tests of the in-kernel irqchip (irqchip_test, pit_test):
- * guest code that enables its APIC with one counting handler for every
- * external vector, masks the 8259As and waits for interrupts in bounded
- * loops; host code that measures time, sleeps and keeps a hung KVM_RUN
- * from hanging the test.  Each test binary gets its own copy (static).
+ * Helpers of the tests of the in-kernel irqchip (irqchip_test, pit_test,
+ * nmi_test, split_irqchip_test): guest code that enables its APIC with
+ * one counting handler for every external vector, masks the 8259As and
+ * waits for interrupts in bounded loops; host code that measures time,
+ * sleeps, drives eventfds and irqfds and keeps a hung KVM_RUN from hanging
+ * the test.  Each test binary gets its own copy (static).
  */
 #ifndef MKVM_LIB_IRQTEST_H
 #define MKVM_LIB_IRQTEST_H
@@ -171,6 +172,34 @@ static inline void watchdog(unsigned int secs, const char *what)
 	TEST_ASSERT(!pthread_create(&t, NULL, watchdog_thread, &w),
 		    "pthread_create");
 	pthread_detach(t);
+}
+
+/* Signal an eventfd once. */
+static inline void efd_write(int fd)
+{
+	uint64_t one = 1;
+
+	TEST_ASSERT(write(fd, &one, 8) == 8, "eventfd write");
+}
+
+/* The eventfd's count (0 if nothing was signalled: EFD_NONBLOCK). */
+static inline uint64_t efd_read(int fd)
+{
+	uint64_t n = 0;
+
+	if (read(fd, &n, 8) != 8)
+		return 0;
+	return n;
+}
+
+/* KVM_IRQFD: 0 or -errno. */
+static inline int __vm_irqfd(struct vm *vm, int fd, uint32_t gsi,
+			     uint32_t flags, int resamplefd)
+{
+	struct kvm_irqfd a = { .fd = fd, .gsi = gsi, .flags = flags,
+			       .resamplefd = resamplefd };
+
+	return __mkvm_ioctl(vm->fd, KVM_IRQFD, (unsigned long)&a);
 }
 
 #define REQUIRE_CAP(cap) do {						\
