@@ -62,8 +62,9 @@ make -s tools examples selftests || { echo "check: building the tools, examples 
 
 # ---- KVM's selftests (the peer run) ------------------------------------
 # The expectations: one line per binary, "name kvm_amd minikvm reason",
-# results pass, skip, fail, off (not run in the rig: too slow or too big
-# for it) or build (does not build from the tarball).
+# results pass, skip, fail, flaky (passes, but known to fail at times;
+# the reason says why), off (not run in the rig: too slow or too big for
+# it) or build (does not build from the tarball).
 # QEMU's boots are judged the same way, from selftests/peers/qemu.expect
 # (names qemu/<configuration>); a name ending in @vmx is the boot in the
 # vmx suite, where the reference column is kvm_intel's.
@@ -130,6 +131,16 @@ kst_judge() { # suite label name status seconds output
 	elif [ "$exp" = off ]; then
 		# Named in mkvm.tests: whatever it does is information only.
 		skip "$id # $res (not run in the rig otherwise: ${kst_why[$3]})"
+	elif [ "$exp" = flaky ]; then
+		# Known to fail at times (the reason says where and why): a
+		# pass is a pass, a failure a skip that shows the output, a
+		# skip a failure.
+		case $got in
+		pass) pass "$id" ;;
+		fail) skip "$id # $res, known to fail at times: ${kst_why[$3]}"
+		      [ -z "$6" ] || printf '%s\n' "$6" | sed 's/^/#   /' ;;
+		*) fail "$id: $res, expected pass (or a known failure)" ;;
+		esac
 	elif [ "$got" = "$exp" ]; then
 		case $got in
 		pass) pass "$id" ;;

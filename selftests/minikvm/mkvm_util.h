@@ -55,11 +55,17 @@ static inline bool mkvm_on_bochs(void)
  * cost about that much.  The emulated host then spends all its time in
  * the timer and the vCPU makes no progress, on kvm_amd as on minikvm.
  */
-static inline bool mkvm_slow_host(void)
+/* True in the rig's debug-kernel test VM (KASAN, lockdep, kmemleak). */
+static inline bool mkvm_debug_host(void)
 {
 	const char *dbg = getenv("MKVM_RIG_DEBUG");
 
-	return mkvm_on_bochs() || (dbg && strcmp(dbg, "1") == 0);
+	return dbg && strcmp(dbg, "1") == 0;
+}
+
+static inline bool mkvm_slow_host(void)
+{
+	return mkvm_on_bochs() || mkvm_debug_host();
 }
 
 /*
