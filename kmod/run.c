@@ -131,6 +131,9 @@ struct preempt_ops mkvm_preempt_ops = {
  */
 static bool mkvm_handle_requests(struct mkvm_vcpu *vcpu)
 {
+	/* The common case: nothing asked, no locked operation. */
+	if (likely(!READ_ONCE(vcpu->requests)))
+		return true;
 	if (test_and_clear_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests))
 		mkvm_ops->flush_tlb(vcpu);
 	if (test_and_clear_bit(MKVM_REQ_MSR_FILTER, &vcpu->requests))
@@ -153,14 +156,18 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		return mkvm_exit_shutdown(vcpu);
 	}
 
-	/* Split irqchip: userspace's IOAPIC hears of an EOI first. */
-	if (test_and_clear_bit(MKVM_REQ_IOAPIC_EOI, &vcpu->requests)) {
-		vcpu->run->exit_reason = KVM_EXIT_IOAPIC_EOI;
-		vcpu->run->eoi.vector = vcpu->eoi_exit_vector;
-		return 0;
+	/* The requests handled where the vCPU may still sleep or exit. */
+	if (unlikely(READ_ONCE(vcpu->requests) &
+		     (BIT(MKVM_REQ_IOAPIC_EOI) | BIT(MKVM_REQ_CLOCK_UPDATE)))) {
+		/* Split irqchip: userspace's IOAPIC hears of an EOI first. */
+		if (test_and_clear_bit(MKVM_REQ_IOAPIC_EOI, &vcpu->requests)) {
+			vcpu->run->exit_reason = KVM_EXIT_IOAPIC_EOI;
+			vcpu->run->eoi.vector = vcpu->eoi_exit_vector;
+			return 0;
+		}
+		if (test_and_clear_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests))
+			mkvm_kvmclock_update(vcpu);
 	}
-	if (test_and_clear_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests))
-		mkvm_kvmclock_update(vcpu);
 	if (vcpu->apic && vcpu->apic->vapic_addr)
 		mkvm_lapic_vapic_out(vcpu);
 	preempt_disable();
