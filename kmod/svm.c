@@ -484,12 +484,18 @@ static void svm_virq_done(struct svm_vcpu *svm, struct mkvm_event *vectoring)
 	 * QEMU's TCG leaves V_IRQ set when the delivery itself exits, with
 	 * EXITINTINFO naming the same interrupt.
 	 */
-	if (vectoring->type == MKVM_EVENT_NONE)
-		*vectoring = (struct mkvm_event){ .type = MKVM_EVENT_INTR,
-						  .vector = c->int_vector };
-	else if (vectoring->type != MKVM_EVENT_INTR ||
-		 vectoring->vector != c->int_vector)
+	if (vectoring->type != MKVM_EVENT_NONE &&
+	    vectoring->vector != c->int_vector) {
 		pr_warn_once("virtual interrupt and EXITINTINFO both pending\n");
+		return;
+	}
+	/*
+	 * TCG's EXITINTINFO says "exception" for it: below vector 32 (a
+	 * real-mode PIC's vectors) svm_vectoring() could not tell it from
+	 * one.  It is the interrupt, and never has an error code.
+	 */
+	*vectoring = (struct mkvm_event){ .type = MKVM_EVENT_INTR,
+					  .vector = c->int_vector };
 }
 
 static void svm_inject_event(struct mkvm_vcpu *vcpu, const struct mkvm_event *ev)
@@ -506,12 +512,13 @@ static void svm_inject_event(struct mkvm_vcpu *vcpu, const struct mkvm_event *ev
 	 * exit cannot deliver twice.  Under QEMU's TCG (the test rig's SVM),
 	 * an EVENTINJ interrupt is delivered at VMRUN and again, whatever
 	 * RFLAGS.IF says, if QEMU's vCPU thread is kicked before the next
-	 * exit (Documentation/qemu.rst, "Found so far").  When an interrupt
-	 * window is wanted as well, svm_enable_irq_window() moves it back
-	 * to EVENTINJ, since the window needs V_IRQ.
+	 * exit (Documentation/qemu.rst, "Found so far").  Any vector: a
+	 * real-mode guest's PIC uses 8-15 (SeaBIOS's timer is vector 8).
+	 * When an interrupt window is wanted as well,
+	 * svm_enable_irq_window() moves it back to EVENTINJ, since the
+	 * window needs V_IRQ.
 	 */
-	if (ev->type == MKVM_EVENT_INTR && ev->vector >= FIRST_EXTERNAL_VECTOR &&
-	    svm_interrupt_allowed(vcpu)) {
+	if (ev->type == MKVM_EVENT_INTR && svm_interrupt_allowed(vcpu)) {
 		svm_set_virq(c, ev->vector);
 		svm_clr_intercept(c, INTERCEPT_VINTR);
 		to_svm(vcpu)->virq = true;

@@ -298,6 +298,9 @@ TEST_F(irq, injection_and_window_in_one_run)
  * fault in the middle of the delivery.  The exit reports the event it
  * interrupted, and the hypervisor must deliver it again once the page is
  * mapped: the handler runs exactly once, with the frame on that stack.
+ * Also for vectors below 32, which real-mode guests use for the PIC
+ * (SeaBIOS's timer is IRQ 0 at vector 8): an interrupt there is not an
+ * exception, so no error code is pushed, whatever the vector's number.
  */
 GUEST_ASM(fresh_stack_irq_guest,
 	".code16\n"
@@ -305,6 +308,10 @@ GUEST_ASM(fresh_stack_irq_guest,
 	"mov %ax, %es\n"
 	"movw $" SNIP_OFF(fresh_stack_irq_guest, fresh_stack_handler) ", %es:0x31 * 4\n"
 	"movw %cs, %es:0x31 * 4 + 2\n"
+	"movw $" SNIP_OFF(fresh_stack_irq_guest, fresh_stack_handler) ", %es:0x08 * 4\n"
+	"movw %cs, %es:0x08 * 4 + 2\n"
+	"movw $" SNIP_OFF(fresh_stack_irq_guest, fresh_stack_handler) ", %es:0x0e * 4\n"
+	"movw %cs, %es:0x0e * 4 + 2\n"
 	"mov $0x5000, %ax\n"		/* SS:SP 5000:1000, linear 0x51000 */
 	"mov %ax, %ss\n"
 	"mov $0x1000, %sp\n"
@@ -318,21 +325,37 @@ GUEST_ASM(fresh_stack_irq_guest,
 	"mov %sp, %cx\n"
 	"iret\n");
 
-TEST_F(irq, delivery_interrupted_by_page_fault)
+static void fresh_stack_irq(struct __test_metadata *_metadata,
+			    uint32_t vector)
 {
-	struct vcpu *vcpu = self->vcpu;
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
 	struct kvm_regs regs;
 
+	TH_LOG("vector %#x", vector);
 	vcpu_load_snippet(vcpu, MODE_REAL, fresh_stack_irq_guest);
 	vcpu_run(vcpu);
 	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
 	EXPECT_EQ(1, vcpu->run->ready_for_interrupt_injection);
-	inject(_metadata, vcpu, 0x31);
+	inject(_metadata, vcpu, vector);
 	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
 	vcpu_get_regs(vcpu, &regs);
 	EXPECT_EQ(1, regs.rbx & 0xffff);		/* delivered once */
 	EXPECT_EQ(0x1000 - 6, regs.rcx & 0xffff);	/* IP, CS, FLAGS pushed */
 	EXPECT_EQ(0x1000, regs.rsi & 0xffff);		/* and popped */
+	vm_free(vm);
+}
+
+TEST(delivery_interrupted_by_page_fault)
+{
+	fresh_stack_irq(_metadata, 0x31);
+}
+
+/* Vector 8: #DF's number; 14: #PF's, which has an error code. */
+TEST(low_vector_delivery_interrupted_by_page_fault)
+{
+	fresh_stack_irq(_metadata, 0x08);
+	fresh_stack_irq(_metadata, 0x0e);
 }
 
 /*
