@@ -17,6 +17,7 @@
 #include <asm/fpu/xcr.h>
 
 #include "minikvm.h"
+#include "irqchip.h"
 
 /* Leaf 1: features a guest may use. */
 #define CPUID1_ECX_OK	(BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) |	\
@@ -274,6 +275,11 @@ bool mkvm_cpuid_has_rdtscp(struct mkvm_vcpu *vcpu)
 	return mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_EDX, 27);
 }
 
+bool mkvm_cpuid_has_x2apic(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_cpuid_bit(vcpu, 1, CPUID_ECX, 21);
+}
+
 /* TSC_AUX exists for the guest with RDTSCP or RDPID in its CPUID. */
 bool mkvm_cpuid_has_tsc_aux(struct mkvm_vcpu *vcpu)
 {
@@ -398,6 +404,7 @@ int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, void __user *argp)
 	}
 	kvfree(old);
 	vcpu->cpuid_set = true;
+	mkvm_lapic_after_set_cpuid(vcpu);
 	return 0;
 }
 

@@ -232,6 +232,7 @@ bool mkvm_lapic_wakeup_pending(struct mkvm_vcpu *vcpu);
 int mkvm_lapic_get_state(struct mkvm_vcpu *vcpu, struct kvm_lapic_state *s);
 int mkvm_lapic_set_state(struct mkvm_vcpu *vcpu,
 			 const struct kvm_lapic_state *s);
+void mkvm_lapic_after_set_cpuid(struct mkvm_vcpu *vcpu);
 u64 mkvm_lapic_get_cr8(struct mkvm_vcpu *vcpu);
 void mkvm_lapic_set_cr8(struct mkvm_vcpu *vcpu, u64 cr8);
 

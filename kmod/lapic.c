@@ -547,11 +547,42 @@ bool mkvm_lapic_wakeup_pending(struct mkvm_vcpu *vcpu)
 
 /* ---- register accesses ------------------------------------------- */
 
+/*
+ * The version register, as KVM sets it at RESET, KVM_SET_LAPIC and
+ * KVM_SET_CPUID2: directed EOI (SPIV bit 12, which stops the EOI of a
+ * level-triggered vector from reaching the IOAPIC) is offered only with
+ * the split irqchip and x2APIC in the guest's CPUID.  Userspace's IOAPIC
+ * (QEMU's, version 0x20) then has the EOI register the guest uses
+ * instead; the in-kernel one, an 82093AA, has none.
+ */
+static void apic_set_version(struct mkvm_vcpu *vcpu)
+{
+	u32 v = MKVM_APIC_VERSION | ((MKVM_APIC_NR_LVT - 1) << 16);
+
+	if (mkvm_irqchip_split(vcpu->vm) && mkvm_cpuid_has_x2apic(vcpu))
+		v |= APIC_LVR_DIRECTED_EOI;
+	apic_set(vcpu->apic, APIC_LVR, v);
+}
+
+/* The vCPU's CPUID changed (its thread, vCPU mutex held). */
+void mkvm_lapic_after_set_cpuid(struct mkvm_vcpu *vcpu)
+{
+	if (vcpu->apic)
+		apic_set_version(vcpu);
+}
+
+/* SPIV's writable bits: bit 12 only where the version offers it. */
+static u32 apic_spiv_mask(struct mkvm_lapic *apic)
+{
+	return 0x3ff | (apic_get(apic, APIC_LVR) & APIC_LVR_DIRECTED_EOI ?
+			APIC_SPIV_DIRECTED_EOI : 0);
+}
+
 static void apic_set_spiv(struct mkvm_lapic *apic, u32 val)
 {
 	int i;
 
-	apic_set(apic, APIC_SPIV, val & 0x3ff);
+	apic_set(apic, APIC_SPIV, val & apic_spiv_mask(apic));
 	WRITE_ONCE(apic->sw_enabled, val & APIC_SPIV_APIC_ENABLED);
 	if (apic->sw_enabled)
 		return;
@@ -888,8 +919,7 @@ void mkvm_lapic_reset(struct mkvm_vcpu *vcpu, bool init)
 		apic_set_x2apic_id(apic);
 	else
 		apic_set(apic, APIC_ID, id << 24);
-	apic_set(apic, APIC_LVR, MKVM_APIC_VERSION |
-		 ((MKVM_APIC_NR_LVT - 1) << 16));
+	apic_set_version(vcpu);
 	for (i = 0; i < MKVM_APIC_NR_LVT; i++)
 		apic_set(apic, APIC_LVTT + 0x10 * i, APIC_LVT_MASKED);
 	/* As KVM: the BSP's LINT0 comes up as ExtINT, for the PIC. */
@@ -934,9 +964,9 @@ int mkvm_lapic_set_state(struct mkvm_vcpu *vcpu,
 		apic_set(apic, APIC_ID, id);
 		apic_set(apic, APIC_LDR, apic_x2apic_ldr(id));
 	}
-	apic_set(apic, APIC_LVR, MKVM_APIC_VERSION |
-		 ((MKVM_APIC_NR_LVT - 1) << 16));
-	apic_set(apic, APIC_SPIV, apic_get(apic, APIC_SPIV) & 0x3ff);
+	apic_set_version(vcpu);
+	apic_set(apic, APIC_SPIV,
+		 apic_get(apic, APIC_SPIV) & apic_spiv_mask(apic));
 	WRITE_ONCE(apic->sw_enabled,
 		   apic_get(apic, APIC_SPIV) & APIC_SPIV_APIC_ENABLED);
 	apic_set(apic, APIC_TDCR, apic_get(apic, APIC_TDCR) & 0xb);

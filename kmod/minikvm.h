@@ -760,6 +760,7 @@ bool mkvm_cpuid_has_long_mode(struct mkvm_vcpu *vcpu);
 bool mkvm_cpuid_has_nx(struct mkvm_vcpu *vcpu);
 bool mkvm_cpuid_has_rdtscp(struct mkvm_vcpu *vcpu);
 bool mkvm_cpuid_has_tsc_aux(struct mkvm_vcpu *vcpu);
+bool mkvm_cpuid_has_x2apic(struct mkvm_vcpu *vcpu);
 bool mkvm_pv_has(struct mkvm_vcpu *vcpu, int feature);
 void mkvm_cpuid_update_mwait(struct mkvm_vcpu *vcpu);
 int mkvm_handle_cpuid(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);

@@ -177,6 +177,57 @@ TEST(chips_in_userspace)
 	vm_free(vm);
 }
 
+/* ---- directed EOI -------------------------------------------------- */
+
+static void guest_spiv(void)
+{
+	xapic_write(APIC_SPIV, 0x11ff);
+	GUEST_SYNC(xapic_read(APIC_LVR), xapic_read(APIC_SPIV));
+}
+
+/*
+ * The LAPIC's version offers directed EOI (LVR bit 24, SPIV bit 12
+ * writable) with the split irqchip and x2APIC in the guest's CPUID, as
+ * KVM: userspace's I/O APIC (QEMU's version 0x20) has the EOI register
+ * that a guest suppressing the broadcast needs.  Never with the full
+ * irqchip, whose I/O APIC has none.  Set at KVM_SET_CPUID2.
+ */
+static void check_directed_eoi(struct __test_metadata *_metadata,
+			       bool split, bool x2apic)
+{
+	struct vm *vm = split ? vm_create_split() : vm_create_irqchip();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_cpuid2 *c = default_cpuid();
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, 1, 0);
+	bool offered = split && x2apic;
+	struct kvm_lapic_state s;
+	struct ucall uc;
+
+	TH_LOG("%s irqchip, x2APIC %s", split ? "split" : "full",
+	       x2apic ? "in CPUID" : "not in CPUID");
+	ASSERT_NE(NULL, e);
+	e->ecx = x2apic ? e->ecx | CPUID_1_ECX_X2APIC :
+			  e->ecx & ~CPUID_1_ECX_X2APIC;
+	vcpu_start_guest(vcpu, guest_spiv, 0);
+	vcpu_set_cpuid(vcpu, c);
+	free(c);
+	ASSERT_EQ(0, __mkvm_ioctl(vcpu->fd, KVM_GET_LAPIC, (unsigned long)&s));
+	EXPECT_EQ(offered, !!(lapic_reg(&s, APIC_LVR) & APIC_LVR_DIRECTED_EOI));
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(0x14, uc.args[0] & 0xff);
+	EXPECT_EQ(offered, !!(uc.args[0] & APIC_LVR_DIRECTED_EOI));
+	EXPECT_EQ(offered ? 0x11ff : 0x1ff, uc.args[1]);
+	vm_free(vm);
+}
+
+TEST(directed_eoi)
+{
+	REQUIRE_CAP(KVM_CAP_SPLIT_IRQCHIP);
+	check_directed_eoi(_metadata, true, true);
+	check_directed_eoi(_metadata, true, false);
+	check_directed_eoi(_metadata, false, true);
+}
+
 /* ---- the PIC's vector through KVM_INTERRUPT ------------------------- */
 
 static void guest_spin_for(uint64_t n)

@@ -24,6 +24,7 @@
 #define APIC_DEFAULT_GPA	0xfee00000UL
 #define APIC_ID			0x20
 #define APIC_LVR		0x30
+#define APIC_LVR_DIRECTED_EOI	(1U << 24)
 #define APIC_TASKPRI		0x80
 #define APIC_PROCPRI		0xa0
 #define APIC_EOI		0xb0

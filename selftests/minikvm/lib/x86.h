@@ -75,6 +75,7 @@
 
 /* CPUID bits the tests care about. */
 #define CPUID_8000_0001_ECX_SVM	(1U << 2)
+#define CPUID_1_ECX_X2APIC	(1U << 21)
 #define CPUID_8000_0001_EDX_LM	(1U << 29)
 
 /* Exception vectors. */
