@@ -24,7 +24,7 @@ CFLAGS    ?= -O2 -g
 TEST_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Werror -static \
 	-I$(KSFT_DIR) -Iinclude/uapi
 
-.PHONY: all module selftests tools examples kvm-selftests check demo lint modules_install install clean
+.PHONY: all module selftests tools examples kvm-selftests check bench demo lint modules_install install clean
 
 all: module tools examples selftests
 
@@ -100,7 +100,8 @@ $(TEST_DIR)/%: selftests/minikvm/%.c $(TEST_LIB) $(TEST_HDRS) $(KSFT_DIR)/kselft
 	@mkdir -p $(TEST_DIR)
 	$(CC) $(TEST_CFLAGS) -Iselftests/minikvm -o $@ $< $(TEST_LIB)
 
-selftests: $(TEST_BINS)
+# The benchmark builds with them, so that make check sees it compile.
+selftests: $(TEST_BINS) $(BUILD)/bench/bench
 
 # KVM's own selftests from linux-source-6.1, static, into
 # build/kvm-selftests/bin (cached; make check builds them for svm-6.1).
@@ -113,6 +114,15 @@ kvm-selftests:
 # build/bin/vmrun on them in the test VM) and the selftests.
 check:
 	bash selftests/check.sh $(SUITES)
+
+# minikvm against KVM side by side in the SVM test VM (SUITES=vmx: Bochs);
+# not part of make check (see Documentation/performance.rst).
+bench:
+	bash selftests/bench.sh $(SUITES)
+
+$(BUILD)/bench/bench: selftests/bench/bench.c $(TEST_LIB) $(TEST_HDRS) $(KSFT_DIR)/kselftest_harness.h
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Iselftests/minikvm -o $@ $< $(TEST_LIB)
 
 demo:
 	bash selftests/demo.sh

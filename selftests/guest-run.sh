@@ -8,6 +8,10 @@
 #                       (kvm_amd or kvm_intel) as the reference
 #   mkvm.mode=nodev     the CPU has no SVM/VMX: minikvm must refuse to load
 #   mkvm.mode=demo      make demo: load minikvm and show it working
+#   mkvm.mode=bench     make bench: /mkvm/bench's rounds (mkvm.rounds=N,
+#                       default 10; mkvm.bench=M1,M2 narrows the metrics),
+#                       each on minikvm then on KVM (mkvm.vendor=kvm_amd
+#                       or kvm_intel), loading one module at a time
 # For development, two more options narrow a run:
 #   mkvm.only=minikvm|kvm   run the tests on one device only
 #   mkvm.tests=NAME,...     run only these test binaries (all: every one,
@@ -394,6 +398,29 @@ demo)
 	cat $M/examples/hello.cfg
 	$M/bin/vmrun $M/examples/hello.cfg; echo "## vmrun exited with status $?"
 	rmmod minikvm && echo "## minikvm unloaded" || failed=1
+	;;
+bench)
+	# Alternating devices round by round, so that a drift of the
+	# emulated host's speed touches both alike (selftests/bench.sh).
+	vendor=$(opt vendor)
+	rounds=$(opt rounds | grep -x '[1-9][0-9]*' || echo 10)
+	metrics=$(opt bench | tr , ' ')
+	ok=0 r=1
+	while [ $r -le $rounds ]; do
+		echo "BENCH-ROUND $r"
+		insmod $M/minikvm.ko || ok=1
+		MKVM_DEV=/dev/minikvm $M/bench $metrics || ok=1
+		rmmod minikvm || ok=1
+		for m in $(cat $M/$vendor.order); do
+			loaded "$(modname "$m")" || insmod "$m" || ok=1
+		done
+		MKVM_DEV=/dev/kvm $M/bench $metrics || ok=1
+		for m in $(cat $M/$vendor.order | sed '1!G;h;$!d'); do
+			rmmod "$(modname "$m")" || ok=1
+		done
+		r=$((r + 1))
+	done
+	tap $ok "bench_rounds"
 	;;
 *)
 	echo "unknown mkvm.mode '$mode'"

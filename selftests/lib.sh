@@ -80,7 +80,8 @@ mkvm_build_module() { # kver [kdir]
 # modules from /lib/modules or the given directory (see mkinitramfs.sh).
 # With $MKVM_KST_BIN set, KVM's selftests from there go to
 # /mkvm/kvm-selftests/, and the list $MKVM_KST_OFF of those not to run
-# ("<device> <binary>" lines) to /mkvm/kvm-selftests.off.
+# ("<device> <binary>" lines) to /mkvm/kvm-selftests.off; with
+# $MKVM_BENCH, that benchmark binary to /mkvm/bench (make bench).
 mkvm_make_initramfs() { # name kver [moddir]
 	local p=$B/payload-$1
 	rm -rf "$p"; mkdir -p "$p"
@@ -93,6 +94,7 @@ mkvm_make_initramfs() { # name kver [moddir]
 	{ [ -z "${MKVM_KST_BIN:-}" ] || cp -a "$MKVM_KST_BIN" "$p/kvm-selftests"; } &&
 	{ [ -z "${MKVM_KST_OFF:-}" ] || cp "$MKVM_KST_OFF" "$p/kvm-selftests.off"; } &&
 	{ [ -z "${MKVM_QEMU:-}" ] || cp -a "$MKVM_QEMU" "$p/qemu"; } &&
+	{ [ -z "${MKVM_BENCH:-}" ] || cp "$MKVM_BENCH" "$p/bench"; } &&
 	bash selftests/rig/mkinitramfs.sh --kver "$2" --payload "$p" \
 		--out "$B/$1.cpio.gz" ${3:+--moddir "$3"} >"$B/$1.mkinitramfs.log" 2>&1
 }

@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: minikvm against KVM in the same test VM.  Boots the SVM
+# test VM (QEMU TCG; SUITES=vmx: Bochs, whose times are not comparable
+# with anything but each other), where /mkvm/bench (selftests/bench/
+# bench.c) runs its rounds alternately on /dev/minikvm and on KVM's
+# /dev/kvm (guest-run.sh, mkvm.mode=bench), then prints for each metric
+#
+#   BENCH <metric> minikvm=<median> kvm=<median> ratio=<minikvm/kvm> <unit>
+#         minikvm_p90=<p90> kvm_p90=<p90> rounds=<n>
+#
+# on one line, and a table.  The test VM's CPU is emulated: only the
+# ratios mean anything (Documentation/performance.rst).  Not part of
+# make check.
+# Usage: selftests/bench.sh [svm-6.1|vmx]; BENCH_ROUNDS (default 10),
+# BENCH_METRICS (comma-separated, default all), MKVM_APPEND as make check.
+set -u
+cd "$(dirname "$0")/.."
+B=$PWD/build
+. selftests/lib.sh
+
+suite=${1:-svm-6.1}
+case $suite in
+svm*) vmm=qemu-svm vendor=kvm_amd suite=svm-6.1 ;;
+vmx) vmm=bochs-vmx vendor=kvm_intel ;;
+*) echo "bench: unknown suite '$suite' (have: svm-6.1 vmx)" >&2; exit 2 ;;
+esac
+rounds=${BENCH_ROUNDS:-10}
+case $rounds in [1-9]|[1-9][0-9]) ;; *)
+	echo "bench: BENCH_ROUNDS must be 1 to 99, not '$rounds'" >&2; exit 2 ;;
+esac
+metrics=${BENCH_METRICS:-}
+
+mkvm_install_deps || exit 1
+make -s tools selftests "$B/bench/bench" || { echo "bench: build failed" >&2; exit 1; }
+kver=$(mkvm_kernel 6.1)
+[ -n "$kver" ] || { echo "bench: the Debian 6.1 kernel is not installed" >&2; exit 1; }
+mkvm_build_module "$kver" || { echo "bench: building minikvm.ko for $kver failed" >&2; exit 1; }
+MKVM_BENCH=$B/bench/bench mkvm_make_initramfs bench "$kver" ||
+	{ echo "bench: building the initramfs failed (see $B/bench.mkinitramfs.log)" >&2; exit 1; }
+
+log=$B/bench-$suite.log
+echo "# bench: $suite ($vmm), $rounds rounds, log $log"
+bash selftests/rig/boot.sh --vmm "$vmm" --kernel "/boot/vmlinuz-$kver" \
+	--initrd "$B/bench.cpio.gz" --log "$log" --timeout 3600 --mem 2048 \
+	--append "mkvm.mode=bench mkvm.vendor=$vendor mkvm.rounds=$rounds${metrics:+ mkvm.bench=$metrics} ${MKVM_APPEND:-}"
+rc=$?
+if [ $rc != 0 ] || ! grep -aq '^ok [0-9]* rig.bench_rounds' "$log"; then
+	echo "bench: the rounds did not complete (boot.sh rc=$rc); the end of $log:" >&2
+	tail -n 30 "$log" >&2
+	exit 1
+fi
+
+# Medians and 90th percentiles (nearest rank) per metric and device.
+tr -d '\r' <"$log" | awk '
+function sorted(key, a,   n, i, j, t) {
+	n = split(vals[key], a, " ")
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+		}
+	return n
+}
+function pct(key, p,   a, n, k) {
+	n = sorted(key, a)
+	k = int((n * p + 99) / 100)
+	return a[k < 1 ? 1 : k]
+}
+function median(key,   a, n) {
+	n = sorted(key, a)
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+$1 == "BENCH-RAW" {
+	if (!(($2) in unit)) order[++nm] = $2
+	unit[$2] = $5
+	vals[$2 SUBSEP $3] = vals[$2 SUBSEP $3] " " $4
+	cnt[$2 SUBSEP $3]++
+}
+END {
+	for (i = 1; i <= nm; i++) {
+		m = order[i]
+		if (!cnt[m SUBSEP "minikvm"] || !cnt[m SUBSEP "kvm"]) {
+			printf "BENCH %s missing on %s\n", m,
+				cnt[m SUBSEP "kvm"] ? "minikvm" : "kvm"
+			bad = 1
+			continue
+		}
+		a = median(m SUBSEP "minikvm"); b = median(m SUBSEP "kvm")
+		printf "BENCH %s minikvm=%.1f kvm=%.1f ratio=%.2f %s minikvm_p90=%.1f kvm_p90=%.1f rounds=%d\n",
+			m, a, b, b ? a / b : 0, unit[m],
+			pct(m SUBSEP "minikvm", 90), pct(m SUBSEP "kvm", 90),
+			cnt[m SUBSEP "minikvm"]
+		row[i] = sprintf("%-22s %12.1f %12.1f %7.2f  %s", m, a, b, b ? a / b : 0, unit[m])
+	}
+	printf "\n%-22s %12s %12s %7s  %s\n", "metric (median)", "minikvm", "kvm", "ratio", "unit"
+	for (i = 1; i <= nm; i++)
+		if (i in row) print row[i]
+	exit bad
+}'
