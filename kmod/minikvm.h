@@ -184,6 +184,9 @@ struct mkvm_exit {
  * One const table per backend (svm.c, vmx.c).  At module load the core
  * asks each ->probe() in turn and keeps the first that answers.
  */
+/* Bit 7 of a level-2 entry: a 2 MiB leaf (NPT's PS, EPT's "page"). */
+#define MKVM_PT_HUGE		BIT_ULL(7)
+
 struct mkvm_backend_ops {
 	const char *name;
 	/*
@@ -265,10 +268,15 @@ struct mkvm_backend_ops {
 	bool (*in_interrupt_shadow)(struct mkvm_vcpu *vcpu);
 	void (*set_interrupt_shadow)(struct mkvm_vcpu *vcpu, bool on);
 
-	/* Nested page tables: depth (4 or 5) and the format of an entry. */
+	/*
+	 * Nested page tables: depth (4 or 5) and the format of an entry: a
+	 * table, a 4 KiB leaf, a 2 MiB leaf at level 2 (0: not supported),
+	 * which both formats mark with MKVM_PT_HUGE.
+	 */
 	int (*npt_levels)(void);
 	u64 (*npt_table_entry)(u64 pa);
 	u64 (*npt_leaf_entry)(u64 pa, bool writable);
+	u64 (*npt_huge_entry)(u64 pa, bool writable);
 	bool (*npt_present)(u64 entry);
 	/* The vCPU must flush its guest-physical TLB entries. */
 	void (*flush_tlb)(struct mkvm_vcpu *vcpu);
@@ -358,6 +366,7 @@ struct mkvm_vm {
 	struct mutex mmu_lock;		/* the NPT and slots' pages[] */
 	struct page *npt_root;		/* [m] top-level table */
 	u64 npt_pages;			/* [m] table pages in use */
+	u64 npt_huge;			/* [m] 2 MiB leaves in them */
 	int npt_levels;			/* [I] 4 or 5 */
 	int gpa_bits;			/* [I] slots end at 2^gpa_bits at most */
 };

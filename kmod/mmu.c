@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Nested page tables (AMD NPT, Intel EPT): a radix tree per VM mapping
- * guest-physical to host-physical pages, 4 KiB leaves only.  The depth is
- * the backend's: NPT walks with the host's paging mode, so it has five
- * levels when the host runs with 5-level paging (LA57).
+ * guest-physical to host-physical pages.  The depth is the backend's:
+ * NPT walks with the host's paging mode, so it has five levels when the
+ * host runs with 5-level paging (LA57).
+ *
+ * Leaves are 4 KiB, or 2 MiB where the slot's memory is a transparent
+ * huge page (a PMD-sized folio) whose 512 pages the 2 MiB of guest-
+ * physical space map one to one, in a writable slot that does not log
+ * dirty pages: one fault then maps 512 pages.  Each of them is pinned
+ * and in the slot's pages[] like a 4 KiB one, so everything that counts
+ * or unpins pages is the same; only the walks stop at such a leaf.
  *
  * Filled lazily: a nested page fault on a slot's page pins the user page
  * and maps it (mkvm_mmu_map()).  The backend supplies the entry format.
@@ -45,11 +52,19 @@ static unsigned int mkvm_pt_index(u64 gpa, int level)
 	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
 }
 
-/* Whether the leaf entry @e maps @page. */
-static bool mkvm_pt_maps(u64 e, struct page *page)
+/* Whether @e, at @level (1 or 2), is a 2 MiB leaf. */
+static bool mkvm_pt_huge(u64 e, int level)
 {
+	return level == 2 && mkvm_ops->npt_present(e) && (e & MKVM_PT_HUGE);
+}
+
+/* Whether the leaf entry @e at @level maps @page (or its 2 MiB). */
+static bool mkvm_pt_maps(u64 e, int level, struct page *page)
+{
+	u64 mask = level == 2 ? MKVM_PT_ADDR_MASK & PMD_MASK : MKVM_PT_ADDR_MASK;
+
 	return mkvm_ops->npt_present(e) &&
-	       (e & MKVM_PT_ADDR_MASK) == page_to_phys(page);
+	       (e & mask) == (page_to_phys(page) & mask);
 }
 
 /*
@@ -92,21 +107,27 @@ u64 mkvm_mmu_root_pa(struct mkvm_vm *vm)
 }
 
 /*
- * The level-1 entry for @gpa; allocates tables if @alloc.  NULL beyond
- * the VM's guest-physical width, whose high bits no level would index.
- * mmu_lock held.
+ * The entry for @gpa at level @want (1 or 2), or the 2 MiB leaf on the
+ * way there; *@level says which.  Allocates tables if @alloc.  NULL
+ * beyond the VM's guest-physical width, whose high bits no level would
+ * index.  mmu_lock held.
  */
-static u64 *mkvm_pt_leaf(struct mkvm_vm *vm, u64 gpa, bool alloc)
+static u64 *mkvm_pt_walk(struct mkvm_vm *vm, u64 gpa, int want, bool alloc,
+			 int *level)
 {
 	u64 *table = page_address(vm->npt_root);
-	int level;
+	int l;
 
 	if (!mkvm_mmu_gpa_valid(vm, gpa))
 		return NULL;
 
-	for (level = vm->npt_levels; level > 1; level--) {
-		u64 *e = &table[mkvm_pt_index(gpa, level)];
+	for (l = vm->npt_levels; l > want; l--) {
+		u64 *e = &table[mkvm_pt_index(gpa, l)];
 
+		if (mkvm_pt_huge(*e, l)) {
+			*level = l;
+			return e;
+		}
 		if (!mkvm_ops->npt_present(*e)) {
 			struct page *page;
 
@@ -120,7 +141,14 @@ static u64 *mkvm_pt_leaf(struct mkvm_vm *vm, u64 gpa, bool alloc)
 		}
 		table = mkvm_pt_table(*e);
 	}
-	return &table[mkvm_pt_index(gpa, 1)];
+	*level = want;
+	return &table[mkvm_pt_index(gpa, want)];
+}
+
+/* The 4 KiB leaf entry for @gpa, or the 2 MiB leaf above it. */
+static u64 *mkvm_pt_leaf(struct mkvm_vm *vm, u64 gpa, bool alloc, int *level)
+{
+	return mkvm_pt_walk(vm, gpa, 1, alloc, level);
 }
 
 /*
@@ -141,7 +169,7 @@ static void mkvm_pt_set_leaf(struct mkvm_memslot *slot, u64 idx, u64 *pte,
 		if (writable)
 			set_bit_le(idx, slot->dirty_bitmap);
 	}
-	if (writable || !mkvm_pt_maps(*pte, page))
+	if (writable || !mkvm_pt_maps(*pte, 1, page))
 		WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(page),
 							  writable));
 }
@@ -158,17 +186,100 @@ static int mkvm_mmu_remap(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 			  u64 gpa, bool write)
 {
 	u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
+	int level;
 	u64 *pte;
 
 	if (slot->invalid)		/* going away: map nothing */
 		return -EAGAIN;
 	if (!slot->pages[idx])
 		return 1;
-	pte = mkvm_pt_leaf(vm, gpa, true);
+	pte = mkvm_pt_leaf(vm, gpa, true, &level);
 	if (!pte)
 		return -ENOMEM;
-	mkvm_pt_set_leaf(slot, idx, pte, slot->pages[idx], write);
+	/* A 2 MiB leaf maps it already, writable (another vCPU's fault). */
+	if (level == 1)
+		mkvm_pt_set_leaf(slot, idx, pte, slot->pages[idx], write);
 	return 0;
+}
+
+/*
+ * The 2 MiB of guest-physical space around @gpa, as one leaf, if @page
+ * (pinned at @gpa) is part of a transparent huge page that backs all of
+ * it: the slot is writable, logs no dirty pages and covers the 2 MiB,
+ * the user addresses are 2 MiB-aligned like the guest-physical ones, and
+ * no page of the 2 MiB is mapped yet.  The 512 pages are pinned one by
+ * one (checked to be that folio's, in order) and go to pages[] as 4 KiB
+ * ones would.  Returns 0 when mapped, 1 to map @page alone, or -errno.
+ */
+static int mkvm_mmu_map_huge(struct mkvm_vm *vm, struct mkvm_memslot *slot,
+			     u64 gpa, struct page *page)
+{
+	u64 gfn = gpa >> PAGE_SHIFT, huge_gfn = gfn & ~(u64)(PTRS_PER_PMD - 1);
+	u64 first = huge_gfn - slot->base_gfn;
+	unsigned long hva = slot->uaddr + (first << PAGE_SHIFT);
+	unsigned long pfn = page_to_pfn(page) - (gfn - huge_gfn);
+	struct folio *folio = page_folio(page);
+	struct page **pages;
+	int i, n = 0, r = 1, level;
+	u64 *pte, entry;
+
+	/* npt_huge_entry() is 0 where the backend has no 2 MiB leaves. */
+	if (!mkvm_ops->npt_huge_entry(0, true) ||
+	    (slot->flags & KVM_MEM_READONLY) || slot->dirty_bitmap)
+		return 1;
+	/* The slot holds the 2 MiB, at 2 MiB-aligned user addresses. */
+	if (huge_gfn < slot->base_gfn ||
+	    first + PTRS_PER_PMD > slot->npages || hva & ~PMD_MASK)
+		return 1;
+	/* The folio holds the 2 MiB of host-physical memory behind them. */
+	if (pfn & (PTRS_PER_PMD - 1) || pfn < folio_pfn(folio) ||
+	    pfn + PTRS_PER_PMD > folio_pfn(folio) + folio_nr_pages(folio))
+		return 1;
+
+	pages = kmalloc_array(PTRS_PER_PMD, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return 1;
+	n = pin_user_pages_fast(hva, PTRS_PER_PMD,
+				FOLL_LONGTERM | FOLL_WRITE, pages);
+	if (n != PTRS_PER_PMD)
+		goto unpin;
+	for (i = 0; i < PTRS_PER_PMD; i++)
+		if (page_to_pfn(pages[i]) != pfn + i)
+			goto unpin;
+
+	mutex_lock(&vm->mmu_lock);
+	if (slot->invalid) {
+		r = -EAGAIN;
+		goto unlock;
+	}
+	for (i = 0; i < PTRS_PER_PMD; i++)
+		if (slot->pages[first + i])
+			goto unlock;
+	r = -ENOMEM;
+	pte = mkvm_pt_walk(vm, gpa & PMD_MASK, 2, true, &level);
+	if (!pte)
+		goto unlock;
+	/* A table below (from 4 KiB leaves since zapped): keep to 4 KiB. */
+	r = 1;
+	if (mkvm_ops->npt_present(*pte))
+		goto unlock;
+	entry = mkvm_ops->npt_huge_entry(PFN_PHYS(pfn), true);
+	for (i = 0; i < PTRS_PER_PMD; i++)
+		slot->pages[first + i] = pages[i];
+	slot->resident += PTRS_PER_PMD;
+	WRITE_ONCE(vm->npt_huge, vm->npt_huge + 1);
+	WRITE_ONCE(*pte, entry);
+	mutex_unlock(&vm->mmu_lock);
+	kfree(pages);
+	return 0;
+
+unlock:
+	mutex_unlock(&vm->mmu_lock);
+unpin:
+	if (n > 0)
+		unpin_user_pages(pages, n);
+	kfree(pages);
+	return r;
 }
 
 int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa,
@@ -179,8 +290,8 @@ int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa,
 	unsigned long hva = slot->uaddr + (idx << PAGE_SHIFT);
 	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
 	struct page *page;
+	int r, level;
 	u64 *pte;
-	int r;
 
 	if (!mkvm_mmu_gpa_valid(vm, gpa))
 		return -EFAULT;
@@ -195,14 +306,23 @@ int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa,
 	if (r != 1)
 		return r < 0 ? r : -EFAULT;
 
+	/* Part of a transparent huge page: all of its 2 MiB at once. */
+	if (folio_test_large(page_folio(page))) {
+		r = mkvm_mmu_map_huge(vm, slot, gpa, page);
+		if (r <= 0) {
+			unpin_user_page(page);
+			return r;
+		}
+	}
+
 	mutex_lock(&vm->mmu_lock);
 	/* Pinned by another vCPU's fault meanwhile, or going away? */
 	r = mkvm_mmu_remap(vm, slot, gpa, write);
 	if (r <= 0)
 		goto unpin;
 	r = -ENOMEM;
-	pte = mkvm_pt_leaf(vm, gpa, true);
-	if (!pte)
+	pte = mkvm_pt_leaf(vm, gpa, true, &level);
+	if (!pte || level != 1)		/* not pinned, so never a 2 MiB leaf */
 		goto unpin;
 	slot->pages[idx] = page;
 	slot->resident++;
@@ -225,14 +345,16 @@ bool mkvm_mmu_write_protect(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 	while (mask) {
 		u64 idx = first + __ffs(mask);
 		struct page *page = slot->pages[idx];
+		int level;
 		u64 *pte;
 
 		mask &= mask - 1;
 		if (!page)		/* dirtied by a host write only */
 			continue;
+		/* A logging slot has no 2 MiB leaves (mkvm_mmu_map_huge()). */
 		pte = mkvm_pt_leaf(vm, (slot->base_gfn + idx) << PAGE_SHIFT,
-				   false);
-		if (!pte || !mkvm_pt_maps(*pte, page))
+				   false, &level);
+		if (!pte || level != 1 || !mkvm_pt_maps(*pte, 1, page))
 			continue;
 		WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(page),
 							  false));
@@ -254,14 +376,19 @@ void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot)
 		return;
 	}
 	for (i = 0; i < slot->npages; i++) {
+		int level;
 		u64 *pte;
 
 		if (!slot->pages[i])
 			continue;
-		pte = mkvm_pt_leaf(vm, (slot->base_gfn + i) << PAGE_SHIFT, false);
+		pte = mkvm_pt_leaf(vm, (slot->base_gfn + i) << PAGE_SHIFT,
+				   false, &level);
 		/* Only an entry of this slot's: never another slot's. */
-		if (pte && mkvm_pt_maps(*pte, slot->pages[i]))
-			WRITE_ONCE(*pte, 0);
+		if (!pte || !mkvm_pt_maps(*pte, level, slot->pages[i]))
+			continue;
+		WRITE_ONCE(*pte, 0);
+		if (level == 2)
+			WRITE_ONCE(vm->npt_huge, vm->npt_huge - 1);
 	}
 	mutex_unlock(&vm->mmu_lock);
 
@@ -284,7 +411,8 @@ static void mkvm_pt_free(u64 *table, int level)
 
 	if (level > 1) {
 		for (i = 0; i < 512; i++)
-			if (mkvm_ops->npt_present(table[i]))
+			if (mkvm_ops->npt_present(table[i]) &&
+			    !mkvm_pt_huge(table[i], level))
 				mkvm_pt_free(mkvm_pt_table(table[i]), level - 1);
 	}
 	free_page((unsigned long)table);

@@ -87,6 +87,7 @@ static const struct mkvm_stat mkvm_vcpu_stats[] = {
 /* A VM's statistics, computed at each read (mkvm_vm_stats_fill()). */
 enum {
 	MKVM_VM_PAGES_4K,
+	MKVM_VM_PAGES_2M,
 	MKVM_VM_MEMSLOT_PAGES,
 	MKVM_VM_PT_PAGES,
 	MKVM_VM_VCPUS,
@@ -94,8 +95,9 @@ enum {
 };
 
 static const struct mkvm_stat mkvm_vm_stats[] = {
-	/* Guest pages the nested page tables map, all 4 KiB (as KVM). */
+	/* The nested page tables' 4 KiB and 2 MiB leaves (as KVM). */
 	[MKVM_VM_PAGES_4K]	= { "pages_4k", MKVM_ICOUNTER },
+	[MKVM_VM_PAGES_2M]	= { "pages_2m", MKVM_ICOUNTER },
 	/* minikvm's own: memory in slots, page-table pages, vCPUs. */
 	[MKVM_VM_MEMSLOT_PAGES]	= { "memslot_pages", MKVM_ICOUNTER },
 	[MKVM_VM_PT_PAGES]	= { "pt_pages", MKVM_ICOUNTER },
@@ -116,10 +118,12 @@ struct mkvm_stats_file {
 
 static void mkvm_vm_stats_fill(struct mkvm_vm *vm, u64 *data)
 {
-	u64 pages, resident;
+	u64 pages, resident, huge = READ_ONCE(vm->npt_huge);
 
 	mkvm_vm_mem_usage(vm, &pages, &resident);
-	data[MKVM_VM_PAGES_4K] = resident;
+	/* Read apart from resident: never below 0 while a fault runs. */
+	data[MKVM_VM_PAGES_4K] = resident - min(resident, huge * PTRS_PER_PMD);
+	data[MKVM_VM_PAGES_2M] = huge;
 	data[MKVM_VM_MEMSLOT_PAGES] = pages;
 	data[MKVM_VM_PT_PAGES] = READ_ONCE(vm->npt_pages);
 	data[MKVM_VM_VCPUS] = atomic_read(&vm->nr_vcpus);

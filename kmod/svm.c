@@ -1197,6 +1197,12 @@ static u64 svm_npt_leaf_entry(u64 pa, bool writable)
 	       (writable ? _PAGE_RW | _PAGE_DIRTY : 0);
 }
 
+/* A 2 MiB leaf: a PDE with PS (bit 7), which NPT always has. */
+static u64 svm_npt_huge_entry(u64 pa, bool writable)
+{
+	return svm_npt_leaf_entry(pa, writable) | MKVM_PT_HUGE;
+}
+
 static bool svm_npt_present(u64 entry)
 {
 	return entry & _PAGE_PRESENT;
@@ -1241,6 +1247,7 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.npt_levels		= svm_npt_levels,
 	.npt_table_entry	= svm_npt_table_entry,
 	.npt_leaf_entry		= svm_npt_leaf_entry,
+	.npt_huge_entry		= svm_npt_huge_entry,
 	.npt_present		= svm_npt_present,
 	.flush_tlb		= svm_flush_tlb,
 };

@@ -387,6 +387,8 @@ static struct {
  * skips: it then sets A/D bits in read-only memory.
  */
 static bool vmx_ept_ad __read_mostly;
+/* EPT maps 2 MiB pages (a PDE with bit 7 set). */
+static bool vmx_ept_2m __read_mostly;
 
 static u64 vmx_eptp(struct mkvm_vm *vm)
 {
@@ -537,6 +539,7 @@ static int vmx_setup_controls(void)
 	vmx_cfg.invvpid_single = (ept_cap >> 32) & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT;
 	vmx_cfg.invept_single = ept_cap & VMX_EPT_EXTENT_CONTEXT_BIT;
 	vmx_ept_ad = ept_cap & VMX_EPT_AD_BIT;
+	vmx_ept_2m = ept_cap & VMX_EPT_2MB_PAGE_BIT;
 	if (!(ept_cap & VMX_EPT_INVEPT_BIT)) {
 		pr_err("EPT without INVEPT is not supported\n");
 		return -EIO;
@@ -1779,6 +1782,12 @@ static u64 vmx_npt_leaf_entry(u64 pa, bool writable)
 	       (VMX_EPTP_MT_WB << VMX_EPT_MT_EPTE_SHIFT);
 }
 
+/* A 2 MiB leaf (level 2, bit 7), or 0 where EPT has none. */
+static u64 vmx_npt_huge_entry(u64 pa, bool writable)
+{
+	return vmx_ept_2m ? vmx_npt_leaf_entry(pa, writable) | MKVM_PT_HUGE : 0;
+}
+
 static bool vmx_npt_present(u64 entry)
 {
 	return entry & VMX_EPT_RWX_MASK;
@@ -1823,6 +1832,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.npt_levels		= vmx_npt_levels,
 	.npt_table_entry	= vmx_npt_table_entry,
 	.npt_leaf_entry		= vmx_npt_leaf_entry,
+	.npt_huge_entry		= vmx_npt_huge_entry,
 	.npt_present		= vmx_npt_present,
 	.flush_tlb		= vmx_flush_tlb,
 };

@@ -236,7 +236,6 @@ static void bench_touch(bool huge)
 	report(name, (double)(t[1] - t[0]) / pages, "ns/page");
 	snprintf(name, sizeof(name), "touch_%s_second", huge ? "thp" : "4k");
 	report(name, (double)(t[2] - t[1]) / pages, "ns/page");
-	/* vm_free() unmaps the slot's memory; the rest of the mapping here. */
 	vm_free(vm);
 	munmap(base, len);
 }
