@@ -180,13 +180,13 @@ struct mkvm_exit {
 	};
 };
 
+/* Bit 7 of a level-2 entry: a 2 MiB leaf (NPT's PS, EPT's "page"). */
+#define MKVM_PT_HUGE		BIT_ULL(7)
+
 /*
  * One const table per backend (svm.c, vmx.c).  At module load the core
  * asks each ->probe() in turn and keeps the first that answers.
  */
-/* Bit 7 of a level-2 entry: a 2 MiB leaf (NPT's PS, EPT's "page"). */
-#define MKVM_PT_HUGE		BIT_ULL(7)
-
 struct mkvm_backend_ops {
 	const char *name;
 	/*

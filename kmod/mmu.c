@@ -203,6 +203,25 @@ static int mkvm_mmu_remap(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 }
 
 /*
+ * Whether the 2 MiB around @gpa (the slot's pages from @first) can still
+ * become one leaf: none of its pages is mapped (pinned) and no table is
+ * below its level-2 entry (left by 4 KiB leaves since zapped: then it
+ * keeps to 4 KiB).  Returns 0 if so.  mmu_lock held.
+ */
+static int mkvm_mmu_huge_free(struct mkvm_vm *vm, struct mkvm_memslot *slot,
+			      u64 gpa, u64 first)
+{
+	u64 *pte;
+	int i, level;
+
+	for (i = 0; i < PTRS_PER_PMD; i++)
+		if (slot->pages[first + i])
+			return 1;
+	pte = mkvm_pt_walk(vm, gpa & PMD_MASK, 2, false, &level);
+	return pte && mkvm_ops->npt_present(*pte);
+}
+
+/*
  * The 2 MiB of guest-physical space around @gpa, as one leaf, if @page
  * (pinned at @gpa) is part of a transparent huge page that backs all of
  * it: the slot is writable, logs no dirty pages and covers the 2 MiB,
@@ -235,6 +254,16 @@ static int mkvm_mmu_map_huge(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 	if (pfn & (PTRS_PER_PMD - 1) || pfn < folio_pfn(folio) ||
 	    pfn + PTRS_PER_PMD > folio_pfn(folio) + folio_nr_pages(folio))
 		return 1;
+	/*
+	 * Nothing of the 2 MiB mapped yet, and no table below: checked
+	 * before pinning 512 pages too, so that the 4 KiB faults of a
+	 * region that cannot have the leaf do not each pin and unpin them.
+	 */
+	mutex_lock(&vm->mmu_lock);
+	r = mkvm_mmu_huge_free(vm, slot, gpa, first);
+	mutex_unlock(&vm->mmu_lock);
+	if (r)
+		return 1;
 
 	pages = kmalloc_array(PTRS_PER_PMD, sizeof(*pages), GFP_KERNEL);
 	if (!pages)
@@ -248,20 +277,15 @@ static int mkvm_mmu_map_huge(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 			goto unpin;
 
 	mutex_lock(&vm->mmu_lock);
-	if (slot->invalid) {
-		r = -EAGAIN;
+	r = -EAGAIN;
+	if (slot->invalid)
 		goto unlock;
-	}
-	for (i = 0; i < PTRS_PER_PMD; i++)
-		if (slot->pages[first + i])
-			goto unlock;
+	r = 1;
+	if (mkvm_mmu_huge_free(vm, slot, gpa, first))
+		goto unlock;
 	r = -ENOMEM;
 	pte = mkvm_pt_walk(vm, gpa & PMD_MASK, 2, true, &level);
 	if (!pte)
-		goto unlock;
-	/* A table below (from 4 KiB leaves since zapped): keep to 4 KiB. */
-	r = 1;
-	if (mkvm_ops->npt_present(*pte))
 		goto unlock;
 	entry = mkvm_ops->npt_huge_entry(PFN_PHYS(pfn), true);
 	for (i = 0; i < PTRS_PER_PMD; i++)
@@ -322,7 +346,11 @@ int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa,
 		goto unpin;
 	r = -ENOMEM;
 	pte = mkvm_pt_leaf(vm, gpa, true, &level);
-	if (!pte || level != 1)		/* not pinned, so never a 2 MiB leaf */
+	if (!pte)
+		goto unpin;
+	/* Not pinned, so never under a 2 MiB leaf (all of whose are). */
+	r = -EFAULT;
+	if (level != 1)
 		goto unpin;
 	slot->pages[idx] = page;
 	slot->resident++;
