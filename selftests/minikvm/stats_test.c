@@ -443,7 +443,8 @@ static void run_thp_guest(struct __test_metadata *_metadata, struct vm *vm)
 
 /*
  * A slot on transparent huge pages: each 2 MiB the guest touches is one
- * 2 MiB leaf of the nested tables (pages_2m, as KVM counts them), and
+ * 2 MiB leaf of the nested tables (pages_2m, as KVM counts them: those
+ * of the slot go when it is deleted), and
  * guest and host see the same bytes, also after the slot is deleted
  * and added again (its leaves zapped, its pages unpinned and mapped
  * anew).  On minikvm, also: one nested page fault per 2 MiB.
@@ -453,7 +454,7 @@ TEST(pages_2m_for_thp_slot)
 	size_t len = THP_SIZE + (2 << 20);
 	uint8_t *base, *mem;
 	int fd, vfd, round;
-	long thp, npf;
+	long thp, npf, n2m;
 	struct vm *vm;
 	uint64_t i;
 
@@ -477,7 +478,13 @@ TEST(pages_2m_for_thp_slot)
 	for (round = 0; round < 2; round++) {
 		vm_set_region(vm, THP_SLOT, 0, THP_GPA, THP_SIZE, mem);
 		run_thp_guest(_metadata, vm);
-		EXPECT_EQ(thp, stat_get(fd, "pages_2m"));
+		/*
+		 * The VM's other memory may be on huge pages too (6.12 aligns
+		 * anonymous mappings of 2 MiB or more for THP): at least the
+		 * slot's, and exactly those go with it below.
+		 */
+		n2m = stat_get(fd, "pages_2m");
+		EXPECT_LE(thp, n2m);
 		for (i = 0; i < THP_SIZE / 4096; i++)
 			ASSERT_EQ(~i, ((uint64_t *)(mem + i * 4096))[1]);
 		if (!mkvm_is_kvm()) {
@@ -487,9 +494,16 @@ TEST(pages_2m_for_thp_slot)
 			EXPECT_GE(THP_SIZE / 4096 - thp * 511 + 200, npf);
 			close(vfd);
 		}
-		/* Deleted: the 2 MiB leaves go. */
+		/*
+		 * Deleted: its 2 MiB leaves go.  KVM 6.12 may take the
+		 * others too (KVM_X86_QUIRK_SLOT_ZAP_ALL zaps every mapping).
+		 */
 		ASSERT_EQ(0, __vm_set_region(vm, THP_SLOT, 0, THP_GPA, 0, mem));
-		EXPECT_EQ(0, stat_get(fd, "pages_2m"));
+		if (mkvm_is_kvm()) {
+			EXPECT_GE(n2m - thp, stat_get(fd, "pages_2m"));
+		} else {
+			EXPECT_EQ(n2m - thp, stat_get(fd, "pages_2m"));
+		}
 	}
 	close(fd);
 	vm_free(vm);
