@@ -58,6 +58,7 @@
 #define EFER_SVME	(1UL << 12)
 
 #define RFLAGS_FIXED	(1UL << 1)
+#define RFLAGS_TF	(1UL << 8)
 #define RFLAGS_IF	(1UL << 9)
 
 #define MSR_IA32_SYSENTER_CS	0x174
