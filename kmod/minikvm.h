@@ -59,6 +59,7 @@
 #include <linux/minikvm.h>
 
 #include "compat.h"
+#include "cost.h"
 #include "emulate.h"
 #include "irqchip.h"
 
@@ -405,6 +406,9 @@ struct mkvm_vcpu_stats {
 	u64 nmi_injections;	/* NMIs injected (KVM_NMI, LAPIC, events) */
 	/* Interrupts received, by source: vcpu->irqs, summed by netlink.c. */
 	u64 irqs[MKVM_IRQ_SRC_NR];
+#ifdef MKVM_COSTS
+	u64 costs[MKVM_COST_NR];	/* cost.h, while loaded */
+#endif
 };
 
 /* A virtual CPU, embedded in the backend's struct. */

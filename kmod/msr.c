@@ -256,7 +256,7 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		if (data & ~PRED_CMD_IBPB)
 			return -EINVAL;
 		if (data && boot_cpu_has(X86_FEATURE_IBPB))
-			wrmsrl(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
+			mkvm_wrmsrl(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
 		return 0;
 	case MSR_MTRRdefType:
 		vcpu->mtrr_def_type = data;
@@ -738,19 +738,19 @@ u64 mkvm_load_guest_tsc_aux(struct mkvm_vcpu *vcpu)
 	if (!boot_cpu_has(X86_FEATURE_RDTSCP) && !boot_cpu_has(X86_FEATURE_RDPID))
 		return vcpu->tsc_aux;
 	if (!(host >> 32)) {
-		rdmsrl(MSR_TSC_AUX, host);
+		mkvm_rdmsrl(MSR_TSC_AUX, host);
 		host = (u32)host | BIT_ULL(32);
 		this_cpu_write(mkvm_host_tsc_aux, host);
 	}
 	if ((u32)host != vcpu->tsc_aux)
-		wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
+		mkvm_wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
 	return (u32)host;
 }
 
 void mkvm_put_guest_tsc_aux(struct mkvm_vcpu *vcpu, u64 host)
 {
 	if (host != vcpu->tsc_aux)
-		wrmsrl(MSR_TSC_AUX, host);
+		mkvm_wrmsrl(MSR_TSC_AUX, host);
 }
 
 /*

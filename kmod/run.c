@@ -99,7 +99,27 @@ static int mkvm_vcpu_wait(struct mkvm_vcpu *vcpu)
 		wait_event_interruptible(vcpu->wq,
 					 test_bit(MKVM_REQ_EVENT, &vcpu->requests));
 		mkvm_stat_add(&vcpu->stats.halt_ns, ktime_get_ns() - t0);
+		mkvm_cost_n(MKVM_COST_CLOCK, 2);
 	}
+}
+
+#ifdef MKVM_COSTS
+DEFINE_PER_CPU(u64 *, mkvm_cost_counters);
+#endif
+
+/* The vCPU is on @cpu (preemption off): the backend and the cost counts. */
+static void mkvm_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
+{
+#ifdef MKVM_COSTS
+	mkvm_cost_attach(vcpu->stats.costs);
+#endif
+	mkvm_ops->vcpu_load(vcpu, cpu);
+}
+
+static void mkvm_vcpu_put(struct mkvm_vcpu *vcpu)
+{
+	mkvm_ops->vcpu_put(vcpu);
+	mkvm_cost_attach(NULL);
 }
 
 static void mkvm_sched_in(struct preempt_notifier *pn, int cpu)
@@ -107,7 +127,7 @@ static void mkvm_sched_in(struct preempt_notifier *pn, int cpu)
 	struct mkvm_vcpu *vcpu = container_of(pn, struct mkvm_vcpu, pn);
 
 	vcpu->flush_l1d = true;
-	mkvm_ops->vcpu_load(vcpu, cpu);
+	mkvm_vcpu_load(vcpu, cpu);
 }
 
 static void mkvm_sched_out(struct preempt_notifier *pn,
@@ -115,7 +135,7 @@ static void mkvm_sched_out(struct preempt_notifier *pn,
 {
 	struct mkvm_vcpu *vcpu = container_of(pn, struct mkvm_vcpu, pn);
 
-	mkvm_ops->vcpu_put(vcpu);
+	mkvm_vcpu_put(vcpu);
 }
 
 struct preempt_ops mkvm_preempt_ops = {
@@ -216,6 +236,7 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	mkvm_events_after_exit(vcpu, &exit);
 	r = mkvm_handle_exit(vcpu, &exit);
 	mkvm_account_exit(vcpu, &exit, r, t1 - t0, local_clock() - t1);
+	mkvm_cost_n(MKVM_COST_CLOCK, 3);
 	return r;
 }
 
@@ -267,7 +288,7 @@ static int __mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 	WRITE_ONCE(vcpu->vm->has_run, true);
 	preempt_notifier_register(&vcpu->pn);
 	preempt_disable();
-	mkvm_ops->vcpu_load(vcpu, smp_processor_id());
+	mkvm_vcpu_load(vcpu, smp_processor_id());
 	preempt_enable();
 	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
 
@@ -296,7 +317,7 @@ static int __mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 	preempt_disable();
-	mkvm_ops->vcpu_put(vcpu);
+	mkvm_vcpu_put(vcpu);
 	preempt_notifier_unregister(&vcpu->pn);
 	preempt_enable();
 	atomic_dec(&vcpu->vm->running);

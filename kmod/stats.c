@@ -27,7 +27,7 @@
 #include "minikvm.h"
 
 #define MKVM_STATS_NAME_SIZE	48	/* KVM's KVM_STATS_NAME_SIZE */
-#define MKVM_STATS_MAX		32	/* statistics in one file, at most */
+#define MKVM_STATS_MAX		40	/* statistics in one file, at most */
 
 /* One statistic: its descriptor, and where a vCPU keeps its value. */
 struct mkvm_stat {
@@ -82,6 +82,18 @@ static const struct mkvm_stat mkvm_vcpu_stats[] = {
 	VCPU_IRQS("irqs_timer", MKVM_IRQ_SRC_TIMER),
 	VCPU_IRQS("irqs_ipi", MKVM_IRQ_SRC_IPI),
 	VCPU_IRQS("irqs_msi", MKVM_IRQ_SRC_MSI),
+#ifdef MKVM_COSTS
+	/* Built with MKVM_COSTS=1: privileged operations (cost.h). */
+	VCPU_COUNTER("cost_vmread", costs[MKVM_COST_VMREAD]),
+	VCPU_COUNTER("cost_vmwrite", costs[MKVM_COST_VMWRITE]),
+	VCPU_COUNTER("cost_rdmsr", costs[MKVM_COST_RDMSR]),
+	VCPU_COUNTER("cost_wrmsr", costs[MKVM_COST_WRMSR]),
+	VCPU_COUNTER("cost_vmcs_switch", costs[MKVM_COST_VMCS_SWITCH]),
+	VCPU_COUNTER("cost_vmload_vmsave", costs[MKVM_COST_VMLOAD_VMSAVE]),
+	VCPU_COUNTER("cost_tlb_flush", costs[MKVM_COST_TLB_FLUSH]),
+	VCPU_COUNTER("cost_clock", costs[MKVM_COST_CLOCK]),
+	VCPU_COUNTER("cost_xsetbv", costs[MKVM_COST_XSETBV]),
+#endif
 };
 
 /* A VM's statistics, computed at each read (mkvm_vm_stats_fill()). */

@@ -420,6 +420,7 @@ static void svm_pick_asid(struct svm_vcpu *svm, struct svm_cpu *sc, int cpu)
 		sc->asid_generation++;
 		sc->next_asid = 1;
 		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+		mkvm_cost(MKVM_COST_TLB_FLUSH);
 	}
 	svm->asid = sc->next_asid++;
 	svm->asid_generation = sc->asid_generation;
@@ -827,7 +828,7 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 	asm volatile("clgi" ::: "memory");
 	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 
 	/*
 	 * With V_INTR_MASKING the host's IF at VMRUN decides whether physical
@@ -835,11 +836,13 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	 * until VMRUN; after #VMEXIT (GIF = 0 again) they wait for STGI.
 	 */
 	raw_local_irq_enable();
+	/* VMSAVE and VMLOAD of the host's state and of the guest's. */
+	mkvm_cost_n(MKVM_COST_VMLOAD_VMSAVE, 4);
 	mkvm_svm_enter(svm->vmcb_pa, vcpu->regs, page_to_phys(sc->host_save));
 	raw_local_irq_disable();
 
 	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 	asm volatile("stgi" ::: "memory");
 
 	vcpu->regs[0] = s->rax;

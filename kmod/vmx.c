@@ -174,7 +174,7 @@ static void vmx_l1d_flush(struct mkvm_vcpu *vcpu)
 			return;
 	}
 	if (!p) {
-		native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
+		mkvm_native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
 		return;
 	}
 	for (i = 0; i < size; i += PAGE_SIZE)
@@ -302,6 +302,7 @@ static u64 vmcs_read(unsigned long field)
 {
 	u64 value = 0;
 
+	mkvm_cost(MKVM_COST_VMREAD);
 	asm volatile("1: vmread %[field], %[value]\n\t"
 		     "2:\n\t"
 		     _ASM_EXTABLE(1b, 2b)
@@ -313,6 +314,7 @@ static void vmcs_write(unsigned long field, u64 value)
 {
 	u8 failed = 1;
 
+	mkvm_cost(MKVM_COST_VMWRITE);
 	asm volatile("1: vmwrite %[value], %[field]\n\t"
 		     "setna %[failed]\n\t"
 		     "2:\n\t"
@@ -328,6 +330,7 @@ static int vmcs_clear(u64 pa)
 {
 	u8 failed = 1;
 
+	mkvm_cost(MKVM_COST_VMCS_SWITCH);
 	asm volatile("1: vmclear %[pa]\n\t"
 		     "setna %[failed]\n\t"
 		     "2:\n\t"
@@ -340,6 +343,7 @@ static int vmcs_load(u64 pa)
 {
 	u8 failed = 1;
 
+	mkvm_cost(MKVM_COST_VMCS_SWITCH);
 	asm volatile("1: vmptrld %[pa]\n\t"
 		     "setna %[failed]\n\t"
 		     "2:\n\t"
@@ -353,6 +357,7 @@ static void vmx_invept(unsigned long type, u64 eptp)
 {
 	struct { u64 eptp, zero; } desc = { eptp, 0 };
 
+	mkvm_cost(MKVM_COST_TLB_FLUSH);
 	asm volatile("1: invept %[desc], %[type]\n\t"
 		     "2:\n\t"
 		     _ASM_EXTABLE(1b, 2b)
@@ -363,6 +368,7 @@ static void vmx_invvpid(unsigned long type, u16 vpid)
 {
 	struct { u64 vpid, gva; } desc = { vpid, 0 };
 
+	mkvm_cost(MKVM_COST_TLB_FLUSH);
 	asm volatile("1: invvpid %[desc], %[type]\n\t"
 		     "2:\n\t"
 		     _ASM_EXTABLE(1b, 2b)
@@ -762,24 +768,24 @@ static void vmx_write_host_state(struct vmx_vcpu *vmx)
 	vmcs_write(HOST_FS_SELECTOR, 0);
 	vmcs_write(HOST_GS_SELECTOR, 0);
 	vmcs_write(HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
-	rdmsrl(MSR_FS_BASE, v);
+	mkvm_rdmsrl(MSR_FS_BASE, v);
 	vmcs_write(HOST_FS_BASE, v);
-	rdmsrl(MSR_GS_BASE, v);
+	mkvm_rdmsrl(MSR_GS_BASE, v);
 	vmcs_write(HOST_GS_BASE, v);
 	vmcs_write(HOST_TR_BASE, vmx_host_tr_base());
 	native_store_gdt(&dt);
 	vmcs_write(HOST_GDTR_BASE, dt.address);
 	store_idt(&dt);
 	vmcs_write(HOST_IDTR_BASE, dt.address);
-	rdmsrl(MSR_IA32_SYSENTER_CS, v);
+	mkvm_rdmsrl(MSR_IA32_SYSENTER_CS, v);
 	vmcs_write(HOST_IA32_SYSENTER_CS, v);
-	rdmsrl(MSR_IA32_SYSENTER_ESP, v);
+	mkvm_rdmsrl(MSR_IA32_SYSENTER_ESP, v);
 	vmcs_write(HOST_IA32_SYSENTER_ESP, v);
-	rdmsrl(MSR_IA32_SYSENTER_EIP, v);
+	mkvm_rdmsrl(MSR_IA32_SYSENTER_EIP, v);
 	vmcs_write(HOST_IA32_SYSENTER_EIP, v);
-	rdmsrl(MSR_EFER, v);
+	mkvm_rdmsrl(MSR_EFER, v);
 	vmcs_write(HOST_IA32_EFER, v);
-	rdmsrl(MSR_IA32_CR_PAT, v);
+	mkvm_rdmsrl(MSR_IA32_CR_PAT, v);
 	vmcs_write(HOST_IA32_PAT, v);
 	vmcs_write(HOST_RIP, (unsigned long)mkvm_vmx_exit);
 	/* HOST_RSP: written by mkvm_vmx_enter() itself. */
@@ -1292,8 +1298,8 @@ static void vmx_load_guest_msrs(struct vmx_vcpu *vmx, u64 *host)
 	int i;
 
 	for (i = 0; i < VMX_NR_MSRS; i++) {
-		rdmsrl(vmx_switched_msrs[i], host[i]);
-		wrmsrl(vmx_switched_msrs[i], vmx->msr[i]);
+		mkvm_rdmsrl(vmx_switched_msrs[i], host[i]);
+		mkvm_wrmsrl(vmx_switched_msrs[i], vmx->msr[i]);
 	}
 }
 
@@ -1303,7 +1309,7 @@ static void vmx_save_guest_msrs(struct vmx_vcpu *vmx)
 	int i;
 
 	for (i = 0; i < VMX_NR_MSRS; i++)
-		rdmsrl(vmx_switched_msrs[i], vmx->msr[i]);
+		mkvm_rdmsrl(vmx_switched_msrs[i], vmx->msr[i]);
 }
 
 static void vmx_load_host_msrs(const u64 *host)
@@ -1311,7 +1317,7 @@ static void vmx_load_host_msrs(const u64 *host)
 	int i;
 
 	for (i = 0; i < VMX_NR_MSRS; i++)
-		wrmsrl(vmx_switched_msrs[i], host[i]);
+		mkvm_wrmsrl(vmx_switched_msrs[i], host[i]);
 }
 
 /*
@@ -1420,15 +1426,15 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	savesegment(fs, fs);
 	savesegment(gs, gs);
 	asm volatile("sldt %0" : "=r" (ldt));
-	rdmsrl(MSR_FS_BASE, fs_base);
+	mkvm_rdmsrl(MSR_FS_BASE, fs_base);
 	native_store_gdt(&gdt);
 	store_idt(&idt);
-	rdmsrl(MSR_IA32_DEBUGCTLMSR, debugctl);
+	mkvm_rdmsrl(MSR_IA32_DEBUGCTLMSR, debugctl);
 	get_debugreg(host_dr7, 7);
 
 	vmx_load_guest_msrs(vmx, host_msr);
 	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	if (vmx->cr2 != native_read_cr2())
 		native_write_cr2(vmx->cr2);
 
@@ -1444,12 +1450,12 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	 * SPEC_CTRL is never the guest's, so the value is the host's.
 	 */
 	if (cpu_feature_enabled(X86_FEATURE_KERNEL_IBRS))
-		native_wrmsrl(MSR_IA32_SPEC_CTRL, spec_ctrl_current());
+		mkvm_native_wrmsrl(MSR_IA32_SPEC_CTRL, spec_ctrl_current());
 
 	vmx->cr2 = native_read_cr2();
 	vmx_save_guest_msrs(vmx);
 	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 	/* Exit left GDTR/IDTR limits at 0xffff, TR's limit at 0x67, DR7 0. */
 	native_load_gdt(&gdt);
 	native_load_idt(&idt);
@@ -1462,7 +1468,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		loadsegment(es, es);
 	if (fs) {
 		loadsegment(fs, fs);
-		wrmsrl(MSR_FS_BASE, fs_base);
+		mkvm_wrmsrl(MSR_FS_BASE, fs_base);
 	}
 	if (gs)
 		load_gs_index(gs);

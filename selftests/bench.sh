@@ -36,7 +36,8 @@ mkvm_install_deps || exit 1
 make -s tools selftests "$B/bench/bench" || { echo "bench: build failed" >&2; exit 1; }
 kver=$(mkvm_kernel 6.1)
 [ -n "$kver" ] || { echo "bench: the Debian 6.1 kernel is not installed" >&2; exit 1; }
-mkvm_build_module "$kver" || { echo "bench: building minikvm.ko for $kver failed" >&2; exit 1; }
+# With the cost counters (kmod/cost.h): a few per-CPU additions per exit.
+MKVM_COSTS=1 mkvm_build_module "$kver" || { echo "bench: building minikvm.ko for $kver failed" >&2; exit 1; }
 MKVM_BENCH=$B/bench/bench mkvm_make_initramfs bench "$kver" ||
 	{ echo "bench: building the initramfs failed (see $B/bench.mkinitramfs.log)" >&2; exit 1; }
 
@@ -71,6 +72,10 @@ function median(key,   a, n) {
 	n = sorted(key, a)
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
+$1 == "BENCH-COST" {
+	if (!(($2 SUBSEP $3) in cost)) corder[++nc] = $2 SUBSEP $3
+	cost[$2 SUBSEP $3] = $0
+}
 $1 == "BENCH-RAW" {
 	if (!(($2) in unit)) order[++nm] = $2
 	unit[$2] = $5
@@ -96,5 +101,16 @@ END {
 	printf "\n%-22s %12s %12s %7s  %s\n", "metric (median)", "minikvm", "kvm", "ratio", "unit"
 	for (i = 1; i <= nm; i++)
 		if (i in row) print row[i]
+	if (nc) {
+		# The last round of each: the counts hardly vary.
+		printf "\nprivileged operations per exit (minikvm built with MKVM_COSTS=1)\n"
+		for (i = 1; i <= nc; i++) {
+			n = split(cost[corder[i]], f, " ")
+			line = sprintf("%-22s", f[2])
+			for (j = 4; j <= n; j++)
+				line = line " " f[j]
+			print line
+		}
+	}
 	exit bad
 }'

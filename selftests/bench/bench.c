@@ -11,13 +11,22 @@
  * the 90th percentiles over the rounds and the ratio minikvm/KVM.
  * Usage: bench [METRIC...] (default: all).  The same guest code runs on
  * both devices, built with the selftests' library.
+ *
+ * Where the vCPU's statistics have cost_* counters (minikvm built with
+ * MKVM_COSTS=1, kmod/cost.h), the exit metrics also print
+ *
+ *	BENCH-COST <metric> <device> <counter>=<per exit> ...
+ *
+ * the privileged operations the module executed per exit.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/ucall.h"
 #include "lib/x86.h"
@@ -52,6 +61,80 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* ---- cost counts ------------------------------------------------------ */
+
+#define MAX_COSTS	16
+
+/* A vCPU's cost_* statistics (KVM_GET_STATS_FD), if it has any. */
+struct costs {
+	int fd;
+	unsigned int n;
+	char name[MAX_COSTS][48];	/* KVM_STATS_NAME_SIZE */
+	off_t offset[MAX_COSTS];	/* of the u64 in the file */
+	uint64_t start[MAX_COSTS];
+};
+
+static void costs_open(struct costs *c, struct vcpu *vcpu)
+{
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	size_t dsize;
+	unsigned int i;
+
+	c->n = 0;
+	c->fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
+	if (c->fd < 0)
+		return;
+	TEST_ASSERT(pread(c->fd, &h, sizeof(h), 0) == sizeof(h), "stats header");
+	dsize = sizeof(*d) + h.name_size;
+	d = malloc(dsize);
+	TEST_ASSERT(d, "malloc");
+	for (i = 0; i < h.num_desc && c->n < MAX_COSTS; i++) {
+		TEST_ASSERT(pread(c->fd, d, dsize, h.desc_offset + i * dsize) ==
+			    (ssize_t)dsize, "stats descriptor");
+		if (strncmp(d->name, "cost_", 5))
+			continue;
+		snprintf(c->name[c->n], sizeof(c->name[0]), "%s", d->name + 5);
+		c->offset[c->n++] = h.data_offset + d->offset;
+	}
+	free(d);
+}
+
+static void costs_read(struct costs *c, uint64_t *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n; i++)
+		TEST_ASSERT(pread(c->fd, &v[i], 8, c->offset[i]) == 8, "stats");
+}
+
+/* Open the counters of @vcpu and take their values now. */
+static void costs_start(struct costs *c, struct vcpu *vcpu)
+{
+	costs_open(c, vcpu);
+	costs_read(c, c->start);
+}
+
+/* The counters' growth since costs_start(), per exit. */
+static void costs_report(struct costs *c, const char *metric, unsigned int n)
+{
+	uint64_t now[MAX_COSTS];
+	unsigned int i;
+
+	if (c->fd < 0)
+		return;
+	costs_read(c, now);
+	if (c->n) {
+		printf("BENCH-COST %s %s", metric, dev_label);
+		for (i = 0; i < c->n; i++)
+			printf(" %s=%.2f", c->name[i],
+			       (double)(now[i] - c->start[i]) / n);
+		printf("\n");
+		fflush(stdout);
+	}
+	close(c->fd);
+}
+
 /* ---- exits to userspace and in-kernel exits ---------------------------- */
 
 static void guest_pio(void)
@@ -72,19 +155,23 @@ static void bench_user_exit(const char *metric, void *guest, uint32_t reason,
 {
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct costs c;
 	uint64_t t0 = 0;
 	unsigned int i;
 
 	vcpu_start_guest(vcpu, guest, 0);
 	for (i = 0; i < n / 10 + n; i++) {
-		if (i == n / 10)
+		if (i == n / 10) {
+			costs_start(&c, vcpu);
 			t0 = now_ns();	/* after a warm-up tenth */
+		}
 		vcpu_run(vcpu);
 		TEST_ASSERT(vcpu->run->exit_reason == reason,
 			    "%s: exit %s", metric,
 			    exit_reason_str(vcpu->run->exit_reason));
 	}
 	report(metric, (double)(now_ns() - t0) / n, "ns/exit");
+	costs_report(&c, metric, n);
 	vm_free(vm);
 }
 
@@ -105,13 +192,16 @@ static void bench_cpuid(unsigned int n)
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
 	struct ucall uc;
+	struct costs c;
 	uint64_t t0;
 
 	vcpu_start_guest(vcpu, guest_cpuid_loop, 1, (uint64_t)n);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	costs_start(&c, vcpu);
 	t0 = now_ns();
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
 	report("cpuid_exit", (double)(now_ns() - t0) / n, "ns/exit");
+	costs_report(&c, "cpuid_exit", n);
 	vm_free(vm);
 }
 
