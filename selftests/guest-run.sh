@@ -317,6 +317,23 @@ loaded() { [ -d "/sys/module/$1" ]; }
 
 modname() { basename "$1" .ko | tr - _; }
 
+# KVM's modules for $1 (kvm_amd, kvm_intel), in dependency order, and
+# out again in reverse; each returns non-zero if one failed.
+load_vendor() {
+	local m r=0
+	for m in $(cat $M/$1.order); do
+		loaded "$(modname "$m")" || insmod "$m" || r=1
+	done
+	return $r
+}
+unload_vendor() {
+	local m r=0
+	for m in $(cat $M/$1.order | sed '1!G;h;$!d'); do
+		rmmod "$(modname "$m")" || r=1
+	done
+	return $r
+}
+
 # On a kernel with kmemleak (the debug configuration): scan once and
 # forget what boot left unreferenced, so that only leaks made by the
 # tests are reported by the forced scan at the end (a scan only judges
@@ -382,20 +399,12 @@ svm|vmx)
 	rmmod minikvm; tap $? "rmmod_minikvm"
 
 	# The reference: the same tests on KVM in the same VM.
-	ok=0
-	for m in $(cat $M/$vendor.order); do
-		loaded "$(modname "$m")" || insmod "$m" || ok=1
-	done
-	tap $ok "insmod_$vendor"
+	load_vendor $vendor; tap $? "insmod_$vendor"
 	# conflict_test is about minikvm only.
 	run_tests /dev/kvm $vendor $(echo $tests | tr ' ' '\n' | grep -v '^conflict_test$')
 	run_kst /dev/kvm $vendor
 	run_qemu /dev/kvm $vendor
-	ok=0
-	for m in $(cat $M/$vendor.order | sed '1!G;h;$!d'); do
-		rmmod "$(modname "$m")" || ok=1
-	done
-	tap $ok "rmmod_$vendor"
+	unload_vendor $vendor; tap $? "rmmod_$vendor"
 	;;
 demo)
 	echo "## Loading minikvm in a test VM whose CPU has AMD SVM"
@@ -422,13 +431,9 @@ bench)
 		insmod $M/minikvm.ko || ok=1
 		MKVM_DEV=/dev/minikvm $M/bench $metrics || ok=1
 		rmmod minikvm || ok=1
-		for m in $(cat $M/$vendor.order); do
-			loaded "$(modname "$m")" || insmod "$m" || ok=1
-		done
+		load_vendor $vendor || ok=1
 		MKVM_DEV=/dev/kvm $M/bench $metrics || ok=1
-		for m in $(cat $M/$vendor.order | sed '1!G;h;$!d'); do
-			rmmod "$(modname "$m")" || ok=1
-		done
+		unload_vendor $vendor || ok=1
 		r=$((r + 1))
 	done
 	tap $ok "bench_rounds"
