@@ -270,11 +270,12 @@ struct mkvm_backend_ops {
 	void (*set_interrupt_shadow)(struct mkvm_vcpu *vcpu, bool on);
 
 	/*
-	 * Nested page tables: depth (4 or 5) and the format of an entry: a
-	 * table, a 4 KiB leaf, a 2 MiB leaf at level 2 (0: not supported),
-	 * which both formats mark with MKVM_PT_HUGE.
+	 * Nested page tables: depth (4 or 5), whether 2 MiB leaves exist,
+	 * and the format of an entry: a table, a 4 KiB leaf, a 2 MiB leaf
+	 * at level 2, which both formats mark with MKVM_PT_HUGE.
 	 */
 	int (*npt_levels)(void);
+	bool (*npt_has_huge)(void);
 	u64 (*npt_table_entry)(u64 pa);
 	u64 (*npt_leaf_entry)(u64 pa, bool writable);
 	u64 (*npt_huge_entry)(u64 pa, bool writable);

@@ -242,8 +242,7 @@ static int mkvm_mmu_map_huge(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 	int i, n = 0, r = 1, level;
 	u64 *pte, entry;
 
-	/* npt_huge_entry() is 0 where the backend has no 2 MiB leaves. */
-	if (!mkvm_ops->npt_huge_entry(0, true) ||
+	if (!mkvm_ops->npt_has_huge() ||
 	    (slot->flags & KVM_MEM_READONLY) || slot->dirty_bitmap)
 		return 1;
 	/* The slot holds the 2 MiB, at 2 MiB-aligned user addresses. */

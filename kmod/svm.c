@@ -1214,7 +1214,13 @@ static u64 svm_npt_leaf_entry(u64 pa, bool writable)
 	       (writable ? _PAGE_RW | _PAGE_DIRTY : 0);
 }
 
-/* A 2 MiB leaf: a PDE with PS (bit 7), which NPT always has. */
+/* NPT always has 2 MiB leaves. */
+static bool svm_npt_has_huge(void)
+{
+	return true;
+}
+
+/* A 2 MiB leaf: a PDE with PS (bit 7). */
 static u64 svm_npt_huge_entry(u64 pa, bool writable)
 {
 	return svm_npt_leaf_entry(pa, writable) | MKVM_PT_HUGE;
@@ -1264,6 +1270,7 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.npt_levels		= svm_npt_levels,
 	.npt_table_entry	= svm_npt_table_entry,
 	.npt_leaf_entry		= svm_npt_leaf_entry,
+	.npt_has_huge		= svm_npt_has_huge,
 	.npt_huge_entry		= svm_npt_huge_entry,
 	.npt_present		= svm_npt_present,
 	.flush_tlb		= svm_flush_tlb,

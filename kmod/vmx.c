@@ -1788,10 +1788,16 @@ static u64 vmx_npt_leaf_entry(u64 pa, bool writable)
 	       (VMX_EPTP_MT_WB << VMX_EPT_MT_EPTE_SHIFT);
 }
 
-/* A 2 MiB leaf (level 2, bit 7), or 0 where EPT has none. */
+/* EPT's 2 MiB pages are a capability (IA32_VMX_EPT_VPID_CAP bit 16). */
+static bool vmx_npt_has_huge(void)
+{
+	return vmx_ept_2m;
+}
+
+/* A 2 MiB leaf (level 2, bit 7). */
 static u64 vmx_npt_huge_entry(u64 pa, bool writable)
 {
-	return vmx_ept_2m ? vmx_npt_leaf_entry(pa, writable) | MKVM_PT_HUGE : 0;
+	return vmx_npt_leaf_entry(pa, writable) | MKVM_PT_HUGE;
 }
 
 static bool vmx_npt_present(u64 entry)
@@ -1838,6 +1844,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.npt_levels		= vmx_npt_levels,
 	.npt_table_entry	= vmx_npt_table_entry,
 	.npt_leaf_entry		= vmx_npt_leaf_entry,
+	.npt_has_huge		= vmx_npt_has_huge,
 	.npt_huge_entry		= vmx_npt_huge_entry,
 	.npt_present		= vmx_npt_present,
 	.flush_tlb		= vmx_flush_tlb,
