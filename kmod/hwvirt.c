@@ -68,6 +68,7 @@ static int mkvm_cpu_offline(unsigned int cpu)
 	local_irq_save(flags);
 	mkvm_cpu_off();
 	local_irq_restore(flags);
+	mkvm_uret_drop();
 	return 0;
 }
 

@@ -725,8 +725,20 @@ int mkvm_handle_rdtscp(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_tsc_attr_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 			void __user *argp);
-u64 mkvm_load_guest_tsc_aux(struct mkvm_vcpu *vcpu);
-void mkvm_put_guest_tsc_aux(struct mkvm_vcpu *vcpu, u64 host);
+void mkvm_load_guest_tsc_aux(struct mkvm_vcpu *vcpu);
+
+/* uret.c: MSRs the host needs back only in userspace. */
+enum mkvm_uret_msr {
+	MKVM_URET_TSC_AUX,
+	MKVM_URET_STAR,			/* VMX: the SYSCALL MSRs */
+	MKVM_URET_LSTAR,
+	MKVM_URET_CSTAR,
+	MKVM_URET_SFMASK,
+	MKVM_URET_NR
+};
+
+void mkvm_uret_set(enum mkvm_uret_msr m, u64 val);
+void mkvm_uret_drop(void);
 
 /* cr.c: CR0/CR4 writes, XCR0. */
 void mkvm_cr_init(void);

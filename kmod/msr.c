@@ -726,31 +726,13 @@ int mkvm_tsc_attr_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 /*
  * TSC_AUX, which RDPID reads without any intercept (RDTSCP is
  * intercepted): the guest's while it runs, so that it never sees the
- * host's CPU and node number.  The host's value (set per CPU at boot) is
- * cached per CPU; bit 32 marks the cache valid.
+ * host's CPU and node number; a user-return MSR (uret.c), so the host's
+ * comes back when the CPU returns to userspace.  Preemption off.
  */
-static DEFINE_PER_CPU(u64, mkvm_host_tsc_aux);
-
-u64 mkvm_load_guest_tsc_aux(struct mkvm_vcpu *vcpu)
+void mkvm_load_guest_tsc_aux(struct mkvm_vcpu *vcpu)
 {
-	u64 host = this_cpu_read(mkvm_host_tsc_aux);
-
-	if (!boot_cpu_has(X86_FEATURE_RDTSCP) && !boot_cpu_has(X86_FEATURE_RDPID))
-		return vcpu->tsc_aux;
-	if (!(host >> 32)) {
-		mkvm_rdmsrl(MSR_TSC_AUX, host);
-		host = (u32)host | BIT_ULL(32);
-		this_cpu_write(mkvm_host_tsc_aux, host);
-	}
-	if ((u32)host != vcpu->tsc_aux)
-		mkvm_wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
-	return (u32)host;
-}
-
-void mkvm_put_guest_tsc_aux(struct mkvm_vcpu *vcpu, u64 host)
-{
-	if (host != vcpu->tsc_aux)
-		mkvm_wrmsrl(MSR_TSC_AUX, host);
+	if (boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID))
+		mkvm_uret_set(MKVM_URET_TSC_AUX, vcpu->tsc_aux);
 }
 
 /*

@@ -166,7 +166,7 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 {
 	struct mkvm_exit exit = { .reason = MKVM_EXIT_NONE };
 	struct mkvm_host_db host_db;
-	u64 t0, t1, host_tsc_aux;
+	u64 t0, t1;
 	bool guest_db, injected;
 	int r;
 
@@ -211,11 +211,10 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		switch_fpu_return();
 
 	guest_db = mkvm_load_guest_db(vcpu, &host_db);
-	host_tsc_aux = mkvm_load_guest_tsc_aux(vcpu);
+	mkvm_load_guest_tsc_aux(vcpu);
 	t0 = local_clock();
 	mkvm_ops->vcpu_run(vcpu, &exit);
 	t1 = local_clock();
-	mkvm_put_guest_tsc_aux(vcpu, host_tsc_aux);
 	if (guest_db)
 		mkvm_put_guest_db(&host_db);
 	/*

@@ -1292,32 +1292,34 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 	}
 }
 
-/* Load the guest's MSRs that VMX does not switch, keeping the host's. */
-static void vmx_load_guest_msrs(struct vmx_vcpu *vmx, u64 *host)
+/*
+ * The guest's MSRs that VMX does not switch.  The SYSCALL MSRs change
+ * only by an intercepted WRMSR and matter to the host only in userspace:
+ * user-return MSRs (uret.c), written only where they differ.
+ * KERNEL_GS_BASE, which the guest writes without an exit (SWAPGS, WRMSR
+ * passed through), is swapped around each run.
+ */
+static_assert(VMX_SFMASK - VMX_STAR == MKVM_URET_SFMASK - MKVM_URET_STAR);
+
+static void vmx_load_guest_msrs(struct vmx_vcpu *vmx, u64 *host_kgsbase)
 {
 	int i;
 
-	for (i = 0; i < VMX_NR_MSRS; i++) {
-		mkvm_rdmsrl(vmx_switched_msrs[i], host[i]);
-		mkvm_wrmsrl(vmx_switched_msrs[i], vmx->msr[i]);
-	}
+	for (i = VMX_STAR; i <= VMX_SFMASK; i++)
+		mkvm_uret_set(MKVM_URET_STAR + i - VMX_STAR, vmx->msr[i]);
+	mkvm_rdmsrl(MSR_KERNEL_GS_BASE, *host_kgsbase);
+	mkvm_wrmsrl(MSR_KERNEL_GS_BASE, vmx->msr[VMX_KGSBASE]);
 }
 
 /* After the exit, before load_gs_index() changes KERNEL_GS_BASE. */
 static void vmx_save_guest_msrs(struct vmx_vcpu *vmx)
 {
-	int i;
-
-	for (i = 0; i < VMX_NR_MSRS; i++)
-		mkvm_rdmsrl(vmx_switched_msrs[i], vmx->msr[i]);
+	mkvm_rdmsrl(MSR_KERNEL_GS_BASE, vmx->msr[VMX_KGSBASE]);
 }
 
-static void vmx_load_host_msrs(const u64 *host)
+static void vmx_load_host_msrs(u64 host_kgsbase)
 {
-	int i;
-
-	for (i = 0; i < VMX_NR_MSRS; i++)
-		mkvm_wrmsrl(vmx_switched_msrs[i], host[i]);
+	mkvm_wrmsrl(MSR_KERNEL_GS_BASE, host_kgsbase);
 }
 
 /*
@@ -1379,7 +1381,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u64 host_xcr0 = mkvm_get_host_xcr0();
-	u64 host_msr[VMX_NR_MSRS], fs_base, debugctl, host_dr7;
+	u64 host_kgsbase, fs_base, debugctl, host_dr7;
 	u16 ds, es, fs, gs, ldt;
 	struct desc_ptr gdt, idt;
 	u32 cpu_ctl, reason;
@@ -1432,7 +1434,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	mkvm_rdmsrl(MSR_IA32_DEBUGCTLMSR, debugctl);
 	get_debugreg(host_dr7, 7);
 
-	vmx_load_guest_msrs(vmx, host_msr);
+	vmx_load_guest_msrs(vmx, &host_kgsbase);
 	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
 		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	if (vmx->cr2 != native_read_cr2())
@@ -1473,7 +1475,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if (gs)
 		load_gs_index(gs);
 	/* After load_gs_index(), which changes KERNEL_GS_BASE. */
-	vmx_load_host_msrs(host_msr);
+	vmx_load_host_msrs(host_kgsbase);
 	if (debugctl)
 		update_debugctlmsr(debugctl);
 	if (host_dr7 & (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK))

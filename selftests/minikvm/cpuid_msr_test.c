@@ -5,11 +5,14 @@
  * KVM_GET_MSR_INDEX_LIST, KVM_GET/SET_MSRS round trips through the guest,
  * and both stopping at the first MSR they cannot handle, returning how
  * many they did; the machine-check banks of KVM_X86_SETUP_MCE; the
- * kvmclock MSRs in their reset state.
+ * kvmclock MSRs in their reset state; the guest's SYSCALL through its
+ * own LSTAR across returns to userspace.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "lib/ucall.h"
@@ -343,6 +346,65 @@ TEST(segment_bases_and_kernel_gs_base)
  * KVM_SET_MSRS and KVM_GET_MSRS process the entries in order and stop at
  * the first one they cannot handle, returning the number done.
  */
+/*
+ * SYSCALL through the guest's own LSTAR, before and after a return to
+ * userspace: the SYSCALL MSRs stay the guest's while it runs (on VMX,
+ * user-return MSRs that the host gets back at each return to userspace,
+ * and the guest's again at the next entry), and the host's own system
+ * calls in between find the host's.
+ */
+volatile uint64_t syscall_hits;
+extern char syscall_target[];
+
+asm(".pushsection .text\n"
+    "syscall_target:\n\t"
+    "incq syscall_hits(%rip)\n\t"
+    "jmp *%rcx\n"
+    ".popsection");
+
+static void guest_syscall(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		/* SYSCALL loads SS from STAR: the guest's own back after it. */
+		asm volatile("mov %%ss, %%edx\n\t"
+			     "syscall\n\t"
+			     "mov %%edx, %%ss"
+			     : : : "rcx", "rdx", "r11", "memory");
+		GUEST_SYNC(i, syscall_hits);
+	}
+}
+
+TEST(guest_syscall_uses_its_lstar)
+{
+	struct kvm_sregs sregs;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	int i;
+
+	vm = vm_create();
+	vcpu = vm_vcpu_add(vm, 0);
+	vcpu_start_guest(vcpu, guest_syscall, 0);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.efer |= 1;			/* EFER.SCE */
+	vcpu_set_sregs(vcpu, &sregs);
+	vcpu_set_msr(vcpu, MSR_STAR, (uint64_t)sregs.cs.selector << 32);
+	vcpu_set_msr(vcpu, MSR_LSTAR, (uint64_t)syscall_target);
+	vcpu_set_msr(vcpu, MSR_SYSCALL_MASK, 0);
+	for (i = 0; i < 3; i++) {
+		vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+		EXPECT_EQ(i, uc.args[0]);
+		EXPECT_EQ(i + 1, uc.args[1]);
+		/* A host system call between two entries. */
+		EXPECT_EQ(getpid(), syscall(SYS_getpid));
+	}
+	EXPECT_EQ((uint64_t)syscall_target, vcpu_get_msr(vcpu, MSR_LSTAR));
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
 TEST(msrs_stop_at_first_bad)
 {
 	struct vm *vm = vm_create_bare();
