@@ -68,6 +68,13 @@ struct svm_vcpu {
 	 * EVENTINJ) for this entry: svm_inject_event() explains why.
 	 */
 	bool virq;
+	/*
+	 * The host's VMSAVE state (FS/GS bases, KERNEL_GS_BASE, TR, LDTR,
+	 * the SYSCALL and SYSENTER MSRs) is in this CPU's host_save since
+	 * this vCPU was loaded: the task's, which do not change while it
+	 * runs in the kernel.  As KVM, once per load, not per entry.
+	 */
+	bool host_saved;
 };
 
 static struct svm_vcpu *to_svm(struct mkvm_vcpu *vcpu)
@@ -406,6 +413,30 @@ static void svm_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 
 static void svm_vcpu_put(struct mkvm_vcpu *vcpu)
 {
+	to_svm(vcpu)->host_saved = false;
+}
+
+/*
+ * Whether the VMM has an LDT (modify_ldt()): another of its threads may
+ * install a new one by IPI while this vCPU runs, and free the old one,
+ * so its host state is saved at every entry, not once per load.
+ */
+static bool svm_task_has_ldt(void)
+{
+#ifdef CONFIG_MODIFY_LDT_SYSCALL
+	return current->mm && READ_ONCE(current->mm->context.ldt);
+#else
+	return false;
+#endif
+}
+
+/* VMSAVE of the host's state; a fault: SVM was switched off under us. */
+static void svm_vmsave(u64 pa)
+{
+	asm volatile("1: vmsave %%rax\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : : "a" (pa) : "memory");
 }
 
 /* A fresh ASID when the vCPU changed CPU or its generation is stale. */
@@ -835,9 +866,14 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	 * interrupts end the guest's run: set it.  GIF = 0 keeps them pending
 	 * until VMRUN; after #VMEXIT (GIF = 0 again) they wait for STGI.
 	 */
+	if (!svm->host_saved || svm_task_has_ldt()) {
+		svm_vmsave(page_to_phys(sc->host_save));
+		svm->host_saved = true;
+		mkvm_cost(MKVM_COST_VMLOAD_VMSAVE);
+	}
 	raw_local_irq_enable();
-	/* VMSAVE and VMLOAD of the host's state and of the guest's. */
-	mkvm_cost_n(MKVM_COST_VMLOAD_VMSAVE, 4);
+	/* VMLOAD and VMSAVE of the guest's state, VMLOAD of the host's. */
+	mkvm_cost_n(MKVM_COST_VMLOAD_VMSAVE, 3);
 	mkvm_svm_enter(svm->vmcb_pa, vcpu->regs, page_to_phys(sc->host_save));
 	raw_local_irq_disable();
 

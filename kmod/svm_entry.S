@@ -32,11 +32,11 @@ SYM_FUNC_START(mkvm_svm_enter)
 	push %rsi
 	push %rdi
 
-	/* Host state VMRUN does not save: FS/GS/TR/LDTR, syscall MSRs. */
-	mov %rdx, %rax
-1:	vmsave %rax
-2:
-	/* The same state of the guest. */
+	/*
+	 * Host state VMRUN does not save (FS/GS/TR/LDTR, syscall MSRs) is
+	 * in @host_save already (svm_vcpu_run(), once per vCPU load); the
+	 * same state of the guest.
+	 */
 	mov %rdi, %rax
 3:	vmload %rax
 4:
@@ -91,7 +91,6 @@ SYM_FUNC_START(mkvm_svm_enter)
 	 * A fault here means SVM was switched off under us (emergency
 	 * reboot): carry on; the caller sees the VMCB's SVM_EXIT_ERR.
 	 */
-	_ASM_EXTABLE(1b, 2b)
 	_ASM_EXTABLE(3b, 4b)
 	_ASM_EXTABLE(5b, 6b)
 	_ASM_EXTABLE(7b, 8b)
