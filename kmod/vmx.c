@@ -600,6 +600,7 @@ struct vmx_vcpu {
 	int perf_nr;		/* entries in both */
 
 	bool dirty;		/* guest state changed outside the guest */
+	bool stale;		/* vmx_sync(): the lazy state is the VMCS's */
 	struct kvm_segment seg[VMX_NR_SEGS];
 	struct kvm_dtable gdt, idt;
 	u64 cr0, cr2, cr3, cr4, cr8, efer;
@@ -630,6 +631,8 @@ static void vmx_seg_reset(struct kvm_segment *s, u8 type, bool sys)
 	s->present = 1;
 }
 
+static void vmx_sync(struct vmx_vcpu *vmx);
+
 /*
  * RESET and INIT: of the architectural state, the part that is VMX's
  * (segments as kvm_intel sets them: accessed bits set, a 32-bit busy
@@ -642,6 +645,7 @@ static void vmx_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int i;
 
+	vmx_sync(vmx);		/* CR3 is kept: regs.c sets it */
 	for (i = 0; i < VMX_NR_SEGS; i++)
 		vmx_seg_reset(&vmx->seg[i], 3, false);	/* data, RW, accessed */
 	vmx_seg_reset(&vmx->seg[VMX_CS], 0xb, false);	/* code, RX, accessed */
@@ -902,8 +906,12 @@ static bool vmx_pae_paging(u64 cr0, u64 cr4, u64 efer)
 	return (cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !(efer & EFER_LMA);
 }
 
-/* What the guest may have changed without an exit. */
-static void vmx_read_guest_state(struct vmx_vcpu *vmx)
+/*
+ * What the guest may have changed without an exit, but an exit handler
+ * seldom needs: segments, descriptor tables, CR3, PDPTRs (37 VMREADs).
+ * They stay in the VMCS after an exit until vmx_sync() asks.
+ */
+static void vmx_read_lazy_state(struct vmx_vcpu *vmx)
 {
 	int i;
 
@@ -923,11 +931,34 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 	if (vmx_pae_paging(vmx->cr0, vmx->cr4, vmx->efer))
 		for (i = 0; i < 4; i++)
 			vmx->pdptr[i] = vmcs_read(GUEST_PDPTR0 + i * 2);
+}
+
+/*
+ * The lazy state into vmx_vcpu, before anything reads or writes it
+ * there.  The VMCS is current wherever the state is stale: it is only
+ * after an exit, and vmx_vcpu_put() syncs before its VMCLEAR.
+ */
+static void vmx_sync(struct vmx_vcpu *vmx)
+{
+	if (!vmx->stale)
+		return;
+	preempt_disable();
+	if (vmx->stale) {		/* not synced by a preemption */
+		vmx_read_lazy_state(vmx);
+		vmx->stale = false;
+	}
+	preempt_enable();
+}
+
+/* What every exit needs of the guest's state: the rest is lazy. */
+static void vmx_read_guest_state(struct vmx_vcpu *vmx)
+{
 	vmx->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->intr_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	vmx->vcpu.regs[4] = vmcs_read(GUEST_RSP);
 	vmx->vcpu.rip = vmcs_read(GUEST_RIP);
 	vmx->exit_rip = vmx->vcpu.rip;
+	vmx->stale = true;
 }
 
 /*
@@ -972,6 +1003,7 @@ static void vmx_vcpu_put(struct mkvm_vcpu *vcpu)
 
 	if (vmx->loaded_cpu < 0)
 		return;
+	vmx_sync(vmx);			/* VMREAD needs it current */
 	vmcs_clear(vmx->vmcs_pa);
 	vmx->loaded_cpu = -1;
 	vmx->launched = false;
@@ -1395,6 +1427,8 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if (vmx->need_flush || !vmx->vpid)
 		vmx_do_flush(vmx);
 	if (vmx->dirty) {
+		/* Writes all of it: the lazy part must be current too. */
+		vmx_sync(vmx);
 		vmx_write_guest_state(vmx);
 		vmx->dirty = false;
 	}
@@ -1513,6 +1547,7 @@ static void vmx_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *r)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
+	vmx_sync(vmx);
 	r->es = vmx->seg[VMX_ES];
 	r->cs = vmx->seg[VMX_CS];
 	r->ss = vmx->seg[VMX_SS];
@@ -1557,6 +1592,7 @@ static void vmx_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
+	vmx_sync(vmx);		/* the PDPTRs are kept outside PAE paging */
 	vmx_set_seg(&vmx->seg[VMX_ES], &r->es, true);
 	vmx_set_seg(&vmx->seg[VMX_CS], &r->cs, true);
 	vmx_set_seg(&vmx->seg[VMX_SS], &r->ss, true);
@@ -1615,8 +1651,10 @@ static u64 *vmx_msr_field(struct vmx_vcpu *vmx, u32 index)
 			return &vmx->msr[i];
 	switch (index) {
 	case MSR_FS_BASE:
+		vmx_sync(vmx);
 		return &vmx->seg[VMX_FS].base;
 	case MSR_GS_BASE:
+		vmx_sync(vmx);
 		return &vmx->seg[VMX_GS].base;
 	case MSR_IA32_SYSENTER_CS:
 		return &vmx->sysenter_cs;
