@@ -73,7 +73,12 @@ static unsigned long mkvm_dirty_bitmap_bytes(struct mkvm_memslot *slot)
 
 static void mkvm_memslot_free(struct mkvm_memslot *slot)
 {
+	u64 i;
+
 	kvfree(slot->dirty_bitmap);
+	if (slot->pages)
+		for (i = 0; i < DIV_ROUND_UP(slot->npages, MKVM_SLOT_CHUNK); i++)
+			kfree(slot->pages[i]);
 	kvfree(slot->pages);
 	kfree(slot);
 }
@@ -153,7 +158,8 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 		if (!slot)
 			goto out;
 		/* Its size is the caller's: fail quietly if it is too big. */
-		slot->pages = kvcalloc(npages, sizeof(*slot->pages),
+		slot->pages = kvcalloc(DIV_ROUND_UP(npages, MKVM_SLOT_CHUNK),
+				       sizeof(*slot->pages),
 				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!slot->pages) {
 			kfree(slot);

@@ -288,6 +288,9 @@ extern const struct mkvm_backend_ops mkvm_svm_ops;
 extern const struct mkvm_backend_ops mkvm_vmx_ops;
 extern const struct mkvm_backend_ops *mkvm_ops;
 
+/* Entries of a chunk of a slot's pages[]: one 4 KiB page of pointers. */
+#define MKVM_SLOT_CHUNK		(PAGE_SIZE / sizeof(struct page *))
+
 /* A memory slot: guest-physical pages backed by user memory. */
 struct mkvm_memslot {
 	u16 id;				/* [I] */
@@ -295,7 +298,13 @@ struct mkvm_memslot {
 	u64 base_gfn;			/* [I] */
 	u64 npages;			/* [I] */
 	u64 uaddr;			/* [I] */
-	struct page **pages;		/* [m] pinned pages mapped by the NPT */
+	/*
+	 * The pinned pages the NPT maps, by page index: a directory of
+	 * MKVM_SLOT_CHUNK-entry chunks, each allocated at the first fault
+	 * in its range (mmu.c), so that a slot costs its size / 2 MiB
+	 * pointers until touched.
+	 */
+	struct page ***pages;		/* [m] */
 	u64 resident;			/* [m] entries of pages[] in use */
 	bool invalid;			/* [m] going away: map nothing; READ_ONCE outside */
 	/*

@@ -42,6 +42,27 @@
 
 #define MKVM_PT_ADDR_MASK	GENMASK_ULL(51, 12)
 
+/* The page pinned at index @idx of @slot, or NULL.  mmu_lock held. */
+static struct page *mkvm_slot_page(const struct mkvm_memslot *slot, u64 idx)
+{
+	struct page **chunk = slot->pages[idx / MKVM_SLOT_CHUNK];
+
+	return chunk ? chunk[idx % MKVM_SLOT_CHUNK] : NULL;
+}
+
+/*
+ * Where the page at index @idx of @slot goes, its chunk allocated at the
+ * first use; NULL if out of memory.  mmu_lock held.
+ */
+static struct page **mkvm_slot_page_ptr(struct mkvm_memslot *slot, u64 idx)
+{
+	struct page ***chunk = &slot->pages[idx / MKVM_SLOT_CHUNK];
+
+	if (!*chunk)
+		*chunk = kzalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	return *chunk ? &(*chunk)[idx % MKVM_SLOT_CHUNK] : NULL;
+}
+
 static u64 *mkvm_pt_table(u64 entry)
 {
 	return phys_to_virt(entry & MKVM_PT_ADDR_MASK);
@@ -186,19 +207,21 @@ static int mkvm_mmu_remap(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 			  u64 gpa, bool write)
 {
 	u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
+	struct page *page;
 	int level;
 	u64 *pte;
 
 	if (slot->invalid)		/* going away: map nothing */
 		return -EAGAIN;
-	if (!slot->pages[idx])
+	page = mkvm_slot_page(slot, idx);
+	if (!page)
 		return 1;
 	pte = mkvm_pt_leaf(vm, gpa, true, &level);
 	if (!pte)
 		return -ENOMEM;
 	/* A 2 MiB leaf maps it already, writable (another vCPU's fault). */
 	if (level == 1)
-		mkvm_pt_set_leaf(slot, idx, pte, slot->pages[idx], write);
+		mkvm_pt_set_leaf(slot, idx, pte, page, write);
 	return 0;
 }
 
@@ -215,7 +238,7 @@ static int mkvm_mmu_huge_free(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 	int i, level;
 
 	for (i = 0; i < PTRS_PER_PMD; i++)
-		if (slot->pages[first + i])
+		if (mkvm_slot_page(slot, first + i))
 			return 1;
 	pte = mkvm_pt_walk(vm, gpa & PMD_MASK, 2, false, &level);
 	return pte && mkvm_ops->npt_present(*pte);
@@ -284,11 +307,13 @@ static int mkvm_mmu_map_huge(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 		goto unlock;
 	r = -ENOMEM;
 	pte = mkvm_pt_walk(vm, gpa & PMD_MASK, 2, true, &level);
-	if (!pte)
+	/* The 512 entries may span two chunks: both there before any. */
+	if (!pte || !mkvm_slot_page_ptr(slot, first) ||
+	    !mkvm_slot_page_ptr(slot, first + PTRS_PER_PMD - 1))
 		goto unlock;
 	entry = mkvm_ops->npt_huge_entry(PFN_PHYS(pfn), true);
 	for (i = 0; i < PTRS_PER_PMD; i++)
-		slot->pages[first + i] = pages[i];
+		*mkvm_slot_page_ptr(slot, first + i) = pages[i];
 	slot->resident += PTRS_PER_PMD;
 	WRITE_ONCE(vm->npt_huge, vm->npt_huge + 1);
 	WRITE_ONCE(*pte, entry);
@@ -312,7 +337,7 @@ int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa,
 	bool writable = !(slot->flags & KVM_MEM_READONLY);
 	unsigned long hva = slot->uaddr + (idx << PAGE_SHIFT);
 	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
-	struct page *page;
+	struct page *page, **slot_page;
 	int r, level;
 	u64 *pte;
 
@@ -345,13 +370,14 @@ int mkvm_mmu_map(struct mkvm_vm *vm, struct mkvm_memslot *slot, u64 gpa,
 		goto unpin;
 	r = -ENOMEM;
 	pte = mkvm_pt_leaf(vm, gpa, true, &level);
-	if (!pte)
+	slot_page = mkvm_slot_page_ptr(slot, idx);
+	if (!pte || !slot_page)
 		goto unpin;
 	/* Not pinned, so never under a 2 MiB leaf (all of whose are). */
 	r = -EFAULT;
 	if (level != 1)
 		goto unpin;
-	slot->pages[idx] = page;
+	*slot_page = page;
 	slot->resident++;
 	mkvm_pt_set_leaf(slot, idx, pte, page, write);
 	mutex_unlock(&vm->mmu_lock);
@@ -371,7 +397,7 @@ bool mkvm_mmu_write_protect(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 	lockdep_assert_held(&vm->mmu_lock);
 	while (mask) {
 		u64 idx = first + __ffs(mask);
-		struct page *page = slot->pages[idx];
+		struct page *page = mkvm_slot_page(slot, idx);
 		int level;
 		u64 *pte;
 
@@ -403,15 +429,21 @@ void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot)
 		return;
 	}
 	for (i = 0; i < slot->npages; i++) {
+		struct page *page;
 		int level;
 		u64 *pte;
 
-		if (!slot->pages[i])
+		if (!slot->pages[i / MKVM_SLOT_CHUNK]) {
+			i |= MKVM_SLOT_CHUNK - 1;	/* a chunk never used */
+			continue;
+		}
+		page = mkvm_slot_page(slot, i);
+		if (!page)
 			continue;
 		pte = mkvm_pt_leaf(vm, (slot->base_gfn + i) << PAGE_SHIFT,
 				   false, &level);
 		/* Only an entry of this slot's: never another slot's. */
-		if (!pte || !mkvm_pt_maps(*pte, level, slot->pages[i]))
+		if (!pte || !mkvm_pt_maps(*pte, level, page))
 			continue;
 		WRITE_ONCE(*pte, 0);
 		if (level == 2)
@@ -422,11 +454,19 @@ void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot)
 	/* No vCPU may keep a translation to the pages we unpin below. */
 	mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
 
-	for (i = 0; i < slot->npages; i++) {
-		if (!slot->pages[i])
+	/* The slot is invalid and unmapped: nothing else touches pages[]. */
+	for (i = 0; i < DIV_ROUND_UP(slot->npages, MKVM_SLOT_CHUNK); i++) {
+		struct page **chunk = slot->pages[i];
+		unsigned int j;
+
+		if (!chunk)
 			continue;
-		unpin_user_pages_dirty_lock(&slot->pages[i], 1, writable);
-		slot->pages[i] = NULL;
+		for (j = 0; j < MKVM_SLOT_CHUNK; j++) {
+			if (!chunk[j])
+				continue;
+			unpin_user_pages_dirty_lock(&chunk[j], 1, writable);
+			chunk[j] = NULL;
+		}
 		cond_resched();
 	}
 	slot->resident = 0;
