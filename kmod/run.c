@@ -8,6 +8,7 @@
 #include <linux/kvm.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
+#include <linux/vtime.h>
 #include <asm/nospec-branch.h>
 #include <asm/processor-flags.h>
 /* smp_send_reschedule() traces through it since 6.6. */
@@ -213,6 +214,8 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	guest_db = mkvm_load_guest_db(vcpu, &host_db);
 	mkvm_load_guest_tsc_aux(vcpu);
 	t0 = local_clock();
+	/* PF_VCPU: the tick charges this task's time as guest time. */
+	vtime_account_guest_enter();
 	mkvm_ops->vcpu_run(vcpu, &exit);
 	t1 = local_clock();
 	if (guest_db)
@@ -227,6 +230,14 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		this_cpu_write(x86_ibpb_exit_to_user, true);
 
 	WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST_MODE);
+	/*
+	 * The host interrupt that ended the run (the tick, often) is taken
+	 * here: still as guest time, as in KVM, or a guest that runs until
+	 * each tick would never be charged any.
+	 */
+	local_irq_enable();
+	local_irq_disable();
+	vtime_account_guest_exit();
 	local_irq_enable();
 	preempt_enable();
 

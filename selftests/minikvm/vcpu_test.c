@@ -3,13 +3,16 @@
  * vCPUs: creation (ids, limits, the kvm_run mapping), 64 of them running
  * at once in their own threads, the exits of the run loop that are not
  * about I/O (HLT, triple fault -> SHUTDOWN, state the CPU refuses ->
- * FAIL_ENTRY), KVM_GET/SET_MP_STATE without in-kernel irqchip, and the
- * VM ioctls a VMM makes before creating vCPUs.
+ * FAIL_ENTRY), KVM_GET/SET_MP_STATE without in-kernel irqchip, the VM
+ * ioctls a VMM makes before creating vCPUs, and guest time counted as
+ * the task's guest time.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -229,6 +232,94 @@ TEST(hlt)
 	vcpu_get_regs(vcpu, &regs);
 	EXPECT_EQ(2, regs.rdi);
 	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/*
+ * Time in the guest is the task's guest time (/proc/<pid>/stat field 43,
+ * what top and ps show as guest time): the guest spins, with interrupts
+ * enabled so that the host's tick ends its runs, until another thread
+ * tells it to stop 400 ms later.
+ */
+static volatile int spin_stop;
+
+static void guest_spin_until_stopped(void)
+{
+	asm volatile("sti" : : : "memory");
+	while (!spin_stop)
+		asm volatile("pause" : : : "memory");
+	GUEST_SYNC(0, 0);
+}
+
+struct stopper {
+	struct vm *vm;
+};
+
+static void *stopper_thread(void *arg)
+{
+	struct stopper *st = arg;
+
+	usleep(400000);
+	*(volatile int *)gpa2hva(st->vm, (uint64_t)&spin_stop) = 1;
+	return NULL;
+}
+
+/* This thread's user, system and guest time, in clock ticks. */
+static void thread_times(unsigned long *utime, unsigned long *stime,
+			 unsigned long *gtime)
+{
+	char path[64], buf[1024], *p;
+	unsigned long v[64] = { 0 };
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", gettid());
+	f = fopen(path, "r");
+	if (!f || !fgets(buf, sizeof(buf), f))
+		abort();
+	fclose(f);
+	/* Fields after the command name, which may hold spaces: state is 3. */
+	p = strrchr(buf, ')') + 2;
+	for (i = 3; i < 64 && *p; i++) {
+		v[i] = strtoul(p, &p, 10);
+		if (i == 3)		/* the state is a letter */
+			p++;
+		while (*p == ' ')
+			p++;
+	}
+	*utime = v[14];
+	*stime = v[15];
+	*gtime = v[43];
+}
+
+TEST(guest_time_is_the_tasks_guest_time)
+{
+	unsigned long u0, s0, g0, u1, s1, g1;
+	long hz = sysconf(_SC_CLK_TCK);
+	struct stopper st;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	pthread_t t;
+
+	vm = vm_create();
+	vcpu = vm_vcpu_add(vm, 0);
+	vcpu_start_guest(vcpu, guest_spin_until_stopped, 0);
+	st.vm = vm;
+	thread_times(&u0, &s0, &g0);
+	ASSERT_EQ(0, pthread_create(&t, NULL, stopper_thread, &st));
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	pthread_join(t, NULL);
+	thread_times(&u1, &s1, &g1);
+	TH_LOG("in 400 ms: guest %lu, user %lu, system %lu ticks (%ld Hz)",
+	       g1 - g0, u1 - u0, s1 - s0, hz);
+	/*
+	 * At least a quarter of the spin: the rest is the world switch and
+	 * the host's own work on the emulated CPU.  Guest time is part of
+	 * user time, as the kernel counts it.
+	 */
+	EXPECT_GE((g1 - g0) * 1000 / hz, 100);
+	EXPECT_GE(u1 - u0, g1 - g0);
 	vm_free(vm);
 }
 
