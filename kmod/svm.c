@@ -826,11 +826,12 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	 * An event goes in while the guest single-steps for an NMI window:
 	 * its delivery would push our TF onto the guest's stack, for its
 	 * handler's IRET to bring back.  Drop the step: the NMI waits for
-	 * the guest's next exit (at the latest the host's next timer
-	 * interrupt), where the window is looked at again.  KVM forces an
-	 * exit right after the delivery with a self-IPI instead; minikvm
-	 * sends no host interrupt into an EVENTINJ delivery, the moment at
-	 * which the test rig's SVM has delivered an interrupt twice
+	 * the guest's next exit (within a tick where the host CPU's tick
+	 * runs; not on a nohz_full CPU), where the window is looked at
+	 * again.  KVM forces an exit right after the delivery with a
+	 * self-IPI instead; minikvm sends no host interrupt into an
+	 * EVENTINJ delivery, the moment at which the test rig's SVM has
+	 * delivered an interrupt twice
 	 * (Documentation/qemu.rst).
 	 */
 	if (svm->nmi_singlestep &&
