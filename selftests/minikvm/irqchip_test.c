@@ -768,17 +768,6 @@ static void guest_msi(void)
 TEST(msi)
 {
 	struct kvm_msi msi = { .address_lo = APIC_DEFAULT_GPA, .data = MSI_VEC };
-	struct {
-		struct kvm_irq_routing r;
-		struct kvm_irq_routing_entry e[1];
-	} routing = {
-		.r.nr = 1,
-		.e[0] = {
-			.gsi = MSI_GSI,
-			.type = KVM_IRQ_ROUTING_MSI,
-			.u.msi = { .address_lo = APIC_DEFAULT_GPA, .data = MSI_VEC + 1 },
-		},
-	};
 	struct vcpu *vcpu;
 	struct ucall uc;
 	struct vm *vm;
@@ -802,7 +791,7 @@ TEST(msi)
 	EXPECT_EQ(MSI_VEC, uc.args[1]);
 
 	/* An MSI route on GSI 30, raised by KVM_IRQ_LINE. */
-	EXPECT_EQ(0, __mkvm_ioctl(vm->fd, KVM_SET_GSI_ROUTING, (unsigned long)&routing));
+	EXPECT_EQ(0, __vm_route_msi(vm, MSI_GSI, MSI_VEC + 1));
 	EXPECT_EQ(0, __vm_irq_line_status(vm, MSI_GSI, 1, &st));
 	EXPECT_EQ(1, st);
 	EXPECT_EQ(0, __vm_irq_line_status(vm, MSI_GSI, 0, &st));
@@ -1082,17 +1071,6 @@ static void guest_irqfd(void)
  */
 TEST(irqfd_msi)
 {
-	struct {
-		struct kvm_irq_routing r;
-		struct kvm_irq_routing_entry e[1];
-	} routing = {
-		.r.nr = 1,
-		.e[0] = {
-			.gsi = IRQFD_GSI,
-			.type = KVM_IRQ_ROUTING_MSI,
-			.u.msi = { .address_lo = APIC_DEFAULT_GPA, .data = MSI_VEC + 2 },
-		},
-	};
 	struct vcpu *vcpu;
 	struct ucall uc;
 	struct vm *vm;
@@ -1105,7 +1083,7 @@ TEST(irqfd_msi)
 	vcpu = vm_vcpu_add(vm, 0);
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ASSERT_LE(0, efd);
-	ASSERT_EQ(0, __mkvm_ioctl(vm->fd, KVM_SET_GSI_ROUTING, (unsigned long)&routing));
+	ASSERT_EQ(0, __vm_route_msi(vm, IRQFD_GSI, MSI_VEC + 2));
 	vcpu_start_guest(vcpu, guest_irqfd, 0);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
 

@@ -202,6 +202,24 @@ static inline int __vm_irqfd(struct vm *vm, int fd, uint32_t gsi,
 	return __mkvm_ioctl(vm->fd, KVM_IRQFD, (unsigned long)&a);
 }
 
+/* KVM_SET_GSI_ROUTING to one entry, @gsi an MSI of @vector to APIC 0. */
+static inline int __vm_route_msi(struct vm *vm, uint32_t gsi, uint8_t vector)
+{
+	struct {
+		struct kvm_irq_routing r;
+		struct kvm_irq_routing_entry e[1];
+	} routing = {
+		.r.nr = 1,
+		.e[0] = {
+			.gsi = gsi,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = { .address_lo = APIC_DEFAULT_GPA, .data = vector },
+		},
+	};
+
+	return __mkvm_ioctl(vm->fd, KVM_SET_GSI_ROUTING, (unsigned long)&routing);
+}
+
 #define REQUIRE_CAP(cap) do {						\
 	if (kvm_check_cap(cap) <= 0)					\
 		SKIP(return, "KVM_CHECK_EXTENSION(" #cap ") is 0");	\
