@@ -23,11 +23,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/apic.h"
+#include "lib/irqtest.h"
 #include "lib/ucall.h"
 #include "lib/x86.h"
 #include "mkvm_util.h"
@@ -39,14 +44,6 @@
 #define TOUCH_SLOT	10
 
 static const char *dev_label;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void report(const char *metric, double value, const char *unit)
 {
@@ -330,6 +327,252 @@ static void bench_touch(bool huge)
 	munmap(base, len);
 }
 
+/* ---- interrupts (the in-kernel irqchip) ------------------------------- */
+
+#define IPI_VECTOR	0x40
+#define IOEVENT_PORT	0x3f4
+
+static void guest_self_ipi(uint64_t n)
+{
+	uint64_t i;
+
+	guest_apic_enable();
+	asm volatile("sti" : : : "memory");
+	GUEST_SYNC(0, 0);
+	for (i = 0; i < n; i++) {
+		xapic_write(APIC_ICR, APIC_DEST_SELF | IPI_VECTOR);
+		while (nirq <= i)
+			asm volatile("pause" : : : "memory");
+	}
+	GUEST_SYNC(nirq, 0);
+}
+
+/*
+ * A self-IPI through the xAPIC's ICR, taken and EOIed: ns per IPI, in a
+ * loop between two exits to userspace (ICR and EOI writes exit).
+ */
+static void bench_self_ipi(void)
+{
+	const unsigned int n = 5000;
+	struct vm *vm = vm_create_irqchip();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct ucall uc;
+	struct costs c;
+	uint64_t t0;
+
+	vcpu_start_guest(vcpu, guest_self_ipi, 1, (uint64_t)n);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	costs_start(&c, vcpu);
+	t0 = now_ns();
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	report("self_ipi", (double)(now_ns() - t0) / n, "ns/ipi");
+	costs_report(&c, "self_ipi", n);
+	TEST_ASSERT(uc.args[0] == n, "self_ipi: %lu of %u", (unsigned long)uc.args[0], n);
+	vm_free(vm);
+}
+
+static void guest_ioeventfd(uint64_t n)
+{
+	uint64_t i;
+
+	GUEST_SYNC(0, 0);
+	for (i = 0; i < n; i++)
+		outb(IOEVENT_PORT, 1);
+	GUEST_SYNC(1, 0);
+}
+
+/* An OUT to a port with an ioeventfd: signalled in the kernel, no exit out. */
+static void bench_ioeventfd(void)
+{
+	const unsigned int n = 20000;
+	struct vm *vm = vm_create_irqchip();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct kvm_ioeventfd io = {
+		.addr = IOEVENT_PORT, .len = 1, .fd = efd,
+		.flags = KVM_IOEVENTFD_FLAG_PIO,
+	};
+	struct ucall uc;
+	struct costs c;
+	uint64_t t0;
+
+	TEST_ASSERT(efd >= 0, "eventfd");
+	TEST_ASSERT(!ioctl(vm->fd, KVM_IOEVENTFD, &io), "KVM_IOEVENTFD");
+	vcpu_start_guest(vcpu, guest_ioeventfd, 1, (uint64_t)n);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	costs_start(&c, vcpu);
+	t0 = now_ns();
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	report("ioeventfd", (double)(now_ns() - t0) / n, "ns/exit");
+	costs_report(&c, "ioeventfd", n);
+	TEST_ASSERT(efd_read(efd) == n, "ioeventfd: not %u signals", n);
+	close(efd);
+	vm_free(vm);
+}
+
+/* ---- memslots: registration against size ---------------------------- */
+
+/*
+ * KVM_SET_USER_MEMORY_REGION of one slot of @size (host memory reserved,
+ * never touched) into an empty VM, and its deletion: µs each, the median
+ * of 5.  A slot's cost should not grow with its size.
+ */
+static void bench_memslot_size(unsigned int mib)
+{
+	uint64_t size = (uint64_t)mib << 20, add[5], del[5], t0;
+	struct kvm_userspace_memory_region r = {
+		.slot = 0, .guest_phys_addr = 1ULL << 32, .memory_size = size,
+	};
+	char name[40];
+	void *mem;
+	int sys = kvm_open(), vm, i;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	TEST_ASSERT(mem != MAP_FAILED, "mmap %u MiB", mib);
+	r.userspace_addr = (uint64_t)mem;
+	vm = ioctl(sys, KVM_CREATE_VM, 0);
+	TEST_ASSERT(vm >= 0, "KVM_CREATE_VM");
+	for (i = 0; i < 5; i++) {
+		r.memory_size = size;
+		t0 = now_ns();
+		TEST_ASSERT(!ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r),
+			    "add a %u MiB slot", mib);
+		add[i] = now_ns() - t0;
+		r.memory_size = 0;
+		t0 = now_ns();
+		TEST_ASSERT(!ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r),
+			    "delete a %u MiB slot", mib);
+		del[i] = now_ns() - t0;
+	}
+	qsort(add, 5, sizeof(add[0]), cmp_u64);
+	qsort(del, 5, sizeof(del[0]), cmp_u64);
+	snprintf(name, sizeof(name), "memslot_add_%um", mib);
+	report(name, add[2] / 1e3, "us");
+	snprintf(name, sizeof(name), "memslot_del_%um", mib);
+	report(name, del[2] / 1e3, "us");
+	close(vm);
+	close(sys);
+	munmap(mem, size);
+}
+
+/* ---- kernel memory per VM and per vCPU -------------------------------- */
+
+/*
+ * The kernel memory charged to this process's memory cgroup, in KiB:
+ * both modules allocate what a VM and a vCPU hold with
+ * GFP_KERNEL_ACCOUNT.  bench moves itself into a cgroup of its own
+ * (cgroup2 mounted at /sys/fs/cgroup if it is not yet); -1 without.
+ */
+#define CG	"/sys/fs/cgroup"
+
+static int write_str(const char *path, const char *v)
+{
+	FILE *f = fopen(path, "w");
+	int r;
+
+	if (!f)
+		return -1;
+	r = fputs(v, f) < 0 ? -1 : 0;
+	return fclose(f) ? -1 : r;
+}
+
+static bool kmem_cgroup(void)
+{
+	char pid[32];
+
+	if (access(CG "/cgroup.controllers", R_OK))
+		mount("none", CG, "cgroup2", 0, NULL);
+	write_str(CG "/cgroup.subtree_control", "+memory");
+	mkdir(CG "/bench", 0755);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return !write_str(CG "/bench/cgroup.procs", pid) &&
+	       !access(CG "/bench/memory.current", R_OK);
+}
+
+static long kmem_used(void)
+{
+	FILE *f = fopen(CG "/bench/memory.stat", "r");
+	char line[128];
+	long kernel = -1;
+
+	TEST_ASSERT(f, CG "/bench/memory.stat");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "kernel ", 7))
+			kernel = strtol(line + 7, NULL, 10) / 1024;
+	fclose(f);
+	TEST_ASSERT(kernel >= 0, "no 'kernel' in memory.stat");
+	return kernel;
+}
+
+static long slab_used(void)
+{
+	FILE *f = fopen(CG "/bench/memory.stat", "r");
+	char line[128];
+	long slab = 0;
+
+	TEST_ASSERT(f, CG "/bench/memory.stat");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "slab ", 5))
+			slab = strtol(line + 5, NULL, 10) / 1024;
+	fclose(f);
+	return slab;
+}
+
+#define KMEM_VMS	100
+#define KMEM_VCPUS	64
+
+/*
+ * The kernel memory (memory.stat's "kernel", of it "slab") that 100 VMs
+ * with one vCPU each (KVM_CREATE_VM, KVM_CREATE_VCPU, no memslot) are
+ * charged, per VM; and 64 vCPUs of one VM, per vCPU.  KiB.
+ */
+static void bench_kmem(void)
+{
+	int sys = kvm_open(), vm[KMEM_VMS], vcpu[KMEM_VMS], v64[KMEM_VCPUS];
+	long m0, s0, m1, s1;
+	int one, i;
+
+	if (!kmem_cgroup()) {
+		fprintf(stderr, "bench: kmem: no memory cgroup here, skipped\n");
+		close(sys);
+		return;
+	}
+	m0 = kmem_used();
+	s0 = slab_used();
+	for (i = 0; i < KMEM_VMS; i++) {
+		vm[i] = ioctl(sys, KVM_CREATE_VM, 0);
+		TEST_ASSERT(vm[i] >= 0, "KVM_CREATE_VM %d", i);
+		vcpu[i] = ioctl(vm[i], KVM_CREATE_VCPU, 0);
+		TEST_ASSERT(vcpu[i] >= 0, "KVM_CREATE_VCPU in VM %d", i);
+	}
+	m1 = kmem_used();
+	s1 = slab_used();
+	report("kmem_per_vm", (double)(m1 - m0) / KMEM_VMS, "KiB");
+	report("slab_per_vm", (double)(s1 - s0) / KMEM_VMS, "KiB");
+	for (i = 0; i < KMEM_VMS; i++) {
+		close(vcpu[i]);
+		close(vm[i]);
+	}
+
+	one = ioctl(sys, KVM_CREATE_VM, 0);
+	TEST_ASSERT(one >= 0, "KVM_CREATE_VM");
+	m0 = kmem_used();
+	s0 = slab_used();
+	for (i = 0; i < KMEM_VCPUS; i++) {
+		v64[i] = ioctl(one, KVM_CREATE_VCPU, i);
+		TEST_ASSERT(v64[i] >= 0, "KVM_CREATE_VCPU %d", i);
+	}
+	m1 = kmem_used();
+	s1 = slab_used();
+	report("kmem_per_vcpu", (double)(m1 - m0) / KMEM_VCPUS, "KiB");
+	report("slab_per_vcpu", (double)(s1 - s0) / KMEM_VCPUS, "KiB");
+	for (i = 0; i < KMEM_VCPUS; i++)
+		close(v64[i]);
+	close(one);
+	close(sys);
+}
+
 /* ---- the list ------------------------------------------------------- */
 
 static void bench_pio(void)
@@ -362,6 +605,15 @@ static void bench_touch_thp(void)
 	bench_touch(true);
 }
 
+static void bench_memslot(void)
+{
+	static const unsigned int mib[] = { 128, 512, 1024, 4096 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mib); i++)
+		bench_memslot_size(mib[i]);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -372,6 +624,10 @@ static const struct {
 	{ "vm_lifecycle", bench_vm_lifecycle },
 	{ "touch_4k", bench_touch_4k },
 	{ "touch_thp", bench_touch_thp },
+	{ "self_ipi", bench_self_ipi },
+	{ "ioeventfd", bench_ioeventfd },
+	{ "memslot", bench_memslot },
+	{ "kmem", bench_kmem },
 };
 
 int main(int argc, char **argv)
