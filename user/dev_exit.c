@@ -8,28 +8,29 @@
 
 #include "vmrun.h"
 
-static void exit_io(struct vcpu *vcpu, uint16_t port, bool out, uint8_t *data,
-		    unsigned int size)
+static void exit_access(struct device *dev, struct vcpu *vcpu, uint64_t addr,
+			bool write, uint8_t *data, unsigned int size)
 {
-	if (!out) {
+	if (!write) {
 		memset(data, 0xff, size);
 		return;
 	}
-	vm_stop(vcpu->vm, STOP_POWEROFF, data[0]);
+	vm_stop(dev->vm, STOP_POWEROFF, data[0]);
 }
 
-static void exit_mmio(struct vcpu *vcpu, uint64_t gpa, bool write,
-		      uint8_t *data, unsigned int size)
+static int exit_init(struct device *dev)
 {
-	exit_io(vcpu, EXIT_PORT, write, data, size);
+	if (dev_add_pio(dev, EXIT_PORT, 1))
+		return -1;
+	/* Only where RAM does not reach it. */
+	if (dev->vm->mem_size <= EXIT_MMIO && dev_add_mmio(dev, EXIT_MMIO, 8))
+		return -1;
+	return 0;
 }
 
-const struct device_model dev_exit = {
+const struct device_class dev_exit = {
 	.name = "exit",
-	.port = EXIT_PORT,
-	.nr_ports = 1,
-	.mmio_base = EXIT_MMIO,
-	.mmio_size = 8,
-	.io = exit_io,
-	.mmio = exit_mmio,
+	.init = exit_init,
+	.pio = exit_access,
+	.mmio = exit_access,
 };

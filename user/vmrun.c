@@ -30,10 +30,6 @@
 #define STATUS_CRASH	3	/* triple fault or another fatal exit */
 
 /* Every IO port a guest can reach, one model per file. */
-static const struct device_model *const devices[] = {
-	&dev_uart,
-	&dev_exit,
-};
 
 static pthread_cond_t vm_cond = PTHREAD_COND_INITIALIZER;
 /* One register dump at a time; never held with vm->lock. */
@@ -125,43 +121,19 @@ static void handle_io(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
-	unsigned int i, d;
+	unsigned int i;
 
-	for (i = 0; i < run->io.count; i++, data += run->io.size) {
-		for (d = 0; d < ARRAY_SIZE(devices); d++) {
-			const struct device_model *m = devices[d];
-
-			if (m->io && run->io.port >= m->port &&
-			    run->io.port < m->port + m->nr_ports) {
-				m->io(vcpu, run->io.port, out, data, run->io.size);
-				break;
-			}
-		}
-		/* No device: writes are dropped, reads float high. */
-		if (d == ARRAY_SIZE(devices) && !out)
-			memset(data, 0xff, run->io.size);
-	}
+	for (i = 0; i < run->io.count; i++, data += run->io.size)
+		dev_pio(vcpu, run->io.port, out, data, run->io.size);
 }
 
 static void handle_mmio(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	uint64_t gpa = run->mmio.phys_addr;
-	unsigned int d, len = run->mmio.len;
+	unsigned int len = run->mmio.len;
 
-	for (d = 0; d < ARRAY_SIZE(devices); d++) {
-		const struct device_model *m = devices[d];
-
-		if (m->mmio && gpa >= m->mmio_base &&
-		    gpa - m->mmio_base < m->mmio_size) {
-			m->mmio(vcpu, gpa, run->mmio.is_write, run->mmio.data,
-				len > 8 ? 8 : len);
-			return;
-		}
-	}
-	/* No device: writes are dropped, reads float high. */
-	if (!run->mmio.is_write)
-		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+	dev_mmio(vcpu, run->mmio.phys_addr, run->mmio.is_write, run->mmio.data,
+		 len > 8 ? 8 : len);
 }
 
 /* HLT: with no interrupt sources, a halted vCPU stays halted. */
@@ -356,6 +328,9 @@ static int start_vm(struct vm *vm)
 	}
 	if (boot_load_image(vm, &entry))
 		return STATUS_CONFIG;
+	if (!dev_create(vm, &dev_uart, "uart0", 0x3f8, 4) ||
+	    !dev_create(vm, &dev_exit, "exit", EXIT_PORT, -1))
+		return STATUS_ERROR;
 
 	if (cfg->console == CONSOLE_STDIO) {
 		vm->console_fd = dup(STDOUT_FILENO);
@@ -413,6 +388,8 @@ static void free_vm(struct vm *vm, long mmap_size)
 			close(vm->vcpus[i].fd);
 	}
 	free(vm->vcpus);
+	io_stop(vm);
+	dev_free_all(vm);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	if (vm->mem)
@@ -434,6 +411,7 @@ static int run_vm(struct vm_config *cfg, enum vm_stop *why)
 {
 	struct vm vm = {
 		.cfg = cfg, .sys_fd = -1, .fd = -1, .console_fd = -1,
+		.io = { .epfd = -1, .stopfd = -1 },
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.main_thread = pthread_self(),
 	};
@@ -450,6 +428,10 @@ static int run_vm(struct vm_config *cfg, enum vm_stop *why)
 		goto out;
 	}
 	mmap_size = ioctl(vm.sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (io_start(&vm)) {
+		r = STATUS_ERROR;
+		goto out;
+	}
 
 	for (i = 0; i < cfg->vcpus; i++) {
 		r = pthread_create(&vm.vcpus[i].thread, NULL, vcpu_thread, &vm.vcpus[i]);

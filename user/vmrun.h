@@ -6,7 +6,9 @@
  *            the host-side unit tests link it alone)
  * boot.c     the guest image and the initial CPU state of each mode
  * vmrun.c    the device, the vCPU threads and the run loop
- * dev_*.c    device models, one per file, dispatched through devices[]
+ * device.c   device instances, their dispatch and interrupt lines
+ * bus.c      the port and MMIO buses (no KVM: unit-tested alone)
+ * dev_*.c    device classes, one per file
  */
 #ifndef VMRUN_H
 #define VMRUN_H
@@ -79,7 +81,24 @@ uint64_t boot_tables_base(const struct vm_config *cfg);
 uint64_t boot_image_limit(const struct vm_config *cfg);
 int boot_check_image(struct vm_config *cfg);
 
+/* Ranges of ports or guest physical addresses, and who answers them. */
+struct bus_range {
+	uint64_t base, len;
+	struct device *dev;
+};
+
+struct bus {
+	struct bus_range *range;	/* sorted by base, never overlapping */
+	unsigned int nr;
+};
+
+/* 0, or -1 with errno EINVAL (empty, wraps) or EEXIST (overlaps). */
+int bus_add(struct bus *bus, uint64_t base, uint64_t len, struct device *dev);
+const struct bus_range *bus_find(const struct bus *bus, uint64_t addr);
+void bus_free(struct bus *bus);
+
 struct vm;
+struct io_handler;
 
 struct vcpu {
 	struct vm *vm;
@@ -102,6 +121,16 @@ struct vm {
 	uint64_t mem_size;
 	struct vcpu *vcpus;
 	int console_fd;
+	bool irqchip;				/* KVM_CREATE_IRQCHIP made */
+	struct device *devices;			/* in creation order */
+	struct bus pio_bus, mmio_bus;
+	struct {				/* io.c */
+		int epfd, stopfd;
+		pthread_t thread;
+		bool running;
+		bool escape;			/* Ctrl-A seen */
+		struct io_handler *handlers;
+	} io;
 	pthread_t main_thread;
 	pthread_mutex_t lock;			/* the fields below */
 	enum vm_stop stop;
@@ -118,23 +147,69 @@ int boot_load_image(struct vm *vm, uint64_t *entry);
 int boot_setup_vcpu(struct vcpu *vcpu, uint64_t entry);
 
 /*
- * A device model: a range of IO ports, a range of guest physical
- * addresses outside RAM (MMIO), or both.  io() and mmio() handle one
- * access of 1, 2, 4 (or, MMIO, 8) bytes; data is the guest's value (a
- * write) or the answer (a read).  Called from any vCPU thread: models
- * lock what they share.
+ * Devices.  A class is what a kind of device does; an instance is one
+ * such device in one VM (its registers, its ranges, its interrupt
+ * line), created with the VM and freed with it, so a restart starts
+ * from fresh state.  pio() and mmio() handle one access of 1, 2, 4 (or,
+ * MMIO, 8) bytes at addr (a port or a guest physical address) in a
+ * range the instance added; data is the guest's value (a write) or the
+ * answer (a read).  The bus calls
+ * them with dev->lock held, from any vCPU thread; a model's other
+ * threads (input, timers) take it too.  Lock order: dev->lock, then
+ * vm->lock.
  */
-struct device_model {
+struct device;
+
+struct device_class {
 	const char *name;
-	uint16_t port, nr_ports;
-	uint64_t mmio_base, mmio_size;
-	void (*io)(struct vcpu *vcpu, uint16_t port, bool out, uint8_t *data,
-		   unsigned int size);
-	void (*mmio)(struct vcpu *vcpu, uint64_t gpa, bool write, uint8_t *data,
-		     unsigned int size);
+	size_t priv_size;			/* dev->priv, zeroed */
+	/* Adds the instance's ranges (dev_add_pio/mmio); 0 or -1. */
+	int (*init)(struct device *dev);
+	/* Power-on state; called after init. */
+	void (*reset)(struct device *dev);
+	void (*pio)(struct device *dev, struct vcpu *vcpu, uint64_t addr,
+		    bool write, uint8_t *data, unsigned int size);
+	void (*mmio)(struct device *dev, struct vcpu *vcpu, uint64_t addr,
+		     bool write, uint8_t *data, unsigned int size);
+	void (*free)(struct device *dev);
 };
 
-extern const struct device_model dev_uart, dev_exit;
+struct device {
+	const struct device_class *cls;
+	struct vm *vm;
+	char name[16];			/* "uart0" */
+	uint64_t base;			/* the port or address init adds */
+	int irq;			/* the GSI it raises; -1: none */
+	pthread_mutex_t lock;
+	void *priv;
+	struct device *next;
+};
+
+/* device.c: instances, dispatch and interrupt lines. */
+struct device *dev_create(struct vm *vm, const struct device_class *cls,
+			  const char *name, uint64_t base, int irq);
+int dev_add_pio(struct device *dev, uint16_t port, uint16_t nr);
+int dev_add_mmio(struct device *dev, uint64_t gpa, uint64_t len);
+void dev_free_all(struct vm *vm);
+/* The first instance of a class, or NULL. */
+struct device *dev_find(struct vm *vm, const struct device_class *cls);
+void dev_pio(struct vcpu *vcpu, uint16_t port, bool write, uint8_t *data,
+	     unsigned int size);
+void dev_mmio(struct vcpu *vcpu, uint64_t gpa, bool write, uint8_t *data,
+	      unsigned int size);
+/* Drives the device's interrupt line (no-op without one or an irqchip). */
+void dev_irq_set(struct device *dev, bool level);
+
+extern const struct device_class dev_uart, dev_exit;
+
+/* dev_uart: bytes for the receive FIFO (dev->lock held). */
+void uart_input(struct device *dev, const uint8_t *buf, size_t n);
+
+/* io.c: the I/O thread (console input, eventfds). */
+int io_start(struct vm *vm);
+void io_stop(struct vm *vm);
+int io_add(struct vm *vm, int fd, void (*fn)(struct vm *, int, void *),
+	   void *arg);
 
 /* dev_exit: a write of a value ends the VM with that status. */
 #define EXIT_PORT	0xf4

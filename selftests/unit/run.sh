@@ -36,3 +36,10 @@ ${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare 
 	-Iuser -I"$ksft" \
 	-o "$out/vmrun_config_test" selftests/unit/vmrun_config_test.c user/config.c -linih
 "$out/vmrun_config_test"
+
+# vmrun's port and MMIO buses (user/bus.c).
+${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Iuser -I"$ksft" \
+	-o "$out/bus_test" selftests/unit/bus_test.c user/bus.c
+"$out/bus_test"

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,27 +42,42 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void mkvm_start(struct mkvm_proc *p, const char *const *argv)
+void mkvm_start_input(struct mkvm_proc *p, const char *const *argv, int *in)
 {
-	int out[2], err[2];
+	int out[2], err[2], inp[2] = { -1, -1 };
 
 	memset(p, 0, sizeof(*p));
-	if (pipe(out) || pipe(err))
+	if (pipe(out) || pipe(err) || (in && pipe(inp)))
 		abort();
 	p->pid = fork();
 	if (p->pid == 0) {
+		/* Never the test's terminal: a tool could take it over. */
+		int null = open("/dev/null", O_RDONLY);
+
+		dup2(in ? inp[0] : null, 0);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		close(out[0]);
 		close(err[0]);
+		if (in)
+			close(inp[1]);
 		execv(argv[0], (char **)argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(out[1]);
 	close(err[1]);
+	if (in) {
+		close(inp[0]);
+		*in = inp[1];
+	}
 	p->out_fd = out[0];
 	p->err_fd = err[0];
+}
+
+void mkvm_start(struct mkvm_proc *p, const char *const *argv)
+{
+	mkvm_start_input(p, argv, NULL);
 }
 
 /* Appends what *fd has to buf; drops what does not fit (never blocks p). */

@@ -26,8 +26,10 @@ const char *mkvm_tool(const char *env, const char *def);
 /* The example file @name in $MKVM_EXAMPLES, else in /mkvm/examples. */
 const char *mkvm_example(const char *name);
 
-/* Start argv[0] with @argv (NULL-terminated). */
+/* Start argv[0] with @argv (NULL-terminated), stdin /dev/null. */
 void mkvm_start(struct mkvm_proc *p, const char *const *argv);
+/* The same with stdin a pipe whose write end goes to *@in. */
+void mkvm_start_input(struct mkvm_proc *p, const char *const *argv, int *in);
 
 /*
  * Read p's output until stdout holds @until (NULL: until both pipes
