@@ -68,7 +68,22 @@ EX_IMAGES := $(addprefix $(EX_DIR)/,hello.bin hello.elf hello-real.bin \
 EX_OBJ    := $(BUILD)/examples-obj
 EX_LIB    := $(EX_OBJ)/lib64.o
 
-examples: $(EX_CFGS) $(EX_IMAGES)
+# The Linux guest of examples/linux.cfg: a kernel (the running one's, or
+# the newest readable /boot/vmlinuz-*; GUEST_KERNEL=FILE to choose) and a
+# busybox initramfs (examples/linux/).  Left out when no kernel is readable.
+GUEST_KERNEL ?= $(firstword $(wildcard /boot/vmlinuz-$(KVER)) \
+	$(shell ls /boot/vmlinuz-* 2>/dev/null | sort -rV))
+EX_LINUX  := $(if $(GUEST_KERNEL),$(EX_DIR)/vmlinuz $(EX_DIR)/linux-initrd.gz)
+
+examples: $(EX_CFGS) $(EX_IMAGES) $(EX_LINUX)
+
+$(EX_DIR)/vmlinuz: $(GUEST_KERNEL)
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(EX_DIR)/linux-initrd.gz: examples/linux/init examples/linux/mkinitrd.sh
+	@mkdir -p $(@D)
+	bash examples/linux/mkinitrd.sh $@
 
 $(EX_DIR)/%.cfg: examples/%.cfg
 	@mkdir -p $(@D)

@@ -417,6 +417,22 @@ demo)
 	echo "## A guest from a config file: vmrun $M/examples/hello.cfg"
 	cat $M/examples/hello.cfg
 	$M/bin/vmrun $M/examples/hello.cfg; echo "## vmrun exited with status $?"
+	echo "## Linux on minikvm: vmrun $M/examples/linux.cfg (2 vCPUs, busybox)"
+	$M/bin/vmrun $M/examples/linux.cfg --cmdline \
+		"console=ttyS0 quiet panic=-1 vmrun.cmd=sleep,5;cat,/proc/interrupts" \
+		>/tmp/linux.out 2>&1 &
+	pid=$!
+	n=0
+	while ! grep -q "vmrun-linux: up" /tmp/linux.out && [ $n -lt 600 ] &&
+	      kill -0 $pid 2>/dev/null; do
+		sleep 0.2; n=$((n + 1))
+	done
+	echo "## vmctl list, while it runs"
+	$M/bin/vmctl list
+	wait $pid; st=$?
+	tr -d '\r' </tmp/linux.out
+	echo "## vmrun exited with status $st (the guest powered off)"
+	[ $st = 0 ] || failed=1
 	rmmod minikvm && echo "## minikvm unloaded" || failed=1
 	;;
 bench)

@@ -150,6 +150,8 @@ int boot_load_image(struct vm *vm, uint64_t *entry)
 	uint8_t *img;
 	int fd, r = 0;
 
+	if (cfg->format == FORMAT_BZIMAGE)
+		return linux_load(vm, entry);
 	if (boot_check_image(cfg))
 		return -1;
 	fd = open(cfg->image, O_RDONLY | O_CLOEXEC);
@@ -194,23 +196,73 @@ static struct kvm_segment segment(uint16_t sel, bool code, bool l, bool db)
 	};
 }
 
+/*
+ * What the device supports, with this vCPU's APIC ID (its index) in the
+ * leaves that report it: 1 (EBX[31:24]) and the x2APIC topology leaves
+ * 0xb and 0x1f (EDX).
+ */
 static int set_cpuid(struct vcpu *vcpu)
 {
-	static struct kvm_cpuid2 *cpuid;
-	unsigned int n = 256;
+	static struct kvm_cpuid2 *supported;
+	struct kvm_cpuid2 *cpuid;
+	unsigned int i, n = 256;
+	size_t size = sizeof(*cpuid) + n * sizeof(cpuid->entries[0]);
+	int r;
 
-	if (!cpuid) {
-		cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
-		if (!cpuid)
+	if (!supported) {
+		supported = calloc(1, size);
+		if (!supported)
 			return -1;
-		cpuid->nent = n;
-		if (ioctl(vcpu->vm->sys_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
-			free(cpuid);
-			cpuid = NULL;
+		supported->nent = n;
+		if (ioctl(vcpu->vm->sys_fd, KVM_GET_SUPPORTED_CPUID, supported) < 0) {
+			free(supported);
+			supported = NULL;
 			return -1;
 		}
 	}
-	return ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
+	cpuid = malloc(size);
+	if (!cpuid)
+		return -1;
+	memcpy(cpuid, supported, size);
+	for (i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffff) | (uint32_t)vcpu->id << 24;
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = vcpu->id;
+	}
+	r = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+	return r;
+}
+
+/* A bzImage: the BSP at the 64-bit entry, the APs wait for INIT/SIPI. */
+static int setup_linux_vcpu(struct vcpu *vcpu, uint64_t entry)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rflags = 2, .rip = entry,
+				 .rsi = LINUX_ZERO_PAGE };
+
+	if (vcpu->id)
+		return 0;
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -1;
+	sregs.gdt.base = LINUX_GDT;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	sregs.cs = segment(LINUX_BOOT_CS, true, true, false);
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss =
+		segment(LINUX_BOOT_DS, false, false, true);
+	sregs.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
+	sregs.cr4 = CR4_PAE;
+	sregs.cr3 = LINUX_PML4;
+	sregs.efer = EFER_LME | EFER_LMA;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0 ||
+	    ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+		return -1;
+	return 0;
 }
 
 int boot_setup_vcpu(struct vcpu *vcpu, uint64_t entry)
@@ -224,6 +276,11 @@ int boot_setup_vcpu(struct vcpu *vcpu, uint64_t entry)
 		fprintf(stderr, "vmrun: %s: vCPU %d: setting its CPUID: %s\n",
 			vm->cfg->name, vcpu->id, strerror(errno));
 		return -1;
+	}
+	if (vm->cfg->format == FORMAT_BZIMAGE) {
+		if (setup_linux_vcpu(vcpu, entry))
+			goto fail;
+		return 0;
 	}
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		goto fail;

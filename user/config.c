@@ -22,17 +22,20 @@ const char *const cfg_key_name[NR_KEYS] = {
 	[KEY_NAME] = "name", [KEY_MEMORY] = "memory", [KEY_VCPUS] = "vcpus",
 	[KEY_DEVICE] = "device", [KEY_CONSOLE] = "console",
 	[KEY_ON_POWEROFF] = "on_poweroff", [KEY_ON_CRASH] = "on_crash",
+	[KEY_ON_REBOOT] = "on_reboot",
 	[KEY_IMAGE] = "image", [KEY_FORMAT] = "format", [KEY_MODE] = "mode",
 	[KEY_LOAD] = "load", [KEY_ENTRY] = "entry",
+	[KEY_INITRD] = "initrd", [KEY_CMDLINE] = "cmdline",
 };
 
 /* The section each key belongs to. */
 static const char *const key_section[NR_KEYS] = {
 	[KEY_NAME] = "vm", [KEY_MEMORY] = "vm", [KEY_VCPUS] = "vm",
 	[KEY_DEVICE] = "vm", [KEY_CONSOLE] = "vm",
-	[KEY_ON_POWEROFF] = "vm", [KEY_ON_CRASH] = "vm",
+	[KEY_ON_POWEROFF] = "vm", [KEY_ON_CRASH] = "vm", [KEY_ON_REBOOT] = "vm",
 	[KEY_IMAGE] = "boot", [KEY_FORMAT] = "boot", [KEY_MODE] = "boot",
 	[KEY_LOAD] = "boot", [KEY_ENTRY] = "boot",
+	[KEY_INITRD] = "boot", [KEY_CMDLINE] = "boot",
 };
 
 const char *const cpu_mode_name[] = {
@@ -91,6 +94,7 @@ void config_init(struct vm_config *cfg)
 	cfg->console = CONSOLE_STDIO;
 	cfg->on_poweroff = ACTION_EXIT;
 	cfg->on_crash = ACTION_EXIT;
+	cfg->on_reboot = ACTION_RESTART;
 	cfg->format = FORMAT_RAW;
 	cfg->mode = MODE_REAL;
 	cfg->load = 0x10000;
@@ -235,7 +239,9 @@ int config_set(struct vm_config *cfg, enum cfg_key key, const char *value,
 		break;
 	case KEY_ON_POWEROFF:
 	case KEY_ON_CRASH:
+	case KEY_ON_REBOOT:
 		if (parse_action(value, key == KEY_ON_CRASH ? &cfg->on_crash :
+				 key == KEY_ON_REBOOT ? &cfg->on_reboot :
 				 &cfg->on_poweroff)) {
 			error_at(cfg, where, k, "bad action '%s' (exit or restart)", value);
 			return -1;
@@ -250,8 +256,11 @@ int config_set(struct vm_config *cfg, enum cfg_key key, const char *value,
 			cfg->format = FORMAT_RAW;
 		else if (!strcmp(value, "elf"))
 			cfg->format = FORMAT_ELF;
+		else if (!strcmp(value, "bzimage"))
+			cfg->format = FORMAT_BZIMAGE;
 		else {
-			error_at(cfg, where, k, "bad format '%s' (raw or elf)", value);
+			error_at(cfg, where, k, "bad format '%s' (raw, elf or bzimage)",
+				 value);
 			return -1;
 		}
 		break;
@@ -265,6 +274,18 @@ int config_set(struct vm_config *cfg, enum cfg_key key, const char *value,
 			return -1;
 		}
 		cfg->mode = v;
+		break;
+	case KEY_INITRD:
+		if (!*value || resolve(cfg->initrd, sizeof(cfg->initrd), value, where))
+			goto bad;
+		break;
+	case KEY_CMDLINE:
+		if (strlen(value) >= sizeof(cfg->cmdline)) {
+			error_at(cfg, where, k, "%zu bytes: at most %zu",
+				 strlen(value), sizeof(cfg->cmdline) - 1);
+			return -1;
+		}
+		strcpy(cfg->cmdline, value);
 		break;
 	case KEY_LOAD:
 	case KEY_ENTRY:
@@ -292,14 +313,33 @@ struct parse_ctx {
 	int line;
 };
 
-/* libinih reads a line at a time through this: it counts the lines. */
+/*
+ * libinih reads a line at a time through this: it counts the lines, and
+ * refuses one longer than libinih's buffer, which it would split.
+ */
 static char *read_line(char *buf, int size, void *stream)
 {
 	struct parse_ctx *ctx = stream;
 	char *s = fgets(buf, size, ctx->f);
+	size_t n;
+	int c;
 
-	if (s)
-		ctx->line++;
+	if (!s)
+		return NULL;
+	ctx->line++;
+	n = strlen(s);
+	if (n + 1 < (size_t)size || s[n - 1] == '\n')
+		return s;
+	c = fgetc(ctx->f);
+	if (c == EOF || c == '\n')
+		return s;
+	while (c != EOF && c != '\n')
+		c = fgetc(ctx->f);
+	if (!ctx->cfg->error[0])
+		snprintf(ctx->cfg->error, sizeof(ctx->cfg->error),
+			 "%s:%d: line longer than %d bytes (give a longer value as an option)",
+			 ctx->cfg->file, ctx->line, size - 2);
+	buf[0] = '\0';
 	return s;
 }
 
@@ -451,6 +491,33 @@ int boot_check_image(struct vm_config *cfg)
 	return 0;
 }
 
+/* format = bzimage: what can be checked before the image is read. */
+static int linux_check_config(struct vm_config *cfg)
+{
+	static const enum cfg_key unused[] = { KEY_MODE, KEY_LOAD, KEY_ENTRY };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(unused); i++) {
+		if (cfg->set[unused[i]]) {
+			config_error(cfg, unused[i], "not used with format = bzimage (the kernel starts in long mode at its 64-bit entry)");
+			return -1;
+		}
+	}
+	cfg->mode = MODE_LONG;
+	if (cfg->memory > LINUX_MEMORY_MAX) {
+		config_error(cfg, KEY_MEMORY, "%lluM: a Linux guest has at most %lluM for now (below the 32-bit PCI hole)",
+			     (unsigned long long)cfg->memory >> 20,
+			     LINUX_MEMORY_MAX >> 20);
+		return -1;
+	}
+	if (cfg->memory < 2 * LINUX_KERNEL) {
+		config_error(cfg, KEY_MEMORY, "%lluK is too small for a Linux kernel",
+			     (unsigned long long)cfg->memory >> 10);
+		return -1;
+	}
+	return 0;
+}
+
 int config_finish(struct vm_config *cfg)
 {
 	struct sysinfo si;
@@ -461,6 +528,8 @@ int config_finish(struct vm_config *cfg)
 		config_error(cfg, KEY_IMAGE, "missing: say which guest image to boot ([boot] image = FILE)");
 		return -1;
 	}
+	if (cfg->format == FORMAT_BZIMAGE && linux_check_config(cfg))
+		return -1;
 	if (!sysinfo(&si) && cfg->memory > (uint64_t)si.totalram * si.mem_unit) {
 		config_error(cfg, KEY_MEMORY, "%lluM is more than the host's %lluM of RAM",
 			     (unsigned long long)cfg->memory >> 20,
@@ -481,6 +550,14 @@ int config_finish(struct vm_config *cfg)
 	if (cfg->mode != MODE_LONG && cfg->set[KEY_ENTRY] && cfg->entry >> 32) {
 		config_error(cfg, KEY_ENTRY, "%#llx is beyond 4G: %s mode cannot reach it",
 			     (unsigned long long)cfg->entry, cpu_mode_name[cfg->mode]);
+		return -1;
+	}
+	if (cfg->format == FORMAT_BZIMAGE)
+		return 0;	/* linux_load() reads and checks it */
+	if (cfg->set[KEY_INITRD] || cfg->set[KEY_CMDLINE]) {
+		enum cfg_key key = cfg->set[KEY_INITRD] ? KEY_INITRD : KEY_CMDLINE;
+
+		config_error(cfg, key, "only for a Linux kernel (format = bzimage)");
 		return -1;
 	}
 	return boot_check_image(cfg);

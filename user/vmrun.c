@@ -268,6 +268,30 @@ static int open_device(struct vm *vm)
 	return -1;
 }
 
+/*
+ * A PC's interrupt controllers and timer in the kernel: LAPICs, IOAPIC,
+ * PICs (KVM_CREATE_IRQCHIP) and the PIT (KVM_CREATE_PIT2), for a guest
+ * that takes interrupts.  Then HLT sleeps in the kernel and no longer
+ * exits.
+ */
+static int create_irqchip(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	const char *what = "KVM_CREATE_IRQCHIP";
+
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		goto fail;
+	vm->irqchip = true;
+	what = "KVM_CREATE_PIT2";
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "vmrun: %s: %s: %s: %s\n", vm->cfg->name, vm->cfg->device,
+		what, strerror(errno));
+	return -1;
+}
+
 static int start_vm(struct vm *vm)
 {
 	struct vm_config *cfg = vm->cfg;
@@ -328,8 +352,15 @@ static int start_vm(struct vm *vm)
 	}
 	if (boot_load_image(vm, &entry))
 		return STATUS_CONFIG;
+	if (cfg->format == FORMAT_BZIMAGE && create_irqchip(vm))
+		return STATUS_ERROR;
 	if (!dev_create(vm, &dev_uart, "uart0", 0x3f8, 4) ||
 	    !dev_create(vm, &dev_exit, "exit", EXIT_PORT, -1))
+		return STATUS_ERROR;
+	/* A PC's power and reset, which Linux finds through ACPI. */
+	if (cfg->format == FORMAT_BZIMAGE &&
+	    (!dev_create(vm, &dev_pm, "acpi-pm", ACPI_PM1_EVT, ACPI_SCI_IRQ) ||
+	     !dev_create(vm, &dev_kbc, "i8042", 0x60, -1)))
 		return STATUS_ERROR;
 
 	if (cfg->console == CONSOLE_STDIO) {
@@ -480,7 +511,9 @@ static void usage(FILE *f)
 		"  --device PATH        (default /dev/minikvm; /dev/kvm runs it on KVM)\n"
 		"  --console stdio|file:PATH|none\n"
 		"  --on-poweroff exit|restart   --on-crash exit|restart\n"
-		"  --image FILE  --format raw|elf  --mode real|protected|long\n"
+		"  --on-reboot exit|restart\n"
+		"  --image FILE  --format raw|elf|bzimage  --mode real|protected|long\n"
+		"  --initrd FILE  --cmdline TEXT   (format bzimage)\n"
 		"  --load ADDRESS  --entry ADDRESS\n"
 		"  --stats              all of the VM's accounting at exit (minikvm)\n"
 		"  -h, --help\n");
@@ -564,6 +597,9 @@ int main(int argc, char **argv)
 		if ((why == STOP_POWEROFF || why == STOP_HALT) &&
 		    cfg.on_poweroff == ACTION_RESTART)
 			fprintf(stderr, "vmrun: %s: powered off: restarting (on_poweroff = restart)\n",
+				cfg.name);
+		else if (why == STOP_REBOOT && cfg.on_reboot == ACTION_RESTART)
+			fprintf(stderr, "vmrun: %s: rebooted: restarting (on_reboot = restart)\n",
 				cfg.name);
 		else if (why == STOP_CRASH && cfg.on_crash == ACTION_RESTART)
 			fprintf(stderr, "vmrun: %s: crashed: restarting (on_crash = restart)\n",

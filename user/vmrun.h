@@ -18,21 +18,48 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm.h>
+#include <asm/bootparam.h>
+#include <asm/e820.h>
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
 
+/* Linux's boot layout in guest memory (linux.c). */
+#define LINUX_GDT		0x500
+#define LINUX_BOOT_CS		0x10
+#define LINUX_BOOT_DS		0x18
+#define LINUX_ZERO_PAGE		0x7000
+#define LINUX_PML4		0x9000
+#define LINUX_CMDLINE		0x20000
+#define LINUX_CMDLINE_MAX	4096
+#define LINUX_EBDA		0x9fc00
+#define LINUX_KERNEL		0x100000
+/* The ACPI tables (acpi.c) in the BIOS area, and what they name. */
+#define ACPI_BASE		0xf0000
+#define ACPI_SIZE		0x10000
+#define ACPI_SCI_IRQ		9
+#define ACPI_PM1_EVT		0x600
+#define ACPI_PM1_CNT		0x604
+#define ACPI_SLP_TYP_S5		5
+#define ACPI_RESET_PORT		0x64
+#define ACPI_RESET_VALUE	0xfe
+#define LAPIC_BASE		0xfee00000
+#define IOAPIC_BASE		0xfec00000
+/* Below the 32-bit PCI hole, where the LAPIC and IOAPIC are. */
+#define LINUX_MEMORY_MAX	(3ULL << 30)
+
 enum cpu_mode { MODE_REAL, MODE_PROTECTED, MODE_LONG };
-enum image_format { FORMAT_RAW, FORMAT_ELF };
+enum image_format { FORMAT_RAW, FORMAT_ELF, FORMAT_BZIMAGE };
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 enum vm_action { ACTION_EXIT, ACTION_RESTART };
 
 /* The config keys; where[] remembers the line that set each one. */
 enum cfg_key {
 	KEY_NAME, KEY_MEMORY, KEY_VCPUS, KEY_DEVICE, KEY_CONSOLE,
-	KEY_ON_POWEROFF, KEY_ON_CRASH,
+	KEY_ON_POWEROFF, KEY_ON_CRASH, KEY_ON_REBOOT,
 	KEY_IMAGE, KEY_FORMAT, KEY_MODE, KEY_LOAD, KEY_ENTRY,
+	KEY_INITRD, KEY_CMDLINE,
 	NR_KEYS
 };
 
@@ -50,11 +77,13 @@ struct vm_config {
 	bool stats;				/* --stats: all the accounting at exit */
 	enum console_kind console;
 	char console_path[PATH_MAX];
-	enum vm_action on_poweroff, on_crash;
+	enum vm_action on_poweroff, on_crash, on_reboot;
 	char image[PATH_MAX];			/* resolved against file's dir */
 	enum image_format format;
 	enum cpu_mode mode;
 	uint64_t load, entry;
+	char initrd[PATH_MAX];			/* bzImage: "" for none */
+	char cmdline[LINUX_CMDLINE_MAX];	/* bzImage */
 	bool set[NR_KEYS];
 	struct cfg_where where[NR_KEYS];
 	char error[640];			/* the first error, one line */
@@ -112,6 +141,7 @@ struct vcpu {
 /* Why the VM stopped; the first reason wins. */
 enum vm_stop {
 	STOP_NONE, STOP_POWEROFF, STOP_HALT, STOP_CRASH, STOP_SIGNAL, STOP_ERROR,
+	STOP_REBOOT,
 };
 
 struct vm {
@@ -145,6 +175,32 @@ void vm_print_stats(struct vm *vm, bool detail);
 
 int boot_load_image(struct vm *vm, uint64_t *entry);
 int boot_setup_vcpu(struct vcpu *vcpu, uint64_t entry);
+
+/* linux.c: a bzImage's 64-bit boot. */
+struct linux_kernel {
+	struct setup_header hdr;
+	const uint8_t *kernel;			/* the protected-mode part */
+	size_t kernel_size;
+};
+
+/* 0, or -1 with the reason (no file name) in err. */
+int linux_parse(const uint8_t *img, size_t size, struct linux_kernel *k,
+		char *err, size_t n);
+/* The e820 map of memory bytes (at most LINUX_MEMORY_MAX); its length. */
+unsigned int linux_e820(uint64_t mem, struct boot_e820_entry *e);
+/* The first byte after what the kernel needs to decompress and start. */
+uint64_t linux_kernel_end(const struct linux_kernel *k);
+/* Where an initrd of size bytes goes; 0 when it does not fit. */
+uint64_t linux_initrd_addr(const struct linux_kernel *k, uint64_t mem,
+			   uint64_t size);
+int linux_load(struct vm *vm, uint64_t *entry);
+
+/*
+ * acpi.c: RSDP, XSDT, FADT, DSDT and MADT for vcpus vCPUs in buf (size
+ * bytes), which the guest sees at gpa; the RSDP first.  Returns the
+ * bytes used, or 0 if they do not fit.
+ */
+size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned int vcpus);
 
 /*
  * Devices.  A class is what a kind of device does; an instance is one
@@ -200,7 +256,7 @@ void dev_mmio(struct vcpu *vcpu, uint64_t gpa, bool write, uint8_t *data,
 /* Drives the device's interrupt line (no-op without one or an irqchip). */
 void dev_irq_set(struct device *dev, bool level);
 
-extern const struct device_class dev_uart, dev_exit;
+extern const struct device_class dev_uart, dev_exit, dev_pm, dev_kbc;
 
 /* dev_uart: bytes for the receive FIFO (dev->lock held). */
 void uart_input(struct device *dev, const uint8_t *buf, size_t n);

@@ -43,3 +43,11 @@ ${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare 
 	-Iuser -I"$ksft" \
 	-o "$out/bus_test" selftests/unit/bus_test.c user/bus.c
 "$out/bus_test"
+
+# vmrun's bzImage boot and ACPI tables (user/linux.c, user/acpi.c).
+${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Iuser -I"$ksft" \
+	-o "$out/linux_test" selftests/unit/linux_test.c user/linux.c user/acpi.c \
+	user/config.c -linih
+"$out/linux_test"

@@ -159,6 +159,26 @@ TEST_F(cfg, options_override_keys)
 	EXPECT_STREQ("command line: --colour: unknown option", self->cfg.error);
 }
 
+TEST_F(cfg, linux_keys)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "[vm]\nmemory = 256M\non_reboot = exit\n[boot]\n"
+		 "format = bzimage\nimage = %s\ninitrd = rd.img\n"
+		 "cmdline = console=ttyS0 x=a;b\n", self->image);
+	ASSERT_EQ(0, parse(&self->cfg, self->path, text));
+	ASSERT_EQ(0, config_finish(&self->cfg)) TH_LOG("%s", self->cfg.error);
+	EXPECT_EQ(FORMAT_BZIMAGE, self->cfg.format);
+	EXPECT_EQ(MODE_LONG, self->cfg.mode);
+	EXPECT_EQ(ACTION_EXIT, self->cfg.on_reboot);
+	EXPECT_STREQ("console=ttyS0 x=a;b", self->cfg.cmdline);
+	/* Relative to the config file's directory, as image is. */
+	EXPECT_STREQ("/tmp/rd.img", self->cfg.initrd);
+	/* A reboot restarts by default, as on a PC. */
+	config_init(&self->cfg);
+	EXPECT_EQ(ACTION_RESTART, self->cfg.on_reboot);
+}
+
 /* text must fail with exactly this message (file name replaced by "F"). */
 static void expect_error(struct __test_metadata *_metadata, struct vm_config *cfg,
 			 char *path, const char *text, const char *want)
@@ -196,10 +216,32 @@ TEST_F(cfg, errors_name_file_line_key)
 		     "F:2: console: bad console 'tty' (stdio, file:PATH or none)");
 	expect_error(_metadata, &self->cfg, self->path, "[vm]\non_crash = reboot\n",
 		     "F:2: on_crash: bad action 'reboot' (exit or restart)");
+	{
+		char line[600];
+
+		snprintf(line, sizeof(line), "[boot]\n\ncmdline = %0400d\n", 0);
+		expect_error(_metadata, &self->cfg, self->path, line,
+			     "F:3: line longer than 198 bytes (give a longer value as an option)");
+	}
+	expect_error(_metadata, &self->cfg, self->path, "[vm]\non_reboot = halt\n",
+		     "F:2: on_reboot: bad action 'halt' (exit or restart)");
+	snprintf(text, sizeof(text), "[boot]\nformat = bzimage\nmode = long\nimage = %s\n",
+		 self->image);
+	expect_error(_metadata, &self->cfg, self->path, text,
+		     "F:3: mode: not used with format = bzimage (the kernel starts in long mode at its 64-bit entry)");
+	snprintf(text, sizeof(text), "[vm]\nmemory = 4G\n[boot]\nformat = bzimage\nimage = %s\n",
+		 self->image);
+	expect_error(_metadata, &self->cfg, self->path, text,
+		     "F:2: memory: 4096M: a Linux guest has at most 3072M for now (below the 32-bit PCI hole)");
+	snprintf(text, sizeof(text), "[boot]\nimage = %s\ncmdline = quiet\n", self->image);
+	expect_error(_metadata, &self->cfg, self->path, text,
+		     "F:3: cmdline: only for a Linux kernel (format = bzimage)");
+	expect_error(_metadata, &self->cfg, self->path, "[boot]\ninitrd =\n",
+		     "F:2: initrd: bad value ''");
 	expect_error(_metadata, &self->cfg, self->path, "[boot]\nmode = unreal\n",
 		     "F:2: mode: bad CPU mode 'unreal' (real, protected or long)");
 	expect_error(_metadata, &self->cfg, self->path, "[boot]\nformat = coff\n",
-		     "F:2: format: bad format 'coff' (raw or elf)");
+		     "F:2: format: bad format 'coff' (raw, elf or bzimage)");
 	expect_error(_metadata, &self->cfg, self->path, "[boot]\nload = 64K\n",
 		     "F:2: load: bad address '64K'");
 	expect_error(_metadata, &self->cfg, self->path, "[vm]\nimage = x\n",

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmrun boots Linux: the example guest that `make` builds
+ * (/mkvm/examples/vmlinuz, Debian's 6.1 bzImage, and linux-initrd.gz,
+ * examples/linux/), whose init prints "vmrun-linux: up nproc=N ...",
+ * runs vmrun.cmd= from the command line, prints "vmrun-linux: done
+ * rc=N" and powers off through ACPI.  Checked: boots on 1, 2 and 4
+ * vCPUs, poweroff as exit status 0, the UART's and the timer's
+ * interrupts, console input, reboot, and a bad kernel, initrd, command
+ * line or memory size, each one line and status 2.  For CI time, Bochs
+ * boots one vCPU only and the debug kernel one and two.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "mkvm_util.h"
+#include "lib/run.h"
+
+#define STATUS_CONFIG	2
+
+#define VMRUN	mkvm_tool("VMRUN", "/mkvm/bin/vmrun")
+#define KERNEL	mkvm_example("vmlinuz")
+#define INITRD	mkvm_example("linux-initrd.gz")
+
+/*
+ * A boot takes 15-40 s in the SVM test VM (more vCPUs, longer; kvm_amd
+ * longer than minikvm), minutes under Bochs: the harness's limit for a
+ * test that boots is above both of vmrun's limits.
+ */
+#define BOOT_TIMEOUT	(mkvm_on_bochs() ? 1200 : 180)
+#define TEST_LIMIT	1300
+
+/* Tests that boot have a longer limit than the harness's 30 s. */
+FIXTURE(boot) {
+};
+
+FIXTURE_SETUP(boot)
+{
+}
+
+FIXTURE_TEARDOWN(boot)
+{
+}
+
+#define BOOT_TEST(name)	TEST_F_TIMEOUT(boot, name, TEST_LIMIT)
+
+/* A config in /tmp from the printf-style text; its path in path. */
+static void write_cfg(char *path, const char *fmt, ...)
+{
+	char text[8192];
+	va_list ap;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	strcpy(path, "/tmp/vmrun_linux.XXXXXX.cfg");
+	fd = mkstemps(path, 4);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+}
+
+static void start(struct mkvm_proc *r, const char *path, int *in)
+{
+	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), NULL };
+
+	mkvm_start_input(r, argv, in);
+}
+
+/*
+ * Boots the kernel with vcpus vCPUs and "vmrun.cmd=cmd" (commas for
+ * spaces); the guest powers off once the command is done, and vmrun
+ * must exit 0 by itself.
+ */
+static void boot(struct __test_metadata *_metadata, struct mkvm_proc *r,
+		 unsigned int vcpus, const char *cmd)
+{
+	const char *argv[] = { VMRUN, mkvm_example("linux.cfg"), "--device",
+			       mkvm_dev(), "--vcpus", NULL, "--cmdline", NULL,
+			       NULL };
+	char n[16], line[512];
+
+	snprintf(n, sizeof(n), "%u", vcpus);
+	snprintf(line, sizeof(line), "console=ttyS0 quiet panic=-1 vmrun.cmd=%s", cmd);
+	argv[5] = n;
+	argv[7] = line;
+	mkvm_run(r, 0, NULL, BOOT_TIMEOUT, argv);
+	ASSERT_FALSE(r->timed_out) TH_LOG("stdout: %s\nstderr: %s", r->out, r->err);
+	ASSERT_NE(NULL, strstr(r->out, "vmrun-linux: done rc=0"))
+		TH_LOG("stdout: %s\nstderr: %s", r->out, r->err);
+	EXPECT_EQ(0, r->status) TH_LOG("stderr: %s", r->err);
+	EXPECT_STREQ("", r->err);
+}
+
+/* The count of the /proc/interrupts line that names what, summed. */
+static long interrupts(const char *out, const char *what)
+{
+	const char *line = strstr(out, what), *p;
+	long sum = 0;
+
+	if (!line)
+		return -1;
+	while (line > out && line[-1] != '\n')
+		line--;
+	p = strchr(line, ':');
+	if (!p)
+		return -1;
+	for (p++; p < line + strlen(line) && *p != '\n';) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		sum += v;
+		p = end;
+	}
+	return sum;
+}
+
+BOOT_TEST(boots_one_vcpu_and_powers_off)
+{
+	struct mkvm_proc r;
+
+	boot(_metadata, &r, 1, "cat,/proc/interrupts");
+	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up nproc=1 "))
+		TH_LOG("stdout: %s", r.out);
+	/* The UART's interrupt on IRQ 4 and the LAPIC timer's. */
+	EXPECT_LT(0, interrupts(r.out, "ttyS0")) TH_LOG("stdout: %s", r.out);
+	EXPECT_LT(0, interrupts(r.out, "LOC:")) TH_LOG("stdout: %s", r.out);
+}
+
+BOOT_TEST(boots_two_vcpus)
+{
+	struct mkvm_proc r;
+
+	if (mkvm_on_bochs())
+		SKIP(return, "CI time: one boot under Bochs (minutes each)");
+	boot(_metadata, &r, 2, "grep,-c,^processor,/proc/cpuinfo");
+	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up nproc=2 "))
+		TH_LOG("stdout: %s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\n2\r\n")) TH_LOG("stdout: %s", r.out);
+}
+
+BOOT_TEST(boots_four_vcpus)
+{
+	struct mkvm_proc r;
+
+	if (mkvm_slow_host())
+		SKIP(return, "CI time: one or two boots on a slow test VM (Bochs, debug kernel)");
+	boot(_metadata, &r, 4, "true");
+	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up nproc=4 "))
+		TH_LOG("stdout: %s", r.out);
+}
+
+BOOT_TEST(reboot_ends_vmrun_with_on_reboot_exit)
+{
+	struct mkvm_proc r;
+	const char *argv[] = { VMRUN, mkvm_example("linux.cfg"), "--device",
+			       mkvm_dev(), "--vcpus", "1", "--cmdline",
+			       "console=ttyS0 quiet panic=-1 vmrun.cmd=reboot,-f",
+			       NULL };
+
+	if (mkvm_slow_host())
+		SKIP(return, "CI time: one or two boots on a slow test VM (Bochs, debug kernel)");
+	mkvm_run(&r, 0, NULL, BOOT_TIMEOUT, argv);
+	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up")) TH_LOG("stdout: %s", r.out);
+	EXPECT_EQ(NULL, strstr(r.out, "vmrun-linux: done")) TH_LOG("stdout: %s", r.out);
+}
+
+BOOT_TEST(console_input_reaches_the_guest)
+{
+	struct mkvm_proc r;
+	char path[64];
+	int in;
+
+	if (mkvm_slow_host())
+		SKIP(return, "CI time: one or two boots on a slow test VM (Bochs, debug kernel)");
+	write_cfg(path, "[vm]\nmemory = 256M\non_poweroff = exit\n[boot]\nformat = bzimage\n"
+		  "image = %s\ninitrd = %s\ncmdline = console=ttyS0 quiet panic=-1 vmrun.cmd=echo,READY;read,x;echo,GOT-$x\n",
+		  KERNEL, INITRD);
+	start(&r, path, &in);
+	ASSERT_TRUE(mkvm_wait_output(&r, "READY", BOOT_TIMEOUT))
+		TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	ASSERT_EQ(6, write(in, "typed\n", 6));
+	mkvm_finish(&r, 0, 60);
+	close(in);
+	unlink(path);
+	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	EXPECT_EQ(0, r.status);
+	EXPECT_NE(NULL, strstr(r.out, "GOT-typed")) TH_LOG("stdout: %s", r.out);
+}
+
+/* A bad config: one line on stderr with msg, nothing on stdout, status 2. */
+static void bad(struct __test_metadata *_metadata, const char *msg,
+		const char *fmt, ...)
+{
+	char path[64], text[8192];
+	struct mkvm_proc r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	write_cfg(path, "%s", text);
+	start(&r, path, NULL);
+	mkvm_finish(&r, 0, 30);
+	unlink(path);
+	ASSERT_FALSE(r.timed_out);
+	EXPECT_EQ(STATUS_CONFIG, r.status) TH_LOG("stderr: %s", r.err);
+	EXPECT_STREQ("", r.out);
+	EXPECT_EQ(strlen(r.err) - 1, strcspn(r.err, "\n")) TH_LOG("not one line: %s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, msg)) TH_LOG("expected '%s' in: %s", msg, r.err);
+}
+
+TEST(bad_not_a_bzimage)
+{
+	bad(_metadata, "not a Linux bzImage",
+	    "[boot]\nformat = bzimage\nimage = %s\n", mkvm_example("hello.bin"));
+}
+
+TEST(bad_truncated_kernel)
+{
+	char part[] = "/tmp/vmrun_linux_part.XXXXXX";
+	int fd = mkstemp(part), in = open(KERNEL, O_RDONLY);
+	char buf[8192];
+
+	ASSERT_LE(0, in) TH_LOG("%s: %s", KERNEL, strerror(errno));
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(buf), read(in, buf, sizeof(buf)));
+	ASSERT_EQ(sizeof(buf), write(fd, buf, sizeof(buf)));
+	close(fd);
+	close(in);
+	bad(_metadata, "truncated", "[boot]\nformat = bzimage\nimage = %s\n", part);
+	unlink(part);
+}
+
+TEST(bad_memory_too_small)
+{
+	bad(_metadata, "is too small for",
+	    "[vm]\nmemory = 8M\n[boot]\nformat = bzimage\nimage = %s\n", KERNEL);
+	bad(_metadata, "too small for a Linux kernel",
+	    "[vm]\nmemory = 1M\n[boot]\nformat = bzimage\nimage = %s\n", KERNEL);
+	bad(_metadata, "at most 3072M for now",
+	    "[vm]\nmemory = 4G\n[boot]\nformat = bzimage\nimage = %s\n", KERNEL);
+}
+
+TEST(bad_initrd)
+{
+	char big[] = "/tmp/vmrun_linux_big.XXXXXX";
+	int fd = mkstemp(big);
+
+	ASSERT_LE(0, fd);
+	/* 200M, sparse: more than 256M less the kernel has room for. */
+	ASSERT_EQ(0, ftruncate(fd, 200 << 20));
+	close(fd);
+	bad(_metadata, "do not fit",
+	    "[vm]\nmemory = 256M\n[boot]\nformat = bzimage\nimage = %s\ninitrd = %s\n",
+	    KERNEL, big);
+	unlink(big);
+	bad(_metadata, "/nonexistent.img: No such file",
+	    "[vm]\nmemory = 256M\n[boot]\nformat = bzimage\nimage = %s\ninitrd = /nonexistent.img\n",
+	    KERNEL);
+	bad(_metadata, "initrd: only for a Linux kernel",
+	    "[boot]\nimage = %s\ninitrd = /nonexistent.img\n", mkvm_example("hello.bin"));
+}
+
+TEST(bad_cmdline_too_long)
+{
+	const char *argv[] = { VMRUN, mkvm_example("linux.cfg"), "--device",
+			       mkvm_dev(), "--cmdline", NULL, NULL };
+	static char line[3000];
+	struct mkvm_proc r;
+
+	memset(line, 'x', sizeof(line) - 1);
+	argv[5] = line;
+	mkvm_run(&r, 0, NULL, 30, argv);
+	ASSERT_FALSE(r.timed_out);
+	EXPECT_EQ(STATUS_CONFIG, r.status);
+	EXPECT_STREQ("", r.out);
+	/* Debian's kernel takes 2047 bytes (COMMAND_LINE_SIZE, less 1). */
+	EXPECT_NE(NULL, strstr(r.err, "--cmdline: 2999 bytes: ")) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "takes at most 2047")) TH_LOG("%s", r.err);
+}
+
+TEST(bad_raw_image_keys)
+{
+	bad(_metadata, "mode: not used with format = bzimage",
+	    "[boot]\nformat = bzimage\nmode = real\nimage = %s\n", KERNEL);
+	bad(_metadata, "entry: not used with format = bzimage",
+	    "[boot]\nformat = bzimage\nentry = 0x1000\nimage = %s\n", KERNEL);
+}
+
+TEST_HARNESS_MAIN
