@@ -312,7 +312,7 @@ run_rig() { # suite vmm kver mode timeout [image kdir moddir]
 	fi
 	bash selftests/rig/boot.sh --vmm "$vmm" --kernel "$image" \
 		--initrd "$B/$suite.cpio.gz" --log "$log" --timeout "$tmo" \
-		${MKVM_SMP:+--smp "$MKVM_SMP"} ${mem:+--mem "$mem"} --append "mkvm.mode=$mode ${MKVM_APPEND:-}"
+		${MKVM_SMP:+--smp "$MKVM_SMP"} ${mem:+--mem "$mem"} --append "mkvm.mode=$mode mkvm.suite=$suite ${MKVM_APPEND:-}"
 	rc=$?
 	parse_log "$suite" "$log"
 	[ $rc = 0 ] && grep -q '^MKVM-DONE rc=' "$log" &&
