@@ -183,6 +183,7 @@ size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned int vcpus)
 	fadt->pm1_cnt_len = 2;
 	fadt->x_pm1a_evt_blk = (struct acpi_gas){ GAS_IO, 32, 0, 2, ACPI_PM1_EVT };
 	fadt->x_pm1a_cnt_blk = (struct acpi_gas){ GAS_IO, 16, 0, 2, ACPI_PM1_CNT };
+	fadt->century = RTC_CENTURY;
 	fadt->iapc_boot_arch = BOOT_ARCH_LEGACY;
 	fadt->flags = FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
 		      FADT_RESET_REG_SUP;

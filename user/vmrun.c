@@ -355,12 +355,14 @@ static int start_vm(struct vm *vm)
 	if (cfg->format == FORMAT_BZIMAGE && create_irqchip(vm))
 		return STATUS_ERROR;
 	if (!dev_create(vm, &dev_uart, "uart0", 0x3f8, 4) ||
-	    !dev_create(vm, &dev_exit, "exit", EXIT_PORT, -1))
+	    !dev_create(vm, &dev_exit, "exit", EXIT_PORT, -1) ||
+	    !dev_create(vm, &dev_boot_timer, "boot-timer", BOOT_TIMER_PORT, -1))
 		return STATUS_ERROR;
-	/* A PC's power and reset, which Linux finds through ACPI. */
+	/* A PC's power, reset and clock, which Linux finds through ACPI. */
 	if (cfg->format == FORMAT_BZIMAGE &&
 	    (!dev_create(vm, &dev_pm, "acpi-pm", ACPI_PM1_EVT, ACPI_SCI_IRQ) ||
-	     !dev_create(vm, &dev_kbc, "i8042", 0x60, -1)))
+	     !dev_create(vm, &dev_kbc, "i8042", 0x60, -1) ||
+	     !dev_create(vm, &dev_rtc, "rtc", 0x70, 8)))
 		return STATUS_ERROR;
 
 	if (cfg->console == CONSOLE_STDIO) {
@@ -452,6 +454,7 @@ static int run_vm(struct vm_config *cfg, enum vm_stop *why)
 	int r, sig;
 
 	*why = STOP_ERROR;
+	clock_gettime(CLOCK_MONOTONIC, &vm.start);
 	r = start_vm(&vm);
 	if (r) {
 		if (cfg->error[0])
@@ -494,6 +497,9 @@ static int run_vm(struct vm_config *cfg, enum vm_stop *why)
 		pthread_join(vm.vcpus[i].thread, NULL);
 	*why = vm.stop;
 	r = vm.status;
+	if (cfg->stats && vm.boot_ns)
+		fprintf(stderr, "vmrun: %s: boot: init started %.3f s after vmrun\n",
+			cfg->name, vm.boot_ns / 1e9);
 	if (cfg->stats)
 		vm_print_stats(&vm, true);
 out:

@@ -44,6 +44,7 @@
 #define ACPI_SLP_TYP_S5		5
 #define ACPI_RESET_PORT		0x64
 #define ACPI_RESET_VALUE	0xfe
+#define RTC_CENTURY		0x32	/* the CMOS byte, dev_rtc.c */
 #define LAPIC_BASE		0xfee00000
 #define IOAPIC_BASE		0xfec00000
 /* Below the 32-bit PCI hole, where the LAPIC and IOAPIC are. */
@@ -166,6 +167,8 @@ struct vm {
 	enum vm_stop stop;
 	int status;				/* vmrun's exit status */
 	unsigned int halted;
+	struct timespec start;			/* CLOCK_MONOTONIC at creation */
+	long long boot_ns;			/* boot timer: 0 until written */
 };
 
 void vm_stop(struct vm *vm, enum vm_stop why, int status);
@@ -256,7 +259,8 @@ void dev_mmio(struct vcpu *vcpu, uint64_t gpa, bool write, uint8_t *data,
 /* Drives the device's interrupt line (no-op without one or an irqchip). */
 void dev_irq_set(struct device *dev, bool level);
 
-extern const struct device_class dev_uart, dev_exit, dev_pm, dev_kbc;
+extern const struct device_class dev_uart, dev_exit, dev_boot_timer;
+extern const struct device_class dev_pm, dev_kbc, dev_rtc;
 
 /* dev_uart: bytes for the receive FIFO (dev->lock held). */
 void uart_input(struct device *dev, const uint8_t *buf, size_t n);
@@ -270,5 +274,6 @@ int io_add(struct vm *vm, int fd, void (*fn)(struct vm *, int, void *),
 /* dev_exit: a write of a value ends the VM with that status. */
 #define EXIT_PORT	0xf4
 #define EXIT_MMIO	0xd0000000ULL
+#define BOOT_TIMER_PORT	0xf5
 
 #endif /* VMRUN_H */

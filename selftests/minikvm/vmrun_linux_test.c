@@ -7,8 +7,10 @@
  * rc=N" and powers off through ACPI.  Checked: boots on 1, 2 and 4
  * vCPUs, poweroff as exit status 0, the UART's and the timer's
  * interrupts, console input, reboot, and a bad kernel, initrd, command
- * line or memory size, each one line and status 2.  For CI time, Bochs
- * boots one vCPU only and the debug kernel one and two.
+ * line or memory size, each one line and status 2.  For CI time, the
+ * boots run in full in svm-6.1 ($MKVM_RIG_SUITE, or outside the rig);
+ * elsewhere one boot of one vCPU, and on the slow test VMs (Bochs, the
+ * debug kernel) on minikvm only.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "kselftest_harness.h"
 #include "mkvm_util.h"
@@ -24,6 +27,7 @@
 #define STATUS_CONFIG	2
 
 #define VMRUN	mkvm_tool("VMRUN", "/mkvm/bin/vmrun")
+#define VMCTL	mkvm_tool("VMCTL", "/mkvm/bin/vmctl")
 #define KERNEL	mkvm_example("vmlinuz")
 #define INITRD	mkvm_example("linux-initrd.gz")
 
@@ -48,6 +52,20 @@ FIXTURE_TEARDOWN(boot)
 }
 
 #define BOOT_TEST(name)	TEST_F_TIMEOUT(boot, name, TEST_LIMIT)
+
+/* Every boot runs in svm-6.1, and outside the rig. */
+static bool full_set(void)
+{
+	const char *suite = getenv("MKVM_RIG_SUITE");
+
+	return !suite || !*suite || !strcmp(suite, "svm-6.1");
+}
+
+#define FULL_SET_ONLY() do {						\
+	if (!full_set())						\
+		SKIP(return, "CI time: in svm-6.1 only (this is %s)",	\
+		     getenv("MKVM_RIG_SUITE"));				\
+} while (0)
 
 /* A config in /tmp from the printf-style text; its path in path. */
 static void write_cfg(char *path, const char *fmt, ...)
@@ -74,23 +92,33 @@ static void start(struct mkvm_proc *r, const char *path, int *in)
 }
 
 /*
- * Boots the kernel with vcpus vCPUs and "vmrun.cmd=cmd" (commas for
- * spaces); the guest powers off once the command is done, and vmrun
- * must exit 0 by itself.
+ * Starts the example Linux guest with vcpus vCPUs and "vmrun.cmd=cmd"
+ * (commas for spaces), and --stats when stats.
  */
-static void boot(struct __test_metadata *_metadata, struct mkvm_proc *r,
-		 unsigned int vcpus, const char *cmd)
+static void start_linux(struct mkvm_proc *r, unsigned int vcpus,
+			const char *cmd, bool stats)
 {
 	const char *argv[] = { VMRUN, mkvm_example("linux.cfg"), "--device",
 			       mkvm_dev(), "--vcpus", NULL, "--cmdline", NULL,
-			       NULL };
-	char n[16], line[512];
+			       stats ? "--stats" : NULL, NULL };
+	static char n[16], line[512];
 
 	snprintf(n, sizeof(n), "%u", vcpus);
 	snprintf(line, sizeof(line), "console=ttyS0 quiet panic=-1 vmrun.cmd=%s", cmd);
 	argv[5] = n;
 	argv[7] = line;
-	mkvm_run(r, 0, NULL, BOOT_TIMEOUT, argv);
+	mkvm_start(r, argv);
+}
+
+/*
+ * Boots it and waits: the guest powers off once the command is done,
+ * and vmrun must exit 0 by itself.
+ */
+static void boot(struct __test_metadata *_metadata, struct mkvm_proc *r,
+		 unsigned int vcpus, const char *cmd)
+{
+	start_linux(r, vcpus, cmd, false);
+	mkvm_finish(r, 0, BOOT_TIMEOUT);
 	ASSERT_FALSE(r->timed_out) TH_LOG("stdout: %s\nstderr: %s", r->out, r->err);
 	ASSERT_NE(NULL, strstr(r->out, "vmrun-linux: done rc=0"))
 		TH_LOG("stdout: %s\nstderr: %s", r->out, r->err);
@@ -127,32 +155,88 @@ BOOT_TEST(boots_one_vcpu_and_powers_off)
 {
 	struct mkvm_proc r;
 
-	boot(_metadata, &r, 1, "cat,/proc/interrupts");
+	if (mkvm_slow_host() && mkvm_is_kvm())
+		SKIP(return, "CI time: the slow test VMs boot on minikvm only");
+	char before[32], after[32];
+	time_t t = time(NULL);
+
+	strftime(before, sizeof(before), "RTC-%Y-%m\r", gmtime(&t));
+	boot(_metadata, &r, 1, "cat,/proc/interrupts;date,-u,+RTC-%Y-%m");
+	t = time(NULL);
+	strftime(after, sizeof(after), "RTC-%Y-%m\r", gmtime(&t));
 	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up nproc=1 "))
 		TH_LOG("stdout: %s", r.out);
 	/* The UART's interrupt on IRQ 4 and the LAPIC timer's. */
 	EXPECT_LT(0, interrupts(r.out, "ttyS0")) TH_LOG("stdout: %s", r.out);
 	EXPECT_LT(0, interrupts(r.out, "LOC:")) TH_LOG("stdout: %s", r.out);
+	/* The wall clock the guest read from the CMOS RTC: the host's. */
+	EXPECT_TRUE(strstr(r.out, before) || strstr(r.out, after))
+		TH_LOG("no %s in: %s", before, r.out);
 }
 
-BOOT_TEST(boots_two_vcpus)
+/* The boot timer's line on stderr, then (minikvm) the accounting. */
+BOOT_TEST(stats_report_boot_time)
 {
 	struct mkvm_proc r;
+	double s = 0;
+	const char *l;
 
-	if (mkvm_on_bochs())
-		SKIP(return, "CI time: one boot under Bochs (minutes each)");
-	boot(_metadata, &r, 2, "grep,-c,^processor,/proc/cpuinfo");
+	FULL_SET_ONLY();
+	start_linux(&r, 1, "true", true);
+	mkvm_finish(&r, 0, BOOT_TIMEOUT);
+	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	l = strstr(r.err, "vmrun: linux: boot: init started ");
+	ASSERT_NE(NULL, l) TH_LOG("stderr: %s", r.err);
+	EXPECT_EQ(1, sscanf(l, "vmrun: linux: boot: init started %lf s", &s));
+	EXPECT_LT(0.1, s);
+	EXPECT_GT(BOOT_TIMEOUT, s);
+	if (!mkvm_is_kvm())
+		EXPECT_NE(NULL, strstr(r.err, "vmrun: linux: stats: guest time"))
+			TH_LOG("stderr: %s", r.err);
+}
+
+/* Two vCPUs, and vmctl list showing the guest while it runs. */
+BOOT_TEST(boots_two_vcpus)
+{
+	const char *ctl_argv[] = { VMCTL, "list", NULL };
+	char id[16], name[64], pid[16], vcpus[16], mem[16], res[16], state[16];
+	struct mkvm_proc r, ctl;
+	const char *l;
+
+	FULL_SET_ONLY();
+	start_linux(&r, 2, "grep,-c,^processor,/proc/cpuinfo;sleep,3", false);
+	ASSERT_TRUE(mkvm_wait_output(&r, "vmrun-linux: up", BOOT_TIMEOUT))
+		TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	if (!mkvm_is_kvm())
+		mkvm_run(&ctl, 0, NULL, 30, ctl_argv);
+	mkvm_finish(&r, 0, BOOT_TIMEOUT);
+	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up nproc=2 "))
 		TH_LOG("stdout: %s", r.out);
 	EXPECT_NE(NULL, strstr(r.out, "\n2\r\n")) TH_LOG("stdout: %s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: done rc=0")) TH_LOG("stdout: %s", r.out);
+	if (mkvm_is_kvm())
+		return;
+	EXPECT_EQ(0, ctl.status) TH_LOG("stderr: %s", ctl.err);
+	l = strstr(ctl.out, " linux ");
+	ASSERT_NE(NULL, l) TH_LOG("vmctl list: %s", ctl.out);
+	while (l > ctl.out && l[-1] != '\n')
+		l--;
+	ASSERT_EQ(7, sscanf(l, "%15s %63s %15s %15s %15s %15s %15s", id, name,
+			    pid, vcpus, mem, res, state)) TH_LOG("%s", l);
+	EXPECT_EQ(r.pid, atoi(pid));
+	EXPECT_STREQ("2", vcpus);
+	EXPECT_STREQ("256M", mem);
+	EXPECT_NE('0', res[0]) TH_LOG("resident %s", res);
 }
 
 BOOT_TEST(boots_four_vcpus)
 {
 	struct mkvm_proc r;
 
-	if (mkvm_slow_host())
-		SKIP(return, "CI time: one or two boots on a slow test VM (Bochs, debug kernel)");
+	FULL_SET_ONLY();
 	boot(_metadata, &r, 4, "true");
 	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up nproc=4 "))
 		TH_LOG("stdout: %s", r.out);
@@ -166,8 +250,7 @@ BOOT_TEST(reboot_ends_vmrun_with_on_reboot_exit)
 			       "console=ttyS0 quiet panic=-1 vmrun.cmd=reboot,-f",
 			       NULL };
 
-	if (mkvm_slow_host())
-		SKIP(return, "CI time: one or two boots on a slow test VM (Bochs, debug kernel)");
+	FULL_SET_ONLY();
 	mkvm_run(&r, 0, NULL, BOOT_TIMEOUT, argv);
 	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
 	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
@@ -181,8 +264,7 @@ BOOT_TEST(console_input_reaches_the_guest)
 	char path[64];
 	int in;
 
-	if (mkvm_slow_host())
-		SKIP(return, "CI time: one or two boots on a slow test VM (Bochs, debug kernel)");
+	FULL_SET_ONLY();
 	write_cfg(path, "[vm]\nmemory = 256M\non_poweroff = exit\n[boot]\nformat = bzimage\n"
 		  "image = %s\ninitrd = %s\ncmdline = console=ttyS0 quiet panic=-1 vmrun.cmd=echo,READY;read,x;echo,GOT-$x\n",
 		  KERNEL, INITRD);

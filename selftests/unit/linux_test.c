@@ -179,6 +179,7 @@ TEST(acpi_tables)
 	EXPECT_EQ(ACPI_SCI_IRQ, fadt[46]);
 	EXPECT_EQ(ACPI_PM1_CNT, fadt[64] | fadt[65] << 8);
 	EXPECT_EQ(2, fadt[89]);				/* PM1_CNT_LEN */
+	EXPECT_EQ(RTC_CENTURY, fadt[108]);		/* CENTURY */
 	memcpy(&gpa, fadt + 140, 8);			/* X_DSDT */
 	dsdt = table(buf, base, gpa);
 	ASSERT_EQ(0, memcmp(dsdt, "DSDT", 4));

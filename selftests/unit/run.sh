@@ -51,3 +51,11 @@ ${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare 
 	-o "$out/linux_test" selftests/unit/linux_test.c user/linux.c user/acpi.c \
 	user/config.c -linih
 "$out/linux_test"
+
+# vmrun's CMOS clock (user/dev_rtc.c) through its bus (device.c, bus.c).
+${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Iuser -I"$ksft" \
+	-o "$out/rtc_test" selftests/unit/rtc_test.c user/dev_rtc.c user/device.c \
+	user/bus.c -lpthread
+"$out/rtc_test"
