@@ -33,9 +33,11 @@ esac
 metrics=${BENCH_METRICS:-}
 
 mkvm_install_deps || exit 1
-make -s tools selftests "$B/bench/bench" || { echo "bench: build failed" >&2; exit 1; }
 kver=$(mkvm_kernel 6.1)
 [ -n "$kver" ] || { echo "bench: the Debian 6.1 kernel is not installed" >&2; exit 1; }
+# The examples: linux_boot boots examples/linux.cfg with the 6.1 kernel.
+make -s tools examples selftests "$B/bench/bench" GUEST_KERNEL=/boot/vmlinuz-$kver ||
+	{ echo "bench: build failed" >&2; exit 1; }
 # With the cost counters (kmod/cost.h): a few per-CPU additions per exit.
 MKVM_COSTS=1 mkvm_build_module "$kver" || { echo "bench: building minikvm.ko for $kver failed" >&2; exit 1; }
 MKVM_BENCH=$B/bench/bench mkvm_make_initramfs bench "$kver" ||

@@ -33,6 +33,7 @@
 
 #include "lib/apic.h"
 #include "lib/irqtest.h"
+#include "lib/run.h"
 #include "lib/ucall.h"
 #include "lib/x86.h"
 #include "mkvm_util.h"
@@ -614,6 +615,41 @@ static void bench_memslot(void)
 		bench_memslot_size(mib[i]);
 }
 
+/*
+ * Linux boot to init: vmrun boots the example guest (examples/linux.cfg,
+ * make's bzImage and busybox initramfs) with vcpus vCPUs; its init
+ * writes vmrun's boot timer first thing, and vmrun --stats says when.
+ */
+static void bench_linux_boot_n(unsigned int vcpus)
+{
+	char n[16], metric[32];
+	const char *argv[] = { mkvm_tool("VMRUN", "/mkvm/bin/vmrun"),
+			       mkvm_example("linux.cfg"), "--device", mkvm_dev(),
+			       "--vcpus", n, "--stats", "--cmdline",
+			       "console=ttyS0 quiet panic=-1 vmrun.cmd=true", NULL };
+	struct mkvm_proc r;
+	const char *l;
+	double s;
+
+	snprintf(n, sizeof(n), "%u", vcpus);
+	snprintf(metric, sizeof(metric), "linux_boot_%u", vcpus);
+	mkvm_run(&r, 0, NULL, 300, argv);
+	l = strstr(r.err, "boot: init started ");
+	if (r.timed_out || r.status || !l ||
+	    sscanf(l, "boot: init started %lf", &s) != 1) {
+		fprintf(stderr, "bench: %s: vmrun failed (status %d): %s\n",
+			metric, r.status, r.err);
+		return;
+	}
+	report(metric, s * 1000, "ms");
+}
+
+static void bench_linux_boot(void)
+{
+	bench_linux_boot_n(1);
+	bench_linux_boot_n(4);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -628,6 +664,7 @@ static const struct {
 	{ "ioeventfd", bench_ioeventfd },
 	{ "memslot", bench_memslot },
 	{ "kmem", bench_kmem },
+	{ "linux_boot", bench_linux_boot },
 };
 
 int main(int argc, char **argv)
