@@ -81,9 +81,9 @@ $(EX_DIR)/vmlinuz: $(GUEST_KERNEL)
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(EX_DIR)/linux-initrd.gz: examples/linux/init examples/linux/mkinitrd.sh
+$(EX_DIR)/linux-initrd.gz: examples/linux/init examples/linux/mkinitrd.sh $(GUEST_KERNEL)
 	@mkdir -p $(@D)
-	bash examples/linux/mkinitrd.sh $@
+	bash examples/linux/mkinitrd.sh $@ $(patsubst vmlinuz-%,%,$(notdir $(GUEST_KERNEL)))
 
 $(EX_DIR)/%.cfg: examples/%.cfg
 	@mkdir -p $(@D)

@@ -15,6 +15,7 @@
  * (selftests/unit/linux_test.c checks the checksums and the layout).
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmrun.h"
@@ -116,6 +117,112 @@ static const uint8_t dsdt_aml[] = {
 	0x0a, ACPI_SLP_TYP_S5, 0x0a, ACPI_SLP_TYP_S5, 0x00, 0x00,
 };
 
+/*
+ * AML a device on the MMIO bus needs in \_SB: Device (VRnn) with _HID
+ * (virtio-mmio's ACPI ID, LNRO0005), _UID and a _CRS of its registers
+ * (Memory32Fixed) and its level-triggered, active-high interrupt
+ * (Extended Interrupt).
+ */
+#define AML_NAME	0x08
+#define AML_SCOPE	0x10
+#define AML_BUFFER	0x11
+#define AML_BYTE	0x0a
+#define AML_DWORD	0x0c
+#define AML_STRING	0x0d
+#define AML_EXT		0x5b
+#define AML_DEVICE	0x82
+
+/* A PkgLength of len bytes of content: 1 or 2 bytes of encoding. */
+static size_t aml_pkglen(uint8_t *p, size_t len)
+{
+	if (len + 1 < 64) {
+		p[0] = len + 1;
+		return 1;
+	}
+	len += 2;
+	p[0] = 1 << 6 | (len & 0xf);
+	p[1] = len >> 4;
+	return 2;
+}
+
+static size_t aml_name(uint8_t *p, const char *name)
+{
+	p[0] = AML_NAME;
+	memcpy(p + 1, name, 4);
+	return 5;
+}
+
+/* One device's AML at p; its length. */
+static size_t aml_mmio_device(uint8_t *p, unsigned int i,
+			      const struct acpi_mmio_dev *d)
+{
+	uint8_t body[128], crs[32];
+	size_t n = 0, c = 0, k;
+	char name[5];
+
+	/* Memory32Fixed, read-write. */
+	crs[c++] = 0x86;
+	crs[c++] = 9;
+	crs[c++] = 0;
+	crs[c++] = 1;
+	memcpy(crs + c, &(uint32_t){ d->base }, 4);
+	memcpy(crs + c + 4, &(uint32_t){ d->size }, 4);
+	c += 8;
+	/* Extended Interrupt: consumer, level, active high, one GSI. */
+	crs[c++] = 0x89;
+	crs[c++] = 6;
+	crs[c++] = 0;
+	crs[c++] = 0x01;
+	crs[c++] = 1;
+	memcpy(crs + c, &(uint32_t){ d->gsi }, 4);
+	c += 4;
+	crs[c++] = 0x79;		/* End Tag, no checksum */
+	crs[c++] = 0;
+
+	n += aml_name(body + n, "_HID");
+	body[n++] = AML_STRING;
+	memcpy(body + n, d->hid, 9);	/* "LNRO0005" and its NUL */
+	n += 9;
+	n += aml_name(body + n, "_UID");
+	body[n++] = AML_BYTE;
+	body[n++] = i;
+	n += aml_name(body + n, "_CRS");
+	body[n++] = AML_BUFFER;
+	n += aml_pkglen(body + n, 2 + c);
+	body[n++] = AML_BYTE;
+	body[n++] = c;
+	memcpy(body + n, crs, c);
+	n += c;
+
+	snprintf(name, sizeof(name), "VR%02u", i % 100);
+	p[0] = AML_EXT;
+	p[1] = AML_DEVICE;
+	k = 2 + aml_pkglen(p + 2, 4 + n);
+	memcpy(p + k, name, 4);
+	memcpy(p + k + 4, body, n);
+	return k + 4 + n;
+}
+
+/* The DSDT's AML: \_S5, then \_SB with the MMIO devices; its length. */
+static size_t dsdt_build(uint8_t *p, const struct acpi_mmio_dev *devs,
+			 unsigned int ndevs)
+{
+	uint8_t sb[1024];
+	size_t n = sizeof(dsdt_aml), m = 0, k;
+	unsigned int i;
+
+	memcpy(p, dsdt_aml, n);
+	if (!ndevs)
+		return n;
+	for (i = 0; i < ndevs; i++)
+		m += aml_mmio_device(sb + m, i, &devs[i]);
+	p[n] = AML_SCOPE;
+	k = 1 + aml_pkglen(p + n + 1, 4 + m);
+	memcpy(p + n + k, "_SB_", 4);
+	memcpy(p + n + k + 4, sb, m);
+	return n + k + 4 + m;
+}
+
 static uint8_t checksum(const void *p, size_t n)
 {
 	const uint8_t *b = p;
@@ -145,34 +252,42 @@ static uint64_t align16(uint64_t x)
 	return (x + 15) & ~15ULL;
 }
 
-size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned int vcpus)
+size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned int vcpus,
+		  const struct acpi_mmio_dev *devs, unsigned int ndevs)
 {
+	uint8_t aml[2048];
+	size_t aml_len;
 	size_t off_xsdt = align16(sizeof(struct acpi_rsdp));
 	size_t off_fadt = align16(off_xsdt + sizeof(struct acpi_header) + 2 * 8);
 	size_t off_dsdt = align16(off_fadt + sizeof(struct acpi_fadt));
-	size_t off_madt = align16(off_dsdt + sizeof(struct acpi_header) +
-				  sizeof(dsdt_aml));
-	size_t madt_len = sizeof(struct acpi_header) + 8 +
-			  vcpus * sizeof(struct madt_lapic) +
-			  sizeof(struct madt_ioapic) +
-			  sizeof(struct madt_override);
-	size_t end = off_madt + madt_len;
+	size_t off_madt;
 	struct acpi_rsdp *rsdp = (void *)buf;
 	struct acpi_header *xsdt = (void *)(buf + off_xsdt);
 	struct acpi_fadt *fadt = (void *)(buf + off_fadt);
 	struct acpi_header *dsdt = (void *)(buf + off_dsdt);
-	struct acpi_header *madt = (void *)(buf + off_madt);
+	struct acpi_header *madt;
 	uint64_t entries[2];
 	uint8_t *p;
 	unsigned int i;
+	size_t madt_len, end;
 
 	/* A local APIC entry has an 8-bit APIC ID. */
-	if (end > size || vcpus > 255)
+	if (vcpus > 255 || ndevs > ACPI_MAX_MMIO_DEVS)
 		return 0;
+	aml_len = dsdt_build(aml, devs, ndevs);
+	off_madt = align16(off_dsdt + sizeof(struct acpi_header) + aml_len);
+	madt_len = sizeof(struct acpi_header) + 8 +
+		   vcpus * sizeof(struct madt_lapic) +
+		   sizeof(struct madt_ioapic) + sizeof(struct madt_override);
+	end = off_madt + madt_len;
+
+	if (end > size)
+		return 0;
+	madt = (void *)(buf + off_madt);
 	memset(buf, 0, end);
 
-	memcpy(dsdt + 1, dsdt_aml, sizeof(dsdt_aml));
-	header(dsdt, "DSDT", sizeof(*dsdt) + sizeof(dsdt_aml), 2);
+	memcpy(dsdt + 1, aml, aml_len);
+	header(dsdt, "DSDT", sizeof(*dsdt) + aml_len, 2);
 
 	fadt->dsdt = gpa + off_dsdt;
 	fadt->x_dsdt = gpa + off_dsdt;

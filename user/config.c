@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sys/sysinfo.h>
 #include <ini.h>
 
@@ -26,6 +27,7 @@ const char *const cfg_key_name[NR_KEYS] = {
 	[KEY_IMAGE] = "image", [KEY_FORMAT] = "format", [KEY_MODE] = "mode",
 	[KEY_LOAD] = "load", [KEY_ENTRY] = "entry",
 	[KEY_INITRD] = "initrd", [KEY_CMDLINE] = "cmdline",
+	[KEY_DISK] = "path", [KEY_DISK_READONLY] = "readonly",
 };
 
 /* The section each key belongs to. */
@@ -36,6 +38,7 @@ static const char *const key_section[NR_KEYS] = {
 	[KEY_IMAGE] = "boot", [KEY_FORMAT] = "boot", [KEY_MODE] = "boot",
 	[KEY_LOAD] = "boot", [KEY_ENTRY] = "boot",
 	[KEY_INITRD] = "boot", [KEY_CMDLINE] = "boot",
+	[KEY_DISK] = "disk", [KEY_DISK_READONLY] = "disk",
 };
 
 const char *const cpu_mode_name[] = {
@@ -287,6 +290,22 @@ int config_set(struct vm_config *cfg, enum cfg_key key, const char *value,
 		}
 		strcpy(cfg->cmdline, value);
 		break;
+	case KEY_DISK:
+		if (!*value || resolve(cfg->disk, sizeof(cfg->disk), value, where))
+			goto bad;
+		break;
+	case KEY_DISK_READONLY:
+		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
+		    !strcmp(value, "1"))
+			cfg->disk_readonly = true;
+		else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+			 !strcmp(value, "0"))
+			cfg->disk_readonly = false;
+		else {
+			error_at(cfg, where, k, "bad value '%s' (yes or no)", value);
+			return -1;
+		}
+		break;
 	case KEY_LOAD:
 	case KEY_ENTRY:
 		if (parse_u64(value, &v)) {
@@ -357,8 +376,9 @@ static int on_key(void *user, const char *section, const char *name,
 	for (k = 0; k < NR_KEYS; k++)
 		if (!strcmp(name, cfg_key_name[k]))
 			break;
-	if (strcmp(section, "vm") && strcmp(section, "boot")) {
-		error_at(ctx->cfg, &w, name, "unknown section [%s] (vm or boot)",
+	if (strcmp(section, "vm") && strcmp(section, "boot") &&
+	    strcmp(section, "disk")) {
+		error_at(ctx->cfg, &w, name, "unknown section [%s] (vm, boot or disk)",
 			 section);
 		return 0;
 	}
@@ -491,6 +511,34 @@ int boot_check_image(struct vm_config *cfg)
 	return 0;
 }
 
+/* [disk] path: a regular file of whole sectors, open for what it needs. */
+static int check_disk(struct vm_config *cfg)
+{
+	struct stat st;
+
+	if (!cfg->disk[0])
+		return 0;
+	if (stat(cfg->disk, &st)) {
+		config_error(cfg, KEY_DISK, "%s: %s", cfg->disk, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		config_error(cfg, KEY_DISK, "%s: not a regular file", cfg->disk);
+		return -1;
+	}
+	if (access(cfg->disk, cfg->disk_readonly ? R_OK : R_OK | W_OK)) {
+		config_error(cfg, KEY_DISK, "%s: %s%s", cfg->disk, strerror(errno),
+			     cfg->disk_readonly ? "" : " (readonly = yes to use it read-only)");
+		return -1;
+	}
+	if (!st.st_size || st.st_size % 512) {
+		config_error(cfg, KEY_DISK, "%s: %lld bytes, not a whole number of 512-byte sectors",
+			     cfg->disk, (long long)st.st_size);
+		return -1;
+	}
+	return 0;
+}
+
 /* format = bzimage: what can be checked before the image is read. */
 static int linux_check_config(struct vm_config *cfg)
 {
@@ -553,7 +601,11 @@ int config_finish(struct vm_config *cfg)
 		return -1;
 	}
 	if (cfg->format == FORMAT_BZIMAGE)
-		return 0;	/* linux_load() reads and checks it */
+		return check_disk(cfg);	/* linux_load() checks the kernel */
+	if (cfg->set[KEY_DISK]) {
+		config_error(cfg, KEY_DISK, "a disk only for a Linux kernel (format = bzimage)");
+		return -1;
+	}
 	if (cfg->set[KEY_INITRD] || cfg->set[KEY_CMDLINE]) {
 		enum cfg_key key = cfg->set[KEY_INITRD] ? KEY_INITRD : KEY_CMDLINE;
 

@@ -16,6 +16,13 @@
 struct device *dev_create(struct vm *vm, const struct device_class *cls,
 			  const char *name, uint64_t base, int irq)
 {
+	return dev_create_arg(vm, cls, name, base, irq, NULL);
+}
+
+struct device *dev_create_arg(struct vm *vm, const struct device_class *cls,
+			      const char *name, uint64_t base, int irq,
+			      const void *arg)
+{
 	struct device *dev = calloc(1, sizeof(*dev)), **tail;
 
 	if (!dev)
@@ -24,6 +31,7 @@ struct device *dev_create(struct vm *vm, const struct device_class *cls,
 	dev->vm = vm;
 	dev->base = base;
 	dev->irq = irq;
+	dev->arg = arg;
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
 	pthread_mutex_init(&dev->lock, NULL);
 	if (cls->priv_size) {

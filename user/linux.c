@@ -181,6 +181,11 @@ int linux_load(struct vm *vm, uint64_t *entry)
 	uint8_t *img, *initrd = NULL;
 	size_t size, initrd_size = 0, cmdline_len = strlen(cfg->cmdline);
 	uint64_t initrd_addr = 0;
+	/* The disk's virtio-mmio device, which vmrun.c creates. */
+	const struct acpi_mmio_dev disk = {
+		.base = VIRTIO_BASE, .size = VIRTIO_MMIO_SIZE, .gsi = VIRTIO_GSI,
+		.hid = "LNRO0005",
+	};
 	char err[256];
 	int r = -1;
 
@@ -234,7 +239,8 @@ int linux_load(struct vm *vm, uint64_t *entry)
 	zp->hdr.ramdisk_image = initrd_addr;
 	zp->hdr.ramdisk_size = initrd_size;
 	zp->e820_entries = linux_e820(cfg->memory, zp->e820_table);
-	if (!acpi_build(vm->mem + ACPI_BASE, ACPI_SIZE, ACPI_BASE, cfg->vcpus)) {
+	if (!acpi_build(vm->mem + ACPI_BASE, ACPI_SIZE, ACPI_BASE, cfg->vcpus,
+			&disk, cfg->disk[0] ? 1 : 0)) {
 		config_error(cfg, KEY_VCPUS, "%u vCPUs: at most 255 in the ACPI tables",
 			     cfg->vcpus);
 		goto out;

@@ -364,6 +364,11 @@ static int start_vm(struct vm *vm)
 	     !dev_create(vm, &dev_kbc, "i8042", 0x60, -1) ||
 	     !dev_create(vm, &dev_rtc, "rtc", 0x70, 8)))
 		return STATUS_ERROR;
+	/* The disk, which the DSDT describes (linux.c). */
+	if (cfg->disk[0] &&
+	    !dev_create_arg(vm, &dev_virtio_mmio, "virtio-blk0", VIRTIO_BASE,
+			    VIRTIO_GSI, &virtio_blk))
+		return cfg->error[0] ? STATUS_CONFIG : STATUS_ERROR;
 
 	if (cfg->console == CONSOLE_STDIO) {
 		vm->console_fd = dup(STDOUT_FILENO);

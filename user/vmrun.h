@@ -61,6 +61,7 @@ enum cfg_key {
 	KEY_ON_POWEROFF, KEY_ON_CRASH, KEY_ON_REBOOT,
 	KEY_IMAGE, KEY_FORMAT, KEY_MODE, KEY_LOAD, KEY_ENTRY,
 	KEY_INITRD, KEY_CMDLINE,
+	KEY_DISK, KEY_DISK_READONLY,
 	NR_KEYS
 };
 
@@ -85,6 +86,8 @@ struct vm_config {
 	uint64_t load, entry;
 	char initrd[PATH_MAX];			/* bzImage: "" for none */
 	char cmdline[LINUX_CMDLINE_MAX];	/* bzImage */
+	char disk[PATH_MAX];			/* [disk] path: "" for none */
+	bool disk_readonly;
 	bool set[NR_KEYS];
 	struct cfg_where where[NR_KEYS];
 	char error[640];			/* the first error, one line */
@@ -198,12 +201,21 @@ uint64_t linux_initrd_addr(const struct linux_kernel *k, uint64_t mem,
 			   uint64_t size);
 int linux_load(struct vm *vm, uint64_t *entry);
 
+/* A device the DSDT describes: registers, GSI (level, high), _HID. */
+struct acpi_mmio_dev {
+	uint32_t base, size, gsi;
+	const char *hid;		/* 8 characters */
+};
+
+#define ACPI_MAX_MMIO_DEVS	8
+
 /*
- * acpi.c: RSDP, XSDT, FADT, DSDT and MADT for vcpus vCPUs in buf (size
- * bytes), which the guest sees at gpa; the RSDP first.  Returns the
- * bytes used, or 0 if they do not fit.
+ * acpi.c: RSDP, XSDT, FADT, DSDT (with the ndevs MMIO devices) and MADT
+ * for vcpus vCPUs in buf (size bytes), which the guest sees at gpa; the
+ * RSDP first.  Returns the bytes used, or 0 if they do not fit.
  */
-size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned int vcpus);
+size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned int vcpus,
+		  const struct acpi_mmio_dev *devs, unsigned int ndevs);
 
 /*
  * Devices.  A class is what a kind of device does; an instance is one
@@ -239,6 +251,7 @@ struct device {
 	char name[16];			/* "uart0" */
 	uint64_t base;			/* the port or address init adds */
 	int irq;			/* the GSI it raises; -1: none */
+	const void *arg;		/* the class's, from dev_create_arg() */
 	pthread_mutex_t lock;
 	void *priv;
 	struct device *next;
@@ -247,6 +260,9 @@ struct device {
 /* device.c: instances, dispatch and interrupt lines. */
 struct device *dev_create(struct vm *vm, const struct device_class *cls,
 			  const char *name, uint64_t base, int irq);
+struct device *dev_create_arg(struct vm *vm, const struct device_class *cls,
+			      const char *name, uint64_t base, int irq,
+			      const void *arg);
 int dev_add_pio(struct device *dev, uint16_t port, uint16_t nr);
 int dev_add_mmio(struct device *dev, uint64_t gpa, uint64_t len);
 void dev_free_all(struct vm *vm);
@@ -261,6 +277,68 @@ void dev_irq_set(struct device *dev, bool level);
 
 extern const struct device_class dev_uart, dev_exit, dev_boot_timer;
 extern const struct device_class dev_pm, dev_kbc, dev_rtc;
+
+/*
+ * virtio.c: the virtio-mmio transport.  An instance of dev_virtio_mmio
+ * is created with dev_create_arg() and its struct virtio_type.
+ */
+#define VIRTIO_MMIO_SIZE	0x200
+#define VIRTIO_QUEUE_MAX	256
+#define VIRTIO_MAX_QUEUES	2
+#define VIRTIO_MAX_CHAIN	64
+/* Where vmrun puts them, and their GSIs (level-triggered, above ISA's). */
+#define VIRTIO_BASE		0xd0001000
+#define VIRTIO_GSI		16
+
+struct virtq {
+	uint16_t num;
+	bool ready;
+	uint64_t desc, avail, used;
+	uint16_t last_avail, used_idx;
+};
+
+struct virtio_buf {
+	void *p;			/* in guest memory */
+	uint32_t len;
+	bool write;			/* the device writes it */
+};
+
+struct virtio_chain {
+	unsigned int nr;
+	struct virtio_buf buf[VIRTIO_MAX_CHAIN];
+};
+
+struct virtio_type {
+	uint32_t device_id;
+	unsigned int nr_queues;
+	int (*init)(struct device *dev);
+	void (*free)(struct device *dev);
+	void (*reset)(struct device *dev);
+	uint64_t (*features)(struct device *dev);
+	/* The config space into buf; its size. */
+	size_t (*config)(struct device *dev, uint8_t *buf, size_t n);
+	/* The driver made buffers available in q. */
+	void (*notify)(struct device *dev, struct virtq *q);
+};
+
+struct virtio_dev {
+	const struct virtio_type *type;
+	void *type_priv;
+	uint32_t status, isr, config_gen;
+	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
+	uint64_t drv_features;
+	bool irq;
+	struct virtq q[VIRTIO_MAX_QUEUES];
+};
+
+extern const struct device_class dev_virtio_mmio;
+extern const struct virtio_type virtio_blk;
+
+void *virtio_gpa(struct device *dev, uint64_t gpa, uint64_t len);
+void virtio_fail(struct device *dev);
+int virtio_pop(struct device *dev, struct virtq *q, struct virtio_chain *c);
+int virtio_push(struct device *dev, struct virtq *q, uint16_t head,
+		uint32_t written);
 
 /* dev_uart: bytes for the receive FIFO (dev->lock held). */
 void uart_input(struct device *dev, const uint8_t *buf, size_t n);

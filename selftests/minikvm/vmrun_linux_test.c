@@ -280,6 +280,90 @@ BOOT_TEST(console_input_reaches_the_guest)
 	EXPECT_NE(NULL, strstr(r.out, "GOT-typed")) TH_LOG("stdout: %s", r.out);
 }
 
+/* A 1 MiB disk image in /tmp with sig in sector 0; its path in path. */
+static void make_disk(char *path, const char *sig)
+{
+	char buf[512] = { 0 };
+	int fd, i;
+
+	strcpy(path, "/tmp/vmrun_disk.XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		abort();
+	for (i = 0; i < 2048; i++)
+		if (write(fd, buf, sizeof(buf)) != sizeof(buf))
+			abort();
+	if (pwrite(fd, sig, strlen(sig), 0) != (ssize_t)strlen(sig))
+		abort();
+	close(fd);
+}
+
+/* Sector n of the image, as a string. */
+static void read_sector(const char *path, int n, char *buf)
+{
+	int fd = open(path, O_RDONLY);
+
+	memset(buf, 0, 513);
+	if (fd >= 0) {
+		if (pread(fd, buf, 512, n * 512) < 0)
+			buf[0] = '\0';
+		close(fd);
+	}
+}
+
+/*
+ * The virtio disk: the guest reads sector 0 of the image, writes sector
+ * 1 with conv=fsync and powers off; the write is in the file after
+ * vmrun exits, and the disk's completions came as interrupts.  With
+ * readonly = yes the write fails in the guest and the file keeps its
+ * bytes.
+ */
+static void disk_boot(struct __test_metadata *_metadata, bool readonly)
+{
+	char path[64], disk[64], sector[513];
+	struct mkvm_proc r;
+
+	/* The command line is longer than a config line may be (libinih). */
+	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), "--cmdline",
+			       "console=ttyS0 quiet panic=-1 vmrun.cmd="
+			       "dd,if=/dev/vda,bs=12,count=1,2>/dev/null;echo;"
+			       "printf,MKVM-DISK-OUT|dd,of=/dev/vda,bs=512,seek=1,conv=fsync,2>/dev/null;"
+			       "echo,WRITE-RC-$?;grep,virtio,/proc/interrupts", NULL };
+
+	make_disk(disk, "MKVM-DISK-IN");
+	write_cfg(path, "[vm]\nmemory = 256M\n[boot]\nformat = bzimage\nimage = %s\n"
+		  "initrd = %s\n[disk]\npath = %s\nreadonly = %s\n",
+		  KERNEL, INITRD, disk, readonly ? "yes" : "no");
+	mkvm_start(&r, argv);
+	mkvm_finish(&r, 0, BOOT_TIMEOUT);
+	unlink(path);
+	read_sector(disk, 1, sector);
+	unlink(disk);
+	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	EXPECT_NE(NULL, strstr(r.out, "MKVM-DISK-IN")) TH_LOG("stdout: %s", r.out);
+	EXPECT_LT(0, interrupts(r.out, "virtio")) TH_LOG("stdout: %s", r.out);
+	if (readonly) {
+		EXPECT_EQ(NULL, strstr(r.out, "WRITE-RC-0")) TH_LOG("stdout: %s", r.out);
+		EXPECT_STREQ("", sector);
+	} else {
+		EXPECT_NE(NULL, strstr(r.out, "WRITE-RC-0")) TH_LOG("stdout: %s", r.out);
+		EXPECT_STREQ("MKVM-DISK-OUT", sector);
+	}
+}
+
+BOOT_TEST(virtio_disk_read_write_sync)
+{
+	FULL_SET_ONLY();
+	disk_boot(_metadata, false);
+}
+
+BOOT_TEST(virtio_disk_read_only)
+{
+	FULL_SET_ONLY();
+	disk_boot(_metadata, true);
+}
+
 /* A bad config: one line on stderr with msg, nothing on stdout, status 2. */
 static void bad(struct __test_metadata *_metadata, const char *msg,
 		const char *fmt, ...)
@@ -370,6 +454,29 @@ TEST(bad_cmdline_too_long)
 	/* Debian's kernel takes 2047 bytes (COMMAND_LINE_SIZE, less 1). */
 	EXPECT_NE(NULL, strstr(r.err, "--cmdline: 2999 bytes: ")) TH_LOG("%s", r.err);
 	EXPECT_NE(NULL, strstr(r.err, "takes at most 2047")) TH_LOG("%s", r.err);
+}
+
+TEST(bad_disk)
+{
+	char disk[] = "/tmp/vmrun_linux_disk.XXXXXX";
+	int fd = mkstemp(disk);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 1000));
+	close(fd);
+	bad(_metadata, "1000 bytes, not a whole number of 512-byte sectors",
+	    "[vm]\nmemory = 256M\n[boot]\nformat = bzimage\nimage = %s\n[disk]\npath = %s\n",
+	    KERNEL, disk);
+	unlink(disk);
+	bad(_metadata, "path: /nonexistent.img: No such file",
+	    "[vm]\nmemory = 256M\n[boot]\nformat = bzimage\nimage = %s\n[disk]\npath = /nonexistent.img\n",
+	    KERNEL);
+	bad(_metadata, "path: /tmp: not a regular file",
+	    "[vm]\nmemory = 256M\n[boot]\nformat = bzimage\nimage = %s\n[disk]\npath = /tmp\n",
+	    KERNEL);
+	bad(_metadata, "a disk only for a Linux kernel",
+	    "[boot]\nimage = %s\n[disk]\npath = %s\n", mkvm_example("hello.bin"),
+	    KERNEL);
 }
 
 TEST(bad_raw_image_keys)

@@ -152,7 +152,7 @@ TEST(acpi_tables)
 {
 	static uint8_t buf[ACPI_SIZE];
 	const uint64_t base = ACPI_BASE;
-	size_t len = acpi_build(buf, sizeof(buf), base, 4);
+	size_t len = acpi_build(buf, sizeof(buf), base, 4, NULL, 0);
 	const uint8_t *xsdt, *fadt, *dsdt, *madt, *p, *end;
 	uint32_t length;
 	uint64_t xsdt_gpa, gpa;
@@ -217,13 +217,68 @@ TEST(acpi_tables)
 	EXPECT_EQ(1, overrides);
 }
 
+/* Where needle (n bytes) is in hay (len bytes), or NULL. */
+static const uint8_t *find(const uint8_t *hay, size_t len, const void *needle,
+			   size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + n <= len; i++)
+		if (!memcmp(hay + i, needle, n))
+			return hay + i;
+	return NULL;
+}
+
+TEST(acpi_dsdt_describes_mmio_devices)
+{
+	static uint8_t buf[ACPI_SIZE];
+	const struct acpi_mmio_dev devs[] = {
+		{ 0xd0001000, 0x200, 16, "LNRO0005" },
+		{ 0xd0001200, 0x200, 17, "LNRO0005" },
+	};
+	/* Memory32Fixed read-write at the first device's registers. */
+	const uint8_t mem[] = { 0x86, 9, 0, 1, 0x00, 0x10, 0x00, 0xd0,
+				0x00, 0x02, 0, 0 };
+	/* Extended Interrupt: consumer, level, active high, GSI 17. */
+	const uint8_t irq[] = { 0x89, 6, 0, 1, 1, 17, 0, 0, 0, 0x79, 0 };
+	const uint8_t *dsdt, *sb, *p;
+	uint64_t xsdt, fadt, gpa;
+	uint32_t length;
+
+	ASSERT_LT(0, acpi_build(buf, sizeof(buf), ACPI_BASE, 1, devs, 2));
+	memcpy(&xsdt, buf + 24, 8);
+	memcpy(&fadt, buf + (xsdt - ACPI_BASE) + 36, 8);
+	memcpy(&gpa, buf + (fadt - ACPI_BASE) + 140, 8);
+	dsdt = buf + (gpa - ACPI_BASE);
+	memcpy(&length, dsdt + 4, 4);
+	EXPECT_EQ(0, sum(dsdt, length));
+	/* \_S5 first, then Scope (\_SB) with a 2-byte PkgLength. */
+	EXPECT_EQ(0, memcmp(dsdt + 36, "\x08_S5_", 5));
+	sb = dsdt + 36 + 14;
+	ASSERT_EQ(0x10, sb[0]);
+	ASSERT_EQ(0x40, sb[1] & 0xc0);
+	EXPECT_EQ(length - 36 - 14 - 1, (size_t)((sb[1] & 0xf) | sb[2] << 4));
+	EXPECT_EQ(0, memcmp(sb + 3, "_SB_", 4));
+	/* Each Device (VRnn) with its _HID, _UID and _CRS. */
+	p = find(dsdt, length, "\x5b\x82", 2);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, memcmp(p + 3, "VR00", 4)) TH_LOG("PkgLength %#x", p[2]);
+	EXPECT_EQ(length - (p - dsdt) - 2, 2 * (size_t)(p[2] - 1) + 4) TH_LOG("two devices, same size");
+	EXPECT_NE(NULL, find(dsdt, length, "\x08_HID\x0dLNRO0005", 15));
+	EXPECT_NE(NULL, find(dsdt, length, "VR01", 4));
+	EXPECT_NE(NULL, find(dsdt, length, mem, sizeof(mem)));
+	EXPECT_NE(NULL, find(dsdt, length, irq, sizeof(irq)));
+	EXPECT_EQ(0, acpi_build(buf, sizeof(buf), ACPI_BASE, 1, devs,
+				ACPI_MAX_MMIO_DEVS + 1));
+}
+
 TEST(acpi_refuses_what_does_not_fit)
 {
 	static uint8_t buf[ACPI_SIZE];
 
-	EXPECT_EQ(0, acpi_build(buf, 256, ACPI_BASE, 1));
-	EXPECT_EQ(0, acpi_build(buf, sizeof(buf), ACPI_BASE, 256));
-	EXPECT_LT(0, acpi_build(buf, sizeof(buf), ACPI_BASE, 255));
+	EXPECT_EQ(0, acpi_build(buf, 256, ACPI_BASE, 1, NULL, 0));
+	EXPECT_EQ(0, acpi_build(buf, sizeof(buf), ACPI_BASE, 256, NULL, 0));
+	EXPECT_LT(0, acpi_build(buf, sizeof(buf), ACPI_BASE, 255, NULL, 0));
 }
 
 TEST_HARNESS_MAIN

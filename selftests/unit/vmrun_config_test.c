@@ -246,8 +246,20 @@ TEST_F(cfg, errors_name_file_line_key)
 		     "F:2: load: bad address '64K'");
 	expect_error(_metadata, &self->cfg, self->path, "[vm]\nimage = x\n",
 		     "F:2: image: belongs in section [boot], not [vm]");
+	expect_error(_metadata, &self->cfg, self->path, "[net]\nimage = x\n",
+		     "F:2: image: unknown section [net] (vm, boot or disk)");
 	expect_error(_metadata, &self->cfg, self->path, "[disk]\nimage = x\n",
-		     "F:2: image: unknown section [disk] (vm or boot)");
+		     "F:2: image: belongs in section [boot], not [disk]");
+	expect_error(_metadata, &self->cfg, self->path, "[disk]\nreadonly = maybe\n",
+		     "F:2: readonly: bad value 'maybe' (yes or no)");
+	snprintf(text, sizeof(text), "[boot]\nimage = %s\n[disk]\npath = %s\n",
+		 self->image, self->image);
+	expect_error(_metadata, &self->cfg, self->path, text,
+		     "F:4: path: a disk only for a Linux kernel (format = bzimage)");
+	snprintf(text, sizeof(text), "[boot]\nformat = bzimage\nimage = %s\n[disk]\npath = /nonexistent.img\n",
+		 self->image);
+	expect_error(_metadata, &self->cfg, self->path, text,
+		     "F:5: path: /nonexistent.img: No such file or directory");
 	expect_error(_metadata, &self->cfg, self->path, "[vm]\nname = a\nnot ini\n",
 		     "F:3: syntax error (expected [section] or key = value)");
 	expect_error(_metadata, &self->cfg, self->path, "[vm]\nname = a\n",
