@@ -136,17 +136,27 @@ int io_add(struct vm *vm, int fd, void (*fn)(struct vm *, int, void *),
 	return 0;
 }
 
-int io_start(struct vm *vm)
+/* The epoll set, before the devices that add to it are created. */
+int io_init(struct vm *vm)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	struct device *uart;
-	int r;
 
 	vm->io.epfd = epoll_create1(EPOLL_CLOEXEC);
 	vm->io.stopfd = eventfd(0, EFD_CLOEXEC);
 	if (vm->io.epfd < 0 || vm->io.stopfd < 0 ||
-	    epoll_ctl(vm->io.epfd, EPOLL_CTL_ADD, vm->io.stopfd, &ev))
-		goto fail;
+	    epoll_ctl(vm->io.epfd, EPOLL_CTL_ADD, vm->io.stopfd, &ev)) {
+		fprintf(stderr, "vmrun: %s: cannot set up the I/O thread: %s\n",
+			vm->cfg->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int io_start(struct vm *vm)
+{
+	struct device *uart;
+	int r;
+
 	uart = dev_find(vm, &dev_uart);
 	if (vm->cfg->console == CONSOLE_STDIO && uart) {
 		/* Standard input may be a file or /dev/null: not pollable. */

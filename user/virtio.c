@@ -4,15 +4,30 @@
  * Device Register Layout") and split virtqueues, for the device types in
  * dev_virtio_*.c.  An instance is one device: its registers, up to
  * VIRTIO_MAX_QUEUES queues, its interrupt status, which drives its line
- * level-triggered (the DSDT says so).  A write to QueueNotify processes
- * that queue at once, in the vCPU thread that wrote it.
+ * level-triggered (the DSDT says so).
+ *
+ * With an in-kernel irqchip the device uses the KVM eventfd paths, as a
+ * VMM on KVM does: each queue's QueueNotify write is an ioeventfd
+ * (KVM_IOEVENTFD, matched on the queue index), served on the I/O
+ * thread, so the vCPU does not exit to vmrun for it; the interrupt is a
+ * resample irqfd (KVM_IRQFD with KVM_IRQFD_FLAG_RESAMPLE): raised by a
+ * write to it, lowered by the kernel at the guest's EOI, which signals
+ * the resample eventfd, where the device raises it again if its
+ * interrupt status is still set.  Without them (or when the ioctls
+ * fail), a QueueNotify write exits and is served in the vCPU thread,
+ * and the line goes through KVM_IRQ_LINE.
  *
  * Everything the guest hands over is checked: a ring, a descriptor or a
  * buffer outside guest RAM, a chain longer than the queue or looping,
  * puts the device in DEVICE_NEEDS_RESET until the guest resets it, and
  * vmrun goes on.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
@@ -39,15 +54,108 @@ void virtio_fail(struct device *dev)
 	v->config_gen++;
 }
 
+static void virtio_signal(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) != sizeof(one))
+		perror("vmrun: virtio: eventfd");
+}
+
 static void virtio_update_irq(struct device *dev)
 {
 	struct virtio_dev *v = dev->priv;
 	bool level = v->isr != 0;
 
+	/* The irqfd is raised once; the EOI's resample lowers it. */
+	if (v->irqfd >= 0) {
+		if (level && !v->irq) {
+			v->irq = true;
+			virtio_signal(v->irqfd);
+			v->irqs_irqfd++;
+		}
+		return;
+	}
 	if (level != v->irq) {
 		v->irq = level;
 		dev_irq_set(dev, level);
 	}
+}
+
+/* I/O thread: the guest's EOI lowered the line; raise it if still due. */
+static void virtio_resample(struct vm *vm, int fd, void *arg)
+{
+	struct device *dev = arg;
+	struct virtio_dev *v = dev->priv;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	pthread_mutex_lock(&dev->lock);
+	v->irq = false;
+	virtio_update_irq(dev);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/* I/O thread: the guest wrote QueueNotify (an ioeventfd). */
+static void virtio_kicked(struct vm *vm, int fd, void *arg)
+{
+	struct virtio_kick_slot *k = arg;
+	struct virtio_dev *v = k->dev->priv;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	pthread_mutex_lock(&k->dev->lock);
+	v->kicks_eventfd++;
+	if (v->q[k->queue].ready && (v->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(v->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		v->type->notify(k->dev, &v->q[k->queue]);
+	pthread_mutex_unlock(&k->dev->lock);
+}
+
+/*
+ * The eventfd paths, when the VM has an in-kernel irqchip; 0 if in use,
+ * -1 to go on with exits and KVM_IRQ_LINE.
+ */
+static int virtio_eventfds(struct device *dev)
+{
+	struct virtio_dev *v = dev->priv;
+	struct vm *vm = dev->vm;
+	struct kvm_irqfd irqfd = { .gsi = dev->irq,
+				   .flags = KVM_IRQFD_FLAG_RESAMPLE };
+	unsigned int i;
+
+	if (!vm->irqchip || dev->irq < 0 ||
+	    ioctl(vm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0 ||
+	    ioctl(vm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) <= 0)
+		return -1;
+	for (i = 0; i < v->type->nr_queues; i++) {
+		struct kvm_ioeventfd io = {
+			.datamatch = i, .addr = dev->base + VIRTIO_MMIO_QUEUE_NOTIFY,
+			.len = 4, .flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		};
+
+		v->kick[i] = (struct virtio_kick_slot){ .dev = dev, .queue = i };
+		v->kickfd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		io.fd = v->kickfd[i];
+		if (v->kickfd[i] < 0 || ioctl(vm->fd, KVM_IOEVENTFD, &io) ||
+		    io_add(vm, v->kickfd[i], virtio_kicked, &v->kick[i]))
+			goto fail;
+	}
+	v->resamplefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	v->irqfd = eventfd(0, EFD_CLOEXEC);
+	irqfd.fd = v->irqfd;
+	irqfd.resamplefd = v->resamplefd;
+	if (v->irqfd < 0 || v->resamplefd < 0 ||
+	    ioctl(vm->fd, KVM_IRQFD, &irqfd) ||
+	    io_add(vm, v->resamplefd, virtio_resample, dev))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "vmrun: %s: %s: ioeventfd/irqfd: %s (using exits)\n",
+		vm->cfg->name, dev->name, strerror(errno));
+	return -1;
 }
 
 /*
@@ -229,8 +337,10 @@ static void virtio_write(struct device *dev, unsigned int reg, uint32_t val)
 		return;
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		if (val < t->nr_queues && v->q[val].ready &&
-		    (v->status & VIRTIO_CONFIG_S_DRIVER_OK))
+		    (v->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+			v->kicks_exit++;
 			t->notify(dev, &v->q[val]);
+		}
 		return;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
@@ -285,22 +395,68 @@ static void virtio_mmio(struct device *dev, struct vcpu *vcpu, uint64_t gpa,
 	}
 }
 
+static void virtio_close_eventfds(struct virtio_dev *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		if (v->kickfd[i] >= 0)
+			close(v->kickfd[i]);
+		v->kickfd[i] = -1;
+	}
+	if (v->irqfd >= 0)
+		close(v->irqfd);
+	if (v->resamplefd >= 0)
+		close(v->resamplefd);
+	v->irqfd = v->resamplefd = -1;
+}
+
 static int virtio_init(struct device *dev)
 {
 	struct virtio_dev *v = dev->priv;
+	unsigned int i;
 
 	v->type = dev->arg;
+	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		v->kickfd[i] = -1;
+	v->irqfd = v->resamplefd = -1;
 	if (v->type->init && v->type->init(dev))
 		return -1;
-	return dev_add_mmio(dev, dev->base, VIRTIO_MMIO_SIZE);
+	if (dev_add_mmio(dev, dev->base, VIRTIO_MMIO_SIZE))
+		return -1;
+	/*
+	 * A failure here leaves the exits: the ioeventfds already made
+	 * stay with the VM but nothing reads them, so the write that
+	 * matched one would be lost; use none then.
+	 */
+	if (virtio_eventfds(dev)) {
+		if (v->kickfd[0] >= 0 || v->irqfd >= 0)
+			return -1;
+		virtio_close_eventfds(v);
+	}
+	return 0;
 }
 
 static void virtio_free(struct device *dev)
 {
 	struct virtio_dev *v = dev->priv;
 
+	/* The I/O thread has stopped; the VM's fd goes after the devices. */
+	virtio_close_eventfds(v);
 	if (v->type && v->type->free)
 		v->type->free(dev);
+}
+
+static void virtio_stats(struct device *dev)
+{
+	struct virtio_dev *v = dev->priv;
+
+	fprintf(stderr, "vmrun: %s: %s: %llu queue notifications by ioeventfd, %llu by exit; %llu interrupts by irqfd%s\n",
+		dev->vm->cfg->name, dev->name,
+		(unsigned long long)v->kicks_eventfd,
+		(unsigned long long)v->kicks_exit,
+		(unsigned long long)v->irqs_irqfd,
+		v->irqfd >= 0 ? "" : " (KVM_IRQ_LINE)");
 }
 
 const struct device_class dev_virtio_mmio = {
@@ -310,4 +466,5 @@ const struct device_class dev_virtio_mmio = {
 	.reset = virtio_reset_state,
 	.mmio = virtio_mmio,
 	.free = virtio_free,
+	.stats = virtio_stats,
 };

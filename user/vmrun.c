@@ -352,7 +352,8 @@ static int start_vm(struct vm *vm)
 	}
 	if (boot_load_image(vm, &entry))
 		return STATUS_CONFIG;
-	if (cfg->format == FORMAT_BZIMAGE && create_irqchip(vm))
+	if (io_init(vm) ||
+	    (cfg->format == FORMAT_BZIMAGE && create_irqchip(vm)))
 		return STATUS_ERROR;
 	if (!dev_create(vm, &dev_uart, "uart0", 0x3f8, 4) ||
 	    !dev_create(vm, &dev_exit, "exit", EXIT_PORT, -1) ||
@@ -505,8 +506,14 @@ static int run_vm(struct vm_config *cfg, enum vm_stop *why)
 	if (cfg->stats && vm.boot_ns)
 		fprintf(stderr, "vmrun: %s: boot: init started %.3f s after vmrun\n",
 			cfg->name, vm.boot_ns / 1e9);
-	if (cfg->stats)
+	if (cfg->stats) {
+		struct device *dev;
+
+		for (dev = vm.devices; dev; dev = dev->next)
+			if (dev->cls->stats)
+				dev->cls->stats(dev);
 		vm_print_stats(&vm, true);
+	}
 out:
 	free_vm(&vm, mmap_size);
 	return r;

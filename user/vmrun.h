@@ -243,6 +243,8 @@ struct device_class {
 	void (*mmio)(struct device *dev, struct vcpu *vcpu, uint64_t addr,
 		     bool write, uint8_t *data, unsigned int size);
 	void (*free)(struct device *dev);
+	/* vmrun --stats: a line on stderr (optional). */
+	void (*stats)(struct device *dev);
 };
 
 struct device {
@@ -321,14 +323,23 @@ struct virtio_type {
 	void (*notify)(struct device *dev, struct virtq *q);
 };
 
+struct virtio_kick_slot {
+	struct device *dev;
+	unsigned int queue;
+};
+
 struct virtio_dev {
 	const struct virtio_type *type;
 	void *type_priv;
 	uint32_t status, isr, config_gen;
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
 	uint64_t drv_features;
-	bool irq;
+	bool irq;			/* the line (or irqfd) is raised */
 	struct virtq q[VIRTIO_MAX_QUEUES];
+	/* The eventfd paths (-1: exits and KVM_IRQ_LINE). */
+	int kickfd[VIRTIO_MAX_QUEUES], irqfd, resamplefd;
+	struct virtio_kick_slot kick[VIRTIO_MAX_QUEUES];
+	uint64_t kicks_eventfd, kicks_exit, irqs_irqfd;
 };
 
 extern const struct device_class dev_virtio_mmio;
@@ -344,6 +355,7 @@ int virtio_push(struct device *dev, struct virtq *q, uint16_t head,
 void uart_input(struct device *dev, const uint8_t *buf, size_t n);
 
 /* io.c: the I/O thread (console input, eventfds). */
+int io_init(struct vm *vm);
 int io_start(struct vm *vm);
 void io_stop(struct vm *vm);
 int io_add(struct vm *vm, int fd, void (*fn)(struct vm *, int, void *),

@@ -61,7 +61,24 @@ static bool full_set(void)
 	return !suite || !*suite || !strcmp(suite, "svm-6.1");
 }
 
+/*
+ * On KVM the boots run only when $MKVM_LINUX_ON_KVM=1: kvm_amd injects
+ * interrupts through EVENTINJ, which the test VM's emulator can deliver
+ * twice (Documentation/qemu.rst, "Found so far"), and a Linux guest on
+ * its in-kernel irqchip hangs or crashes now and then for it: QEMU's
+ * kernel_irqchip=on boots, and one vmrun boot of two vCPUs of about 25
+ * (an oops in exception entry with a bad GS, 2026-12-07).
+ */
+static bool boot_on_this_device(void)
+{
+	const char *on = getenv("MKVM_LINUX_ON_KVM");
+
+	return !mkvm_is_kvm() || (on && !strcmp(on, "1"));
+}
+
 #define FULL_SET_ONLY() do {						\
+	if (!boot_on_this_device())					\
+		SKIP(return, "on KVM only with MKVM_LINUX_ON_KVM=1: kvm_amd's EVENTINJ under the test VM's emulator (testing.rst)"); \
 	if (!full_set())						\
 		SKIP(return, "CI time: in svm-6.1 only (this is %s)",	\
 		     getenv("MKVM_RIG_SUITE"));				\
@@ -155,6 +172,8 @@ BOOT_TEST(boots_one_vcpu_and_powers_off)
 {
 	struct mkvm_proc r;
 
+	if (!boot_on_this_device())
+		SKIP(return, "on KVM only with MKVM_LINUX_ON_KVM=1: kvm_amd's EVENTINJ under the test VM's emulator (testing.rst)");
 	if (mkvm_slow_host() && mkvm_is_kvm())
 		SKIP(return, "CI time: the slow test VMs boot on minikvm only");
 	char before[32], after[32];
@@ -203,14 +222,16 @@ BOOT_TEST(boots_two_vcpus)
 	char id[16], name[64], pid[16], vcpus[16], mem[16], res[16], state[16];
 	struct mkvm_proc r, ctl;
 	const char *l;
+	bool up;
 
 	FULL_SET_ONLY();
 	start_linux(&r, 2, "grep,-c,^processor,/proc/cpuinfo;sleep,3", false);
-	ASSERT_TRUE(mkvm_wait_output(&r, "vmrun-linux: up", BOOT_TIMEOUT))
-		TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
-	if (!mkvm_is_kvm())
+	up = mkvm_wait_output(&r, "vmrun-linux: up", BOOT_TIMEOUT);
+	if (up && !mkvm_is_kvm())
 		mkvm_run(&ctl, 0, NULL, 30, ctl_argv);
-	mkvm_finish(&r, 0, BOOT_TIMEOUT);
+	/* Never leave vmrun behind: SIGKILL if it did not come up. */
+	mkvm_finish(&r, up ? 0 : SIGKILL, BOOT_TIMEOUT);
+	ASSERT_TRUE(up) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
 	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
 	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up nproc=2 "))
@@ -262,6 +283,8 @@ BOOT_TEST(console_input_reaches_the_guest)
 {
 	struct mkvm_proc r;
 	char path[64];
+	ssize_t written = 0;
+	bool ready;
 	int in;
 
 	FULL_SET_ONLY();
@@ -269,12 +292,15 @@ BOOT_TEST(console_input_reaches_the_guest)
 		  "image = %s\ninitrd = %s\ncmdline = console=ttyS0 quiet panic=-1 vmrun.cmd=echo,READY;read,x;echo,GOT-$x\n",
 		  KERNEL, INITRD);
 	start(&r, path, &in);
-	ASSERT_TRUE(mkvm_wait_output(&r, "READY", BOOT_TIMEOUT))
-		TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
-	ASSERT_EQ(6, write(in, "typed\n", 6));
-	mkvm_finish(&r, 0, 60);
+	ready = mkvm_wait_output(&r, "READY", BOOT_TIMEOUT);
+	if (ready)
+		written = write(in, "typed\n", 6);
+	/* Never leave vmrun behind: SIGKILL if it did not come up. */
+	mkvm_finish(&r, ready ? 0 : SIGKILL, 60);
 	close(in);
 	unlink(path);
+	ASSERT_TRUE(ready) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	ASSERT_EQ(6, written);
 	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
 	EXPECT_EQ(0, r.status);
 	EXPECT_NE(NULL, strstr(r.out, "GOT-typed")) TH_LOG("stdout: %s", r.out);
@@ -328,7 +354,10 @@ static void disk_boot(struct __test_metadata *_metadata, bool readonly)
 			       "console=ttyS0 quiet panic=-1 vmrun.cmd="
 			       "dd,if=/dev/vda,bs=12,count=1,2>/dev/null;echo;"
 			       "printf,MKVM-DISK-OUT|dd,of=/dev/vda,bs=512,seek=1,conv=fsync,2>/dev/null;"
-			       "echo,WRITE-RC-$?;grep,virtio,/proc/interrupts", NULL };
+			       "echo,WRITE-RC-$?;grep,virtio,/proc/interrupts",
+			       "--stats", NULL };
+	unsigned long long by_eventfd = 0, by_exit = 1, irqs = 0;
+	const char *l;
 
 	make_disk(disk, "MKVM-DISK-IN");
 	write_cfg(path, "[vm]\nmemory = 256M\n[boot]\nformat = bzimage\nimage = %s\n"
@@ -343,6 +372,15 @@ static void disk_boot(struct __test_metadata *_metadata, bool readonly)
 	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
 	EXPECT_NE(NULL, strstr(r.out, "MKVM-DISK-IN")) TH_LOG("stdout: %s", r.out);
 	EXPECT_LT(0, interrupts(r.out, "virtio")) TH_LOG("stdout: %s", r.out);
+	/* The queue's kicks and the interrupts took the eventfd paths. */
+	l = strstr(r.err, "virtio-blk0: ");
+	ASSERT_NE(NULL, l) TH_LOG("stderr: %s", r.err);
+	EXPECT_EQ(3, sscanf(l, "virtio-blk0: %llu queue notifications by ioeventfd, %llu by exit; %llu interrupts by irqfd",
+			    &by_eventfd, &by_exit, &irqs)) TH_LOG("%s", l);
+	EXPECT_LT(0, by_eventfd) TH_LOG("%s", l);
+	EXPECT_EQ(0, by_exit) TH_LOG("%s", l);
+	EXPECT_LT(0, irqs) TH_LOG("%s", l);
+	EXPECT_EQ(NULL, strstr(l, "KVM_IRQ_LINE")) TH_LOG("%s", l);
 	if (readonly) {
 		EXPECT_EQ(NULL, strstr(r.out, "WRITE-RC-0")) TH_LOG("stdout: %s", r.out);
 		EXPECT_STREQ("", sector);
