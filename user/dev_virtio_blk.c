@@ -21,6 +21,8 @@
 #include "vmrun.h"
 
 #define SECTOR		512
+/* A request type no driver sends: the framing vmrun refuses. */
+#define VIRTIO_BLK_T_ILLEGAL	0xffffffffu
 
 struct blk {
 	int fd;
@@ -91,9 +93,11 @@ static void blk_notify(struct device *dev, struct virtq *q)
 	struct blk *b = v->type_priv;
 	struct virtio_blk_outhdr hdr;
 	struct virtio_chain c;
-	int head;
+	unsigned int n;
+	int head = -1;
 
-	while ((head = virtio_pop(dev, q, &c)) >= 0) {
+	/* At most a queue's worth per kick: the guest cannot hold us. */
+	for (n = 0; n < q->num && (head = virtio_pop(dev, q, &c)) >= 0; n++) {
 		uint8_t status = VIRTIO_BLK_S_OK;
 		uint32_t written = 0;
 		struct virtio_buf *st = &c.buf[c.nr - 1];
@@ -105,6 +109,13 @@ static void blk_notify(struct device *dev, struct virtq *q)
 			return;
 		}
 		memcpy(&hdr, c.buf[0].p, sizeof(hdr));
+		/*
+		 * Any framing is allowed, but this device takes the header,
+		 * the data and the status in descriptors of their own (as
+		 * Linux makes them): another request fails, never half-done.
+		 */
+		if (c.buf[0].len != sizeof(hdr) || st->len != 1)
+			hdr.type = VIRTIO_BLK_T_ILLEGAL;
 		switch (hdr.type) {
 		case VIRTIO_BLK_T_IN:
 		case VIRTIO_BLK_T_OUT:
@@ -128,10 +139,13 @@ static void blk_notify(struct device *dev, struct virtq *q)
 			memcpy(c.buf[1].p, "vmrun-disk0",
 			       written < 11 ? written : 11);
 			break;
+		case VIRTIO_BLK_T_ILLEGAL:
+			status = VIRTIO_BLK_S_IOERR;
+			break;
 		default:
 			status = VIRTIO_BLK_S_UNSUPP;
 		}
-		*(uint8_t *)st->p = status;
+		*((uint8_t *)st->p + st->len - 1) = status;
 		if (virtio_push(dev, q, head, written + 1)) {
 			virtio_fail(dev);
 			return;

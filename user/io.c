@@ -52,8 +52,13 @@ static void console_raw(void)
 	cfmakeraw(&t);
 	t.c_oflag |= OPOST;	/* vmrun's own messages keep their CR */
 	if (!tcsetattr(STDIN_FILENO, TCSANOW, &t)) {
+		static bool registered;
+
 		tty_raw = true;
-		atexit(console_restore);
+		/* Once: a restarted VM comes back here. */
+		if (!registered)
+			atexit(console_restore);
+		registered = true;
 	}
 }
 

@@ -97,12 +97,26 @@ unsigned int linux_e820(uint64_t mem, struct boot_e820_entry *e)
 	return i;
 }
 
+/*
+ * The boot protocol's memory window: a relocatable kernel decompresses
+ * at its load address raised to pref_address and aligned to
+ * kernel_alignment, another at pref_address, and needs init_size bytes
+ * from there (Documentation/x86/boot.rst, "init_size").
+ */
 uint64_t linux_kernel_end(const struct linux_kernel *k)
 {
-	uint64_t need = k->hdr.init_size > k->kernel_size ?
-			k->hdr.init_size : k->kernel_size;
+	uint64_t start = k->hdr.pref_address, end;
+	uint64_t align = k->hdr.kernel_alignment;
 
-	return LINUX_KERNEL + ((need + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+	if (k->hdr.relocatable_kernel) {
+		start = start > LINUX_KERNEL ? start : LINUX_KERNEL;
+		if (align && !(align & (align - 1)))
+			start = (start + align - 1) & ~(align - 1);
+	}
+	end = start + k->hdr.init_size;
+	if (end < LINUX_KERNEL + k->kernel_size)
+		end = LINUX_KERNEL + k->kernel_size;
+	return (end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 }
 
 uint64_t linux_initrd_addr(const struct linux_kernel *k, uint64_t mem,

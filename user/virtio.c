@@ -13,9 +13,9 @@
  * resample irqfd (KVM_IRQFD with KVM_IRQFD_FLAG_RESAMPLE): raised by a
  * write to it, lowered by the kernel at the guest's EOI, which signals
  * the resample eventfd, where the device raises it again if its
- * interrupt status is still set.  Without them (or when the ioctls
- * fail), a QueueNotify write exits and is served in the vCPU thread,
- * and the line goes through KVM_IRQ_LINE.
+ * interrupt status is still set.  Without them (no irqchip, or a
+ * device without the capabilities), a QueueNotify write exits and is
+ * served in the vCPU thread, and the line goes through KVM_IRQ_LINE.
  *
  * Everything the guest hands over is checked: a ring, a descriptor or a
  * buffer outside guest RAM, a chain longer than the queue or looping,
@@ -46,12 +46,17 @@ void *virtio_gpa(struct device *dev, uint64_t gpa, uint64_t len)
 	return vm->mem + gpa;
 }
 
+static void virtio_update_irq(struct device *dev);
+
+/* The device needs a reset, and says so with a config interrupt. */
 void virtio_fail(struct device *dev)
 {
 	struct virtio_dev *v = dev->priv;
 
 	v->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	v->config_gen++;
+	v->isr |= VIRTIO_MMIO_INT_CONFIG;
+	virtio_update_irq(dev);
 }
 
 static void virtio_signal(int fd)
@@ -115,8 +120,9 @@ static void virtio_kicked(struct vm *vm, int fd, void *arg)
 }
 
 /*
- * The eventfd paths, when the VM has an in-kernel irqchip; 0 if in use,
- * -1 to go on with exits and KVM_IRQ_LINE.
+ * The eventfd paths, when the VM has an in-kernel irqchip and the
+ * device the capabilities (else 0, and exits with KVM_IRQ_LINE); -1
+ * when an ioctl fails.
  */
 static int virtio_eventfds(struct device *dev)
 {
@@ -129,7 +135,7 @@ static int virtio_eventfds(struct device *dev)
 	if (!vm->irqchip || dev->irq < 0 ||
 	    ioctl(vm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0 ||
 	    ioctl(vm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) <= 0)
-		return -1;
+		return 0;
 	for (i = 0; i < v->type->nr_queues; i++) {
 		struct kvm_ioeventfd io = {
 			.datamatch = i, .addr = dev->base + VIRTIO_MMIO_QUEUE_NOTIFY,
@@ -153,7 +159,7 @@ static int virtio_eventfds(struct device *dev)
 		goto fail;
 	return 0;
 fail:
-	fprintf(stderr, "vmrun: %s: %s: ioeventfd/irqfd: %s (using exits)\n",
+	fprintf(stderr, "vmrun: %s: %s: cannot set up its ioeventfd and irqfd: %s\n",
 		vm->cfg->name, dev->name, strerror(errno));
 	return -1;
 }
@@ -167,15 +173,19 @@ int virtio_pop(struct device *dev, struct virtq *q, struct virtio_chain *c)
 {
 	struct vring_avail *avail;
 	struct vring_desc *desc;
-	uint16_t head, i;
+	uint16_t head, i, idx;
 	unsigned int n;
 
 	avail = virtio_gpa(dev, q->avail, sizeof(*avail) + 2 * q->num);
 	desc = virtio_gpa(dev, q->desc, sizeof(*desc) * q->num);
 	if (!avail || !desc)
 		return -2;
-	if (q->last_avail == __atomic_load_n(&avail->idx, __ATOMIC_ACQUIRE))
+	idx = __atomic_load_n(&avail->idx, __ATOMIC_ACQUIRE);
+	if (q->last_avail == idx)
 		return -1;
+	/* More than the queue holds: the driver is broken or hostile. */
+	if ((uint16_t)(idx - q->last_avail) > q->num)
+		return -2;
 	head = avail->ring[q->last_avail % q->num];
 	q->last_avail++;
 	if (head >= q->num)
@@ -306,6 +316,15 @@ static void virtio_write(struct device *dev, unsigned int reg, uint32_t val)
 		v->isr &= ~val;
 		virtio_update_irq(dev);
 		return;
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
+		/* The value names the queue, whatever QueueSel says. */
+		if (val < t->nr_queues && v->q[val].ready &&
+		    (v->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+		    !(v->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+			v->kicks_exit++;
+			t->notify(dev, &v->q[val]);
+		}
+		return;
 	case VIRTIO_MMIO_STATUS:
 		if (!val) {
 			virtio_reset_state(dev);
@@ -334,13 +353,6 @@ static void virtio_write(struct device *dev, unsigned int reg, uint32_t val)
 		q->ready = val & 1 && q->num;
 		if (!q->ready)
 			q->last_avail = q->used_idx = 0;
-		return;
-	case VIRTIO_MMIO_QUEUE_NOTIFY:
-		if (val < t->nr_queues && v->q[val].ready &&
-		    (v->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
-			v->kicks_exit++;
-			t->notify(dev, &v->q[val]);
-		}
 		return;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
@@ -417,6 +429,8 @@ static int virtio_init(struct device *dev)
 	unsigned int i;
 
 	v->type = dev->arg;
+	if (v->type->nr_queues > VIRTIO_MAX_QUEUES)
+		return -1;
 	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		v->kickfd[i] = -1;
 	v->irqfd = v->resamplefd = -1;
@@ -425,16 +439,12 @@ static int virtio_init(struct device *dev)
 	if (dev_add_mmio(dev, dev->base, VIRTIO_MMIO_SIZE))
 		return -1;
 	/*
-	 * A failure here leaves the exits: the ioeventfds already made
-	 * stay with the VM but nothing reads them, so the write that
-	 * matched one would be lost; use none then.
+	 * Without the capabilities (or an in-kernel irqchip), exits.  An
+	 * ioctl that fails once they are there fails the VM's start: a
+	 * half-registered device would lose the writes an ioeventfd
+	 * matched.
 	 */
-	if (virtio_eventfds(dev)) {
-		if (v->kickfd[0] >= 0 || v->irqfd >= 0)
-			return -1;
-		virtio_close_eventfds(v);
-	}
-	return 0;
+	return virtio_eventfds(dev);
 }
 
 static void virtio_free(struct device *dev)

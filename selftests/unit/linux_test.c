@@ -29,6 +29,9 @@ static uint8_t *image(size_t size)
 	h->initrd_addr_max = 0x7fffffff;
 	h->cmdline_size = 2047;
 	h->init_size = 0x800000;
+	h->relocatable_kernel = 1;
+	h->kernel_alignment = 0x200000;
+	h->pref_address = 0x1000000;
 	return img;
 }
 
@@ -118,8 +121,9 @@ TEST(initrd_goes_high_and_fits)
 	uint64_t end;
 
 	ASSERT_EQ(0, linux_parse(img, 64 << 10, &k, err, sizeof(err)));
+	/* Decompressed at pref_address (16M), init_size from there. */
 	end = linux_kernel_end(&k);
-	EXPECT_EQ(0x100000 + 0x800000, end);
+	EXPECT_EQ(0x1000000 + 0x800000, end);
 	/* Page-aligned, ending at or below the top of memory. */
 	EXPECT_EQ((256 << 20) - 0x2000, linux_initrd_addr(&k, 256 << 20, 0x1234));
 	/* Below initrd_addr_max when memory reaches above it. */
@@ -129,6 +133,13 @@ TEST(initrd_goes_high_and_fits)
 	EXPECT_EQ(end, linux_initrd_addr(&k, 64 << 20, (64 << 20) - end));
 	EXPECT_EQ(0, linux_initrd_addr(&k, 64 << 20, (64 << 20) - end + 1));
 	EXPECT_EQ(0, linux_initrd_addr(&k, 64 << 20, 1ULL << 40));
+	/* Loaded above pref_address: aligned up from there. */
+	k.hdr.pref_address = 0x10000;
+	EXPECT_EQ(0x200000 + 0x800000, linux_kernel_end(&k));
+	/* Not relocatable: at pref_address. */
+	k.hdr.relocatable_kernel = 0;
+	k.hdr.pref_address = 0x2000000;
+	EXPECT_EQ(0x2000000 + 0x800000, linux_kernel_end(&k));
 	free(img);
 }
 
