@@ -532,6 +532,7 @@ static void usage(FILE *f)
 		"  --on-reboot exit|restart\n"
 		"  --image FILE  --format raw|elf|bzimage  --mode real|protected|long\n"
 		"  --initrd FILE  --cmdline TEXT   (format bzimage)\n"
+		"  --path FILE  --readonly yes|no   ([disk], format bzimage)\n"
 		"  --load ADDRESS  --entry ADDRESS\n"
 		"  --stats              all of the VM's accounting at exit (minikvm)\n"
 		"  -h, --help\n");
