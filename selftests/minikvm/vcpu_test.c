@@ -316,10 +316,13 @@ TEST(guest_time_is_the_tasks_guest_time)
 	/*
 	 * At least a quarter of the spin: the rest is the world switch and
 	 * the host's own work on the emulated CPU.  Guest time is part of
-	 * user time, as the kernel counts it.
+	 * user time, as the kernel counts it; but /proc's utime is scaled
+	 * to the task's runtime (cputime_adjust()) where gtime is raw
+	 * ticks, so utime can fall a tick or two short (a CI run on 6.12:
+	 * guest 40, user 39).
 	 */
 	EXPECT_GE((g1 - g0) * 1000 / hz, 100);
-	EXPECT_GE(u1 - u0, g1 - g0);
+	EXPECT_GE(u1 - u0 + 2, g1 - g0);
 	vm_free(vm);
 }
 
