@@ -113,36 +113,39 @@ void dev_free_all(struct vm *vm)
 	bus_free(&vm->mmio_bus);
 }
 
-void dev_pio(struct vcpu *vcpu, uint16_t port, bool write, uint8_t *data,
-	     unsigned int size)
-{
-	const struct bus_range *r = bus_find(&vcpu->vm->pio_bus, port);
+typedef void (*dev_access_fn)(struct device *dev, struct vcpu *vcpu,
+			      uint64_t addr, bool write, uint8_t *data,
+			      unsigned int size);
 
-	if (!r || !r->dev->cls->pio) {
+/* One access on a bus: the instance's callback, or a floating bus. */
+static void dev_access(const struct bus *bus, bool mmio, struct vcpu *vcpu,
+		       uint64_t addr, bool write, uint8_t *data,
+		       unsigned int size)
+{
+	const struct bus_range *r = bus_find(bus, addr);
+	dev_access_fn fn = !r ? NULL : mmio ? r->dev->cls->mmio : r->dev->cls->pio;
+
+	if (!fn) {
 		if (!write)
 			memset(data, 0xff, size);
 		return;
 	}
 	pthread_mutex_lock(&r->dev->lock);
-	r->dev->cls->pio(r->dev, vcpu, port, write, data, size);
+	fn(r->dev, vcpu, addr, write, data, size);
 	pthread_mutex_unlock(&r->dev->lock);
+}
+
+void dev_pio(struct vcpu *vcpu, uint16_t port, bool write, uint8_t *data,
+	     unsigned int size)
+{
+	dev_access(&vcpu->vm->pio_bus, false, vcpu, port, write, data, size);
 }
 
 void dev_mmio(struct vcpu *vcpu, uint64_t gpa, bool write, uint8_t *data,
 	      unsigned int size)
 {
-	const struct bus_range *r = bus_find(&vcpu->vm->mmio_bus, gpa);
-
-	if (!r || !r->dev->cls->mmio) {
-		if (!write)
-			memset(data, 0xff, size);
-		return;
-	}
-	pthread_mutex_lock(&r->dev->lock);
-	r->dev->cls->mmio(r->dev, vcpu, gpa, write, data, size);
-	pthread_mutex_unlock(&r->dev->lock);
+	dev_access(&vcpu->vm->mmio_bus, true, vcpu, gpa, write, data, size);
 }
-
 void dev_irq_set(struct device *dev, bool level)
 {
 	struct kvm_irq_level irq = { .irq = dev->irq, .level = level };

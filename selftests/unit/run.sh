@@ -24,38 +24,30 @@ if [ ! -f "$ksft/kselftest_harness.h" ]; then
 fi
 
 mkdir -p "$out"
-${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
-	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-Iselftests/unit/include -Ikmod -I"$ksft" \
-	-o "$out/emulate_test" selftests/unit/emulate_test.c kmod/emulate.c
-"$out/emulate_test"
+# unit NAME ARGS...: build $out/NAME from ARGS (sources, -I, libraries)
+# with AddressSanitizer and UBSan, and run it.
+unit() {
+	local name=$1
+	shift
+	${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+		-fsanitize=address,undefined -fno-sanitize-recover=all \
+		-I"$ksft" -o "$out/$name" "$@"
+	"$out/$name"
+}
+
+unit emulate_test -Iselftests/unit/include -Ikmod \
+	selftests/unit/emulate_test.c kmod/emulate.c
 
 # vmrun's config parser (user/config.c) with libinih (libinih-dev).
-${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
-	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-Iuser -I"$ksft" \
-	-o "$out/vmrun_config_test" selftests/unit/vmrun_config_test.c user/config.c -linih
-"$out/vmrun_config_test"
+unit vmrun_config_test -Iuser selftests/unit/vmrun_config_test.c user/config.c -linih
 
 # vmrun's port and MMIO buses (user/bus.c).
-${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
-	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-Iuser -I"$ksft" \
-	-o "$out/bus_test" selftests/unit/bus_test.c user/bus.c
-"$out/bus_test"
+unit bus_test -Iuser selftests/unit/bus_test.c user/bus.c
 
 # vmrun's bzImage boot and ACPI tables (user/linux.c, user/acpi.c).
-${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
-	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-Iuser -I"$ksft" \
-	-o "$out/linux_test" selftests/unit/linux_test.c user/linux.c user/acpi.c \
+unit linux_test -Iuser selftests/unit/linux_test.c user/linux.c user/acpi.c \
 	user/config.c -linih
-"$out/linux_test"
 
 # vmrun's CMOS clock (user/dev_rtc.c) through its bus (device.c, bus.c).
-${CC:-gcc} -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
-	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-Iuser -I"$ksft" \
-	-o "$out/rtc_test" selftests/unit/rtc_test.c user/dev_rtc.c user/device.c \
+unit rtc_test -Iuser selftests/unit/rtc_test.c user/dev_rtc.c user/device.c \
 	user/bus.c -lpthread
-"$out/rtc_test"
