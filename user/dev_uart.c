@@ -3,13 +3,18 @@
  * A 16550A UART (COM1 is ports 0x3f8-0x3ff, IRQ 4).  What the guest
  * writes to THR goes to the console at once, so the transmitter is
  * always empty; what uart_input() hands it (the console's input) waits
- * in a 16-byte receive FIFO.  Its interrupt (receive data, line status,
+ * in a 16-byte receive FIFO, and what the FIFO has no room for waits in
+ * vmrun (at most UART_HELD bytes) while the console's input pauses, so
+ * a pipe loses nothing and a terminal's paste nothing up to UART_HELD
+ * bytes (a terminal is never paused, for Ctrl-A x): the guest's reads
+ * make room.  A guest that clears the FIFO drops what it held too.  Its interrupt (receive data, line status,
  * transmitter empty, as IER enables them) drives the device's line when
  * MCR's OUT2 gates it on, as on a PC, through dev_irq_set(); without an
  * in-kernel irqchip nothing hears it and guests poll.  No modem status
  * changes, no loopback, no baud rate: the divisor is only stored.
  */
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "vmrun.h"
@@ -50,6 +55,8 @@ struct uart {
 	bool irq;		/* the line's level, as last driven */
 	uint8_t rx[RX_FIFO];
 	unsigned int rx_head, rx_count;
+	uint8_t held[UART_HELD];	/* input waiting for room in rx */
+	unsigned int held_len;
 };
 
 static void uart_out(struct vm *vm, uint8_t c)
@@ -87,19 +94,46 @@ static void uart_update_irq(struct device *dev)
 	}
 }
 
-/* Called with dev->lock held. */
-void uart_input(struct device *dev, const uint8_t *buf, size_t n)
+/*
+ * Moves held input into the FIFO as far as it has room; once none is
+ * held, the console may send more.
+ */
+static void uart_refill(struct device *dev)
 {
 	struct uart *u = dev->priv;
+	unsigned int n = 0;
 
-	for (; n; n--, buf++) {
-		if (u->rx_count == RX_FIFO) {
-			u->overrun = true;
-			continue;
-		}
+	if (!u->held_len)
+		return;
+	while (n < u->held_len && u->rx_count < RX_FIFO)
+		u->rx[(u->rx_head + u->rx_count++) % RX_FIFO] = u->held[n++];
+	memmove(u->held, u->held + n, u->held_len - n);
+	u->held_len -= n;
+	if (!u->held_len)
+		io_console_resume(dev->vm);
+}
+
+/*
+ * Called with dev->lock held.  False when some of buf is held back: the
+ * caller pauses its input until uart_refill() resumes it.  Only bytes
+ * beyond UART_HELD, which a paused caller never sends, are lost.
+ */
+bool uart_input(struct device *dev, const uint8_t *buf, size_t n)
+{
+	struct uart *u = dev->priv;
+	size_t room;
+
+	for (; n && u->rx_count < RX_FIFO; n--, buf++)
 		u->rx[(u->rx_head + u->rx_count++) % RX_FIFO] = *buf;
+	room = UART_HELD - u->held_len;
+	if (n > room) {
+		u->overrun = true;
+		n = room;
 	}
+	memcpy(u->held + u->held_len, buf, n);
+	u->held_len += n;
 	uart_update_irq(dev);
+	return !u->held_len;
 }
 
 static uint8_t uart_read(struct device *dev, unsigned int reg)
@@ -116,6 +150,7 @@ static uint8_t uart_read(struct device *dev, unsigned int reg)
 			v = u->rx[u->rx_head];
 			u->rx_head = (u->rx_head + 1) % RX_FIFO;
 			u->rx_count--;
+			uart_refill(dev);
 		}
 		break;
 	case UART_IER:
@@ -171,8 +206,10 @@ static void uart_write(struct device *dev, unsigned int reg, uint8_t v)
 		break;
 	case UART_IIR_FCR:
 		u->fcr = v & FCR_ENABLE;
-		if (v & FCR_CLEAR_RX || !(v & FCR_ENABLE))
+		if (v & FCR_CLEAR_RX || !(v & FCR_ENABLE)) {
 			u->rx_count = 0;
+			uart_refill(dev);
+		}
 		break;
 	case UART_LCR:
 		u->lcr = v;

@@ -65,7 +65,7 @@ static void console_raw(void)
 static void console_in(struct vm *vm, int fd, void *arg)
 {
 	struct device *uart = arg;
-	uint8_t buf[256], out[256];
+	uint8_t buf[256], out[256];	/* at most UART_HELD */
 	size_t i, n = 0;
 	ssize_t r = read(fd, buf, sizeof(buf));
 
@@ -92,9 +92,25 @@ static void console_in(struct vm *vm, int fd, void *arg)
 		}
 		out[n++] = buf[i];
 	}
+	/*
+	 * What the FIFO cannot take yet waits in the UART, and a pipe or
+	 * file waits too.  A terminal does not (Ctrl-A x must always get
+	 * through): beyond UART_HELD bytes, its input is lost.
+	 */
 	pthread_mutex_lock(&uart->lock);
-	uart_input(uart, out, n);
+	if (!uart_input(uart, out, n) && !tty_raw &&
+	    !epoll_ctl(vm->io.epfd, EPOLL_CTL_DEL, fd, NULL))
+		vm->io.console_paused = true;
 	pthread_mutex_unlock(&uart->lock);
+}
+
+void io_console_resume(struct vm *vm)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = vm->io.console };
+
+	if (vm->io.console_paused &&
+	    !epoll_ctl(vm->io.epfd, EPOLL_CTL_ADD, vm->io.console->fd, &ev))
+		vm->io.console_paused = false;
 }
 
 static void *io_thread(void *arg)
@@ -165,8 +181,10 @@ int io_start(struct vm *vm)
 	uart = dev_find(vm, &dev_uart);
 	if (vm->cfg->console == CONSOLE_STDIO && uart) {
 		/* Standard input may be a file or /dev/null: not pollable. */
-		if (io_add(vm, STDIN_FILENO, console_in, uart) == 0)
+		if (io_add(vm, STDIN_FILENO, console_in, uart) == 0) {
+			vm->io.console = vm->io.handlers;
 			console_raw();
+		}
 		else if (errno != EPERM)
 			goto fail;
 	}
@@ -202,6 +220,8 @@ void io_stop(struct vm *vm)
 		free(h);
 	}
 	vm->io.handlers = NULL;
+	vm->io.console = NULL;
+	vm->io.console_paused = false;
 	if (vm->io.epfd >= 0)
 		close(vm->io.epfd);
 	if (vm->io.stopfd >= 0)

@@ -164,6 +164,8 @@ struct vm {
 		bool running;
 		bool escape;			/* Ctrl-A seen */
 		struct io_handler *handlers;
+		struct io_handler *console;	/* standard input's, or NULL */
+		bool console_paused;		/* the UART's lock */
 	} io;
 	pthread_t main_thread;
 	pthread_mutex_t lock;			/* the fields below */
@@ -351,8 +353,12 @@ int virtio_pop(struct device *dev, struct virtq *q, struct virtio_chain *c);
 int virtio_push(struct device *dev, struct virtq *q, uint16_t head,
 		uint32_t written);
 
-/* dev_uart: bytes for the receive FIFO (dev->lock held). */
-void uart_input(struct device *dev, const uint8_t *buf, size_t n);
+/*
+ * dev_uart: bytes for the receive FIFO (dev->lock held); false when it
+ * held some back, and then the console pauses until io_console_resume().
+ */
+#define UART_HELD	4096
+bool uart_input(struct device *dev, const uint8_t *buf, size_t n);
 
 /* io.c: the I/O thread (console input, eventfds). */
 int io_init(struct vm *vm);
@@ -360,6 +366,8 @@ int io_start(struct vm *vm);
 void io_stop(struct vm *vm);
 int io_add(struct vm *vm, int fd, void (*fn)(struct vm *, int, void *),
 	   void *arg);
+/* The UART took all it held: read console input again (its lock held). */
+void io_console_resume(struct vm *vm);
 
 /* dev_exit: a write of a value ends the VM with that status. */
 #define EXIT_PORT	0xf4

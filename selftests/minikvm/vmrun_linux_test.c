@@ -14,10 +14,15 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -279,13 +284,23 @@ BOOT_TEST(reboot_ends_vmrun_with_on_reboot_exit)
 	EXPECT_EQ(NULL, strstr(r.out, "vmrun-linux: done")) TH_LOG("stdout: %s", r.out);
 }
 
+/*
+ * A line longer than the UART's 16-byte FIFO and than one read of
+ * vmrun's: nothing is lost, the guest's reads make room.
+ */
 BOOT_TEST(console_input_reaches_the_guest)
 {
 	struct mkvm_proc r;
-	char path[64];
+	char path[64], line[400], got[400];
 	ssize_t written = 0;
 	bool ready;
 	int in;
+
+	memset(line, 0, sizeof(line));
+	strcpy(line, "typed-");
+	memset(line + 6, 'x', 300);
+	snprintf(got, sizeof(got), "GOT-%s", line);
+	strcat(line, "\n");
 
 	FULL_SET_ONLY();
 	write_cfg(path, "[vm]\nmemory = 256M\non_poweroff = exit\n[boot]\nformat = bzimage\n"
@@ -294,16 +309,110 @@ BOOT_TEST(console_input_reaches_the_guest)
 	start(&r, path, &in);
 	ready = mkvm_wait_output(&r, "READY", BOOT_TIMEOUT);
 	if (ready)
-		written = write(in, "typed\n", 6);
+		written = write(in, line, strlen(line));
 	/* Never leave vmrun behind: SIGKILL if it did not come up. */
 	mkvm_finish(&r, ready ? 0 : SIGKILL, 60);
 	close(in);
 	unlink(path);
 	ASSERT_TRUE(ready) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
-	ASSERT_EQ(6, written);
+	ASSERT_EQ(strlen(line), written);
 	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
 	EXPECT_EQ(0, r.status);
-	EXPECT_NE(NULL, strstr(r.out, "GOT-typed")) TH_LOG("stdout: %s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, got)) TH_LOG("stdout: %s", r.out);
+}
+
+/*
+ * Reads the pty's master into buf (NUL-terminated, *len bytes so far)
+ * until it holds what after offset from, or for timeout seconds.
+ */
+static bool pty_wait(int master, char *buf, size_t size, size_t *len,
+		     size_t from, const char *what, double timeout)
+{
+	struct timespec t0, t;
+	struct pollfd p = { .fd = master, .events = POLLIN };
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		ssize_t n;
+
+		if (strstr(buf + from, what))
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > timeout || *len + 1 >= size)
+			return false;
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		n = read(master, buf + *len, size - 1 - *len);
+		if (n <= 0)
+			return false;
+		*len += n;
+		buf[*len] = '\0';
+	}
+}
+
+/*
+ * By hand: vmrun on a terminal (a pty), the example guest without
+ * vmrun.cmd= gives an interactive shell; a typed command runs, Ctrl-A x
+ * stops the guest with status 0, and the terminal is back in its mode.
+ */
+BOOT_TEST(console_on_a_pty_is_interactive)
+{
+	const char *argv[] = { VMRUN, mkvm_example("linux.cfg"), "--device",
+			       mkvm_dev(), "--vcpus", "1", "--cmdline",
+			       "console=ttyS0 quiet panic=-1", NULL };
+	static char buf[1 << 16];
+	struct termios before, after;
+	int master, slave, status = -1;
+	bool up, answered = false;
+	size_t len = 0, at;
+	pid_t pid;
+
+	FULL_SET_ONLY();
+	buf[0] = '\0';
+	ASSERT_EQ(0, openpty(&master, &slave, NULL, NULL, NULL))
+		TH_LOG("openpty: %s", strerror(errno));
+	ASSERT_EQ(0, tcgetattr(slave, &before));
+	ASSERT_TRUE(before.c_lflag & ICANON);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		setsid();
+		ioctl(slave, TIOCSCTTY, 0);
+		dup2(slave, 0);
+		dup2(slave, 1);
+		dup2(slave, 2);
+		close(master);
+		close(slave);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	/* The shell's prompt ends in "# " after init's banner. */
+	up = pty_wait(master, buf, sizeof(buf), &len, 0, "vmrun-linux: up",
+		      BOOT_TIMEOUT);
+	at = up ? strstr(buf, "vmrun-linux: up") - buf : 0;
+	if (up && pty_wait(master, buf, sizeof(buf), &len, at, "# ", 60)) {
+		at = len;
+		/* The guest's echo shows the line as typed, not the 42. */
+		if (write(master, "echo PTY-$((6*7))\r", 18) == 18)
+			answered = pty_wait(master, buf, sizeof(buf), &len,
+					    at, "PTY-42", 60);
+	}
+	if (write(master, "\x01x", 2) != 2 ||
+	    !pty_wait(master, buf, sizeof(buf), &len, 0, "Ctrl-A x: stopping", 30))
+		kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ASSERT_EQ(0, tcgetattr(slave, &after));
+	close(master);
+	close(slave);
+	ASSERT_TRUE(up) TH_LOG("output: %s", buf);
+	EXPECT_TRUE(answered) TH_LOG("output: %s", buf);
+	EXPECT_NE(NULL, strstr(buf, "Ctrl-A x: stopping the guest")) TH_LOG("output: %s", buf);
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* vmrun put the terminal in raw mode and gave it back. */
+	EXPECT_EQ(before.c_lflag, after.c_lflag);
+	EXPECT_EQ(before.c_iflag, after.c_iflag);
+	EXPECT_EQ(before.c_oflag, after.c_oflag);
 }
 
 /* A 1 MiB disk image in /tmp with sig in sector 0; its path in path. */

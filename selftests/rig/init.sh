@@ -22,6 +22,9 @@ export HOME=/tmp
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# Terminals for the tests that drive vmrun's console over a pty.
+mkdir -p /dev/pts
+mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
 # The kernel may have started us without a console (no /dev/console
 # before devtmpfs): reopen it now. A failed "exec" redirection would
