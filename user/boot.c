@@ -7,7 +7,6 @@
  * BOOT_TABLES_SIZE bytes of guest memory below 4G.
  */
 #define _GNU_SOURCE
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,74 +71,35 @@ static int load_elf(struct vm *vm, const uint8_t *img, size_t size,
 		    uint64_t *entry)
 {
 	struct vm_config *cfg = vm->cfg;
-	const Elf64_Ehdr *e64 = (const void *)img;
-	const Elf32_Ehdr *e32 = (const void *)img;
 	uint64_t limit = boot_image_limit(cfg);
-	bool is64;
-	unsigned int i, phnum;
+	struct elf_image e;
+	char err[128];
+	unsigned int i;
 
-	if (size < sizeof(Elf64_Ehdr) ||
-	    (img[EI_CLASS] != ELFCLASS64 && img[EI_CLASS] != ELFCLASS32) ||
-	    img[EI_DATA] != ELFDATA2LSB || e64->e_type != ET_EXEC) {
-		config_error(cfg, KEY_IMAGE, "%s: not a little-endian ELF executable",
-			     cfg->image);
+	if (elf_parse(img, size, &e, err, sizeof(err))) {
+		config_error(cfg, KEY_IMAGE, "%s: %s", cfg->image, err);
 		return -1;
 	}
-	is64 = img[EI_CLASS] == ELFCLASS64;
-	if (is64 ? e64->e_machine != EM_X86_64 : e32->e_machine != EM_386) {
-		config_error(cfg, KEY_IMAGE, "%s: not an x86 ELF executable",
-			     cfg->image);
-		return -1;
-	}
-	*entry = is64 ? e64->e_entry : e32->e_entry;
-	phnum = is64 ? e64->e_phnum : e32->e_phnum;
-	for (i = 0; i < phnum; i++) {
-		uint64_t off, paddr, filesz, memsz, phoff;
-		uint32_t type;
+	for (i = 0; i < e.nr; i++) {
+		const struct elf_segment *s = &e.seg[i];
 
-		if (is64) {
-			const Elf64_Phdr *ph;
-
-			phoff = e64->e_phoff + (uint64_t)i * sizeof(*ph);
-			if (phoff > size || size - phoff < sizeof(*ph))
-				goto truncated;
-			ph = (const void *)(img + phoff);
-			type = ph->p_type;
-			off = ph->p_offset;
-			paddr = ph->p_paddr;
-			filesz = ph->p_filesz;
-			memsz = ph->p_memsz;
-		} else {
-			const Elf32_Phdr *ph;
-
-			phoff = e32->e_phoff + (uint64_t)i * sizeof(*ph);
-			if (phoff > size || size - phoff < sizeof(*ph))
-				goto truncated;
-			ph = (const void *)(img + phoff);
-			type = ph->p_type;
-			off = ph->p_offset;
-			paddr = ph->p_paddr;
-			filesz = ph->p_filesz;
-			memsz = ph->p_memsz;
-		}
-		if (type != PT_LOAD || !memsz)
-			continue;
-		if (filesz > memsz || off > size || size - off < filesz)
-			goto truncated;
-		if (paddr >= limit || memsz > limit - paddr) {
+		if (s->paddr >= limit || s->memsz > limit - s->paddr) {
 			config_error(cfg, KEY_IMAGE,
 				     "%s: segment of %#llx bytes at %#llx does not fit below %#llx",
-				     cfg->image, (unsigned long long)memsz,
-				     (unsigned long long)paddr, (unsigned long long)limit);
+				     cfg->image, (unsigned long long)s->memsz,
+				     (unsigned long long)s->paddr,
+				     (unsigned long long)limit);
 			return -1;
 		}
-		memcpy(vm->mem + paddr, img + off, filesz);
-		memset(vm->mem + paddr + filesz, 0, memsz - filesz);
 	}
+	for (i = 0; i < e.nr; i++) {
+		const struct elf_segment *s = &e.seg[i];
+
+		memcpy(vm->mem + s->paddr, img + s->off, s->filesz);
+		memset(vm->mem + s->paddr + s->filesz, 0, s->memsz - s->filesz);
+	}
+	*entry = e.entry;
 	return 0;
-truncated:
-	config_error(cfg, KEY_IMAGE, "%s: truncated or corrupt ELF file", cfg->image);
-	return -1;
 }
 
 /* Copies the image into guest memory; *entry is where the vCPUs start. */

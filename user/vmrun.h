@@ -184,6 +184,24 @@ void vm_print_stats(struct vm *vm, bool detail);
 int boot_load_image(struct vm *vm, uint64_t *entry);
 int boot_setup_vcpu(struct vcpu *vcpu, uint64_t entry);
 
+/* elf.c: an x86 ELF executable's entry and PT_LOAD segments. */
+#define ELF_MAX_SEGMENTS	16
+
+struct elf_segment {
+	uint64_t off, paddr, filesz, memsz;
+};
+
+struct elf_image {
+	bool is64;
+	uint64_t entry;
+	unsigned int nr;
+	struct elf_segment seg[ELF_MAX_SEGMENTS];
+};
+
+/* 0, or -1 with the reason (no file name) in err. */
+int elf_parse(const uint8_t *img, size_t size, struct elf_image *e,
+	      char *err, size_t n);
+
 /* linux.c: a bzImage's 64-bit boot. */
 struct linux_kernel {
 	struct setup_header hdr;
