@@ -73,13 +73,23 @@ EX_LIB    := $(EX_OBJ)/lib64.o
 # busybox initramfs (examples/linux/).  Left out when no kernel is readable.
 GUEST_KERNEL ?= $(firstword $(wildcard /boot/vmlinuz-$(KVER)) \
 	$(shell ls /boot/vmlinuz-* 2>/dev/null | sort -rV))
-EX_LINUX  := $(if $(GUEST_KERNEL),$(EX_DIR)/vmlinuz $(EX_DIR)/linux-initrd.gz)
+EX_LINUX  := $(if $(GUEST_KERNEL),$(EX_DIR)/vmlinuz $(EX_DIR)/linux-initrd.gz \
+	$(EX_DIR)/vmlinux.xz)
 
 examples: $(EX_CFGS) $(EX_IMAGES) $(EX_LINUX)
 
 $(EX_DIR)/vmlinuz: $(GUEST_KERNEL)
 	@mkdir -p $(@D)
 	cp $< $@
+
+# The same kernel as a vmlinux ELF file (format = vmlinux), compressed
+# with plain LZMA2 and CRC32, which busybox's xzcat in the test VM reads.
+$(EX_DIR)/vmlinux.xz: $(GUEST_KERNEL) examples/linux/vmlinux.sh
+	@mkdir -p $(@D)
+	bash examples/linux/vmlinux.sh $< >$@.elf
+	xz -0 --check=crc32 -c $@.elf >$@.tmp
+	rm -f $@.elf
+	mv $@.tmp $@
 
 $(EX_DIR)/linux-initrd.gz: examples/linux/init examples/linux/mkinitrd.sh $(GUEST_KERNEL)
 	@mkdir -p $(@D)

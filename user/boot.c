@@ -110,7 +110,7 @@ int boot_load_image(struct vm *vm, uint64_t *entry)
 	uint8_t *img;
 	int fd, r = 0;
 
-	if (cfg->format == FORMAT_BZIMAGE)
+	if (format_is_linux(cfg->format))
 		return linux_load(vm, entry);
 	if (boot_check_image(cfg))
 		return -1;
@@ -237,7 +237,7 @@ int boot_setup_vcpu(struct vcpu *vcpu, uint64_t entry)
 			vm->cfg->name, vcpu->id, strerror(errno));
 		return -1;
 	}
-	if (vm->cfg->format == FORMAT_BZIMAGE) {
+	if (format_is_linux(vm->cfg->format)) {
 		if (setup_linux_vcpu(vcpu, entry))
 			goto fail;
 		return 0;

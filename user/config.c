@@ -28,6 +28,7 @@ const char *const cfg_key_name[NR_KEYS] = {
 	[KEY_LOAD] = "load", [KEY_ENTRY] = "entry",
 	[KEY_INITRD] = "initrd", [KEY_CMDLINE] = "cmdline",
 	[KEY_DISK] = "path", [KEY_DISK_READONLY] = "readonly",
+	[KEY_RNG] = "rng",
 };
 
 /* The section each key belongs to. */
@@ -39,6 +40,7 @@ static const char *const key_section[NR_KEYS] = {
 	[KEY_LOAD] = "boot", [KEY_ENTRY] = "boot",
 	[KEY_INITRD] = "boot", [KEY_CMDLINE] = "boot",
 	[KEY_DISK] = "disk", [KEY_DISK_READONLY] = "disk",
+	[KEY_RNG] = "vm",
 };
 
 const char *const cpu_mode_name[] = {
@@ -184,6 +186,19 @@ static int resolve(char *dst, size_t size, const char *path,
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/* yes, true or 1; no, false or 0: 0, or -1 for anything else. */
+static int parse_yes_no(const char *value, bool *b)
+{
+	if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1"))
+		*b = true;
+	else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+		 !strcmp(value, "0"))
+		*b = false;
+	else
+		return -1;
+	return 0;
+}
+
 int config_set(struct vm_config *cfg, enum cfg_key key, const char *value,
 	       const struct cfg_where *where)
 {
@@ -261,8 +276,10 @@ int config_set(struct vm_config *cfg, enum cfg_key key, const char *value,
 			cfg->format = FORMAT_ELF;
 		else if (!strcmp(value, "bzimage"))
 			cfg->format = FORMAT_BZIMAGE;
+		else if (!strcmp(value, "vmlinux"))
+			cfg->format = FORMAT_VMLINUX;
 		else {
-			error_at(cfg, where, k, "bad format '%s' (raw, elf or bzimage)",
+			error_at(cfg, where, k, "bad format '%s' (raw, elf, bzimage or vmlinux)",
 				 value);
 			return -1;
 		}
@@ -295,16 +312,12 @@ int config_set(struct vm_config *cfg, enum cfg_key key, const char *value,
 			goto bad;
 		break;
 	case KEY_DISK_READONLY:
-		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
-		    !strcmp(value, "1"))
-			cfg->disk_readonly = true;
-		else if (!strcmp(value, "no") || !strcmp(value, "false") ||
-			 !strcmp(value, "0"))
-			cfg->disk_readonly = false;
-		else {
-			error_at(cfg, where, k, "bad value '%s' (yes or no)", value);
-			return -1;
-		}
+		if (parse_yes_no(value, &cfg->disk_readonly))
+			goto yes_no;
+		break;
+	case KEY_RNG:
+		if (parse_yes_no(value, &cfg->rng))
+			goto yes_no;
 		break;
 	case KEY_LOAD:
 	case KEY_ENTRY:
@@ -321,6 +334,9 @@ int config_set(struct vm_config *cfg, enum cfg_key key, const char *value,
 		return -1;
 	}
 	return 0;
+yes_no:
+	error_at(cfg, where, k, "bad value '%s' (yes or no)", value);
+	return -1;
 bad:
 	error_at(cfg, where, k, "bad value '%s'", value);
 	return -1;
@@ -539,7 +555,7 @@ static int check_disk(struct vm_config *cfg)
 	return 0;
 }
 
-/* format = bzimage: what can be checked before the image is read. */
+/* A Linux kernel: what can be checked before the image is read. */
 static int linux_check_config(struct vm_config *cfg)
 {
 	static const enum cfg_key unused[] = { KEY_MODE, KEY_LOAD, KEY_ENTRY };
@@ -547,7 +563,8 @@ static int linux_check_config(struct vm_config *cfg)
 
 	for (i = 0; i < ARRAY_SIZE(unused); i++) {
 		if (cfg->set[unused[i]]) {
-			config_error(cfg, unused[i], "not used with format = bzimage (the kernel starts in long mode at its 64-bit entry)");
+			config_error(cfg, unused[i], "not used with format = %s (the kernel starts in long mode at its 64-bit entry)",
+				     cfg->format == FORMAT_VMLINUX ? "vmlinux" : "bzimage");
 			return -1;
 		}
 	}
@@ -576,7 +593,7 @@ int config_finish(struct vm_config *cfg)
 		config_error(cfg, KEY_IMAGE, "missing: say which guest image to boot ([boot] image = FILE)");
 		return -1;
 	}
-	if (cfg->format == FORMAT_BZIMAGE && linux_check_config(cfg))
+	if (format_is_linux(cfg->format) && linux_check_config(cfg))
 		return -1;
 	if (!sysinfo(&si) && cfg->memory > (uint64_t)si.totalram * si.mem_unit) {
 		config_error(cfg, KEY_MEMORY, "%lluM is more than the host's %lluM of RAM",
@@ -600,16 +617,20 @@ int config_finish(struct vm_config *cfg)
 			     (unsigned long long)cfg->entry, cpu_mode_name[cfg->mode]);
 		return -1;
 	}
-	if (cfg->format == FORMAT_BZIMAGE)
+	if (format_is_linux(cfg->format))
 		return check_disk(cfg);	/* linux_load() checks the kernel */
 	if (cfg->set[KEY_DISK]) {
-		config_error(cfg, KEY_DISK, "a disk only for a Linux kernel (format = bzimage)");
+		config_error(cfg, KEY_DISK, "a disk only for a Linux kernel (format = bzimage or vmlinux)");
+		return -1;
+	}
+	if (cfg->rng) {
+		config_error(cfg, KEY_RNG, "yes: only for a Linux kernel (format = bzimage or vmlinux)");
 		return -1;
 	}
 	if (cfg->set[KEY_INITRD] || cfg->set[KEY_CMDLINE]) {
 		enum cfg_key key = cfg->set[KEY_INITRD] ? KEY_INITRD : KEY_CMDLINE;
 
-		config_error(cfg, key, "only for a Linux kernel (format = bzimage)");
+		config_error(cfg, key, "only for a Linux kernel (format = bzimage or vmlinux)");
 		return -1;
 	}
 	return boot_check_image(cfg);

@@ -78,9 +78,61 @@ int linux_parse(const uint8_t *img, size_t size, struct linux_kernel *k,
 	if ((uint64_t)h->syssize * 16 > size - setup)
 		return fail(err, n, "truncated: %zu bytes, the header says %llu",
 			    size, (unsigned long long)setup + h->syssize * 16ULL);
+	memset(k, 0, sizeof(*k));
 	memcpy(&k->hdr, h, sizeof(*h));
 	k->kernel = img + setup;
 	k->kernel_size = size - setup;
+	k->entry = LINUX_KERNEL + 0x200;
+	return 0;
+}
+
+/*
+ * A vmlinux: the kernel proper as a 64-bit ELF executable, entered at
+ * e_entry (startup_64) in long mode with the zero page in RSI, as a
+ * bzImage's decompressor enters it.  Its segments go to their p_paddr
+ * (at or above 1M); vmrun writes the setup header a bzImage would have
+ * brought: the protocol's magic, no relocation, the initrd below 2G, a
+ * 2047-byte command line (x86's COMMAND_LINE_SIZE, less the NUL).
+ */
+int linux_parse_vmlinux(const uint8_t *img, size_t size,
+			struct linux_kernel *k, char *err, size_t n)
+{
+	uint64_t end = 0;
+	bool entry_in = false;
+	unsigned int i;
+
+	memset(k, 0, sizeof(*k));
+	if (elf_parse(img, size, &k->elf, err, n))
+		return -1;
+	if (!k->elf.is64)
+		return fail(err, n, "a 32-bit ELF file, not a 64-bit Linux kernel");
+	if (!k->elf.nr)
+		return fail(err, n, "no PT_LOAD segment");
+	for (i = 0; i < k->elf.nr; i++) {
+		const struct elf_segment *s = &k->elf.seg[i];
+
+		if (s->paddr < LINUX_KERNEL)
+			return fail(err, n, "a segment at %#llx, below the 1M a Linux kernel starts at",
+				    (unsigned long long)s->paddr);
+		if (s->paddr + s->memsz > end)
+			end = s->paddr + s->memsz;
+		if (k->elf.entry >= s->paddr && k->elf.entry < s->paddr + s->memsz)
+			entry_in = true;
+	}
+	if (!entry_in)
+		return fail(err, n, "entry point %#llx is in no segment (not a vmlinux, whose e_entry is physical)",
+			    (unsigned long long)k->elf.entry);
+	k->is_elf = true;
+	k->entry = k->elf.entry;
+	k->hdr.boot_flag = BOOT_FLAG;
+	k->hdr.header = HDR_MAGIC;
+	k->hdr.version = MIN_VERSION;
+	k->hdr.loadflags = LOADED_HIGH;
+	k->hdr.xloadflags = XLF_KERNEL_64;
+	k->hdr.initrd_addr_max = 0x7fffffff;
+	k->hdr.cmdline_size = 2047;
+	k->hdr.pref_address = LINUX_KERNEL;
+	k->hdr.init_size = end - LINUX_KERNEL;
 	return 0;
 }
 
@@ -108,7 +160,8 @@ uint64_t linux_kernel_end(const struct linux_kernel *k)
 	uint64_t start = k->hdr.pref_address, end;
 	uint64_t align = k->hdr.kernel_alignment;
 
-	if (k->hdr.relocatable_kernel) {
+	/* A vmlinux runs where its segments are, up to init_size's end. */
+	if (!k->is_elf && k->hdr.relocatable_kernel) {
 		start = start > LINUX_KERNEL ? start : LINUX_KERNEL;
 		if (align && !(align & (align - 1)))
 			start = (start + align - 1) & ~(align - 1);
@@ -195,11 +248,10 @@ int linux_load(struct vm *vm, uint64_t *entry)
 	uint8_t *img, *initrd = NULL;
 	size_t size, initrd_size = 0, cmdline_len = strlen(cfg->cmdline);
 	uint64_t initrd_addr = 0;
-	/* The disk's virtio-mmio device, which vmrun.c creates. */
-	const struct acpi_mmio_dev disk = {
-		.base = VIRTIO_BASE, .size = VIRTIO_MMIO_SIZE, .gsi = VIRTIO_GSI,
-		.hid = "LNRO0005",
-	};
+	/* The virtio-mmio devices, which vmrun.c creates. */
+	struct acpi_mmio_dev mmio[VIRTIO_MAX_DEVS];
+	struct virtio_slot slots[VIRTIO_MAX_DEVS];
+	unsigned int i, nslots = virtio_slots(cfg, slots);
 	char err[256];
 	int r = -1;
 
@@ -208,7 +260,9 @@ int linux_load(struct vm *vm, uint64_t *entry)
 		config_error(cfg, KEY_IMAGE, "%s", err);
 		return -1;
 	}
-	if (linux_parse(img, size, &k, err, sizeof(err))) {
+	if (cfg->format == FORMAT_VMLINUX ?
+	    linux_parse_vmlinux(img, size, &k, err, sizeof(err)) :
+	    linux_parse(img, size, &k, err, sizeof(err))) {
 		config_error(cfg, KEY_IMAGE, "%s: %s", cfg->image, err);
 		goto out;
 	}
@@ -240,21 +294,36 @@ int linux_load(struct vm *vm, uint64_t *entry)
 		}
 		memcpy(vm->mem + initrd_addr, initrd, initrd_size);
 	}
-	memcpy(vm->mem + LINUX_KERNEL, k.kernel, k.kernel_size);
-
 	memset(zp, 0, sizeof(*zp));
-	/* The header with its jump and length byte, as the image has it. */
-	memcpy(&zp->hdr, img + HDR_OFFSET,
-	       0x202 + img[0x201] - HDR_OFFSET < sizeof(zp->hdr) ?
-	       0x202 + img[0x201] - HDR_OFFSET : sizeof(zp->hdr));
+	if (k.is_elf) {
+		for (i = 0; i < k.elf.nr; i++) {
+			const struct elf_segment *s = &k.elf.seg[i];
+
+			memcpy(vm->mem + s->paddr, img + s->off, s->filesz);
+			memset(vm->mem + s->paddr + s->filesz, 0,
+			       s->memsz - s->filesz);
+		}
+		zp->hdr = k.hdr;
+	} else {
+		memcpy(vm->mem + LINUX_KERNEL, k.kernel, k.kernel_size);
+		/* The header with its jump and length byte, as the image has it. */
+		memcpy(&zp->hdr, img + HDR_OFFSET,
+		       0x202 + img[0x201] - HDR_OFFSET < sizeof(zp->hdr) ?
+		       0x202 + img[0x201] - HDR_OFFSET : sizeof(zp->hdr));
+	}
 	zp->hdr.type_of_loader = 0xff;		/* undefined loader */
 	zp->hdr.vid_mode = 0xffff;		/* "normal" */
 	zp->hdr.cmd_line_ptr = LINUX_CMDLINE;
 	zp->hdr.ramdisk_image = initrd_addr;
 	zp->hdr.ramdisk_size = initrd_size;
 	zp->e820_entries = linux_e820(cfg->memory, zp->e820_table);
+	for (i = 0; i < nslots; i++)
+		mmio[i] = (struct acpi_mmio_dev){
+			.base = slots[i].base, .size = VIRTIO_MMIO_SIZE,
+			.gsi = slots[i].gsi, .hid = "LNRO0005",
+		};
 	if (!acpi_build(vm->mem + ACPI_BASE, ACPI_SIZE, ACPI_BASE, cfg->vcpus,
-			&disk, cfg->disk[0] ? 1 : 0)) {
+			mmio, nslots)) {
 		config_error(cfg, KEY_VCPUS, "%u vCPUs: at most 255 in the ACPI tables",
 			     cfg->vcpus);
 		goto out;
@@ -262,7 +331,7 @@ int linux_load(struct vm *vm, uint64_t *entry)
 	zp->acpi_rsdp_addr = ACPI_BASE;
 	memcpy(vm->mem + LINUX_CMDLINE, cfg->cmdline, cmdline_len + 1);
 	write_tables(vm->mem);
-	*entry = LINUX_KERNEL + 0x200;
+	*entry = k.entry;
 	r = 0;
 out:
 	free(initrd);

@@ -251,6 +251,14 @@ static void virtio_reset_state(struct device *dev)
 		t->reset(dev);
 }
 
+/* What the device type offers besides VIRTIO_F_VERSION_1. */
+static uint64_t virtio_features(struct device *dev)
+{
+	struct virtio_dev *v = dev->priv;
+
+	return v->type->features ? v->type->features(dev) : 0;
+}
+
 static uint32_t virtio_read(struct device *dev, unsigned int reg)
 {
 	struct virtio_dev *v = dev->priv;
@@ -269,7 +277,7 @@ static uint32_t virtio_read(struct device *dev, unsigned int reg)
 	case VIRTIO_MMIO_DEVICE_FEATURES:
 		if (v->dev_feat_sel > 1)
 			return 0;
-		return (t->features(dev) | 1ULL << VIRTIO_F_VERSION_1) >>
+		return (virtio_features(dev) | 1ULL << VIRTIO_F_VERSION_1) >>
 		       (32 * v->dev_feat_sel);
 	case VIRTIO_MMIO_QUEUE_NUM_MAX:
 		return q ? VIRTIO_QUEUE_MAX : 0;
@@ -332,7 +340,7 @@ static void virtio_write(struct device *dev, unsigned int reg, uint32_t val)
 		}
 		/* FEATURES_OK only for what the device offered. */
 		if ((val & VIRTIO_CONFIG_S_FEATURES_OK) &&
-		    (v->drv_features & ~(t->features(dev) |
+		    (v->drv_features & ~(virtio_features(dev) |
 					 1ULL << VIRTIO_F_VERSION_1) ||
 		     !(v->drv_features & 1ULL << VIRTIO_F_VERSION_1)))
 			val &= ~VIRTIO_CONFIG_S_FEATURES_OK;
@@ -382,7 +390,8 @@ static void virtio_mmio(struct device *dev, struct vcpu *vcpu, uint64_t gpa,
 	/* The device's config space: any width, read-only here. */
 	if (reg >= VIRTIO_MMIO_CONFIG) {
 		uint8_t cfg[256] = { 0 };
-		size_t n = v->type->config(dev, cfg, sizeof(cfg));
+		size_t n = v->type->config ?
+			   v->type->config(dev, cfg, sizeof(cfg)) : 0;
 
 		reg -= VIRTIO_MMIO_CONFIG;
 		if (!write) {

@@ -296,9 +296,10 @@ static int start_vm(struct vm *vm)
 {
 	struct vm_config *cfg = vm->cfg;
 	struct kvm_userspace_memory_region region;
+	struct virtio_slot slots[VIRTIO_MAX_DEVS];
 	uint64_t entry = 0;
 	long max, mmap_size;
-	unsigned int i;
+	unsigned int i, nslots;
 
 	vm->sys_fd = open_device(vm);
 	if (vm->sys_fd < 0)
@@ -353,23 +354,24 @@ static int start_vm(struct vm *vm)
 	if (boot_load_image(vm, &entry))
 		return STATUS_CONFIG;
 	if (io_init(vm) ||
-	    (cfg->format == FORMAT_BZIMAGE && create_irqchip(vm)))
+	    (format_is_linux(cfg->format) && create_irqchip(vm)))
 		return STATUS_ERROR;
 	if (!dev_create(vm, &dev_uart, "uart0", 0x3f8, 4) ||
 	    !dev_create(vm, &dev_exit, "exit", EXIT_PORT, -1) ||
 	    !dev_create(vm, &dev_boot_timer, "boot-timer", BOOT_TIMER_PORT, -1))
 		return STATUS_ERROR;
 	/* A PC's power, reset and clock, which Linux finds through ACPI. */
-	if (cfg->format == FORMAT_BZIMAGE &&
+	if (format_is_linux(cfg->format) &&
 	    (!dev_create(vm, &dev_pm, "acpi-pm", ACPI_PM1_EVT, ACPI_SCI_IRQ) ||
 	     !dev_create(vm, &dev_kbc, "i8042", 0x60, -1) ||
 	     !dev_create(vm, &dev_rtc, "rtc", 0x70, 8)))
 		return STATUS_ERROR;
-	/* The disk, which the DSDT describes (linux.c). */
-	if (cfg->disk[0] &&
-	    !dev_create_arg(vm, &dev_virtio_mmio, "virtio-blk0", VIRTIO_BASE,
-			    VIRTIO_GSI, &virtio_blk))
-		return cfg->error[0] ? STATUS_CONFIG : STATUS_ERROR;
+	/* The virtio devices, which the DSDT describes (linux.c). */
+	nslots = virtio_slots(cfg, slots);
+	for (i = 0; i < nslots; i++)
+		if (!dev_create_arg(vm, &dev_virtio_mmio, slots[i].name,
+				    slots[i].base, slots[i].gsi, slots[i].type))
+			return cfg->error[0] ? STATUS_CONFIG : STATUS_ERROR;
 
 	if (cfg->console == CONSOLE_STDIO) {
 		vm->console_fd = dup(STDOUT_FILENO);
@@ -530,12 +532,14 @@ static void usage(FILE *f)
 		"  --console stdio|file:PATH|none\n"
 		"  --on-poweroff exit|restart   --on-crash exit|restart\n"
 		"  --on-reboot exit|restart\n"
-		"  --image FILE  --format raw|elf|bzimage  --mode real|protected|long\n"
-		"  --initrd FILE  --cmdline TEXT   (format bzimage)\n"
-		"  --path FILE  --readonly yes|no   ([disk], format bzimage)\n"
-		"  --load ADDRESS  --entry ADDRESS\n"
+		"  --image FILE  --format raw|elf|bzimage|vmlinux\n"
+		"  --mode real|protected|long  --load ADDRESS  --entry ADDRESS\n"
 		"  --stats              all of the VM's accounting at exit (minikvm)\n"
-		"  -h, --help\n");
+		"  -h, --help\n"
+		"A Linux kernel's (format bzimage or vmlinux):\n"
+		"  --initrd FILE  --cmdline TEXT\n"
+		"  --path FILE  --readonly yes|no   the [disk] (virtio-blk)\n"
+		"  --rng yes|no         a virtio entropy device\n");
 }
 
 int main(int argc, char **argv)

@@ -51,7 +51,13 @@
 #define LINUX_MEMORY_MAX	(3ULL << 30)
 
 enum cpu_mode { MODE_REAL, MODE_PROTECTED, MODE_LONG };
-enum image_format { FORMAT_RAW, FORMAT_ELF, FORMAT_BZIMAGE };
+enum image_format { FORMAT_RAW, FORMAT_ELF, FORMAT_BZIMAGE, FORMAT_VMLINUX };
+
+/* A Linux kernel, booted on the PC platform with the 64-bit protocol. */
+static inline bool format_is_linux(enum image_format f)
+{
+	return f == FORMAT_BZIMAGE || f == FORMAT_VMLINUX;
+}
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 enum vm_action { ACTION_EXIT, ACTION_RESTART };
 
@@ -61,7 +67,7 @@ enum cfg_key {
 	KEY_ON_POWEROFF, KEY_ON_CRASH, KEY_ON_REBOOT,
 	KEY_IMAGE, KEY_FORMAT, KEY_MODE, KEY_LOAD, KEY_ENTRY,
 	KEY_INITRD, KEY_CMDLINE,
-	KEY_DISK, KEY_DISK_READONLY,
+	KEY_DISK, KEY_DISK_READONLY, KEY_RNG,
 	NR_KEYS
 };
 
@@ -88,6 +94,7 @@ struct vm_config {
 	char cmdline[LINUX_CMDLINE_MAX];	/* bzImage */
 	char disk[PATH_MAX];			/* [disk] path: "" for none */
 	bool disk_readonly;
+	bool rng;				/* rng = yes: a virtio-rng */
 	bool set[NR_KEYS];
 	struct cfg_where where[NR_KEYS];
 	char error[640];			/* the first error, one line */
@@ -202,16 +209,21 @@ struct elf_image {
 int elf_parse(const uint8_t *img, size_t size, struct elf_image *e,
 	      char *err, size_t n);
 
-/* linux.c: a bzImage's 64-bit boot. */
+/* linux.c: a Linux kernel's 64-bit boot (a bzImage or a vmlinux). */
 struct linux_kernel {
-	struct setup_header hdr;
-	const uint8_t *kernel;			/* the protected-mode part */
+	struct setup_header hdr;		/* a vmlinux: vmrun's own */
+	const uint8_t *kernel;			/* bzImage: the protected-mode part */
 	size_t kernel_size;
+	bool is_elf;				/* a vmlinux, with its segments: */
+	struct elf_image elf;
+	uint64_t entry;				/* the 64-bit entry point */
 };
 
 /* 0, or -1 with the reason (no file name) in err. */
 int linux_parse(const uint8_t *img, size_t size, struct linux_kernel *k,
 		char *err, size_t n);
+int linux_parse_vmlinux(const uint8_t *img, size_t size,
+			struct linux_kernel *k, char *err, size_t n);
 /* The e820 map of memory bytes (at most LINUX_MEMORY_MAX); its length. */
 unsigned int linux_e820(uint64_t mem, struct boot_e820_entry *e);
 /* The first byte after what the kernel needs to decompress and start. */
@@ -310,7 +322,9 @@ extern const struct device_class dev_pm, dev_kbc, dev_rtc;
 #define VIRTIO_MAX_CHAIN	64
 /* Where vmrun puts them, and their GSIs (level-triggered, above ISA's). */
 #define VIRTIO_BASE		0xd0001000
+#define VIRTIO_SLOT_SIZE	0x1000
 #define VIRTIO_GSI		16
+#define VIRTIO_MAX_DEVS		4
 
 struct virtq {
 	uint16_t num;
@@ -330,6 +344,7 @@ struct virtio_chain {
 	struct virtio_buf buf[VIRTIO_MAX_CHAIN];
 };
 
+/* features and config may be NULL: none, and an empty config space. */
 struct virtio_type {
 	uint32_t device_id;
 	unsigned int nr_queues;
@@ -363,7 +378,16 @@ struct virtio_dev {
 };
 
 extern const struct device_class dev_virtio_mmio;
-extern const struct virtio_type virtio_blk;
+extern const struct virtio_type virtio_blk, virtio_rng;
+
+struct virtio_slot {
+	const char *name;
+	const struct virtio_type *type;
+	uint32_t base, gsi;
+};
+
+unsigned int virtio_slots(const struct vm_config *cfg,
+			  struct virtio_slot s[VIRTIO_MAX_DEVS]);
 
 void *virtio_gpa(struct device *dev, uint64_t gpa, uint64_t len);
 void virtio_fail(struct device *dev);

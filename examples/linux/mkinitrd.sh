@@ -3,7 +3,8 @@
 #
 # mkinitrd.sh OUT [KVER]: the small Linux guest's initramfs, gzipped cpio,
 # from Debian's static busybox (busybox-static) and examples/linux/init,
-# with KVER's virtio modules (/lib/modules/KVER) for vmrun's disk.
+# with KVER's virtio modules (/lib/modules/KVER) for vmrun's disk and
+# entropy device.
 set -eu -o pipefail
 out=$1
 kver=${2:-}
@@ -17,10 +18,10 @@ for a in $("$busybox" --list); do
 	[ "$a" = busybox ] || ln -s busybox "$tmp/bin/$a"
 done
 install -m 0755 "$(dirname "$0")/init" "$tmp/init"
-# virtio-mmio and virtio-blk, where the kernel has them as modules.
+# virtio-mmio, virtio-blk and virtio-rng, where the kernel has them as modules.
 mkdir -p "$tmp/lib/modules"
 if [ -n "$kver" ] && [ -d "/lib/modules/$kver/kernel" ]; then
-	for m in virtio_ring virtio virtio_mmio virtio_blk; do
+	for m in virtio_ring virtio virtio_mmio virtio_blk virtio-rng; do
 		f=$(find "/lib/modules/$kver/kernel/drivers" -name "$m.ko" | head -n 1)
 		[ -n "$f" ] && cp "$f" "$tmp/lib/modules/"
 	done

@@ -511,6 +511,91 @@ BOOT_TEST(virtio_disk_read_only)
 	disk_boot(_metadata, true);
 }
 
+/*
+ * rng = yes beside a disk: two virtio devices, the disk in slot 0 and
+ * the entropy device in slot 1 (its own registers and GSI).  The guest's
+ * hw_random core takes virtio_rng, and 32 bytes read from /dev/hwrng
+ * are not all alike; the device's queue was kicked by ioeventfd.
+ */
+BOOT_TEST(virtio_rng_beside_a_disk)
+{
+	char path[64], disk[64], *l;
+	struct mkvm_proc r;
+	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), "--cmdline",
+			       "console=ttyS0 quiet panic=-1 vmrun.cmd="
+			       "cat,/sys/class/misc/hw_random/rng_current;"
+			       "echo,RNG-$(od,-An,-tx1,-N32,/dev/hwrng);"
+			       "dd,if=/dev/vda,bs=12,count=1,2>/dev/null;echo",
+			       "--stats", NULL };
+	unsigned int b[32], i, alike = 0;
+	unsigned long long by_eventfd = 0, by_exit = 1, irqs = 0;
+
+	FULL_SET_ONLY();
+	make_disk(disk, "MKVM-DISK-IN");
+	write_cfg(path, "[vm]\nmemory = 256M\nrng = yes\n[boot]\nformat = bzimage\n"
+		  "image = %s\ninitrd = %s\n[disk]\npath = %s\n", KERNEL, INITRD, disk);
+	mkvm_start(&r, argv);
+	mkvm_finish(&r, 0, BOOT_TIMEOUT);
+	unlink(path);
+	unlink(disk);
+	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	EXPECT_NE(NULL, strstr(r.out, "virtio_rng.0")) TH_LOG("stdout: %s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "MKVM-DISK-IN")) TH_LOG("stdout: %s", r.out);
+	l = strstr(r.out, "RNG-");
+	ASSERT_NE(NULL, l) TH_LOG("stdout: %s", r.out);
+	l += 4;
+	for (i = 0; i < 32; i++) {
+		char *end;
+
+		b[i] = strtoul(l, &end, 16);
+		ASSERT_NE(l, end) TH_LOG("byte %u of %s", i, r.out);
+		l = end;
+		alike += i && b[i] == b[0];
+	}
+	/* 32 random bytes all alike: 2^-248. */
+	EXPECT_GT(31, alike);
+	l = strstr(r.err, "virtio-rng0: ");
+	ASSERT_NE(NULL, l) TH_LOG("stderr: %s", r.err);
+	EXPECT_EQ(3, sscanf(l, "virtio-rng0: %llu queue notifications by ioeventfd, %llu by exit; %llu interrupts by irqfd",
+			    &by_eventfd, &by_exit, &irqs)) TH_LOG("%s", l);
+	EXPECT_LT(0, by_eventfd) TH_LOG("%s", l);
+	EXPECT_EQ(0, by_exit) TH_LOG("%s", l);
+	EXPECT_LT(0, irqs) TH_LOG("%s", l);
+}
+
+/*
+ * The same kernel as a vmlinux ELF file (`make` builds vmlinux.xz from
+ * vmlinuz with examples/linux/vmlinux.sh) boots as the bzImage does, on
+ * two vCPUs.
+ */
+BOOT_TEST(boots_a_vmlinux)
+{
+	char vmlinux[] = "/tmp/vmrun_vmlinux.XXXXXX", path[64], cmd[256];
+	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), NULL };
+	struct mkvm_proc r;
+	int fd;
+
+	FULL_SET_ONLY();
+	fd = mkstemp(vmlinux);
+	ASSERT_LE(0, fd);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "xzcat %s >%s", mkvm_example("vmlinux.xz"), vmlinux);
+	ASSERT_EQ(0, system(cmd)) TH_LOG("%s failed", cmd);
+	write_cfg(path, "[vm]\nmemory = 256M\nvcpus = 2\n[boot]\nformat = vmlinux\n"
+		  "image = %s\ninitrd = %s\ncmdline = console=ttyS0 quiet panic=-1 vmrun.cmd=true\n",
+		  vmlinux, INITRD);
+	mkvm_start(&r, argv);
+	mkvm_finish(&r, 0, BOOT_TIMEOUT);
+	unlink(path);
+	unlink(vmlinux);
+	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up nproc=2 ")) TH_LOG("stdout: %s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: done rc=0")) TH_LOG("stdout: %s", r.out);
+	EXPECT_STREQ("", r.err);
+}
+
 /* A bad config: one line on stderr with msg, nothing on stdout, status 2. */
 static void bad(struct __test_metadata *_metadata, const char *msg,
 		const char *fmt, ...)
@@ -624,6 +709,26 @@ TEST(bad_disk)
 	bad(_metadata, "a disk only for a Linux kernel",
 	    "[boot]\nimage = %s\n[disk]\npath = %s\n", mkvm_example("hello.bin"),
 	    KERNEL);
+}
+
+TEST(bad_vmlinux)
+{
+	bad(_metadata, "not a little-endian ELF executable",
+	    "[boot]\nformat = vmlinux\nimage = %s\n", KERNEL);
+	bad(_metadata, "below the 1M a Linux kernel starts at",
+	    "[boot]\nformat = vmlinux\nimage = %s\n", mkvm_example("hello.elf"));
+	bad(_metadata, "entry: not used with format = vmlinux",
+	    "[boot]\nformat = vmlinux\nentry = 0x1000000\nimage = %s\n", KERNEL);
+}
+
+TEST(bad_rng)
+{
+	bad(_metadata, "rng: bad value 'maybe' (yes or no)",
+	    "[vm]\nrng = maybe\n[boot]\nformat = bzimage\nimage = %s\n", KERNEL);
+	bad(_metadata, "rng: yes: only for a Linux kernel",
+	    "[vm]\nrng = yes\n[boot]\nimage = %s\n", mkvm_example("hello.bin"));
+	bad(_metadata, "belongs in section [vm], not [disk]",
+	    "[boot]\nformat = bzimage\nimage = %s\n[disk]\nrng = yes\n", KERNEL);
 }
 
 TEST(bad_raw_image_keys)

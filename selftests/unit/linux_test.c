@@ -5,6 +5,7 @@
  * map, where the initrd goes, and the tables' checksums, pointers and
  * entries.  Built and run by selftests/unit/run.sh.
  */
+#include <elf.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -12,6 +13,9 @@
 #include "vmrun.h"
 
 #define HDR	offsetof(struct boot_params, hdr)
+
+/* platform.c names the device types; their code is not linked here. */
+const struct virtio_type virtio_blk, virtio_rng;
 
 /* A bzImage-shaped buffer: 4 setup sectors, then kernel bytes. */
 static uint8_t *image(size_t size)
@@ -85,6 +89,109 @@ TEST(refuses_bad_images)
 	h->setup_sects = 255;
 	EXPECT_EQ(-1, linux_parse(img, 64 << 10, &k, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "truncated"));
+	free(img);
+}
+
+/*
+ * A vmlinux-shaped ELF: two PT_LOAD segments (16M and 20M, the second
+ * with BSS) and a note, entry at the first; 64 KiB of file.
+ */
+static uint8_t *vmlinux(size_t size)
+{
+	uint8_t *img = calloc(1, size);
+	Elf64_Ehdr *e = (void *)img;
+	Elf64_Phdr *ph = (void *)(img + sizeof(*e));
+
+	memcpy(e->e_ident, ELFMAG, SELFMAG);
+	e->e_ident[EI_CLASS] = ELFCLASS64;
+	e->e_ident[EI_DATA] = ELFDATA2LSB;
+	e->e_type = ET_EXEC;
+	e->e_machine = EM_X86_64;
+	e->e_entry = 0x1000000;
+	e->e_phoff = sizeof(*e);
+	e->e_phnum = 3;
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x1000,
+			      .p_paddr = 0x1000000, .p_filesz = 0x1000,
+			      .p_memsz = 0x1000 };
+	ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = 0x1800,
+			      .p_paddr = 0x10, .p_filesz = 0x10, .p_memsz = 0x10 };
+	ph[2] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x2000,
+			      .p_paddr = 0x1400000, .p_filesz = 0x1000,
+			      .p_memsz = 0x300000 };
+	return img;
+}
+
+TEST(parses_a_vmlinux)
+{
+	uint8_t *img = vmlinux(64 << 10);
+	struct linux_kernel k;
+	char err[128] = "";
+
+	ASSERT_EQ(0, linux_parse_vmlinux(img, 64 << 10, &k, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_TRUE(k.is_elf);
+	EXPECT_EQ(0x1000000, k.entry);
+	ASSERT_EQ(2, k.elf.nr);		/* the note is not loaded */
+	EXPECT_EQ(0x1400000, k.elf.seg[1].paddr);
+	EXPECT_EQ(0x2000, k.elf.seg[1].off);
+	/* vmrun's header: what the kernel reads from a bzImage's. */
+	EXPECT_EQ(0xaa55, k.hdr.boot_flag);
+	EXPECT_EQ(0x53726448, k.hdr.header);
+	EXPECT_EQ(2047, k.hdr.cmdline_size);
+	EXPECT_EQ(0x7fffffff, k.hdr.initrd_addr_max);
+	/* It needs memory to the end of its last segment's BSS. */
+	EXPECT_EQ(0x1700000, linux_kernel_end(&k));
+	EXPECT_EQ(0, linux_initrd_addr(&k, 0x1700000, 4096));
+	EXPECT_EQ(0x1800000 - 0x2000, linux_initrd_addr(&k, 0x1800000, 0x2000));
+	free(img);
+}
+
+TEST(refuses_bad_vmlinux)
+{
+	uint8_t *img = vmlinux(64 << 10);
+	Elf64_Ehdr *e = (void *)img;
+	Elf64_Phdr *ph = (void *)(img + sizeof(*e));
+	struct linux_kernel k;
+	char err[128];
+
+	/* A bzImage, or nothing like ELF. */
+	EXPECT_EQ(-1, linux_parse_vmlinux(img + 1, (64 << 10) - 1, &k, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "not a little-endian ELF executable")) TH_LOG("%s", err);
+	EXPECT_EQ(-1, linux_parse_vmlinux(img, 32, &k, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "not a little-endian ELF executable")) TH_LOG("%s", err);
+	/* Its program headers or a segment's bytes beyond the file. */
+	EXPECT_EQ(-1, linux_parse_vmlinux(img, 0x2800, &k, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "truncated")) TH_LOG("%s", err);
+	e->e_phoff = (64 << 10) - 8;
+	EXPECT_EQ(-1, linux_parse_vmlinux(img, 64 << 10, &k, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "truncated")) TH_LOG("%s", err);
+	e->e_phoff = sizeof(*e);
+	/* A segment that wraps around the address space. */
+	ph[2].p_memsz = -0x1000ULL;
+	EXPECT_EQ(-1, linux_parse_vmlinux(img, 64 << 10, &k, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "truncated or corrupt")) TH_LOG("%s", err);
+	ph[2].p_memsz = 0x300000;
+	/* Below 1M, where vmrun's tables are. */
+	ph[2].p_paddr = 0x9000;
+	EXPECT_EQ(-1, linux_parse_vmlinux(img, 64 << 10, &k, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "below the 1M")) TH_LOG("%s", err);
+	ph[2].p_paddr = 0x1400000;
+	/* A virtual entry point, as in a user program. */
+	e->e_entry = 0xffffffff81000000ULL;
+	EXPECT_EQ(-1, linux_parse_vmlinux(img, 64 << 10, &k, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "is in no segment")) TH_LOG("%s", err);
+	e->e_entry = 0x1000000;
+	/* 32-bit, another machine, no PT_LOAD. */
+	e->e_machine = EM_ARM;
+	EXPECT_EQ(-1, linux_parse_vmlinux(img, 64 << 10, &k, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "not an x86 ELF")) TH_LOG("%s", err);
+	e->e_machine = EM_X86_64;
+	ph[0].p_type = ph[2].p_type = PT_NULL;
+	EXPECT_EQ(-1, linux_parse_vmlinux(img, 64 << 10, &k, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "no PT_LOAD")) TH_LOG("%s", err);
+	e->e_ident[EI_CLASS] = ELFCLASS32;
+	((Elf32_Ehdr *)img)->e_machine = EM_386;
+	EXPECT_EQ(-1, linux_parse_vmlinux(img, 64 << 10, &k, err, sizeof(err)));
 	free(img);
 }
 
@@ -281,6 +388,34 @@ TEST(acpi_dsdt_describes_mmio_devices)
 	EXPECT_NE(NULL, find(dsdt, length, irq, sizeof(irq)));
 	EXPECT_EQ(0, acpi_build(buf, sizeof(buf), ACPI_BASE, 1, devs,
 				ACPI_MAX_MMIO_DEVS + 1));
+}
+
+/* Each virtio device the config asks for has a slot and a GSI of its own. */
+TEST(virtio_slots_follow_the_config)
+{
+	struct virtio_slot s[VIRTIO_MAX_DEVS];
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	EXPECT_EQ(0, virtio_slots(&cfg, s));
+	cfg.rng = true;
+	ASSERT_EQ(1, virtio_slots(&cfg, s));
+	EXPECT_STREQ("virtio-rng0", s[0].name);
+	EXPECT_EQ(&virtio_rng, s[0].type);
+	EXPECT_EQ(VIRTIO_BASE, s[0].base);
+	EXPECT_EQ(VIRTIO_GSI, s[0].gsi);
+	strcpy(cfg.disk, "/tmp/disk.img");
+	ASSERT_EQ(2, virtio_slots(&cfg, s));
+	EXPECT_STREQ("virtio-blk0", s[0].name);
+	EXPECT_EQ(&virtio_blk, s[0].type);
+	EXPECT_EQ(VIRTIO_BASE, s[0].base);
+	EXPECT_EQ(VIRTIO_GSI, s[0].gsi);
+	EXPECT_STREQ("virtio-rng0", s[1].name);
+	EXPECT_EQ(VIRTIO_BASE + VIRTIO_SLOT_SIZE, s[1].base);
+	EXPECT_EQ(VIRTIO_GSI + 1, s[1].gsi);
+	/* Slots fit below the next page-aligned range and in the IOAPIC. */
+	EXPECT_GE(VIRTIO_SLOT_SIZE, VIRTIO_MMIO_SIZE);
+	EXPECT_GT(24, VIRTIO_GSI + VIRTIO_MAX_DEVS - 1);
 }
 
 TEST(acpi_refuses_what_does_not_fit)

@@ -46,6 +46,7 @@ unit bus_test -Iuser selftests/unit/bus_test.c user/bus.c
 
 # vmrun's bzImage boot and ACPI tables (user/linux.c, user/acpi.c).
 unit linux_test -Iuser selftests/unit/linux_test.c user/linux.c user/acpi.c \
+	user/platform.c user/elf.c \
 	user/config.c -linih
 
 # vmrun's CMOS clock (user/dev_rtc.c) through its bus (device.c, bus.c).

@@ -235,13 +235,13 @@ TEST_F(cfg, errors_name_file_line_key)
 		     "F:2: memory: 4096M: a Linux guest has at most 3072M for now (below the 32-bit PCI hole)");
 	snprintf(text, sizeof(text), "[boot]\nimage = %s\ncmdline = quiet\n", self->image);
 	expect_error(_metadata, &self->cfg, self->path, text,
-		     "F:3: cmdline: only for a Linux kernel (format = bzimage)");
+		     "F:3: cmdline: only for a Linux kernel (format = bzimage or vmlinux)");
 	expect_error(_metadata, &self->cfg, self->path, "[boot]\ninitrd =\n",
 		     "F:2: initrd: bad value ''");
 	expect_error(_metadata, &self->cfg, self->path, "[boot]\nmode = unreal\n",
 		     "F:2: mode: bad CPU mode 'unreal' (real, protected or long)");
 	expect_error(_metadata, &self->cfg, self->path, "[boot]\nformat = coff\n",
-		     "F:2: format: bad format 'coff' (raw, elf or bzimage)");
+		     "F:2: format: bad format 'coff' (raw, elf, bzimage or vmlinux)");
 	expect_error(_metadata, &self->cfg, self->path, "[boot]\nload = 64K\n",
 		     "F:2: load: bad address '64K'");
 	expect_error(_metadata, &self->cfg, self->path, "[vm]\nimage = x\n",
@@ -255,7 +255,7 @@ TEST_F(cfg, errors_name_file_line_key)
 	snprintf(text, sizeof(text), "[boot]\nimage = %s\n[disk]\npath = %s\n",
 		 self->image, self->image);
 	expect_error(_metadata, &self->cfg, self->path, text,
-		     "F:4: path: a disk only for a Linux kernel (format = bzimage)");
+		     "F:4: path: a disk only for a Linux kernel (format = bzimage or vmlinux)");
 	snprintf(text, sizeof(text), "[boot]\nformat = bzimage\nimage = %s\n[disk]\npath = /nonexistent.img\n",
 		 self->image);
 	expect_error(_metadata, &self->cfg, self->path, text,
