@@ -52,3 +52,10 @@ unit linux_test -Iuser selftests/unit/linux_test.c user/linux.c user/acpi.c \
 # vmrun's CMOS clock (user/dev_rtc.c) through its bus (device.c, bus.c).
 unit rtc_test -Iuser selftests/unit/rtc_test.c user/dev_rtc.c user/device.c \
 	user/bus.c -lpthread
+
+# The guest side of every device model, fuzzed (user/dev_*.c, virtio.c
+# through device.c's bus dispatch).
+unit device_fuzz_test -Iuser selftests/unit/device_fuzz_test.c \
+	user/dev_uart.c user/dev_pm.c user/dev_rtc.c user/dev_exit.c \
+	user/virtio.c user/dev_virtio_blk.c user/dev_virtio_rng.c \
+	user/platform.c user/device.c user/bus.c user/config.c -linih -lpthread
