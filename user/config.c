@@ -28,7 +28,7 @@ const char *const cfg_key_name[NR_KEYS] = {
 	[KEY_LOAD] = "load", [KEY_ENTRY] = "entry",
 	[KEY_INITRD] = "initrd", [KEY_CMDLINE] = "cmdline",
 	[KEY_DISK] = "path", [KEY_DISK_READONLY] = "readonly",
-	[KEY_RNG] = "rng",
+	[KEY_RNG] = "rng", [KEY_RAM_BELOW_4G] = "max_ram_below_4g",
 };
 
 /* The section each key belongs to. */
@@ -40,7 +40,7 @@ static const char *const key_section[NR_KEYS] = {
 	[KEY_LOAD] = "boot", [KEY_ENTRY] = "boot",
 	[KEY_INITRD] = "boot", [KEY_CMDLINE] = "boot",
 	[KEY_DISK] = "disk", [KEY_DISK_READONLY] = "disk",
-	[KEY_RNG] = "vm",
+	[KEY_RNG] = "vm", [KEY_RAM_BELOW_4G] = "vm",
 };
 
 const char *const cpu_mode_name[] = {
@@ -94,6 +94,7 @@ void config_init(struct vm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->name, "guest");
 	cfg->memory = 16 << 20;
+	cfg->ram_below_4g = LINUX_LOW_MAX;
 	cfg->vcpus = 1;
 	strcpy(cfg->device, "/dev/minikvm");
 	cfg->console = CONSOLE_STDIO;
@@ -226,6 +227,19 @@ int config_set(struct vm_config *cfg, enum cfg_key key, const char *value,
 			return -1;
 		}
 		cfg->memory = v;
+		break;
+	case KEY_RAM_BELOW_4G:
+		if (parse_size(value, &v)) {
+			error_at(cfg, where, k, "bad size '%s' (a number with an optional unit K, M, G or T, e.g. 1G)",
+				 value);
+			return -1;
+		}
+		if (v % (2 << 20) || v < 2 * LINUX_KERNEL || v > LINUX_LOW_MAX) {
+			error_at(cfg, where, k, "%s: a multiple of 2M from %lluM to %lluM",
+				 value, 2ULL * LINUX_KERNEL >> 20, LINUX_LOW_MAX >> 20);
+			return -1;
+		}
+		cfg->ram_below_4g = v;
 		break;
 	case KEY_VCPUS:
 		/* The device's limit is checked once it is open. */
@@ -470,6 +484,13 @@ uint64_t boot_tables_base(const struct vm_config *cfg)
 	return top - BOOT_TABLES_SIZE;
 }
 
+uint64_t config_low_memory(const struct vm_config *cfg)
+{
+	if (format_is_linux(cfg->format) && cfg->memory > cfg->ram_below_4g)
+		return cfg->ram_below_4g;
+	return cfg->memory;
+}
+
 uint64_t boot_image_limit(const struct vm_config *cfg)
 {
 	return cfg->mode == MODE_REAL ? cfg->memory : boot_tables_base(cfg);
@@ -570,7 +591,7 @@ static int linux_check_config(struct vm_config *cfg)
 	}
 	cfg->mode = MODE_LONG;
 	if (cfg->memory > LINUX_MEMORY_MAX) {
-		config_error(cfg, KEY_MEMORY, "%lluM: a Linux guest has at most %lluM for now (below the 32-bit PCI hole)",
+		config_error(cfg, KEY_MEMORY, "%lluM: a Linux guest has at most %lluM",
 			     (unsigned long long)cfg->memory >> 20,
 			     LINUX_MEMORY_MAX >> 20);
 		return -1;
@@ -627,8 +648,10 @@ int config_finish(struct vm_config *cfg)
 		config_error(cfg, KEY_RNG, "yes: only for a Linux kernel (format = bzimage or vmlinux)");
 		return -1;
 	}
-	if (cfg->set[KEY_INITRD] || cfg->set[KEY_CMDLINE]) {
-		enum cfg_key key = cfg->set[KEY_INITRD] ? KEY_INITRD : KEY_CMDLINE;
+	if (cfg->set[KEY_INITRD] || cfg->set[KEY_CMDLINE] ||
+	    cfg->set[KEY_RAM_BELOW_4G]) {
+		enum cfg_key key = cfg->set[KEY_INITRD] ? KEY_INITRD :
+				   cfg->set[KEY_CMDLINE] ? KEY_CMDLINE : KEY_RAM_BELOW_4G;
 
 		config_error(cfg, key, "only for a Linux kernel (format = bzimage or vmlinux)");
 		return -1;

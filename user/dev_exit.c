@@ -27,7 +27,7 @@ static int exit_init(struct device *dev)
 	if (dev_add_pio(dev, EXIT_PORT, 1))
 		return -1;
 	/* Only where RAM does not reach it. */
-	if (dev->vm->mem_size <= EXIT_MMIO && dev_add_mmio(dev, EXIT_MMIO, 8))
+	if (dev->vm->low_size <= EXIT_MMIO && dev_add_mmio(dev, EXIT_MMIO, 8))
 		return -1;
 	return 0;
 }

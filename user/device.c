@@ -146,6 +146,18 @@ void dev_mmio(struct vcpu *vcpu, uint64_t gpa, bool write, uint8_t *data,
 {
 	dev_access(&vcpu->vm->mmio_bus, true, vcpu, gpa, write, data, size);
 }
+void *vm_gpa(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t high = vm->mem_size - vm->low_size;
+
+	if (gpa < vm->low_size)
+		return len <= vm->low_size - gpa ? vm->mem + gpa : NULL;
+	if (gpa >= HIGH_MEM_BASE && gpa - HIGH_MEM_BASE < high &&
+	    len <= high - (gpa - HIGH_MEM_BASE))
+		return vm->mem + vm->low_size + (gpa - HIGH_MEM_BASE);
+	return NULL;
+}
+
 void dev_irq_set(struct device *dev, bool level)
 {
 	struct kvm_irq_level irq = { .irq = dev->irq, .level = level };

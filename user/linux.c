@@ -136,7 +136,8 @@ int linux_parse_vmlinux(const uint8_t *img, size_t size,
 	return 0;
 }
 
-unsigned int linux_e820(uint64_t mem, struct boot_e820_entry *e)
+unsigned int linux_e820(uint64_t low, uint64_t high,
+			struct boot_e820_entry *e)
 {
 	unsigned int i = 0;
 
@@ -144,8 +145,10 @@ unsigned int linux_e820(uint64_t mem, struct boot_e820_entry *e)
 	e[i++] = (struct boot_e820_entry){ LINUX_EBDA, 0xa0000 - LINUX_EBDA,
 					   E820_RESERVED };
 	e[i++] = (struct boot_e820_entry){ 0xf0000, 0x10000, E820_RESERVED };
-	e[i++] = (struct boot_e820_entry){ LINUX_KERNEL, mem - LINUX_KERNEL,
+	e[i++] = (struct boot_e820_entry){ LINUX_KERNEL, low - LINUX_KERNEL,
 					   E820_RAM };
+	if (high)
+		e[i++] = (struct boot_e820_entry){ HIGH_MEM_BASE, high, E820_RAM };
 	return i;
 }
 
@@ -247,7 +250,7 @@ int linux_load(struct vm *vm, uint64_t *entry)
 	struct linux_kernel k;
 	uint8_t *img, *initrd = NULL;
 	size_t size, initrd_size = 0, cmdline_len = strlen(cfg->cmdline);
-	uint64_t initrd_addr = 0;
+	uint64_t initrd_addr = 0, low = config_low_memory(cfg);
 	/* The virtio-mmio devices, which vmrun.c creates. */
 	struct acpi_mmio_dev mmio[VIRTIO_MAX_DEVS];
 	struct virtio_slot slots[VIRTIO_MAX_DEVS];
@@ -266,9 +269,10 @@ int linux_load(struct vm *vm, uint64_t *entry)
 		config_error(cfg, KEY_IMAGE, "%s: %s", cfg->image, err);
 		goto out;
 	}
-	if (linux_kernel_end(&k) > cfg->memory) {
-		config_error(cfg, KEY_MEMORY, "%lluM is too small for %s, which needs %lluM to start",
-			     (unsigned long long)cfg->memory >> 20, cfg->image,
+	if (linux_kernel_end(&k) > low) {
+		config_error(cfg, low < cfg->memory ? KEY_RAM_BELOW_4G : KEY_MEMORY,
+			     "%lluM is too small for %s, which needs %lluM to start",
+			     (unsigned long long)low >> 20, cfg->image,
 			     (unsigned long long)(linux_kernel_end(&k) + (1 << 20) - 1) >> 20);
 		goto out;
 	}
@@ -283,13 +287,13 @@ int linux_load(struct vm *vm, uint64_t *entry)
 			config_error(cfg, KEY_INITRD, "%s", err);
 			goto out;
 		}
-		initrd_addr = linux_initrd_addr(&k, cfg->memory, initrd_size);
+		initrd_addr = linux_initrd_addr(&k, low, initrd_size);
 		if (!initrd_addr) {
 			config_error(cfg, KEY_INITRD, "%s: %zu bytes do not fit between the kernel's end (%#llx) and %#llx",
 				     cfg->initrd, initrd_size,
 				     (unsigned long long)linux_kernel_end(&k),
-				     (unsigned long long)(cfg->memory < (uint64_t)k.hdr.initrd_addr_max + 1 ?
-							  cfg->memory : (uint64_t)k.hdr.initrd_addr_max + 1));
+				     (unsigned long long)(low < (uint64_t)k.hdr.initrd_addr_max + 1 ?
+							  low : (uint64_t)k.hdr.initrd_addr_max + 1));
 			goto out;
 		}
 		memcpy(vm->mem + initrd_addr, initrd, initrd_size);
@@ -316,7 +320,7 @@ int linux_load(struct vm *vm, uint64_t *entry)
 	zp->hdr.cmd_line_ptr = LINUX_CMDLINE;
 	zp->hdr.ramdisk_image = initrd_addr;
 	zp->hdr.ramdisk_size = initrd_size;
-	zp->e820_entries = linux_e820(cfg->memory, zp->e820_table);
+	zp->e820_entries = linux_e820(low, cfg->memory - low, zp->e820_table);
 	for (i = 0; i < nslots; i++)
 		mmio[i] = (struct acpi_mmio_dev){
 			.base = slots[i].base, .size = VIRTIO_MMIO_SIZE,

@@ -39,11 +39,7 @@
 
 void *virtio_gpa(struct device *dev, uint64_t gpa, uint64_t len)
 {
-	struct vm *vm = dev->vm;
-
-	if (gpa >= vm->mem_size || len > vm->mem_size - gpa)
-		return NULL;
-	return vm->mem + gpa;
+	return vm_gpa(dev->vm, gpa, len);
 }
 
 static void virtio_update_irq(struct device *dev);

@@ -341,15 +341,24 @@ static int start_vm(struct vm *vm)
 			     (unsigned long long)vm->mem_size >> 20, strerror(errno));
 		return STATUS_CONFIG;
 	}
-	region = (struct kvm_userspace_memory_region){
-		.slot = 0, .guest_phys_addr = 0, .memory_size = vm->mem_size,
-		.userspace_addr = (uintptr_t)vm->mem,
-	};
-	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-		config_error(cfg, KEY_MEMORY, "%s refuses %lluM of guest memory: %s",
-			     cfg->device, (unsigned long long)vm->mem_size >> 20,
-			     strerror(errno));
-		return STATUS_CONFIG;
+	/* One mapping; RAM past the low part is a second slot at 4G. */
+	vm->low_size = config_low_memory(cfg);
+	for (i = 0; i < 2; i++) {
+		region = (struct kvm_userspace_memory_region){
+			.slot = i, .guest_phys_addr = i ? HIGH_MEM_BASE : 0,
+			.memory_size = i ? vm->mem_size - vm->low_size : vm->low_size,
+			.userspace_addr = (uintptr_t)vm->mem + (i ? vm->low_size : 0),
+		};
+		if (!region.memory_size)
+			continue;
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+			config_error(cfg, KEY_MEMORY, "%s refuses %lluM of guest memory at %#llx: %s",
+				     cfg->device,
+				     (unsigned long long)region.memory_size >> 20,
+				     (unsigned long long)region.guest_phys_addr,
+				     strerror(errno));
+			return STATUS_CONFIG;
+		}
 	}
 	if (boot_load_image(vm, &entry))
 		return STATUS_CONFIG;
@@ -539,7 +548,8 @@ static void usage(FILE *f)
 		"A Linux kernel's (format bzimage or vmlinux):\n"
 		"  --initrd FILE  --cmdline TEXT\n"
 		"  --path FILE  --readonly yes|no   the [disk] (virtio-blk)\n"
-		"  --rng yes|no         a virtio entropy device\n");
+		"  --rng yes|no         a virtio entropy device\n"
+		"  --max-ram-below-4g SIZE   RAM at 0 (at most 3G); the rest at 4G\n");
 }
 
 int main(int argc, char **argv)

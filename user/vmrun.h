@@ -47,8 +47,14 @@
 #define RTC_CENTURY		0x32	/* the CMOS byte, dev_rtc.c */
 #define LAPIC_BASE		0xfee00000
 #define IOAPIC_BASE		0xfec00000
-/* Below the 32-bit PCI hole, where the LAPIC and IOAPIC are. */
-#define LINUX_MEMORY_MAX	(3ULL << 30)
+/*
+ * A Linux guest's RAM below 4G ends at max_ram_below_4g (at most 3G,
+ * below the 32-bit hole where the virtio devices, IOAPIC and LAPIC
+ * are); the rest is at 4G, in a second memory slot.
+ */
+#define LINUX_LOW_MAX		(3ULL << 30)
+#define LINUX_MEMORY_MAX	(1ULL << 40)
+#define HIGH_MEM_BASE		(1ULL << 32)
 
 enum cpu_mode { MODE_REAL, MODE_PROTECTED, MODE_LONG };
 enum image_format { FORMAT_RAW, FORMAT_ELF, FORMAT_BZIMAGE, FORMAT_VMLINUX };
@@ -67,7 +73,7 @@ enum cfg_key {
 	KEY_ON_POWEROFF, KEY_ON_CRASH, KEY_ON_REBOOT,
 	KEY_IMAGE, KEY_FORMAT, KEY_MODE, KEY_LOAD, KEY_ENTRY,
 	KEY_INITRD, KEY_CMDLINE,
-	KEY_DISK, KEY_DISK_READONLY, KEY_RNG,
+	KEY_DISK, KEY_DISK_READONLY, KEY_RNG, KEY_RAM_BELOW_4G,
 	NR_KEYS
 };
 
@@ -80,6 +86,7 @@ struct vm_config {
 	const char *file;			/* the config file */
 	char name[64];
 	uint64_t memory;			/* bytes */
+	uint64_t ram_below_4g;			/* a Linux guest's, at most */
 	unsigned int vcpus;
 	char device[PATH_MAX];
 	bool stats;				/* --stats: all the accounting at exit */
@@ -119,6 +126,8 @@ void config_error(struct vm_config *cfg, enum cfg_key key, const char *fmt, ...)
 #define BOOT_TABLES_SIZE	(8 * 4096UL)
 uint64_t boot_tables_base(const struct vm_config *cfg);
 uint64_t boot_image_limit(const struct vm_config *cfg);
+/* RAM at 0: all of it, or a Linux guest's up to max_ram_below_4g. */
+uint64_t config_low_memory(const struct vm_config *cfg);
 int boot_check_image(struct vm_config *cfg);
 
 /* Ranges of ports or guest physical addresses, and who answers them. */
@@ -158,8 +167,9 @@ enum vm_stop {
 struct vm {
 	struct vm_config *cfg;
 	int sys_fd, fd;
-	uint8_t *mem;
+	uint8_t *mem;				/* all of RAM, low then high */
 	uint64_t mem_size;
+	uint64_t low_size;			/* at 0; the rest at 4G */
 	struct vcpu *vcpus;
 	int console_fd;
 	bool irqchip;				/* KVM_CREATE_IRQCHIP made */
@@ -224,8 +234,9 @@ int linux_parse(const uint8_t *img, size_t size, struct linux_kernel *k,
 		char *err, size_t n);
 int linux_parse_vmlinux(const uint8_t *img, size_t size,
 			struct linux_kernel *k, char *err, size_t n);
-/* The e820 map of memory bytes (at most LINUX_MEMORY_MAX); its length. */
-unsigned int linux_e820(uint64_t mem, struct boot_e820_entry *e);
+/* The e820 map of low bytes at 0 and high at 4G; its length. */
+unsigned int linux_e820(uint64_t low, uint64_t high,
+			struct boot_e820_entry *e);
 /* The first byte after what the kernel needs to decompress and start. */
 uint64_t linux_kernel_end(const struct linux_kernel *k);
 /* Where an initrd of size bytes goes; 0 when it does not fit. */
@@ -308,6 +319,8 @@ void dev_mmio(struct vcpu *vcpu, uint64_t gpa, bool write, uint8_t *data,
 	      unsigned int size);
 /* Drives the device's interrupt line (no-op without one or an irqchip). */
 void dev_irq_set(struct device *dev, bool level);
+/* Guest RAM at gpa for len bytes (low or high, not both), or NULL. */
+void *vm_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
 
 extern const struct device_class dev_uart, dev_exit, dev_boot_timer;
 extern const struct device_class dev_pm, dev_kbc, dev_rtc;

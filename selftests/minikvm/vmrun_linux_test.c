@@ -565,6 +565,51 @@ BOOT_TEST(virtio_rng_beside_a_disk)
 }
 
 /*
+ * RAM past max_ram_below_4g is a second memory slot at 4G: with 768M
+ * and 512M below 4G, the guest has a Normal zone (memory above 4G) and
+ * more than 512M in all; it fills memory, writes 48M of random bytes to
+ * the virtio disk, drops its caches and reads them back the same, so
+ * buffers in high memory went through the device too.
+ */
+BOOT_TEST(memory_above_4g)
+{
+	char path[64], disk[64];
+	struct mkvm_proc r;
+	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), "--cmdline",
+			       "console=ttyS0 quiet panic=-1 vmrun.cmd="
+			       "grep,MemTotal,/proc/meminfo;grep,-c,Normal,/proc/buddyinfo;"
+			       "dd,if=/dev/urandom,of=/x,bs=1M,count=48,2>/dev/null;"
+			       "dd,if=/x,of=/dev/vda,bs=1M,conv=fsync,2>/dev/null;"
+			       "echo,3,>/proc/sys/vm/drop_caches;cmp,/x,/dev/vda;echo,CMP-$?",
+			       NULL };
+	unsigned long total = 0;
+	const char *l;
+	int fd;
+
+	FULL_SET_ONLY();
+	strcpy(disk, "/tmp/vmrun_disk.XXXXXX");
+	fd = mkstemp(disk);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 48 << 20));
+	close(fd);
+	write_cfg(path, "[vm]\nmemory = 768M\nmax_ram_below_4g = 512M\n[boot]\n"
+		  "format = bzimage\nimage = %s\ninitrd = %s\n[disk]\npath = %s\n",
+		  KERNEL, INITRD, disk);
+	mkvm_start(&r, argv);
+	mkvm_finish(&r, 0, BOOT_TIMEOUT);
+	unlink(path);
+	unlink(disk);
+	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	l = strstr(r.out, "MemTotal:");
+	ASSERT_NE(NULL, l) TH_LOG("stdout: %s", r.out);
+	EXPECT_EQ(1, sscanf(l, "MemTotal: %lu kB", &total));
+	EXPECT_LT(512UL << 10, total) TH_LOG("%s", l);
+	EXPECT_NE(NULL, strstr(r.out, "\n1\r\n")) TH_LOG("no Normal zone: %s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "CMP-0")) TH_LOG("stdout: %s", r.out);
+}
+
+/*
  * The same kernel as a vmlinux ELF file (`make` builds vmlinux.xz from
  * vmlinuz with examples/linux/vmlinux.sh) boots as the bzImage does, on
  * two vCPUs.
@@ -646,8 +691,15 @@ TEST(bad_memory_too_small)
 	    "[vm]\nmemory = 8M\n[boot]\nformat = bzimage\nimage = %s\n", KERNEL);
 	bad(_metadata, "too small for a Linux kernel",
 	    "[vm]\nmemory = 1M\n[boot]\nformat = bzimage\nimage = %s\n", KERNEL);
-	bad(_metadata, "at most 3072M for now",
-	    "[vm]\nmemory = 4G\n[boot]\nformat = bzimage\nimage = %s\n", KERNEL);
+	bad(_metadata, "a Linux guest has at most 1048576M",
+	    "[vm]\nmemory = 2T\n[boot]\nformat = bzimage\nimage = %s\n", KERNEL);
+	/* What the kernel needs must fit below max_ram_below_4g. */
+	bad(_metadata, "max_ram_below_4g: 8M is too small for",
+	    "[vm]\nmemory = 256M\nmax_ram_below_4g = 8M\n[boot]\nformat = bzimage\nimage = %s\n",
+	    KERNEL);
+	bad(_metadata, "max_ram_below_4g: 5G: a multiple of 2M from 2M to 3072M",
+	    "[vm]\nmemory = 256M\nmax_ram_below_4g = 5G\n[boot]\nformat = bzimage\nimage = %s\n",
+	    KERNEL);
 }
 
 TEST(bad_initrd)

@@ -265,7 +265,7 @@ static void fuzz(struct __test_metadata *_metadata, bool readonly)
 	vm.cfg = &cfg;
 	vm.fd = vm.sys_fd = -1;
 	vm.console_fd = -1;
-	vm.mem_size = MEM_SIZE;
+	vm.mem_size = vm.low_size = MEM_SIZE;
 	vm.mem = aligned_alloc(4096, MEM_SIZE);
 	ASSERT_NE(NULL, vm.mem);
 	for (i = 0; i < MEM_SIZE; i++)
@@ -350,6 +350,25 @@ static void fuzz(struct __test_metadata *_metadata, bool readonly)
 			EXPECT_EQ(0, stops[i]) TH_LOG("stop %u", i);
 	TH_LOG("%u accesses; stops: %u power-off, %u reboot", ROUNDS,
 	       stops[STOP_POWEROFF], stops[STOP_REBOOT]);
+}
+
+/* Guest addresses to vmrun's: low RAM at 0, the rest at 4G, nothing across. */
+TEST(gpa_translation)
+{
+	static uint8_t buf[3 << 12];
+	uint8_t *mem = buf;
+	struct vm vm = { .mem = mem, .mem_size = sizeof(buf), .low_size = 2 << 12 };
+
+	EXPECT_EQ((void *)mem, vm_gpa(&vm, 0, 2 << 12));
+	EXPECT_EQ((void *)mem + 0x1ff0, vm_gpa(&vm, 0x1ff0, 16));
+	EXPECT_EQ((void *)NULL, vm_gpa(&vm, 0x1ff0, 17));
+	EXPECT_EQ((void *)NULL, vm_gpa(&vm, 2 << 12, 1));
+	EXPECT_EQ((void *)mem + (2 << 12), vm_gpa(&vm, 1ULL << 32, 4096));
+	EXPECT_EQ((void *)mem + (3 << 12) - 1, vm_gpa(&vm, (1ULL << 32) + 4095, 1));
+	EXPECT_EQ((void *)NULL, vm_gpa(&vm, (1ULL << 32) + 4095, 2));
+	EXPECT_EQ((void *)NULL, vm_gpa(&vm, (1ULL << 32) - 1, 2));
+	EXPECT_EQ((void *)NULL, vm_gpa(&vm, -1ULL, 1));
+	EXPECT_EQ((void *)NULL, vm_gpa(&vm, 0, -1ULL));
 }
 
 TEST(read_only_disk)

@@ -198,7 +198,7 @@ TEST(refuses_bad_vmlinux)
 TEST(e820_has_the_holes)
 {
 	struct boot_e820_entry e[E820_MAX_ENTRIES_ZEROPAGE];
-	unsigned int n = linux_e820(256 << 20, e), i;
+	unsigned int n = linux_e820(256 << 20, 0, e), i;
 	uint64_t ram = 0;
 
 	ASSERT_EQ(4, n);
@@ -218,6 +218,37 @@ TEST(e820_has_the_holes)
 	EXPECT_EQ(0x100000, e[3].addr);
 	EXPECT_EQ(256 << 20, e[3].addr + e[3].size);
 	EXPECT_EQ((256 << 20) - 0x60400, ram);
+}
+
+/* Beyond max_ram_below_4g, the rest of RAM at 4G. */
+TEST(e820_puts_the_rest_at_4g)
+{
+	struct boot_e820_entry e[E820_MAX_ENTRIES_ZEROPAGE];
+	unsigned int n = linux_e820(1ULL << 30, 512 << 20, e);
+
+	ASSERT_EQ(5, n);
+	EXPECT_EQ(0x100000, e[3].addr);
+	EXPECT_EQ(1ULL << 30, e[3].addr + e[3].size);
+	EXPECT_EQ(E820_RAM, e[4].type);
+	EXPECT_EQ(1ULL << 32, e[4].addr);
+	EXPECT_EQ(512 << 20, e[4].size);
+}
+
+/* Which RAM is low: all of a raw guest's, a Linux guest's to the hole. */
+TEST(low_memory_follows_max_ram_below_4g)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	cfg.memory = 5ULL << 30;
+	EXPECT_EQ(5ULL << 30, config_low_memory(&cfg));
+	cfg.format = FORMAT_BZIMAGE;
+	EXPECT_EQ(3ULL << 30, config_low_memory(&cfg));
+	cfg.format = FORMAT_VMLINUX;
+	cfg.ram_below_4g = 1ULL << 30;
+	EXPECT_EQ(1ULL << 30, config_low_memory(&cfg));
+	cfg.memory = 512 << 20;
+	EXPECT_EQ(512 << 20, config_low_memory(&cfg));
 }
 
 TEST(initrd_goes_high_and_fits)

@@ -229,10 +229,20 @@ TEST_F(cfg, errors_name_file_line_key)
 		 self->image);
 	expect_error(_metadata, &self->cfg, self->path, text,
 		     "F:3: mode: not used with format = bzimage (the kernel starts in long mode at its 64-bit entry)");
-	snprintf(text, sizeof(text), "[vm]\nmemory = 4G\n[boot]\nformat = bzimage\nimage = %s\n",
+	snprintf(text, sizeof(text), "[vm]\nmemory = 2T\n[boot]\nformat = bzimage\nimage = %s\n",
 		 self->image);
 	expect_error(_metadata, &self->cfg, self->path, text,
-		     "F:2: memory: 4096M: a Linux guest has at most 3072M for now (below the 32-bit PCI hole)");
+		     "F:2: memory: 2097152M: a Linux guest has at most 1048576M");
+	expect_error(_metadata, &self->cfg, self->path, "[vm]\nmax_ram_below_4g = 3G1\n",
+		     "F:2: max_ram_below_4g: bad size '3G1' (a number with an optional unit K, M, G or T, e.g. 1G)");
+	expect_error(_metadata, &self->cfg, self->path, "[vm]\nmax_ram_below_4g = 4G\n",
+		     "F:2: max_ram_below_4g: 4G: a multiple of 2M from 2M to 3072M");
+	expect_error(_metadata, &self->cfg, self->path, "[vm]\nmax_ram_below_4g = 1025M\n",
+		     "F:2: max_ram_below_4g: 1025M: a multiple of 2M from 2M to 3072M");
+	snprintf(text, sizeof(text), "[vm]\nmax_ram_below_4g = 1G\n[boot]\nimage = %s\n",
+		 self->image);
+	expect_error(_metadata, &self->cfg, self->path, text,
+		     "F:2: max_ram_below_4g: only for a Linux kernel (format = bzimage or vmlinux)");
 	snprintf(text, sizeof(text), "[boot]\nimage = %s\ncmdline = quiet\n", self->image);
 	expect_error(_metadata, &self->cfg, self->path, text,
 		     "F:3: cmdline: only for a Linux kernel (format = bzimage or vmlinux)");
