@@ -92,12 +92,7 @@ static int load_elf(struct vm *vm, const uint8_t *img, size_t size,
 			return -1;
 		}
 	}
-	for (i = 0; i < e.nr; i++) {
-		const struct elf_segment *s = &e.seg[i];
-
-		memcpy(vm->mem + s->paddr, img + s->off, s->filesz);
-		memset(vm->mem + s->paddr + s->filesz, 0, s->memsz - s->filesz);
-	}
+	elf_copy(&e, img, vm->mem);
 	*entry = e.entry;
 	return 0;
 }

@@ -3,7 +3,7 @@
  * ELF executables for the guest: the checks and the PT_LOAD segments of
  * a 32- or 64-bit little-endian x86 ET_EXEC file, for boot.c (format =
  * elf) and linux.c (format = vmlinux).  The file stays in the caller's
- * buffer; nothing here touches guest memory.  Needs no KVM:
+ * buffer; only elf_copy() writes guest memory.  Needs no KVM:
  * selftests/unit/linux_test.c links it.
  */
 #include <elf.h>
@@ -83,4 +83,16 @@ int elf_parse(const uint8_t *img, size_t size, struct elf_image *e,
 	return 0;
 truncated:
 	return fail(err, n, "truncated or corrupt ELF file");
+}
+
+void elf_copy(const struct elf_image *e, const uint8_t *img, uint8_t *mem)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nr; i++) {
+		const struct elf_segment *s = &e->seg[i];
+
+		memcpy(mem + s->paddr, img + s->off, s->filesz);
+		memset(mem + s->paddr + s->filesz, 0, s->memsz - s->filesz);
+	}
 }

@@ -300,13 +300,7 @@ int linux_load(struct vm *vm, uint64_t *entry)
 	}
 	memset(zp, 0, sizeof(*zp));
 	if (k.is_elf) {
-		for (i = 0; i < k.elf.nr; i++) {
-			const struct elf_segment *s = &k.elf.seg[i];
-
-			memcpy(vm->mem + s->paddr, img + s->off, s->filesz);
-			memset(vm->mem + s->paddr + s->filesz, 0,
-			       s->memsz - s->filesz);
-		}
+		elf_copy(&k.elf, img, vm->mem);
 		zp->hdr = k.hdr;
 	} else {
 		memcpy(vm->mem + LINUX_KERNEL, k.kernel, k.kernel_size);

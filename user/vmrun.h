@@ -218,6 +218,8 @@ struct elf_image {
 /* 0, or -1 with the reason (no file name) in err. */
 int elf_parse(const uint8_t *img, size_t size, struct elf_image *e,
 	      char *err, size_t n);
+/* The segments of img to mem + p_paddr, their BSS zeroed (they fit). */
+void elf_copy(const struct elf_image *e, const uint8_t *img, uint8_t *mem);
 
 /* linux.c: a Linux kernel's 64-bit boot (a bzImage or a vmlinux). */
 struct linux_kernel {
