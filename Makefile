@@ -74,13 +74,18 @@ EX_LIB    := $(EX_OBJ)/lib64.o
 GUEST_KERNEL ?= $(firstword $(wildcard /boot/vmlinuz-$(KVER)) \
 	$(shell ls /boot/vmlinuz-* 2>/dev/null | sort -rV))
 EX_LINUX  := $(if $(GUEST_KERNEL),$(EX_DIR)/vmlinuz $(EX_DIR)/linux-initrd.gz \
-	$(EX_DIR)/vmlinux.xz)
+	$(EX_DIR)/vmlinux.xz $(EX_DIR)/linux-root.img)
 
 examples: $(EX_CFGS) $(EX_IMAGES) $(EX_LINUX)
 
 $(EX_DIR)/vmlinuz: $(GUEST_KERNEL)
 	@mkdir -p $(@D)
 	cp $< $@
+
+# The same guest's files as an ext4 root for the disk (vmrun.root=).
+$(EX_DIR)/linux-root.img: examples/linux/init examples/linux/mkinitrd.sh
+	@mkdir -p $(@D)
+	bash examples/linux/mkinitrd.sh --ext4 $@
 
 # The same kernel as a vmlinux ELF file (format = vmlinux), compressed
 # with plain LZMA2 and CRC32, which busybox's xzcat in the test VM reads.

@@ -7,7 +7,7 @@
 # last line builds the debug kernel (selftests/rig/debug-kernel.sh).
 MKVM_PACKAGES="build-essential linux-image-amd64 linux-headers-amd64
 	linux-source-6.1 qemu-system-x86 bochs bochsbios vgabios bochs-x
-	isolinux syslinux-common genisoimage busybox-static cpio xz-utils
+	isolinux syslinux-common genisoimage busybox-static cpio xz-utils e2fsprogs
 	kmod sparse perl libinih-dev libnl-3-dev libnl-genl-3-dev pkg-config
 	flex bison bc libelf-dev libssl-dev"
 

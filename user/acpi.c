@@ -118,10 +118,10 @@ static const uint8_t dsdt_aml[] = {
 };
 
 /*
- * AML a device on the MMIO bus needs in \_SB: Device (VRnn) with _HID
- * (virtio-mmio's ACPI ID, LNRO0005), _UID and a _CRS of its registers
- * (Memory32Fixed) and its level-triggered, active-high interrupt
- * (Extended Interrupt).
+ * AML a device needs in \_SB: Device (name) with _HID, _UID and a _CRS
+ * of its registers (Memory32Fixed, read-write; or an I/O port range with
+ * 16-bit decode) and, if it has one, its level-triggered, active-high
+ * interrupt (Extended Interrupt).  virtio-mmio's _HID is LNRO0005.
  */
 #define AML_NAME	0x08
 #define AML_SCOPE	0x10
@@ -153,35 +153,48 @@ static size_t aml_name(uint8_t *p, const char *name)
 }
 
 /* One device's AML at p; its length. */
-static size_t aml_mmio_device(uint8_t *p, unsigned int i,
-			      const struct acpi_mmio_dev *d)
+static size_t aml_device(uint8_t *p, unsigned int i, const struct acpi_dev *d)
 {
 	uint8_t body[128], crs[32];
 	size_t n = 0, c = 0, k;
-	char name[5];
+	char name[4];
 
-	/* Memory32Fixed, read-write. */
-	crs[c++] = 0x86;
-	crs[c++] = 9;
-	crs[c++] = 0;
-	crs[c++] = 1;
-	memcpy(crs + c, &(uint32_t){ d->base }, 4);
-	memcpy(crs + c + 4, &(uint32_t){ d->size }, 4);
-	c += 8;
-	/* Extended Interrupt: consumer, level, active high, one GSI. */
-	crs[c++] = 0x89;
-	crs[c++] = 6;
-	crs[c++] = 0;
-	crs[c++] = 0x01;
-	crs[c++] = 1;
-	memcpy(crs + c, &(uint32_t){ d->gsi }, 4);
-	c += 4;
+	if (d->io) {
+		/* I/O Port: 16-bit decode, min = max = base, aligned 1. */
+		crs[c++] = 0x47;
+		crs[c++] = 1;
+		crs[c++] = d->base & 0xff;
+		crs[c++] = d->base >> 8;
+		crs[c++] = d->base & 0xff;
+		crs[c++] = d->base >> 8;
+		crs[c++] = 1;
+		crs[c++] = d->size;
+	} else {
+		/* Memory32Fixed, read-write. */
+		crs[c++] = 0x86;
+		crs[c++] = 9;
+		crs[c++] = 0;
+		crs[c++] = 1;
+		memcpy(crs + c, &(uint32_t){ d->base }, 4);
+		memcpy(crs + c + 4, &(uint32_t){ d->size }, 4);
+		c += 8;
+	}
+	if (d->gsi >= 0) {
+		/* Extended Interrupt: consumer, level, active high, one GSI. */
+		crs[c++] = 0x89;
+		crs[c++] = 6;
+		crs[c++] = 0;
+		crs[c++] = 0x01;
+		crs[c++] = 1;
+		memcpy(crs + c, &(uint32_t){ d->gsi }, 4);
+		c += 4;
+	}
 	crs[c++] = 0x79;		/* End Tag, no checksum */
 	crs[c++] = 0;
 
 	n += aml_name(body + n, "_HID");
 	body[n++] = AML_STRING;
-	memcpy(body + n, d->hid, 9);	/* "LNRO0005" and its NUL */
+	memcpy(body + n, d->hid, 9);	/* 8 characters and the NUL */
 	n += 9;
 	n += aml_name(body + n, "_UID");
 	body[n++] = AML_BYTE;
@@ -194,7 +207,10 @@ static size_t aml_mmio_device(uint8_t *p, unsigned int i,
 	memcpy(body + n, crs, c);
 	n += c;
 
-	snprintf(name, sizeof(name), "VR%02u", i % 100);
+	if (d->name)
+		memcpy(name, d->name, 4);
+	else
+		memcpy(name, (char[4]){ 'V', 'R', '0' + i / 10 % 10, '0' + i % 10 }, 4);
 	p[0] = AML_EXT;
 	p[1] = AML_DEVICE;
 	k = 2 + aml_pkglen(p + 2, 4 + n);
@@ -203,8 +219,8 @@ static size_t aml_mmio_device(uint8_t *p, unsigned int i,
 	return k + 4 + n;
 }
 
-/* The DSDT's AML: \_S5, then \_SB with the MMIO devices; its length. */
-static size_t dsdt_build(uint8_t *p, const struct acpi_mmio_dev *devs,
+/* The DSDT's AML: \_S5, then \_SB with the devices; its length. */
+static size_t dsdt_build(uint8_t *p, const struct acpi_dev *devs,
 			 unsigned int ndevs)
 {
 	uint8_t sb[1024];
@@ -215,7 +231,7 @@ static size_t dsdt_build(uint8_t *p, const struct acpi_mmio_dev *devs,
 	if (!ndevs)
 		return n;
 	for (i = 0; i < ndevs; i++)
-		m += aml_mmio_device(sb + m, i, &devs[i]);
+		m += aml_device(sb + m, i, &devs[i]);
 	p[n] = AML_SCOPE;
 	k = 1 + aml_pkglen(p + n + 1, 4 + m);
 	memcpy(p + n + k, "_SB_", 4);
@@ -253,7 +269,7 @@ static uint64_t align16(uint64_t x)
 }
 
 size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned int vcpus,
-		  const struct acpi_mmio_dev *devs, unsigned int ndevs)
+		  const struct acpi_dev *devs, unsigned int ndevs)
 {
 	uint8_t aml[2048];
 	size_t aml_len;
@@ -272,7 +288,7 @@ size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned int vcpus,
 	size_t madt_len, end;
 
 	/* A local APIC entry has an 8-bit APIC ID. */
-	if (vcpus > 255 || ndevs > ACPI_MAX_MMIO_DEVS)
+	if (vcpus > 255 || ndevs > ACPI_MAX_DEVS)
 		return 0;
 	aml_len = dsdt_build(aml, devs, ndevs);
 	off_madt = align16(off_dsdt + sizeof(struct acpi_header) + aml_len);

@@ -251,8 +251,8 @@ int linux_load(struct vm *vm, uint64_t *entry)
 	uint8_t *img, *initrd = NULL;
 	size_t size, initrd_size = 0, cmdline_len = strlen(cfg->cmdline);
 	uint64_t initrd_addr = 0, low = config_low_memory(cfg);
-	/* The virtio-mmio devices, which vmrun.c creates. */
-	struct acpi_mmio_dev mmio[VIRTIO_MAX_DEVS];
+	/* The virtio-mmio devices and pvpanic, which vmrun.c creates. */
+	struct acpi_dev devs[VIRTIO_MAX_DEVS + 1];
 	struct virtio_slot slots[VIRTIO_MAX_DEVS];
 	unsigned int i, nslots = virtio_slots(cfg, slots);
 	char err[256];
@@ -316,12 +316,16 @@ int linux_load(struct vm *vm, uint64_t *entry)
 	zp->hdr.ramdisk_size = initrd_size;
 	zp->e820_entries = linux_e820(low, cfg->memory - low, zp->e820_table);
 	for (i = 0; i < nslots; i++)
-		mmio[i] = (struct acpi_mmio_dev){
+		devs[i] = (struct acpi_dev){
 			.base = slots[i].base, .size = VIRTIO_MMIO_SIZE,
 			.gsi = slots[i].gsi, .hid = "LNRO0005",
 		};
+	devs[i] = (struct acpi_dev){
+		.base = PVPANIC_PORT, .size = 1, .gsi = -1, .io = true,
+		.hid = "QEMU0001", .name = "PEVT",
+	};
 	if (!acpi_build(vm->mem + ACPI_BASE, ACPI_SIZE, ACPI_BASE, cfg->vcpus,
-			mmio, nslots)) {
+			devs, nslots + 1)) {
 		config_error(cfg, KEY_VCPUS, "%u vCPUs: at most 255 in the ACPI tables",
 			     cfg->vcpus);
 		goto out;

@@ -25,9 +25,6 @@
 #include "vmrun.h"
 
 /* vmrun's own exit statuses; a guest's power-off gives its own. */
-#define STATUS_ERROR	1	/* the device or the host failed us */
-#define STATUS_CONFIG	2	/* a bad config or command line */
-#define STATUS_CRASH	3	/* triple fault or another fatal exit */
 
 /* Every IO port a guest can reach, one model per file. */
 
@@ -373,7 +370,8 @@ static int start_vm(struct vm *vm)
 	if (format_is_linux(cfg->format) &&
 	    (!dev_create(vm, &dev_pm, "acpi-pm", ACPI_PM1_EVT, ACPI_SCI_IRQ) ||
 	     !dev_create(vm, &dev_kbc, "i8042", 0x60, -1) ||
-	     !dev_create(vm, &dev_rtc, "rtc", 0x70, 8)))
+	     !dev_create(vm, &dev_rtc, "rtc", 0x70, 8) ||
+	     !dev_create(vm, &dev_pvpanic, "pvpanic", PVPANIC_PORT, -1)))
 		return STATUS_ERROR;
 	/* The virtio devices, which the DSDT describes (linux.c). */
 	nslots = virtio_slots(cfg, slots);

@@ -159,6 +159,11 @@ struct vcpu {
 };
 
 /* Why the VM stopped; the first reason wins. */
+/* vmrun's exit statuses besides the guest's own (vmrun(1)). */
+#define STATUS_ERROR	1	/* the device or the host failed us */
+#define STATUS_CONFIG	2	/* a bad config or command line */
+#define STATUS_CRASH	3	/* triple fault, fatal exit, guest panic */
+
 enum vm_stop {
 	STOP_NONE, STOP_POWEROFF, STOP_HALT, STOP_CRASH, STOP_SIGNAL, STOP_ERROR,
 	STOP_REBOOT,
@@ -246,21 +251,27 @@ uint64_t linux_initrd_addr(const struct linux_kernel *k, uint64_t mem,
 			   uint64_t size);
 int linux_load(struct vm *vm, uint64_t *entry);
 
-/* A device the DSDT describes: registers, GSI (level, high), _HID. */
-struct acpi_mmio_dev {
-	uint32_t base, size, gsi;
+/*
+ * A device the DSDT describes: its registers (MMIO, or ports when io),
+ * its GSI (level, high; -1 for none), its _HID, and its name.
+ */
+struct acpi_dev {
+	uint32_t base, size;
+	int gsi;
+	bool io;
 	const char *hid;		/* 8 characters */
+	const char *name;		/* 4 characters; NULL: VRnn */
 };
 
-#define ACPI_MAX_MMIO_DEVS	8
+#define ACPI_MAX_DEVS		8
 
 /*
- * acpi.c: RSDP, XSDT, FADT, DSDT (with the ndevs MMIO devices) and MADT
+ * acpi.c: RSDP, XSDT, FADT, DSDT (with the ndevs devices) and MADT
  * for vcpus vCPUs in buf (size bytes), which the guest sees at gpa; the
  * RSDP first.  Returns the bytes used, or 0 if they do not fit.
  */
 size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned int vcpus,
-		  const struct acpi_mmio_dev *devs, unsigned int ndevs);
+		  const struct acpi_dev *devs, unsigned int ndevs);
 
 /*
  * Devices.  A class is what a kind of device does; an instance is one
@@ -325,7 +336,8 @@ void dev_irq_set(struct device *dev, bool level);
 void *vm_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
 
 extern const struct device_class dev_uart, dev_exit, dev_boot_timer;
-extern const struct device_class dev_pm, dev_kbc, dev_rtc;
+extern const struct device_class dev_pm, dev_kbc, dev_rtc, dev_pvpanic;
+#define PVPANIC_PORT		0x505
 
 /*
  * virtio.c: the virtio-mmio transport.  An instance of dev_virtio_mmio

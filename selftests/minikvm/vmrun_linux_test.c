@@ -268,20 +268,32 @@ BOOT_TEST(boots_four_vcpus)
 		TH_LOG("stdout: %s", r.out);
 }
 
+/*
+ * One vCPU whose vmrun.cmd= ends the VM before init is done: vmrun must
+ * end by itself with status, after init came up.
+ */
+static void boot_to_stop(struct __test_metadata *_metadata,
+			 struct mkvm_proc *r, const char *cmd, int status)
+{
+	char line[256];
+	const char *argv[] = { VMRUN, mkvm_example("linux.cfg"), "--device",
+			       mkvm_dev(), "--vcpus", "1", "--cmdline", line,
+			       NULL };
+
+	snprintf(line, sizeof(line), "console=ttyS0 quiet panic=-1 vmrun.cmd=%s", cmd);
+	mkvm_run(r, 0, NULL, BOOT_TIMEOUT, argv);
+	ASSERT_FALSE(r->timed_out) TH_LOG("stdout: %s\nstderr: %s", r->out, r->err);
+	EXPECT_EQ(status, r->status) TH_LOG("stderr: %s", r->err);
+	EXPECT_NE(NULL, strstr(r->out, "vmrun-linux: up")) TH_LOG("stdout: %s", r->out);
+	EXPECT_EQ(NULL, strstr(r->out, "vmrun-linux: done")) TH_LOG("stdout: %s", r->out);
+}
+
 BOOT_TEST(reboot_ends_vmrun_with_on_reboot_exit)
 {
 	struct mkvm_proc r;
-	const char *argv[] = { VMRUN, mkvm_example("linux.cfg"), "--device",
-			       mkvm_dev(), "--vcpus", "1", "--cmdline",
-			       "console=ttyS0 quiet panic=-1 vmrun.cmd=reboot,-f",
-			       NULL };
 
 	FULL_SET_ONLY();
-	mkvm_run(&r, 0, NULL, BOOT_TIMEOUT, argv);
-	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
-	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
-	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up")) TH_LOG("stdout: %s", r.out);
-	EXPECT_EQ(NULL, strstr(r.out, "vmrun-linux: done")) TH_LOG("stdout: %s", r.out);
+	boot_to_stop(_metadata, &r, "reboot,-f", 0);
 }
 
 /*
@@ -449,9 +461,9 @@ static void read_sector(const char *path, int n, char *buf)
 /*
  * The virtio disk: the guest reads sector 0 of the image, writes sector
  * 1 with conv=fsync and powers off; the write is in the file after
- * vmrun exits, and the disk's completions came as interrupts.  With
- * readonly = yes the write fails in the guest and the file keeps its
- * bytes.
+ * vmrun exits and in a second boot, and the disk's completions came as
+ * interrupts.  With readonly = yes the write fails in the guest and the
+ * file keeps its bytes.
  */
 static void disk_boot(struct __test_metadata *_metadata, bool readonly)
 {
@@ -465,7 +477,13 @@ static void disk_boot(struct __test_metadata *_metadata, bool readonly)
 			       "printf,MKVM-DISK-OUT|dd,of=/dev/vda,bs=512,seek=1,conv=fsync,2>/dev/null;"
 			       "echo,WRITE-RC-$?;grep,virtio,/proc/interrupts",
 			       "--stats", NULL };
+	const char *again[] = { VMRUN, path, "--device", mkvm_dev(), "--cmdline",
+				"console=ttyS0 quiet panic=-1 vmrun.cmd="
+				"printf,SECOND-;dd,if=/dev/vda,bs=1,skip=512,count=13,2>/dev/null;echo",
+				NULL };
 	unsigned long long by_eventfd = 0, by_exit = 1, irqs = 0;
+	struct mkvm_proc r2;
+	bool second = false;
 	const char *l;
 
 	make_disk(disk, "MKVM-DISK-IN");
@@ -474,8 +492,12 @@ static void disk_boot(struct __test_metadata *_metadata, bool readonly)
 		  KERNEL, INITRD, disk, readonly ? "yes" : "no");
 	mkvm_start(&r, argv);
 	mkvm_finish(&r, 0, BOOT_TIMEOUT);
-	unlink(path);
 	read_sector(disk, 1, sector);
+	if (!readonly && !r.timed_out) {
+		mkvm_run(&r2, 0, NULL, BOOT_TIMEOUT, again);
+		second = true;
+	}
+	unlink(path);
 	unlink(disk);
 	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
 	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
@@ -496,6 +518,12 @@ static void disk_boot(struct __test_metadata *_metadata, bool readonly)
 	} else {
 		EXPECT_NE(NULL, strstr(r.out, "WRITE-RC-0")) TH_LOG("stdout: %s", r.out);
 		EXPECT_STREQ("MKVM-DISK-OUT", sector);
+		/* The next boot of the same disk reads it back. */
+		ASSERT_TRUE(second);
+		EXPECT_FALSE(r2.timed_out);
+		EXPECT_EQ(0, r2.status) TH_LOG("stderr: %s", r2.err);
+		EXPECT_NE(NULL, strstr(r2.out, "SECOND-MKVM-DISK-OUT"))
+			TH_LOG("stdout: %s", r2.out);
 	}
 }
 
@@ -565,6 +593,77 @@ BOOT_TEST(virtio_rng_beside_a_disk)
 }
 
 /*
+ * A copy of the example file name, made by tool ("cat" or "xzcat"), in a
+ * new file in /tmp whose name goes to path (64 bytes); 0, or -1.
+ */
+static int example_copy(char *path, const char *tool, const char *name)
+{
+	char cmd[512];
+	int fd;
+
+	strcpy(path, "/tmp/vmrun_example.XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s %s >%s", tool, mkvm_example(name), path);
+	return system(cmd) ? -1 : 0;
+}
+
+/*
+ * The disk as the root file system: the ext4 image `make` builds
+ * (linux-root.img, mkinitrd.sh --ext4), copied; the initramfs mounts it
+ * for vmrun.root=/dev/vda and runs the same init on it.  A file written
+ * there is in the next boot of the same image.
+ */
+BOOT_TEST(root_on_the_virtio_disk)
+{
+	char path[64], disk[64];
+	struct mkvm_proc r, r2;
+	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), "--cmdline",
+			       "console=ttyS0 quiet panic=-1 vmrun.root=/dev/vda "
+			       "vmrun.cmd=cat,/etc/vmrun-root;echo,kept,>/etc/note", NULL };
+	const char *again[] = { VMRUN, path, "--device", mkvm_dev(), "--cmdline",
+				"console=ttyS0 quiet panic=-1 vmrun.root=/dev/vda "
+				"vmrun.cmd=echo,NOTE-$(cat,/etc/note)", NULL };
+
+	FULL_SET_ONLY();
+	ASSERT_EQ(0, example_copy(disk, "cat", "linux-root.img"));
+	write_cfg(path, "[vm]\nmemory = 256M\n[boot]\nformat = bzimage\nimage = %s\n"
+		  "initrd = %s\n[disk]\npath = %s\n", KERNEL, INITRD, disk);
+	mkvm_run(&r, 0, NULL, BOOT_TIMEOUT, argv);
+	if (!r.timed_out)
+		mkvm_run(&r2, 0, NULL, BOOT_TIMEOUT, again);
+	unlink(path);
+	unlink(disk);
+	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	EXPECT_NE(NULL, strstr(r.out, "root=/dev/vda")) TH_LOG("stdout: %s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "root file system (mkinitrd.sh --ext4)"))
+		TH_LOG("stdout: %s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: done rc=0")) TH_LOG("stdout: %s", r.out);
+	ASSERT_FALSE(r2.timed_out) TH_LOG("stdout: %s\nstderr: %s", r2.out, r2.err);
+	EXPECT_EQ(0, r2.status) TH_LOG("stderr: %s", r2.err);
+	EXPECT_NE(NULL, strstr(r2.out, "NOTE-kept")) TH_LOG("stdout: %s", r2.out);
+}
+
+/*
+ * A guest kernel panic (sysrq c) reaches vmrun through pvpanic (QEMU0001
+ * at port 0x505, in the DSDT): vmrun says so and, as for any crash with
+ * on_crash = exit, ends with status 3, before the guest's panic=-1
+ * reboot could restart it.
+ */
+BOOT_TEST(guest_panic_is_reported)
+{
+	struct mkvm_proc r;
+
+	FULL_SET_ONLY();
+	boot_to_stop(_metadata, &r, "echo,c,>/proc/sysrq-trigger", 3);
+	EXPECT_NE(NULL, strstr(r.err, "vmrun: linux: the guest kernel panicked (pvpanic)"))
+		TH_LOG("stderr: %s", r.err);
+}
+
+/*
  * RAM past max_ram_below_4g is a second memory slot at 4G: with 768M
  * and 512M below 4G, the guest has a Normal zone (memory above 4G) and
  * more than 512M in all; it fills memory, writes 48M of random bytes to
@@ -616,17 +715,12 @@ BOOT_TEST(memory_above_4g)
  */
 BOOT_TEST(boots_a_vmlinux)
 {
-	char vmlinux[] = "/tmp/vmrun_vmlinux.XXXXXX", path[64], cmd[256];
+	char vmlinux[64], path[64];
 	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), NULL };
 	struct mkvm_proc r;
-	int fd;
 
 	FULL_SET_ONLY();
-	fd = mkstemp(vmlinux);
-	ASSERT_LE(0, fd);
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "xzcat %s >%s", mkvm_example("vmlinux.xz"), vmlinux);
-	ASSERT_EQ(0, system(cmd)) TH_LOG("%s failed", cmd);
+	ASSERT_EQ(0, example_copy(vmlinux, "xzcat", "vmlinux.xz"));
 	write_cfg(path, "[vm]\nmemory = 256M\nvcpus = 2\n[boot]\nformat = vmlinux\n"
 		  "image = %s\ninitrd = %s\ncmdline = console=ttyS0 quiet panic=-1 vmrun.cmd=true\n",
 		  vmlinux, INITRD);

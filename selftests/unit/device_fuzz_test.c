@@ -2,7 +2,7 @@
 /*
  * The guest side of vmrun's device models, fuzzed on the build machine:
  * every register of the Linux platform's devices (UART, PM1 and the
- * keyboard controller, CMOS RTC, exit and boot-timer ports, virtio-mmio
+ * keyboard controller, CMOS RTC, pvpanic, exit and boot-timer ports, virtio-mmio
  * disk and entropy device) gets garbage of every width through the same
  * bus dispatch a vCPU's exits take, while the guest's memory (its
  * virtqueues' rings and buffers) is garbage too, rewritten as it goes,
@@ -12,7 +12,8 @@
  * Built with AddressSanitizer and UBSan (selftests/unit/run.sh), so an
  * out-of-bounds access or undefined behaviour ends the test.  Checked
  * besides: a read-only disk image keeps every byte, a writable one its
- * size, and every stop the guest asked for was one vmrun knows.
+ * size, and every stop the guest caused was a power-off, a reset or a
+ * panic.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -86,6 +87,7 @@ static uint32_t value(void)
 static const uint16_t ports[][2] = {
 	{ 0x3f8, 8 }, { 0x60, 1 }, { 0x64, 1 }, { 0x70, 2 },
 	{ ACPI_PM1_EVT, 6 }, { EXIT_PORT, 1 }, { BOOT_TIMER_PORT, 1 },
+	{ PVPANIC_PORT, 1 },
 };
 
 /* A virtio register: the standard ones mostly, any offset sometimes. */
@@ -280,6 +282,7 @@ static void fuzz(struct __test_metadata *_metadata, bool readonly)
 				   ACPI_SCI_IRQ));
 	ASSERT_NE(NULL, dev_create(&vm, &dev_kbc, "i8042", 0x60, -1));
 	ASSERT_NE(NULL, dev_create(&vm, &dev_rtc, "rtc", 0x70, 8));
+	ASSERT_NE(NULL, dev_create(&vm, &dev_pvpanic, "pvpanic", PVPANIC_PORT, -1));
 	nslots = virtio_slots(&cfg, slots);
 	ASSERT_EQ(2, nslots);
 	for (i = 0; i < nslots; i++)
@@ -344,12 +347,12 @@ static void fuzz(struct __test_metadata *_metadata, bool readonly)
 	unlink(cfg.disk);
 	if (readonly)
 		EXPECT_EQ(0, memcmp(before, after, DISK_SIZE));
-	/* Only the stops a guest may ask for: power-off and reset. */
+	/* Only the stops a guest may ask for: power-off, reset, panic. */
 	for (i = 0; i < ARRAY_SIZE(stops); i++)
-		if (i != STOP_POWEROFF && i != STOP_REBOOT)
+		if (i != STOP_POWEROFF && i != STOP_REBOOT && i != STOP_CRASH)
 			EXPECT_EQ(0, stops[i]) TH_LOG("stop %u", i);
-	TH_LOG("%u accesses; stops: %u power-off, %u reboot", ROUNDS,
-	       stops[STOP_POWEROFF], stops[STOP_REBOOT]);
+	TH_LOG("%u accesses; stops: %u power-off, %u reboot, %u panic", ROUNDS,
+	       stops[STOP_POWEROFF], stops[STOP_REBOOT], stops[STOP_CRASH]);
 }
 
 /* Guest addresses to vmrun's: low RAM at 0, the rest at 4G, nothing across. */

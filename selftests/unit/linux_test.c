@@ -381,10 +381,13 @@ static const uint8_t *find(const uint8_t *hay, size_t len, const void *needle,
 TEST(acpi_dsdt_describes_mmio_devices)
 {
 	static uint8_t buf[ACPI_SIZE];
-	const struct acpi_mmio_dev devs[] = {
-		{ 0xd0001000, 0x200, 16, "LNRO0005" },
-		{ 0xd0001200, 0x200, 17, "LNRO0005" },
+	const struct acpi_dev devs[] = {
+		{ 0xd0001000, 0x200, 16, false, "LNRO0005", NULL },
+		{ 0xd0001200, 0x200, 17, false, "LNRO0005", NULL },
+		{ 0x505, 1, -1, true, "QEMU0001", "PEVT" },
 	};
+	/* pvpanic's: an I/O port, 16-bit decode, 0x505 to 0x505, one byte. */
+	const uint8_t io[] = { 0x47, 1, 0x05, 0x05, 0x05, 0x05, 1, 1, 0x79, 0 };
 	/* Memory32Fixed read-write at the first device's registers. */
 	const uint8_t mem[] = { 0x86, 9, 0, 1, 0x00, 0x10, 0x00, 0xd0,
 				0x00, 0x02, 0, 0 };
@@ -394,7 +397,7 @@ TEST(acpi_dsdt_describes_mmio_devices)
 	uint64_t xsdt, fadt, gpa;
 	uint32_t length;
 
-	ASSERT_LT(0, acpi_build(buf, sizeof(buf), ACPI_BASE, 1, devs, 2));
+	ASSERT_LT(0, acpi_build(buf, sizeof(buf), ACPI_BASE, 1, devs, 3));
 	memcpy(&xsdt, buf + 24, 8);
 	memcpy(&fadt, buf + (xsdt - ACPI_BASE) + 36, 8);
 	memcpy(&gpa, buf + (fadt - ACPI_BASE) + 140, 8);
@@ -412,13 +415,21 @@ TEST(acpi_dsdt_describes_mmio_devices)
 	p = find(dsdt, length, "\x5b\x82", 2);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(0, memcmp(p + 3, "VR00", 4)) TH_LOG("PkgLength %#x", p[2]);
-	EXPECT_EQ(length - (p - dsdt) - 2, 2 * (size_t)(p[2] - 1) + 4) TH_LOG("two devices, same size");
+	EXPECT_EQ(p[2], p[2 + p[2] + 2]) TH_LOG("two virtio devices, same size");
 	EXPECT_NE(NULL, find(dsdt, length, "\x08_HID\x0dLNRO0005", 15));
 	EXPECT_NE(NULL, find(dsdt, length, "VR01", 4));
 	EXPECT_NE(NULL, find(dsdt, length, mem, sizeof(mem)));
 	EXPECT_NE(NULL, find(dsdt, length, irq, sizeof(irq)));
+	/* The port device: its name, _HID, and a _CRS without interrupt. */
+	p = find(dsdt, length, "PEVT", 4);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, memcmp(p - 3, "\x5b\x82", 2));
+	EXPECT_EQ(length - (p - dsdt) + 1, (size_t)p[-1]) TH_LOG("the last device");
+	EXPECT_NE(NULL, find(p, length - (p - dsdt), "\x08_HID\x0dQEMU0001", 15));
+	EXPECT_NE(NULL, find(p, length - (p - dsdt), io, sizeof(io)));
+	EXPECT_EQ(NULL, find(p, length - (p - dsdt), "\x89", 1));
 	EXPECT_EQ(0, acpi_build(buf, sizeof(buf), ACPI_BASE, 1, devs,
-				ACPI_MAX_MMIO_DEVS + 1));
+				ACPI_MAX_DEVS + 1));
 }
 
 /* Each virtio device the config asks for has a slot and a GSI of its own. */

@@ -57,5 +57,6 @@ unit rtc_test -Iuser selftests/unit/rtc_test.c user/dev_rtc.c user/device.c \
 # through device.c's bus dispatch).
 unit device_fuzz_test -Iuser selftests/unit/device_fuzz_test.c \
 	user/dev_uart.c user/dev_pm.c user/dev_rtc.c user/dev_exit.c \
+	user/dev_pvpanic.c \
 	user/virtio.c user/dev_virtio_blk.c user/dev_virtio_rng.c \
 	user/platform.c user/device.c user/bus.c user/config.c -linih -lpthread
