@@ -225,6 +225,7 @@ BOOT_TEST(boots_two_vcpus)
 {
 	const char *ctl_argv[] = { VMCTL, "list", NULL };
 	char id[16], name[64], pid[16], vcpus[16], mem[16], res[16], state[16];
+	char uptime[16], cpu[16], exits[24];
 	struct mkvm_proc r, ctl;
 	const char *l;
 	bool up;
@@ -250,12 +251,14 @@ BOOT_TEST(boots_two_vcpus)
 	ASSERT_NE(NULL, l) TH_LOG("vmctl list: %s", ctl.out);
 	while (l > ctl.out && l[-1] != '\n')
 		l--;
-	ASSERT_EQ(7, sscanf(l, "%15s %63s %15s %15s %15s %15s %15s", id, name,
-			    pid, vcpus, mem, res, state)) TH_LOG("%s", l);
+	ASSERT_EQ(10, sscanf(l, "%15s %63s %15s %15s %15s %15s %15s %15s %15s %23s",
+			     id, name, pid, vcpus, mem, res, state, uptime, cpu,
+			     exits)) TH_LOG("%s", l);
 	EXPECT_EQ(r.pid, atoi(pid));
 	EXPECT_STREQ("2", vcpus);
 	EXPECT_STREQ("256M", mem);
 	EXPECT_NE('0', res[0]) TH_LOG("resident %s", res);
+	EXPECT_LT(0, atol(exits)) TH_LOG("exits %s", exits);
 }
 
 BOOT_TEST(boots_four_vcpus)
