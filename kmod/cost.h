@@ -33,8 +33,6 @@ enum mkvm_cost {
 	MKVM_COST_NR
 };
 
-struct mkvm_vcpu;
-
 #ifdef MKVM_COSTS
 DECLARE_PER_CPU(u64 *, mkvm_cost_counters);
 

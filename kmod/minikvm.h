@@ -421,6 +421,13 @@ struct mkvm_vcpu_stats {
 #endif
 };
 
+/* The counters mkvm_cost_attach() takes: none when not built in. */
+#ifdef MKVM_COSTS
+#define mkvm_stats_costs(stats)	((stats)->costs)
+#else
+#define mkvm_stats_costs(stats)	NULL
+#endif
+
 /* A virtual CPU, embedded in the backend's struct. */
 struct mkvm_vcpu {
 	struct mkvm_vm *vm;		/* [I] holds a VM reference */

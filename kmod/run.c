@@ -111,9 +111,7 @@ DEFINE_PER_CPU(u64 *, mkvm_cost_counters);
 /* The vCPU is on @cpu (preemption off): the backend and the cost counts. */
 static void mkvm_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 {
-#ifdef MKVM_COSTS
-	mkvm_cost_attach(vcpu->stats.costs);
-#endif
+	mkvm_cost_attach(mkvm_stats_costs(&vcpu->stats));
 	mkvm_ops->vcpu_load(vcpu, cpu);
 }
 

@@ -5,6 +5,9 @@
 # Debian's linux-source-6.1 tarball) on every source file, and a W=1,
 # sparse (C=1) build against each kernel given.  Any message fails.
 #
+# The first kernel also gets a W=1 C=1 build with MKVM_COSTS=1, the cost
+# counting of `make bench` (kmod/cost.h), which no test otherwise builds.
+#
 # Usage: selftests/lint.sh KVER...
 set -u
 cd "$(dirname "$0")/.."
@@ -29,16 +32,23 @@ if ! perl "$B/checkpatch/scripts/checkpatch.pl" --strict --no-tree --quiet \
 	rc=1
 fi
 
-for k in "$@"; do
-	d=$B/lint-$k
+# build KVER LABEL [MAKE ARGS]: a W=1 C=1 build in its own directory.
+build() {
+	local k=$1 label=$2 d=$B/lint-$1$2 out
+	shift 2
 	rm -rf "$d"; mkdir -p "$d"
 	cp -a Kbuild kmod include "$d/"
-	out=$(make -s -C "/usr/src/linux-headers-$k" M="$d" W=1 C=1 modules 2>&1 |
+	out=$(make -s -C "/usr/src/linux-headers-$k" M="$d" W=1 C=1 "$@" modules 2>&1 |
 		grep -v "Skipping BTF generation")
 	if [ -n "$out" ] || [ ! -f "$d/kmod/minikvm.ko" ]; then
-		echo "$k: W=1 C=1 build is not clean:"
+		echo "$k$label: W=1 C=1 build is not clean:"
 		echo "$out"
 		rc=1
 	fi
+}
+
+for k in "$@"; do
+	build "$k" ""
 done
+[ $# -gt 0 ] && build "$1" -costs MKVM_COSTS=1
 exit $rc
