@@ -4,7 +4,8 @@
  * a 32- or 64-bit little-endian x86 ET_EXEC file, for boot.c (format =
  * elf) and linux.c (format = vmlinux).  The file stays in the caller's
  * buffer; only elf_copy() writes guest memory.  Needs no KVM:
- * selftests/unit/linux_test.c links it.
+ * selftests/unit/linux_test.c links it.  Also errf(), the parsers' error
+ * helper, which linux.c shares.
  */
 #include <elf.h>
 #include <stdarg.h>
@@ -13,9 +14,7 @@
 
 #include "vmrun.h"
 
-static int fail(char *err, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
+int errf(char *err, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -37,10 +36,10 @@ int elf_parse(const uint8_t *img, size_t size, struct elf_image *e,
 	if (size < sizeof(Elf64_Ehdr) || memcmp(img, ELFMAG, SELFMAG) ||
 	    (img[EI_CLASS] != ELFCLASS64 && img[EI_CLASS] != ELFCLASS32) ||
 	    img[EI_DATA] != ELFDATA2LSB || e64->e_type != ET_EXEC)
-		return fail(err, n, "not a little-endian ELF executable");
+		return errf(err, n, "not a little-endian ELF executable");
 	e->is64 = img[EI_CLASS] == ELFCLASS64;
 	if (e->is64 ? e64->e_machine != EM_X86_64 : e32->e_machine != EM_386)
-		return fail(err, n, "not an x86 ELF executable");
+		return errf(err, n, "not an x86 ELF executable");
 	e->entry = e->is64 ? e64->e_entry : e32->e_entry;
 	phnum = e->is64 ? e64->e_phnum : e32->e_phnum;
 	phoff = e->is64 ? e64->e_phoff : e32->e_phoff;
@@ -76,13 +75,13 @@ int elf_parse(const uint8_t *img, size_t size, struct elf_image *e,
 		    s.paddr + s.memsz < s.paddr)
 			goto truncated;
 		if (e->nr == ELF_MAX_SEGMENTS)
-			return fail(err, n, "more than %d PT_LOAD segments",
+			return errf(err, n, "more than %d PT_LOAD segments",
 				    ELF_MAX_SEGMENTS);
 		e->seg[e->nr++] = s;
 	}
 	return 0;
 truncated:
-	return fail(err, n, "truncated or corrupt ELF file");
+	return errf(err, n, "truncated or corrupt ELF file");
 }
 
 void elf_copy(const struct elf_image *e, const uint8_t *img, uint8_t *mem)

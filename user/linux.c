@@ -21,9 +21,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,18 +42,6 @@
 /* The setup header's place in the image and in the zero page. */
 #define HDR_OFFSET	offsetof(struct boot_params, hdr)
 
-static int fail(char *err, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 int linux_parse(const uint8_t *img, size_t size, struct linux_kernel *k,
 		char *err, size_t n)
 {
@@ -64,19 +50,19 @@ int linux_parse(const uint8_t *img, size_t size, struct linux_kernel *k,
 
 	if (size < HDR_OFFSET + sizeof(*h) || h->boot_flag != BOOT_FLAG ||
 	    h->header != HDR_MAGIC)
-		return fail(err, n, "not a Linux bzImage (no \"HdrS\" setup header)");
+		return errf(err, n, "not a Linux bzImage (no \"HdrS\" setup header)");
 	if (h->version < MIN_VERSION)
-		return fail(err, n, "boot protocol %u.%02u is older than 2.12, which the 64-bit entry needs",
+		return errf(err, n, "boot protocol %u.%02u is older than 2.12, which the 64-bit entry needs",
 			    h->version >> 8, h->version & 0xff);
 	if (!(h->xloadflags & XLF_KERNEL_64) || !(h->loadflags & LOADED_HIGH))
-		return fail(err, n, "not a 64-bit kernel (no 64-bit entry point)");
+		return errf(err, n, "not a 64-bit kernel (no 64-bit entry point)");
 	setup = ((uint64_t)(h->setup_sects ? h->setup_sects : 4) + 1) * 512;
 	if (setup >= size)
-		return fail(err, n, "truncated: %zu bytes, but its setup code alone is %llu",
+		return errf(err, n, "truncated: %zu bytes, but its setup code alone is %llu",
 			    size, (unsigned long long)setup);
 	/* The header says how much the kernel is: 16-byte units. */
 	if ((uint64_t)h->syssize * 16 > size - setup)
-		return fail(err, n, "truncated: %zu bytes, the header says %llu",
+		return errf(err, n, "truncated: %zu bytes, the header says %llu",
 			    size, (unsigned long long)setup + h->syssize * 16ULL);
 	memset(k, 0, sizeof(*k));
 	memcpy(&k->hdr, h, sizeof(*h));
@@ -105,14 +91,14 @@ int linux_parse_vmlinux(const uint8_t *img, size_t size,
 	if (elf_parse(img, size, &k->elf, err, n))
 		return -1;
 	if (!k->elf.is64)
-		return fail(err, n, "a 32-bit ELF file, not a 64-bit Linux kernel");
+		return errf(err, n, "a 32-bit ELF file, not a 64-bit Linux kernel");
 	if (!k->elf.nr)
-		return fail(err, n, "no PT_LOAD segment");
+		return errf(err, n, "no PT_LOAD segment");
 	for (i = 0; i < k->elf.nr; i++) {
 		const struct elf_segment *s = &k->elf.seg[i];
 
 		if (s->paddr < LINUX_KERNEL)
-			return fail(err, n, "a segment at %#llx, below the 1M a Linux kernel starts at",
+			return errf(err, n, "a segment at %#llx, below the 1M a Linux kernel starts at",
 				    (unsigned long long)s->paddr);
 		if (s->paddr + s->memsz > end)
 			end = s->paddr + s->memsz;
@@ -120,7 +106,7 @@ int linux_parse_vmlinux(const uint8_t *img, size_t size,
 			entry_in = true;
 	}
 	if (!entry_in)
-		return fail(err, n, "entry point %#llx is in no segment (not a vmlinux, whose e_entry is physical)",
+		return errf(err, n, "entry point %#llx is in no segment (not a vmlinux, whose e_entry is physical)",
 			    (unsigned long long)k->elf.entry);
 	k->is_elf = true;
 	k->entry = k->elf.entry;
@@ -197,20 +183,20 @@ static uint8_t *read_file(const char *path, size_t *size, char *err, size_t n)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		fail(err, n, "%s: %s", path, strerror(errno));
+		errf(err, n, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		fail(err, n, "%s: not a regular file", path);
+		errf(err, n, "%s: not a regular file", path);
 		goto out;
 	}
 	buf = malloc(st.st_size ? st.st_size : 1);
 	if (!buf) {
-		fail(err, n, "%s: out of memory", path);
+		errf(err, n, "%s: out of memory", path);
 		goto out;
 	}
 	if (read(fd, buf, st.st_size) != st.st_size) {
-		fail(err, n, "%s: cannot read it", path);
+		errf(err, n, "%s: cannot read it", path);
 		free(buf);
 		buf = NULL;
 		goto out;

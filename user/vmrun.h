@@ -206,6 +206,13 @@ void vm_print_stats(struct vm *vm, bool detail);
 int boot_load_image(struct vm *vm, uint64_t *entry);
 int boot_setup_vcpu(struct vcpu *vcpu, uint64_t entry);
 
+/*
+ * elf.c: fmt into err (n bytes), and -1, so that a parser of elf.c or
+ * linux.c can "return errf(err, n, ...);".
+ */
+int errf(char *err, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* elf.c: an x86 ELF executable's entry and PT_LOAD segments. */
 #define ELF_MAX_SEGMENTS	16
 
