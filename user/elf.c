@@ -24,6 +24,36 @@ int errf(char *err, size_t n, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Program header i of the table at phoff, 64- or 32-bit: its p_type,
+ * and its offset, address and sizes as a segment.  0, or -1 when the
+ * header is not all in the file.
+ */
+static int elf_phdr(const uint8_t *img, size_t size, uint64_t phoff,
+		    unsigned int i, bool is64, struct elf_segment *s,
+		    uint32_t *type)
+{
+	size_t len = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	uint64_t at = phoff + (uint64_t)i * len;
+
+	if (at > size || size - at < len)
+		return -1;
+	if (is64) {
+		const Elf64_Phdr *ph = (const void *)(img + at);
+
+		*type = ph->p_type;
+		*s = (struct elf_segment){ ph->p_offset, ph->p_paddr,
+					   ph->p_filesz, ph->p_memsz };
+	} else {
+		const Elf32_Phdr *ph = (const void *)(img + at);
+
+		*type = ph->p_type;
+		*s = (struct elf_segment){ ph->p_offset, ph->p_paddr,
+					   ph->p_filesz, ph->p_memsz };
+	}
+	return 0;
+}
+
 int elf_parse(const uint8_t *img, size_t size, struct elf_image *e,
 	      char *err, size_t n)
 {
@@ -45,30 +75,10 @@ int elf_parse(const uint8_t *img, size_t size, struct elf_image *e,
 	phoff = e->is64 ? e64->e_phoff : e32->e_phoff;
 	for (i = 0; i < phnum; i++) {
 		struct elf_segment s;
-		uint64_t at;
 		uint32_t type;
 
-		if (e->is64) {
-			const Elf64_Phdr *ph;
-
-			at = phoff + (uint64_t)i * sizeof(*ph);
-			if (at > size || size - at < sizeof(*ph))
-				goto truncated;
-			ph = (const void *)(img + at);
-			type = ph->p_type;
-			s = (struct elf_segment){ ph->p_offset, ph->p_paddr,
-						  ph->p_filesz, ph->p_memsz };
-		} else {
-			const Elf32_Phdr *ph;
-
-			at = phoff + (uint64_t)i * sizeof(*ph);
-			if (at > size || size - at < sizeof(*ph))
-				goto truncated;
-			ph = (const void *)(img + at);
-			type = ph->p_type;
-			s = (struct elf_segment){ ph->p_offset, ph->p_paddr,
-						  ph->p_filesz, ph->p_memsz };
-		}
+		if (elf_phdr(img, size, phoff, i, e->is64, &s, &type))
+			goto truncated;
 		if (type != PT_LOAD || !s.memsz)
 			continue;
 		if (s.filesz > s.memsz || s.off > size || size - s.off < s.filesz ||
