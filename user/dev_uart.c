@@ -14,7 +14,6 @@
  * changes, no loopback, no baud rate: the divisor is only stored.
  */
 #include <errno.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "vmrun.h"
@@ -55,8 +54,9 @@ struct uart {
 	bool irq;		/* the line's level, as last driven */
 	uint8_t rx[RX_FIFO];
 	unsigned int rx_head, rx_count;
-	uint8_t held[UART_HELD];	/* input waiting for room in rx */
-	unsigned int held_len;
+	/* Input waiting for room in rx: a ring, as rx is. */
+	uint8_t held[UART_HELD];
+	unsigned int held_head, held_count;
 };
 
 static void uart_out(struct vm *vm, uint8_t c)
@@ -101,15 +101,16 @@ static void uart_update_irq(struct device *dev)
 static void uart_refill(struct device *dev)
 {
 	struct uart *u = dev->priv;
-	unsigned int n = 0;
 
-	if (!u->held_len)
+	if (!u->held_count)
 		return;
-	while (n < u->held_len && u->rx_count < RX_FIFO)
-		u->rx[(u->rx_head + u->rx_count++) % RX_FIFO] = u->held[n++];
-	memmove(u->held, u->held + n, u->held_len - n);
-	u->held_len -= n;
-	if (!u->held_len)
+	while (u->held_count && u->rx_count < RX_FIFO) {
+		u->rx[(u->rx_head + u->rx_count++) % RX_FIFO] =
+			u->held[u->held_head];
+		u->held_head = (u->held_head + 1) % UART_HELD;
+		u->held_count--;
+	}
+	if (!u->held_count)
 		io_console_resume(dev->vm);
 }
 
@@ -125,15 +126,15 @@ bool uart_input(struct device *dev, const uint8_t *buf, size_t n)
 
 	for (; n && u->rx_count < RX_FIFO; n--, buf++)
 		u->rx[(u->rx_head + u->rx_count++) % RX_FIFO] = *buf;
-	room = UART_HELD - u->held_len;
+	room = UART_HELD - u->held_count;
 	if (n > room) {
 		u->overrun = true;
 		n = room;
 	}
-	memcpy(u->held + u->held_len, buf, n);
-	u->held_len += n;
+	for (; n; n--, buf++)
+		u->held[(u->held_head + u->held_count++) % UART_HELD] = *buf;
 	uart_update_irq(dev);
-	return !u->held_len;
+	return !u->held_count;
 }
 
 static uint8_t uart_read(struct device *dev, unsigned int reg)
