@@ -7,10 +7,12 @@
  * vmrun (at most UART_HELD bytes) while the console's input pauses, so
  * a pipe loses nothing and a terminal's paste nothing up to UART_HELD
  * bytes (a terminal is never paused, for Ctrl-A x): the guest's reads
- * make room.  A guest that clears the FIFO drops what it held too.  Its interrupt (receive data, line status,
- * transmitter empty, as IER enables them) drives the device's line when
- * MCR's OUT2 gates it on, as on a PC, through dev_irq_set(); without an
- * in-kernel irqchip nothing hears it and guests poll.  No modem status
+ * make room.  A guest that clears the FIFO drops the bytes in it, and
+ * what vmrun held behind them refills it.  Its interrupt (receive data,
+ * line status, transmitter empty, as IER enables them) drives the
+ * device's line when MCR's OUT2 gates it on, as on a PC, through
+ * dev_irq_set(); without an in-kernel irqchip nothing hears it and
+ * guests poll.  No modem status
  * changes, no loopback, no baud rate: the divisor is only stored.
  */
 #include <errno.h>
