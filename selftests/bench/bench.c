@@ -411,6 +411,225 @@ static void bench_ioeventfd(void)
 	vm_free(vm);
 }
 
+/*
+ * The next three wait for their interrupt in two ways.  timer_hlt halts:
+ * its timer fires 1 ms after the guest armed it, long after the guest is
+ * in HLT.  irqfd_rtt and ipi_rtt spin with interrupts enabled instead:
+ * their interrupt can come at any moment, and one that is already
+ * pending when the guest's STI executes hung kvm_amd in HLT in the test
+ * VM (guest_wait_irqs() in lib/irqtest.h; so did a 1 µs timer_hlt, on
+ * its second interrupt).  So they measure delivery to a running vCPU: a
+ * kick of its CPU, an exit and an injection.
+ */
+static void guest_spin_until(uint64_t n)
+{
+	while (nirq < n)
+		asm volatile("pause" : : : "memory");
+}
+
+#define PING_VECTOR	0x43
+
+/*
+ * vCPU @id of two: vCPU 0 sends an IPI to vCPU 1, whose handler's count
+ * makes the shared nirq odd; vCPU 1 answers with one to vCPU 0, which
+ * makes it even, and so on: strictly one at a time, so the counter needs
+ * no atomics.
+ */
+static void guest_ping_pong(uint64_t id, uint64_t n)
+{
+	uint64_t i;
+
+	guest_apic_enable();
+	GUEST_SYNC(0, 0);
+	asm volatile("sti" : : : "memory");
+	for (i = 0; i < n; i++) {
+		if (id == 0) {
+			xapic_write(APIC_ICR2, 1U << 24);
+			xapic_write(APIC_ICR, APIC_DM_FIXED | PING_VECTOR);
+			guest_spin_until(2 * i + 2);
+		} else {
+			guest_spin_until(2 * i + 1);
+			xapic_write(APIC_ICR2, 0);
+			xapic_write(APIC_ICR, APIC_DM_FIXED | PING_VECTOR);
+		}
+	}
+	asm volatile("cli" : : : "memory");
+	GUEST_SYNC(nirq, 0);
+}
+
+static void *ping_pong_vcpu(void *arg)
+{
+	struct ucall uc;
+
+	vcpu_run_expect(arg, UCALL_SYNC, &uc);
+	return NULL;
+}
+
+/*
+ * A fixed IPI from one running vCPU to another and one back, through the
+ * xAPIC's ICR: ns per round trip over 1,000, each vCPU in a thread of
+ * its own (the test VM has two CPUs).
+ */
+static void bench_ipi_rtt(void)
+{
+	struct kvm_mp_state runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	const unsigned int n = 1000;
+	struct vm *vm = vm_create_irqchip();
+	struct vcpu *v[2];
+	pthread_t thread;
+	struct ucall uc;
+	uint64_t t0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		v[i] = vm_vcpu_add(vm, i);
+		/* An AP would wait for INIT and SIPI. */
+		TEST_ASSERT(!ioctl(v[i]->fd, KVM_SET_MP_STATE, &runnable),
+			    "KVM_SET_MP_STATE");
+		vcpu_start_guest(v[i], guest_ping_pong, 2, (uint64_t)i,
+				 (uint64_t)n);
+		vcpu_run_expect(v[i], UCALL_SYNC, &uc);
+	}
+	t0 = now_ns();
+	TEST_ASSERT(!pthread_create(&thread, NULL, ping_pong_vcpu, v[1]),
+		    "pthread_create");
+	vcpu_run_expect(v[0], UCALL_SYNC, &uc);
+	pthread_join(thread, NULL);
+	report("ipi_rtt", (double)(now_ns() - t0) / n, "ns/rtt");
+	TEST_ASSERT(uc.args[0] == 2 * n, "ipi_rtt: %lu of %u interrupts",
+		    (unsigned long)uc.args[0], 2 * n);
+	vm_free(vm);
+}
+
+#define TIMER_VECTOR	0x41
+#define TIMER_NS	1000000ULL	/* the LAPIC timer counts ns at divide 1 */
+
+static void guest_timer_hlt(uint64_t n)
+{
+	uint64_t i;
+
+	guest_apic_enable();
+	xapic_write(APIC_TDCR, APIC_TDCR_DIV1);
+	GUEST_SYNC(0, 0);
+	for (i = 0; i < n; i++) {
+		xapic_write(APIC_LVTT, APIC_LVT_TIMER_ONESHOT | TIMER_VECTOR);
+		xapic_write(APIC_TMICT, TIMER_NS);
+		guest_wait_irqs(i + 1);
+	}
+	GUEST_SYNC(nirq, 0);
+}
+
+/*
+ * The LAPIC timer armed one-shot for 1 ms, then HLT until its interrupt,
+ * taken and EOIed, 200 times: ns per round beyond the millisecond.  That
+ * is the arming (LVTT and TMICT writes), the HLT exit, the host timer's
+ * expiry, the wake-up and the injection: what every idle tick of a guest
+ * pays.
+ */
+static void bench_timer_hlt(void)
+{
+	const unsigned int n = 200;
+	struct vm *vm = vm_create_irqchip();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct ucall uc;
+	struct costs c;
+	uint64_t t0;
+
+	vcpu_start_guest(vcpu, guest_timer_hlt, 1, (uint64_t)n);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	costs_start(&c, vcpu);
+	t0 = now_ns();
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	report("timer_hlt", (double)(now_ns() - t0) / n - TIMER_NS, "ns/irq");
+	costs_report(&c, "timer_hlt", n);
+	TEST_ASSERT(uc.args[0] == n, "timer_hlt: %lu of %u interrupts",
+		    (unsigned long)uc.args[0], n);
+	vm_free(vm);
+}
+
+#define IRQFD_GSI	24
+#define IRQFD_VECTOR	0x42
+
+static void guest_irqfd_rtt(uint64_t n)
+{
+	uint64_t i;
+
+	guest_apic_enable();
+	GUEST_SYNC(0, 0);
+	asm volatile("sti" : : : "memory");
+	for (i = 0; i < n; i++) {
+		outb(IOEVENT_PORT, 1);
+		guest_spin_until(i + 1);
+	}
+	asm volatile("cli" : : : "memory");
+	GUEST_SYNC(nirq, 0);
+}
+
+struct irqfd_echo {
+	int kick, irq;
+	unsigned int n;
+};
+
+/* The host's side: each ioeventfd signal answered by an irqfd write. */
+static void *irqfd_echo(void *arg)
+{
+	struct irqfd_echo *e = arg;
+	unsigned int done = 0;
+	uint64_t v;
+
+	while (done < e->n && read(e->kick, &v, 8) == 8) {
+		done += v;
+		efd_write(e->irq);
+	}
+	return NULL;
+}
+
+/*
+ * A round trip through eventfds: the guest's OUT signals an ioeventfd,
+ * a host thread reads it and writes an irqfd routed as an MSI, and the
+ * guest takes the interrupt: ns per round trip over 2,000, the way a
+ * device model in a thread of its own answers (vmrun's virtio devices).
+ */
+static void bench_irqfd_rtt(void)
+{
+	const unsigned int n = 2000;
+	struct vm *vm = vm_create_irqchip();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct irqfd_echo e = {
+		.kick = eventfd(0, EFD_CLOEXEC), .irq = eventfd(0, EFD_CLOEXEC),
+		.n = n,
+	};
+	struct kvm_ioeventfd io = {
+		.addr = IOEVENT_PORT, .len = 1, .fd = e.kick,
+		.flags = KVM_IOEVENTFD_FLAG_PIO,
+	};
+	pthread_t thread;
+	struct ucall uc;
+	struct costs c;
+	uint64_t t0;
+
+	TEST_ASSERT(e.kick >= 0 && e.irq >= 0, "eventfd");
+	TEST_ASSERT(!ioctl(vm->fd, KVM_IOEVENTFD, &io), "KVM_IOEVENTFD");
+	TEST_ASSERT(!__vm_route_msi(vm, IRQFD_GSI, IRQFD_VECTOR),
+		    "KVM_SET_GSI_ROUTING");
+	TEST_ASSERT(!__vm_irqfd(vm, e.irq, IRQFD_GSI, 0, -1), "KVM_IRQFD");
+	TEST_ASSERT(!pthread_create(&thread, NULL, irqfd_echo, &e),
+		    "pthread_create");
+	vcpu_start_guest(vcpu, guest_irqfd_rtt, 1, (uint64_t)n);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	costs_start(&c, vcpu);
+	t0 = now_ns();
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	report("irqfd_rtt", (double)(now_ns() - t0) / n, "ns/rtt");
+	costs_report(&c, "irqfd_rtt", n);
+	TEST_ASSERT(uc.args[0] == n, "irqfd_rtt: %lu of %u interrupts",
+		    (unsigned long)uc.args[0], n);
+	pthread_join(thread, NULL);
+	close(e.kick);
+	close(e.irq);
+	vm_free(vm);
+}
+
 /* ---- memslots: registration against size ---------------------------- */
 
 /*
@@ -650,21 +869,57 @@ static void bench_linux_boot(void)
 	bench_linux_boot_n(4);
 }
 
+/*
+ * A metric that does not finish in time (a vCPU that never wakes) ends
+ * bench with a message rather than hanging make bench until boot.sh's
+ * hour: one thread checks the running metric's deadline every second.
+ */
+static const char *watch_name;
+static volatile uint64_t watch_deadline;
+
+static void *watch_thread(void *arg)
+{
+	for (;;) {
+		sleep(1);
+		if (watch_deadline && now_ns() > watch_deadline) {
+			fprintf(stderr, "bench: %s on %s did not finish in time\n",
+				watch_name, dev_label);
+			_exit(1);
+		}
+	}
+	return NULL;
+}
+
+static void watch(const char *name, unsigned int secs)
+{
+	static pthread_t thread;
+
+	if (!thread)
+		TEST_ASSERT(!pthread_create(&thread, NULL, watch_thread, NULL),
+			    "pthread_create");
+	watch_name = name;
+	watch_deadline = secs ? now_ns() + secs * 1000000000ULL : 0;
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
+	unsigned int secs;	/* at most, in the test VM */
 } benches[] = {
-	{ "pio_exit", bench_pio },
-	{ "cpuid_exit", bench_cpuid_exit },
-	{ "mmio_exit", bench_mmio },
-	{ "vm_lifecycle", bench_vm_lifecycle },
-	{ "touch_4k", bench_touch_4k },
-	{ "touch_thp", bench_touch_thp },
-	{ "self_ipi", bench_self_ipi },
-	{ "ioeventfd", bench_ioeventfd },
-	{ "memslot", bench_memslot },
-	{ "kmem", bench_kmem },
-	{ "linux_boot", bench_linux_boot },
+	{ "pio_exit", bench_pio, 120 },
+	{ "cpuid_exit", bench_cpuid_exit, 120 },
+	{ "mmio_exit", bench_mmio, 120 },
+	{ "vm_lifecycle", bench_vm_lifecycle, 120 },
+	{ "touch_4k", bench_touch_4k, 120 },
+	{ "touch_thp", bench_touch_thp, 120 },
+	{ "self_ipi", bench_self_ipi, 120 },
+	{ "ioeventfd", bench_ioeventfd, 120 },
+	{ "timer_hlt", bench_timer_hlt, 120 },
+	{ "irqfd_rtt", bench_irqfd_rtt, 120 },
+	{ "ipi_rtt", bench_ipi_rtt, 120 },
+	{ "memslot", bench_memslot, 120 },
+	{ "kmem", bench_kmem, 120 },
+	{ "linux_boot", bench_linux_boot, 660 },	/* two vmruns of 300 s */
 };
 
 int main(int argc, char **argv)
@@ -687,8 +942,11 @@ int main(int argc, char **argv)
 
 		for (a = 1; a < argc; a++)
 			run |= !strcmp(argv[a], benches[i].name);
-		if (run)
-			benches[i].fn();
+		if (!run)
+			continue;
+		watch(benches[i].name, benches[i].secs);
+		benches[i].fn();
+		watch(NULL, 0);
 	}
 	return 0;
 }
