@@ -148,6 +148,45 @@ static void boot(struct __test_metadata *_metadata, struct mkvm_proc *r,
 	EXPECT_STREQ("", r->err);
 }
 
+/*
+ * Boots the config fmt (printf-style), with vmrun's options opts after
+ * --device (NULL-terminated, at most 11, or NULL), and waits: vmrun must
+ * end by itself with status 0.  With again, the same config boots once
+ * more with those options into r2 (checked by the caller), if the first
+ * boot did not time out.  The config and file (the disk or kernel it
+ * names, or NULL) are removed before the checks.
+ */
+static void boot_cfg(struct __test_metadata *_metadata, struct mkvm_proc *r,
+		     const char *const *opts, struct mkvm_proc *r2,
+		     const char *const *again, const char *file,
+		     const char *fmt, ...)
+{
+	char path[64], text[8192];
+	const char *argv[16] = { VMRUN, path, "--device", mkvm_dev() };
+	va_list ap;
+	int i;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	write_cfg(path, "%s", text);
+	for (i = 0; opts && opts[i]; i++)
+		argv[4 + i] = opts[i];
+	mkvm_start(r, argv);
+	mkvm_finish(r, 0, BOOT_TIMEOUT);
+	if (again && !r->timed_out) {
+		for (i = 0; again[i]; i++)
+			argv[4 + i] = again[i];
+		argv[4 + i] = NULL;
+		mkvm_run(r2, 0, NULL, BOOT_TIMEOUT, argv);
+	}
+	unlink(path);
+	if (file)
+		unlink(file);
+	ASSERT_FALSE(r->timed_out) TH_LOG("stdout: %s\nstderr: %s", r->out, r->err);
+	EXPECT_EQ(0, r->status) TH_LOG("stderr: %s", r->err);
+}
+
 /* The count of the /proc/interrupts line that names what, summed. */
 static long interrupts(const char *out, const char *what)
 {
@@ -550,9 +589,9 @@ BOOT_TEST(virtio_disk_read_only)
  */
 BOOT_TEST(virtio_rng_beside_a_disk)
 {
-	char path[64], disk[64], *l;
+	char disk[64], *l;
 	struct mkvm_proc r;
-	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), "--cmdline",
+	const char *opts[] = { "--cmdline",
 			       "console=ttyS0 quiet panic=-1 vmrun.cmd="
 			       "cat,/sys/class/misc/hw_random/rng_current;"
 			       "echo,RNG-$(od,-An,-tx1,-N32,/dev/hwrng);"
@@ -563,14 +602,9 @@ BOOT_TEST(virtio_rng_beside_a_disk)
 
 	FULL_SET_ONLY();
 	make_disk(disk, "MKVM-DISK-IN");
-	write_cfg(path, "[vm]\nmemory = 256M\nrng = yes\n[boot]\nformat = bzimage\n"
-		  "image = %s\ninitrd = %s\n[disk]\npath = %s\n", KERNEL, INITRD, disk);
-	mkvm_start(&r, argv);
-	mkvm_finish(&r, 0, BOOT_TIMEOUT);
-	unlink(path);
-	unlink(disk);
-	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
-	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	boot_cfg(_metadata, &r, opts, NULL, NULL, disk,
+		 "[vm]\nmemory = 256M\nrng = yes\n[boot]\nformat = bzimage\n"
+		 "image = %s\ninitrd = %s\n[disk]\npath = %s\n", KERNEL, INITRD, disk);
 	EXPECT_NE(NULL, strstr(r.out, "virtio_rng.0")) TH_LOG("stdout: %s", r.out);
 	EXPECT_NE(NULL, strstr(r.out, "MKVM-DISK-IN")) TH_LOG("stdout: %s", r.out);
 	l = strstr(r.out, "RNG-");
@@ -621,26 +655,20 @@ static int example_copy(char *path, const char *tool, const char *name)
  */
 BOOT_TEST(root_on_the_virtio_disk)
 {
-	char path[64], disk[64];
+	char disk[64];
 	struct mkvm_proc r, r2;
-	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), "--cmdline",
+	const char *opts[] = { "--cmdline",
 			       "console=ttyS0 quiet panic=-1 vmrun.root=/dev/vda "
 			       "vmrun.cmd=cat,/etc/vmrun-root;echo,kept,>/etc/note", NULL };
-	const char *again[] = { VMRUN, path, "--device", mkvm_dev(), "--cmdline",
+	const char *again[] = { "--cmdline",
 				"console=ttyS0 quiet panic=-1 vmrun.root=/dev/vda "
 				"vmrun.cmd=echo,NOTE-$(cat,/etc/note)", NULL };
 
 	FULL_SET_ONLY();
 	ASSERT_EQ(0, example_copy(disk, "cat", "linux-root.img"));
-	write_cfg(path, "[vm]\nmemory = 256M\n[boot]\nformat = bzimage\nimage = %s\n"
-		  "initrd = %s\n[disk]\npath = %s\n", KERNEL, INITRD, disk);
-	mkvm_run(&r, 0, NULL, BOOT_TIMEOUT, argv);
-	if (!r.timed_out)
-		mkvm_run(&r2, 0, NULL, BOOT_TIMEOUT, again);
-	unlink(path);
-	unlink(disk);
-	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
-	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	boot_cfg(_metadata, &r, opts, &r2, again, disk,
+		 "[vm]\nmemory = 256M\n[boot]\nformat = bzimage\nimage = %s\n"
+		 "initrd = %s\n[disk]\npath = %s\n", KERNEL, INITRD, disk);
 	EXPECT_NE(NULL, strstr(r.out, "root=/dev/vda")) TH_LOG("stdout: %s", r.out);
 	EXPECT_NE(NULL, strstr(r.out, "root file system (mkinitrd.sh --ext4)"))
 		TH_LOG("stdout: %s", r.out);
@@ -675,9 +703,9 @@ BOOT_TEST(guest_panic_is_reported)
  */
 BOOT_TEST(memory_above_4g)
 {
-	char path[64], disk[64];
+	char disk[64];
 	struct mkvm_proc r;
-	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), "--cmdline",
+	const char *opts[] = { "--cmdline",
 			       "console=ttyS0 quiet panic=-1 vmrun.cmd="
 			       "grep,MemTotal,/proc/meminfo;grep,-c,Normal,/proc/buddyinfo;"
 			       "dd,if=/dev/urandom,of=/x,bs=1M,count=48,2>/dev/null;"
@@ -694,15 +722,10 @@ BOOT_TEST(memory_above_4g)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, 48 << 20));
 	close(fd);
-	write_cfg(path, "[vm]\nmemory = 768M\nmax_ram_below_4g = 512M\n[boot]\n"
-		  "format = bzimage\nimage = %s\ninitrd = %s\n[disk]\npath = %s\n",
-		  KERNEL, INITRD, disk);
-	mkvm_start(&r, argv);
-	mkvm_finish(&r, 0, BOOT_TIMEOUT);
-	unlink(path);
-	unlink(disk);
-	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
-	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	boot_cfg(_metadata, &r, opts, NULL, NULL, disk,
+		 "[vm]\nmemory = 768M\nmax_ram_below_4g = 512M\n[boot]\n"
+		 "format = bzimage\nimage = %s\ninitrd = %s\n[disk]\npath = %s\n",
+		 KERNEL, INITRD, disk);
 	l = strstr(r.out, "MemTotal:");
 	ASSERT_NE(NULL, l) TH_LOG("stdout: %s", r.out);
 	EXPECT_EQ(1, sscanf(l, "MemTotal: %lu kB", &total));
@@ -718,21 +741,15 @@ BOOT_TEST(memory_above_4g)
  */
 BOOT_TEST(boots_a_vmlinux)
 {
-	char vmlinux[64], path[64];
-	const char *argv[] = { VMRUN, path, "--device", mkvm_dev(), NULL };
+	char vmlinux[64];
 	struct mkvm_proc r;
 
 	FULL_SET_ONLY();
 	ASSERT_EQ(0, example_copy(vmlinux, "xzcat", "vmlinux.xz"));
-	write_cfg(path, "[vm]\nmemory = 256M\nvcpus = 2\n[boot]\nformat = vmlinux\n"
-		  "image = %s\ninitrd = %s\ncmdline = console=ttyS0 quiet panic=-1 vmrun.cmd=true\n",
-		  vmlinux, INITRD);
-	mkvm_start(&r, argv);
-	mkvm_finish(&r, 0, BOOT_TIMEOUT);
-	unlink(path);
-	unlink(vmlinux);
-	ASSERT_FALSE(r.timed_out) TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
-	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	boot_cfg(_metadata, &r, NULL, NULL, NULL, vmlinux,
+		 "[vm]\nmemory = 256M\nvcpus = 2\n[boot]\nformat = vmlinux\n"
+		 "image = %s\ninitrd = %s\ncmdline = console=ttyS0 quiet panic=-1 vmrun.cmd=true\n",
+		 vmlinux, INITRD);
 	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: up nproc=2 ")) TH_LOG("stdout: %s", r.out);
 	EXPECT_NE(NULL, strstr(r.out, "vmrun-linux: done rc=0")) TH_LOG("stdout: %s", r.out);
 	EXPECT_STREQ("", r.err);
