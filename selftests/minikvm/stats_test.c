@@ -21,83 +21,12 @@
 #include <x86intrin.h>
 
 #include "kselftest_harness.h"
+#include "lib/stats.h"
 #include "lib/ucall.h"
 #include "lib/x86.h"
 #include "mkvm_util.h"
 
-#define NAME_SIZE	48	/* KVM_STATS_NAME_SIZE */
 #define NSEC_PER_SEC	1000000000ULL
-
-/* A stats file as read at one moment: header, id, descriptors, data. */
-struct stats {
-	struct kvm_stats_header h;
-	char id[NAME_SIZE];
-	size_t desc_size;		/* one descriptor and its name */
-	char *desc;			/* num_desc of them */
-	size_t data_size;
-	uint64_t *data;
-	size_t size;			/* of the whole file */
-};
-
-static struct kvm_stats_desc *stat_desc(const struct stats *st, int i)
-{
-	return (struct kvm_stats_desc *)(st->desc + i * st->desc_size);
-}
-
-static void stats_free(struct stats *st)
-{
-	free(st->desc);
-	free(st->data);
-}
-
-/* Read a stats file with pread(): 0, or -1 with errno. */
-static int stats_read(int fd, struct stats *st)
-{
-	uint32_t i;
-
-	memset(st, 0, sizeof(*st));
-	if (pread(fd, &st->h, sizeof(st->h), 0) != sizeof(st->h))
-		return -1;
-	if (st->h.name_size != NAME_SIZE)
-		return errno = EPROTO, -1;
-	if (pread(fd, st->id, NAME_SIZE, st->h.id_offset) != NAME_SIZE)
-		return -1;
-	st->desc_size = sizeof(struct kvm_stats_desc) + st->h.name_size;
-	st->desc = calloc(st->h.num_desc, st->desc_size);
-	if (pread(fd, st->desc, st->h.num_desc * st->desc_size,
-		  st->h.desc_offset) != st->h.num_desc * st->desc_size)
-		return -1;
-	for (i = 0; i < st->h.num_desc; i++)
-		st->data_size += stat_desc(st, i)->size * sizeof(uint64_t);
-	st->data = calloc(1, st->data_size);
-	if (pread(fd, st->data, st->data_size, st->h.data_offset) != st->data_size)
-		return -1;
-	st->size = st->h.data_offset + st->data_size;
-	if (st->h.desc_offset + st->h.num_desc * st->desc_size > st->size)
-		st->size = st->h.desc_offset + st->h.num_desc * st->desc_size;
-	return 0;
-}
-
-/* The value of statistic @name (its first u64), or -1 if there is none. */
-static int64_t stat_get(int fd, const char *name)
-{
-	struct stats st;
-	int64_t v = -1;
-	uint32_t i;
-
-	if (stats_read(fd, &st))
-		return -1;
-	for (i = 0; i < st.h.num_desc; i++) {
-		struct kvm_stats_desc *d = stat_desc(&st, i);
-
-		if (!strcmp(d->name, name)) {
-			v = st.data[d->offset / sizeof(uint64_t)];
-			break;
-		}
-	}
-	stats_free(&st);
-	return v;
-}
 
 /*
  * The rules kvm_binary_stats_test checks, and a few more: blocks in
@@ -115,7 +44,7 @@ static void check_layout(struct __test_metadata *_metadata, int fd,
 	EXPECT_EQ(sizeof(st.h), st.h.id_offset);
 	EXPECT_STREQ(id, st.id);
 	ASSERT_LT(0, st.h.num_desc);
-	EXPECT_LE(st.h.id_offset + NAME_SIZE, st.h.desc_offset);
+	EXPECT_LE(st.h.id_offset + STATS_NAME_SIZE, st.h.desc_offset);
 	EXPECT_LE(st.h.desc_offset + st.h.num_desc * st.desc_size,
 		  st.h.data_offset);
 	for (i = 0; i < st.h.num_desc; i++) {
@@ -124,7 +53,7 @@ static void check_layout(struct __test_metadata *_metadata, int fd,
 		uint32_t unit = d->flags & KVM_STATS_UNIT_MASK;
 		uint32_t base = d->flags & KVM_STATS_BASE_MASK;
 
-		ASSERT_GT(NAME_SIZE, strnlen(d->name, NAME_SIZE));
+		ASSERT_GT(STATS_NAME_SIZE, strnlen(d->name, STATS_NAME_SIZE));
 		EXPECT_LT(0, strlen(d->name));
 		EXPECT_LE(type, KVM_STATS_TYPE_MAX) TH_LOG("%s", d->name);
 		EXPECT_LE(unit, KVM_STATS_UNIT_MAX) TH_LOG("%s", d->name);
@@ -183,9 +112,9 @@ static void check_reads(struct __test_metadata *_metadata, int fd)
 	EXPECT_EQ(0, pread(fd, part, 8, 1ULL << 40));
 	/* read() from the file position, as kvm_binary_stats_test reads. */
 	EXPECT_EQ(sizeof(st.h), read(fd, part, sizeof(st.h)));
-	EXPECT_EQ(NAME_SIZE, read(fd, part, NAME_SIZE));
+	EXPECT_EQ(STATS_NAME_SIZE, read(fd, part, STATS_NAME_SIZE));
 	EXPECT_STREQ(st.id, part);
-	EXPECT_EQ(st.size - sizeof(st.h) - NAME_SIZE,
+	EXPECT_EQ(st.size - sizeof(st.h) - STATS_NAME_SIZE,
 		  read(fd, part, st.size + 4096));
 	EXPECT_EQ(0, read(fd, part, 8));
 	free(all);
@@ -231,7 +160,7 @@ TEST_F(stats, cap_on_vm_fd)
 /* The VM's file: id "kvm-<pid>", KVM's rules, reads at any offset. */
 TEST_F(stats, vm_layout_and_reads)
 {
-	char id[NAME_SIZE];
+	char id[STATS_NAME_SIZE];
 	int fd = vm_stats_fd(self->vm);
 
 	ASSERT_LE(0, fd) TH_LOG("KVM_GET_STATS_FD: %s", strerror(-fd));
@@ -245,7 +174,7 @@ TEST_F(stats, vm_layout_and_reads)
 TEST_F(stats, vcpu_layout_and_reads)
 {
 	struct vcpu *v7 = vm_vcpu_add(self->vm, 7);
-	char id[NAME_SIZE];
+	char id[STATS_NAME_SIZE];
 	int fd = vcpu_stats_fd(self->vcpu);
 
 	ASSERT_LE(0, fd) TH_LOG("KVM_GET_STATS_FD: %s", strerror(-fd));
@@ -296,7 +225,7 @@ TEST_F(stats, fd_mode)
 TEST_F(stats, outlives_vm_fd)
 {
 	int fd = vm_stats_fd(self->vm), vfd = vcpu_stats_fd(self->vcpu);
-	char id[NAME_SIZE];
+	char id[STATS_NAME_SIZE];
 
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, vfd);
