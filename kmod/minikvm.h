@@ -244,6 +244,13 @@ struct mkvm_backend_ops {
 	 */
 	void (*set_msr_intercept)(struct mkvm_vcpu *vcpu, u32 msr, bool read,
 				  bool write);
+	/*
+	 * Until this, set_msr_intercept() is only ever asked to pass an MSR
+	 * through, which the backend's shared permission map does: give the
+	 * vCPU a map of its own, to use from its next set_msr_intercept()
+	 * on.  May sleep; 0 or -ENOMEM.
+	 */
+	int (*own_msr_map)(struct mkvm_vcpu *vcpu);
 	/* The guest's TSC is the host's plus this (KVM_VCPU_TSC_OFFSET). */
 	u64 (*get_tsc_offset)(struct mkvm_vcpu *vcpu);
 	void (*set_tsc_offset)(struct mkvm_vcpu *vcpu, u64 offset);
@@ -735,6 +742,8 @@ int mkvm_handle_wrmsr(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 void mkvm_complete_msr(struct mkvm_vcpu *vcpu, bool read);
 bool mkvm_msr_allowed(struct mkvm_vcpu *vcpu, u32 index, u32 type);
 void mkvm_update_msr_intercepts(struct mkvm_vcpu *vcpu);
+int mkvm_msr_map_for_filter(struct mkvm_vcpu *vcpu,
+			    const struct mkvm_msr_filter *f);
 long mkvm_set_msr_filter(struct mkvm_vm *vm, void __user *argp);
 void mkvm_free_msr_filter(struct mkvm_vm *vm);
 int mkvm_handle_rdtscp(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);

@@ -360,32 +360,64 @@ struct mkvm_msr_filter {
  * never filtered.  As KVM, a range that wraps past 0xffffffff matches
  * nothing.  Any context (RCU).
  */
-bool mkvm_msr_allowed(struct mkvm_vcpu *vcpu, u32 index, u32 type)
+/* Whether filter @f (NULL: none) lets the guest access @index. */
+static bool mkvm_filter_allows(const struct mkvm_msr_filter *f, u32 index,
+			       u32 type)
 {
-	const struct mkvm_msr_filter *f;
-	bool allowed = true;
 	u32 i;
 
-	if (mkvm_is_x2apic_msr(index))
+	if (!f || mkvm_is_x2apic_msr(index))
 		return true;
-	rcu_read_lock();
-	f = rcu_dereference(vcpu->vm->msr_filter);
-	if (f) {
-		allowed = f->default_allow;
-		for (i = 0; i < f->count; i++) {
-			u32 base = f->ranges[i].base;
-			u32 end = base + f->ranges[i].nmsrs;
+	for (i = 0; i < f->count; i++) {
+		u32 base = f->ranges[i].base;
+		u32 end = base + f->ranges[i].nmsrs;
 
-			if (index >= base && index < end &&
-			    (f->ranges[i].flags & type)) {
-				allowed = test_bit(index - base,
-						   f->ranges[i].bitmap);
-				break;
-			}
-		}
+		if (index >= base && index < end &&
+		    (f->ranges[i].flags & type))
+			return test_bit(index - base, f->ranges[i].bitmap);
 	}
+	return f->default_allow;
+}
+
+bool mkvm_msr_allowed(struct mkvm_vcpu *vcpu, u32 index, u32 type)
+{
+	bool allowed;
+
+	rcu_read_lock();
+	allowed = mkvm_filter_allows(rcu_dereference(vcpu->vm->msr_filter),
+				     index, type);
 	rcu_read_unlock();
 	return allowed;
+}
+
+/* Whether @f makes any MKVM_PASSTHROUGH_MSRS access exit. */
+static bool mkvm_filter_denies_passthrough(const struct mkvm_msr_filter *f)
+{
+	static const u32 pass[] = MKVM_PASSTHROUGH_MSRS;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(pass); i++)
+		if (!mkvm_filter_allows(f, pass[i], KVM_MSR_FILTER_READ) ||
+		    !mkvm_filter_allows(f, pass[i], KVM_MSR_FILTER_WRITE))
+			return true;
+	return false;
+}
+
+/*
+ * A vCPU starts on the backend's shared MSR permission map, where every
+ * MKVM_PASSTHROUGH_MSRS access passes; it needs a map of its own (8 KiB
+ * on SVM, 4 KiB on VMX) only once its VM's filter denies one of them.
+ * Called under vm->lock, before @f is installed or the vCPU published,
+ * where the allocation may sleep and fail: the backend then switches to
+ * that map when its intercepts next change, before an entry.
+ */
+int mkvm_msr_map_for_filter(struct mkvm_vcpu *vcpu,
+			    const struct mkvm_msr_filter *f)
+{
+	lockdep_assert_held(&vcpu->vm->lock);
+	if (!mkvm_filter_denies_passthrough(f))
+		return 0;
+	return mkvm_ops->own_msr_map(vcpu);
 }
 
 static void mkvm_msr_filter_free(struct mkvm_msr_filter *f)
@@ -482,6 +514,14 @@ long mkvm_set_msr_filter(struct mkvm_vm *vm, void __user *argp)
 
 	/* Under vm->lock, a vCPU created meanwhile sees the new filter. */
 	mutex_lock(&vm->lock);
+	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++) {
+		r = mkvm_msr_map_for_filter(vm->vcpus[i], f);
+		if (r) {
+			mutex_unlock(&vm->lock);
+			mkvm_msr_filter_free(f);
+			return r;
+		}
+	}
 	old = rcu_replace_pointer(vm->msr_filter, f,
 				  lockdep_is_held(&vm->lock));
 	synchronize_rcu();

@@ -49,8 +49,14 @@ struct svm_vcpu {
 	u64 asid_generation;
 	int asid_cpu;
 	u64 efer;		/* the guest's EFER; the VMCB's may lack LME */
-	/* Its MSR permission map: svm_msrpm's, less what the filter denies. */
+	/*
+	 * Its MSR permission map: svm_msrpm, shared, until the filter denies
+	 * one of the pass-through MSRs; then own_msrpm, a copy less what the
+	 * filter denies (allocated by svm_own_msr_map(), which may run
+	 * while the vCPU does: it takes it at its next intercept change).
+	 */
 	unsigned long *msrpm;
+	unsigned long *own_msrpm;
 	/*
 	 * NMI blocking, which SVM leaves to the hypervisor: set when an NMI
 	 * is injected, with IRET intercepted; the IRET's exit comes before
@@ -97,8 +103,8 @@ static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 /*
  * Permission maps: every port intercepted (shared by every VMCB); every
  * MSR but those VMRUN and VMLOAD/VMSAVE switch (see svm_pass_msr()),
- * which each vCPU copies and then intercepts what its VM's MSR filter
- * denies.
+ * shared by every vCPU until its VM's MSR filter denies one of those:
+ * the vCPU then has a copy that intercepts what the filter denies.
  */
 static struct page *svm_iopm, *svm_msrpm;
 #define SVM_IOPM_ORDER	2	/* 12 KiB used */
@@ -129,7 +135,34 @@ static void svm_pass_msr(u32 msr)
 static void svm_set_msr_intercept(struct mkvm_vcpu *vcpu, u32 msr, bool read,
 				  bool write)
 {
-	svm_msr_intercept(to_svm(vcpu)->msrpm, msr, read, write);
+	struct svm_vcpu *svm = to_svm(vcpu);
+	/* Pairs with svm_own_msr_map(): the copy is there before the pointer. */
+	unsigned long *own = smp_load_acquire(&svm->own_msrpm);
+
+	if (!own)
+		return;		/* the shared map passes every one of them */
+	if (svm->msrpm != own) {
+		svm->msrpm = own;
+		svm->vmcb->control.msrpm_base_pa = virt_to_phys(own);
+	}
+	svm_msr_intercept(own, msr, read, write);
+}
+
+static int svm_own_msr_map(struct mkvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct page *page;
+
+	if (svm->own_msrpm)
+		return 0;
+	page = alloc_pages(GFP_KERNEL_ACCOUNT, SVM_MSRPM_ORDER);
+	if (!page)
+		return -ENOMEM;
+	memcpy(page_address(page), page_address(svm_msrpm),
+	       PAGE_SIZE << SVM_MSRPM_ORDER);
+	/* The copy before the pointer: see svm_set_msr_intercept(). */
+	smp_store_release(&svm->own_msrpm, page_address(page));
+	return 0;
 }
 
 static bool svm_nrips __read_mostly;
@@ -376,20 +409,12 @@ static int svm_vcpu_create(struct mkvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT);
-	struct page *msrpm = alloc_pages(GFP_KERNEL_ACCOUNT, SVM_MSRPM_ORDER);
 
-	if (!page || !msrpm) {
-		if (page)
-			__free_page(page);
-		if (msrpm)
-			__free_pages(msrpm, SVM_MSRPM_ORDER);
+	if (!page)
 		return -ENOMEM;
-	}
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = page_to_phys(page);
-	svm->msrpm = page_address(msrpm);
-	memcpy(svm->msrpm, page_address(svm_msrpm),
-	       PAGE_SIZE << SVM_MSRPM_ORDER);
+	svm->msrpm = page_address(svm_msrpm);
 	svm->asid_cpu = -1;
 	return 0;
 }
@@ -403,7 +428,8 @@ static void svm_vcpu_free(struct mkvm_vcpu *vcpu)
 	for_each_possible_cpu(cpu)
 		cmpxchg(&per_cpu_ptr(&svm_cpu, cpu)->last_vmcb, svm->vmcb, NULL);
 	free_page((unsigned long)svm->vmcb);
-	free_pages((unsigned long)svm->msrpm, SVM_MSRPM_ORDER);
+	if (svm->own_msrpm)
+		free_pages((unsigned long)svm->own_msrpm, SVM_MSRPM_ORDER);
 }
 
 static void svm_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
@@ -1291,6 +1317,7 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 	.set_msr_intercept	= svm_set_msr_intercept,
+	.own_msr_map		= svm_own_msr_map,
 	.get_tsc_offset		= svm_get_tsc_offset,
 	.set_tsc_offset		= svm_set_tsc_offset,
 	.get_cr0		= svm_get_cr0,

@@ -341,6 +341,7 @@ void mkvm_vcpu_free(struct mkvm_vcpu *vcpu)
 
 int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 {
+	const struct mkvm_msr_filter *filter;
 	struct mkvm_vcpu *vcpu;
 	struct file *file;
 	int i, r, fd;
@@ -386,6 +387,11 @@ int mkvm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 	for (i = 0; i < atomic_read(&vm->nr_vcpus); i++)
 		if (vm->vcpus[i]->id == id)
 			goto unlock;
+	filter = rcu_dereference_protected(vm->msr_filter,
+					   lockdep_is_held(&vm->lock));
+	r = mkvm_msr_map_for_filter(vcpu, filter);
+	if (r)
+		goto unlock;
 	/*
 	 * With an in-kernel irqchip (which vm->lock keeps from appearing
 	 * meanwhile), the vCPU gets its LAPIC; as in KVM, an AP then waits

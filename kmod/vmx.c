@@ -407,8 +407,9 @@ static unsigned long *vmx_vpid_bitmap;
 static DEFINE_SPINLOCK(vmx_vpid_lock);
 
 /*
- * Which RDMSR/WRMSR exit: see vmx_pass_msr().  Each vCPU copies it and
- * then intercepts what its VM's MSR filter denies.
+ * Which RDMSR/WRMSR exit: see vmx_pass_msr().  Shared by every vCPU
+ * until its VM's MSR filter denies one of the pass-through MSRs: the
+ * vCPU then has a copy that intercepts what the filter denies.
  */
 static struct page *vmx_msr_bitmap;
 
@@ -587,8 +588,15 @@ struct vmx_vcpu {
 	struct mkvm_vcpu vcpu;
 	void *vmcs;
 	u64 vmcs_pa;
-	/* Its MSR bitmap: vmx_msr_bitmap, less what the filter denies. */
+	/*
+	 * Its MSR bitmap: vmx_msr_bitmap, shared, until the filter denies
+	 * one of the pass-through MSRs; then own_msr_bitmap, a copy less
+	 * what the filter denies (allocated by vmx_own_msr_map(), which may
+	 * run while the vCPU does: it takes it at its next intercept
+	 * change).
+	 */
 	unsigned long *msr_bitmap;
+	unsigned long *own_msr_bitmap;
 	int loaded_cpu;		/* where the VMCS is current, or -1 */
 	bool initialized;	/* VMCLEARed once */
 	bool launched;		/* VMLAUNCH done since the last VMCLEAR */
@@ -675,20 +683,16 @@ static int vmx_vcpu_create(struct mkvm_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	struct page *lists = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	struct page *bitmap = alloc_page(GFP_KERNEL_ACCOUNT);
 	unsigned long vpid = 0;
 
-	if (!page || !lists || !bitmap) {
+	if (!page || !lists) {
 		if (page)
 			__free_page(page);
 		if (lists)
 			__free_page(lists);
-		if (bitmap)
-			__free_page(bitmap);
 		return -ENOMEM;
 	}
-	vmx->msr_bitmap = page_address(bitmap);
-	copy_page(vmx->msr_bitmap, page_address(vmx_msr_bitmap));
+	vmx->msr_bitmap = page_address(vmx_msr_bitmap);
 	vmx->perf_guest = page_address(lists);
 	vmx->perf_host = vmx->perf_guest + PAGE_SIZE / 2 / sizeof(*vmx->perf_guest);
 	vmx->vmcs = page_address(page);
@@ -732,7 +736,7 @@ static void vmx_vcpu_free(struct mkvm_vcpu *vcpu)
 	}
 	free_page((unsigned long)vmx->vmcs);
 	free_page((unsigned long)vmx->perf_guest);
-	free_page((unsigned long)vmx->msr_bitmap);
+	free_page((unsigned long)vmx->own_msr_bitmap);
 }
 
 /* The base of the TSS that TR selects, from its GDT descriptor. */
@@ -1670,7 +1674,34 @@ static u64 *vmx_msr_field(struct vmx_vcpu *vmx, u32 index)
 static void vmx_set_msr_intercept(struct mkvm_vcpu *vcpu, u32 msr, bool read,
 				  bool write)
 {
-	vmx_msr_intercept(to_vmx(vcpu)->msr_bitmap, msr, read, write);
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	/* Pairs with vmx_own_msr_map(): the copy is there before the pointer. */
+	unsigned long *own = smp_load_acquire(&vmx->own_msr_bitmap);
+
+	if (!own)
+		return;		/* the shared bitmap passes every one of them */
+	if (vmx->msr_bitmap != own) {
+		vmx->msr_bitmap = own;	/* the next vmx_vcpu_load() writes it */
+		if (vmx->loaded_cpu == smp_processor_id())
+			vmcs_write(MSR_BITMAP, virt_to_phys(own));
+	}
+	vmx_msr_intercept(own, msr, read, write);
+}
+
+static int vmx_own_msr_map(struct mkvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	void *bitmap;
+
+	if (vmx->own_msr_bitmap)
+		return 0;
+	bitmap = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
+	if (!bitmap)
+		return -ENOMEM;
+	copy_page(bitmap, page_address(vmx_msr_bitmap));
+	/* The copy before the pointer: see vmx_set_msr_intercept(). */
+	smp_store_release(&vmx->own_msr_bitmap, bitmap);
+	return 0;
 }
 
 static int vmx_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
@@ -1868,6 +1899,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
 	.set_msr_intercept	= vmx_set_msr_intercept,
+	.own_msr_map		= vmx_own_msr_map,
 	.get_tsc_offset		= vmx_get_tsc_offset,
 	.set_tsc_offset		= vmx_set_tsc_offset,
 	.get_cr0		= vmx_get_cr0,

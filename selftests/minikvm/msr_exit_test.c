@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "kselftest_harness.h"
+#include "lib/stats.h"
 #include "lib/ucall.h"
 #include "lib/x86.h"
 
@@ -362,6 +363,77 @@ TEST(passthrough_msrs_filtered)
 	EXPECT_EQ(FS_VAL + 0x1000, uc.args[0]);
 	EXPECT_EQ(0, uc.args[1]);
 	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/*
+ * The pass-through MSRs' permission map is shared until a filter denies
+ * one of them: a filter set before the vCPU exists still makes FS_BASE
+ * reads exit on it, while in another VM, with no filter, the same reads
+ * still pass without an exit (the vCPU's exit count, between two ucalls,
+ * stays far below the number of reads).
+ */
+#define PASS_READS	1000
+
+static void guest_fs_base_reads(void)
+{
+	uint64_t v = 0;
+	int i;
+
+	GUEST_SYNC(0, 0);
+	for (i = 0; i < PASS_READS; i++)
+		v += guest_rdmsr(MSR_FS_BASE);
+	GUEST_SYNC(v, 0);
+}
+
+TEST(filter_before_the_vcpu)
+{
+	struct kvm_msr_filter f = one_msr_filter(KVM_MSR_FILTER_DEFAULT_ALLOW,
+						 MSR_FS_BASE, KVM_MSR_FILTER_READ,
+						 false);
+	struct vm *vm = vm_create(), *other = vm_create();
+	struct vcpu *vcpu, *ov;
+	struct kvm_run *run;
+	struct ucall uc;
+	int64_t exits;
+	int fd;
+
+	ASSERT_EQ(0, enable_cap(vm, KVM_CAP_X86_USER_SPACE_MSR, REASON_FILTER));
+	ASSERT_EQ(0, set_filter(vm, &f));
+	vcpu = vm_vcpu_add(vm, 0);
+	ov = vm_vcpu_add(other, 0);
+	vcpu_start_guest(vcpu, guest_fs_base_reads, 0);
+	vcpu_start_guest(ov, guest_fs_base_reads, 0);
+	vcpu_set_msr(vcpu, MSR_FS_BASE, 0);
+	vcpu_set_msr(ov, MSR_FS_BASE, 3);
+
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	run = expect_msr_exit(vcpu, KVM_EXIT_X86_RDMSR, MSR_FS_BASE,
+			      REASON_FILTER);
+	run->msr.data = 7;
+	/* Every read exits: answer the other 999 the same way. */
+	for (;;) {
+		vcpu_run(vcpu);
+		if (run->exit_reason != KVM_EXIT_X86_RDMSR)
+			break;
+		ASSERT_EQ(MSR_FS_BASE, run->msr.index);
+		run->msr.data = 7;
+	}
+	ASSERT_EQ(KVM_EXIT_IO, run->exit_reason)
+		TH_LOG("exit %s", exit_reason_str(run->exit_reason));
+	EXPECT_EQ(UCALL_SYNC, get_ucall(vcpu, &uc));
+	EXPECT_EQ(7 * PASS_READS, uc.args[0]);
+
+	fd = __mkvm_ioctl(ov->fd, KVM_GET_STATS_FD, 0);
+	ASSERT_LE(0, fd);
+	vcpu_run_expect(ov, UCALL_SYNC, &uc);
+	exits = stat_get(fd, "exits");
+	ASSERT_LE(0, exits);
+	vcpu_run_expect(ov, UCALL_SYNC, &uc);
+	EXPECT_EQ(3 * PASS_READS, uc.args[0]);
+	EXPECT_LT(stat_get(fd, "exits") - exits, PASS_READS / 10);
+	close(fd);
+	vm_free(other);
 	vm_free(vm);
 }
 
