@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm.h>
+#include <linux/kvm_host.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/vtime.h>
@@ -212,8 +213,11 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	guest_db = mkvm_load_guest_db(vcpu, &host_db);
 	mkvm_load_guest_tsc_aux(vcpu);
 	t0 = local_clock();
-	/* PF_VCPU: the tick charges this task's time as guest time. */
-	vtime_account_guest_enter();
+	/*
+	 * PF_VCPU: the tick charges this task's time as guest time.  The
+	 * backends enter RCU's guest context around the entry itself.
+	 */
+	guest_timing_enter_irqoff();
 	mkvm_ops->vcpu_run(vcpu, &exit);
 	t1 = local_clock();
 	if (guest_db)
@@ -235,7 +239,7 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	 */
 	local_irq_enable();
 	local_irq_disable();
-	vtime_account_guest_exit();
+	guest_timing_exit_irqoff();
 	local_irq_enable();
 	preempt_enable();
 

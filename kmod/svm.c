@@ -13,6 +13,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cc_platform.h>
+#include <linux/kvm_host.h>
 #include <linux/mm.h>
 #include <linux/io.h>
 #include <linux/percpu.h>
@@ -31,15 +32,6 @@
 #include <asm/irq_vectors.h>
 
 #include "minikvm.h"
-
-/*
- * #NPF EXITINFO1 bit 33 (APM vol. 2, 15.25.6): the fault was on an
- * access to a guest page-table entry during the walk, not on the final
- * translation (bit 32).  The kernel names it only in KVM's own
- * asm/kvm_host.h (PFERR_GUEST_PAGE_MASK, in 6.1 and 6.12), which cannot
- * be included outside KVM: hence this copy.
- */
-#define SVM_NPF_GUEST_PAGE	BIT_ULL(33)
 
 struct svm_vcpu {
 	struct mkvm_vcpu vcpu;
@@ -710,7 +702,8 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		exit->npf.present = c->exit_info_1 & X86_PF_PROT;
 		exit->npf.write = c->exit_info_1 & X86_PF_WRITE;
 		exit->npf.fetch = c->exit_info_1 & X86_PF_INSTR;
-		exit->npf.walk = c->exit_info_1 & SVM_NPF_GUEST_PAGE;
+		/* Bit 33: on a guest page-table access during the walk. */
+		exit->npf.walk = c->exit_info_1 & PFERR_GUEST_PAGE_MASK;
 		break;
 	case SVM_EXIT_HLT:
 		exit->reason = MKVM_EXIT_HLT;
@@ -898,11 +891,14 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		svm->host_saved = true;
 		mkvm_cost(MKVM_COST_VMLOAD_VMSAVE);
 	}
-	raw_local_irq_enable();
 	/* VMLOAD and VMSAVE of the guest's state, VMLOAD of the host's. */
 	mkvm_cost_n(MKVM_COST_VMLOAD_VMSAVE, 3);
+	/* RCU: guest mode is a quiescent state, as user mode (run.c). */
+	guest_context_enter_irqoff();
+	raw_local_irq_enable();
 	mkvm_svm_enter(svm->vmcb_pa, vcpu->regs, page_to_phys(sc->host_save));
 	raw_local_irq_disable();
+	guest_context_exit_irqoff();
 
 	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
 		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);

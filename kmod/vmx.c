@@ -13,6 +13,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kvm_host.h>
 #include <linux/mm.h>
 #include <linux/io.h>
 #include <linux/percpu.h>
@@ -1482,6 +1483,8 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if (vmx_l1d_mode != VMX_L1D_NEVER)
 		vmx_l1d_flush(vcpu);
 
+	/* RCU: guest mode is a quiescent state, as user mode (run.c). */
+	guest_context_enter_irqoff();
 	failed = mkvm_vmx_enter(vcpu->regs, vmx->launched);
 	/*
 	 * Legacy IBRS (the kernel sets it on entry, spectre_v2=ibrs) protects
@@ -1491,6 +1494,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	 */
 	if (cpu_feature_enabled(X86_FEATURE_KERNEL_IBRS))
 		mkvm_native_wrmsrl(MSR_IA32_SPEC_CTRL, spec_ctrl_current());
+	guest_context_exit_irqoff();
 
 	vmx->cr2 = native_read_cr2();
 	vmx_save_guest_msrs(vmx);
