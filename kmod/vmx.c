@@ -47,6 +47,7 @@ static u32 vmx_revision_id __read_mostly;
 static int vmx_setup_controls(void);
 static void vmx_free_shared(void);
 static int vmx_alloc_shared(void);
+static void vmx_vmcs_clear_all_here(void);
 
 /* The VMXON region, one per possible CPU. */
 static DEFINE_PER_CPU(struct page *, vmx_vmxon_page);
@@ -278,10 +279,12 @@ static int vmx_cpu_enable(void)
 	return -EIO;
 }
 
+/* Interrupts off, or in NMI for an emergency restart. */
 static void vmx_cpu_disable(void)
 {
 	if (!(cr4_read_shadow() & X86_CR4_VMXE))
 		return;
+	vmx_vmcs_clear_all_here();
 	/* A fault means we were not in VMX operation: just clear VMXE. */
 	asm volatile("1: vmxoff\n\t"
 		     "2:\n\t"
@@ -435,6 +438,14 @@ static void vmx_pass_msr(u32 msr)
 	vmx_msr_intercept(page_address(vmx_msr_bitmap), msr, false, false);
 }
 
+/*
+ * Per CPU: the VMCS made current here last (VMPTRLD), and every VMCS
+ * active here (loaded once and not VMCLEARed since), which VMXOFF must
+ * VMCLEAR first.  The list changes with interrupts off on its CPU.
+ */
+static DEFINE_PER_CPU(void *, vmx_current_vmcs);
+static DEFINE_PER_CPU(struct list_head, vmx_active);
+
 static void vmx_free_shared(void)
 {
 	if (vmx_msr_bitmap)
@@ -448,6 +459,9 @@ static int vmx_alloc_shared(void)
 {
 	static const u32 pass[] = MKVM_PASSTHROUGH_MSRS;
 	int i;
+
+	for_each_possible_cpu(i)
+		INIT_LIST_HEAD(per_cpu_ptr(&vmx_active, i));
 
 	vmx_msr_bitmap = alloc_page(GFP_KERNEL);
 	vmx_vpid_bitmap = bitmap_zalloc(VMX_NR_VPIDS, GFP_KERNEL);
@@ -598,12 +612,15 @@ struct vmx_vcpu {
 	 */
 	unsigned long *msr_bitmap;
 	unsigned long *own_msr_bitmap;
-	int loaded_cpu;		/* where the VMCS is current, or -1 */
+	int loaded_cpu;		/* vmx_vcpu_load() to _put(): there, or -1 */
+	int active_cpu;		/* where the VMCS is active, or -1 */
+	struct list_head active_link;	/* in that CPU's vmx_active */
 	bool initialized;	/* VMCLEARed once */
 	bool launched;		/* VMLAUNCH done since the last VMCLEAR */
 	bool need_flush;	/* INVEPT/INVVPID before the next entry */
 	u16 vpid;
 	u64 host_cr3, host_cr4;	/* as last written into the VMCS */
+	u64 host_fs_base;
 	/* VM-entry and VM-exit MSR-load lists, in one page: vmx_perf_msrs() */
 	struct vmx_msr_entry *perf_guest, *perf_host;
 	int perf_nr;		/* entries in both */
@@ -641,6 +658,7 @@ static void vmx_seg_reset(struct kvm_segment *s, u8 type, bool sys)
 }
 
 static void vmx_sync(struct vmx_vcpu *vmx);
+static void vmx_vmcs_clear_active(struct vmx_vcpu *vmx);
 
 /*
  * RESET and INIT: of the architectural state, the part that is VMX's
@@ -700,6 +718,8 @@ static int vmx_vcpu_create(struct mkvm_vcpu *vcpu)
 	vmx->vmcs_pa = page_to_phys(page);
 	*(u32 *)vmx->vmcs = vmx_revision_id;
 	vmx->loaded_cpu = -1;
+	vmx->active_cpu = -1;
+	INIT_LIST_HEAD(&vmx->active_link);
 	vmx->need_flush = true;
 
 	/* As kvm_intel: the flush cannot help against the other thread. */
@@ -727,7 +747,8 @@ static void vmx_vcpu_free(struct mkvm_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int cpu;
 
-	/* vcpu_put() cleared it; no CPU may take it for its last VMCS. */
+	vmx_vmcs_clear_active(vmx);
+	/* No CPU may take it for its last VMCS. */
 	for_each_possible_cpu(cpu)
 		cmpxchg(per_cpu_ptr(&vmx_last_vmcs, cpu), vmx->vmcs, NULL);
 	if (vmx->vpid) {
@@ -779,6 +800,7 @@ static void vmx_write_host_state(struct vmx_vcpu *vmx)
 	vmcs_write(HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
 	mkvm_rdmsrl(MSR_FS_BASE, v);
 	vmcs_write(HOST_FS_BASE, v);
+	vmx->host_fs_base = v;
 	mkvm_rdmsrl(MSR_GS_BASE, v);
 	vmcs_write(HOST_GS_BASE, v);
 	vmcs_write(HOST_TR_BASE, vmx_host_tr_base());
@@ -967,39 +989,113 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 }
 
 /*
- * The VMCS is current on one CPU at a time: made current here and
- * VMCLEARed in vmx_vcpu_put(), so a vCPU that moves to another CPU never
- * leaves its VMCS active (or cached) on the old one, and VMXOFF never
- * finds one.  The price is a VMLAUNCH instead of a VMRESUME after every
- * return to userspace or preemption.
+ * On the CPU where @arg's VMCS is active, from an IPI, or from VMXOFF
+ * (interrupts off): VMCLEAR it, which writes back what the CPU cached
+ * and leaves it free to be made active on another CPU.
+ */
+static void vmx_vmcs_clear_here(void *arg)
+{
+	struct vmx_vcpu *vmx = arg;
+
+	if (vmx->active_cpu != smp_processor_id())
+		return;		/* cleared meanwhile, by VMXOFF */
+	vmcs_clear(vmx->vmcs_pa);
+	if (__this_cpu_read(vmx_current_vmcs) == vmx->vmcs)
+		__this_cpu_write(vmx_current_vmcs, NULL);
+	list_del_init(&vmx->active_link);
+	vmx->launched = false;
+	/* Everything above before the CPU it was active on lets go. */
+	smp_store_release(&vmx->active_cpu, -1);
+}
+
+/*
+ * Before VMXOFF (interrupts off, or in NMI for an emergency restart):
+ * every VMCS active here, so that its data is in memory and another
+ * CPU may make it active.  In NMI the list is only walked.
+ */
+static void vmx_vmcs_clear_all_here(void)
+{
+	struct vmx_vcpu *vmx, *next;
+
+	list_for_each_entry_safe(vmx, next, this_cpu_ptr(&vmx_active),
+				 active_link) {
+		if (in_nmi())
+			vmcs_clear(vmx->vmcs_pa);
+		else
+			vmx_vmcs_clear_here(vmx);
+	}
+	__this_cpu_write(vmx_current_vmcs, NULL);
+}
+
+/* Make sure the VMCS is active nowhere: on its CPU, by IPI if need be. */
+static void vmx_vmcs_clear_active(struct vmx_vcpu *vmx)
+{
+	/* Pairs with vmx_vmcs_clear_here(): what it did before the -1. */
+	int cpu = smp_load_acquire(&vmx->active_cpu);
+
+	/*
+	 * If the CPU is going offline its VMXOFF clears the VMCS, before
+	 * the IPI can fail (the hotplug callback runs on it while online).
+	 */
+	if (cpu >= 0)
+		smp_call_function_single(cpu, vmx_vmcs_clear_here, vmx, 1);
+}
+
+/*
+ * The VMCS stays active on the CPU where it last ran, across returns to
+ * userspace and preemptions, so that the next entry there is a
+ * VMRESUME with nothing rewritten: at most a VMPTRLD if another VMCS
+ * was made current there meanwhile.  Only when the vCPU comes to
+ * another CPU is the VMCS VMCLEARed on the old one (by IPI, as KVM
+ * does), made current here, and the per-CPU host state and the controls
+ * written again.  Called with preemption off and, where an IPI may be
+ * needed, interrupts on (KVM_RUN, or the preempt notifier's sched_in).
  */
 static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	unsigned long flags;
 
 	WRITE_ONCE(vcpu->cpu, cpu);
 	if (vmx->loaded_cpu == cpu)
 		return;
-	/* A new VMCS region is VMCLEARed once before its first VMPTRLD. */
-	if (!vmx->initialized) {
-		vmcs_clear(vmx->vmcs_pa);
-		vmx->initialized = true;
-	}
-	if (vmcs_load(vmx->vmcs_pa)) {
-		pr_err_once("VMPTRLD failed\n");
-		return;
+	if (vmx->active_cpu != cpu) {
+		vmx_vmcs_clear_active(vmx);
+		/* A new VMCS region is VMCLEARed once before its first VMPTRLD. */
+		if (!vmx->initialized) {
+			vmcs_clear(vmx->vmcs_pa);
+			vmx->initialized = true;
+		}
+		if (vmcs_load(vmx->vmcs_pa)) {
+			pr_err_once("VMPTRLD failed\n");
+			return;
+		}
+		local_irq_save(flags);
+		list_add(&vmx->active_link, this_cpu_ptr(&vmx_active));
+		vmx->active_cpu = cpu;
+		local_irq_restore(flags);
+		this_cpu_write(vmx_current_vmcs, vmx->vmcs);
+		vmx->launched = false;
+		/* Stale guest translations of an earlier visit may be cached here. */
+		vmx->need_flush = true;
+		vmx->loaded_cpu = cpu;
+		vmx_write_controls(vmx);
+		vmx_write_host_state(vmx);
+	} else {
+		if (this_cpu_read(vmx_current_vmcs) != vmx->vmcs) {
+			if (vmcs_load(vmx->vmcs_pa)) {
+				pr_err_once("VMPTRLD failed\n");
+				return;
+			}
+			this_cpu_write(vmx_current_vmcs, vmx->vmcs);
+		}
+		vmx->loaded_cpu = cpu;
 	}
 	/* Another vCPU ran here: keep it from steering this one's branches. */
 	if (this_cpu_read(vmx_last_vmcs) != vmx->vmcs) {
 		indirect_branch_prediction_barrier();
 		this_cpu_write(vmx_last_vmcs, vmx->vmcs);
 	}
-	vmx->loaded_cpu = cpu;
-	vmx->launched = false;
-	/* Stale guest translations of another CPU's visit may be cached here. */
-	vmx->need_flush = true;
-	vmx_write_controls(vmx);
-	vmx_write_host_state(vmx);
 }
 
 static void vmx_vcpu_put(struct mkvm_vcpu *vcpu)
@@ -1008,10 +1104,9 @@ static void vmx_vcpu_put(struct mkvm_vcpu *vcpu)
 
 	if (vmx->loaded_cpu < 0)
 		return;
-	vmx_sync(vmx);			/* VMREAD needs it current */
-	vmcs_clear(vmx->vmcs_pa);
+	/* The ioctls read the state from vmx_vcpu, on any CPU. */
+	vmx_sync(vmx);
 	vmx->loaded_cpu = -1;
-	vmx->launched = false;
 }
 
 static void vmx_flush_tlb(struct mkvm_vcpu *vcpu)
@@ -1468,6 +1563,11 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	savesegment(gs, gs);
 	asm volatile("sldt %0" : "=r" (ldt));
 	mkvm_rdmsrl(MSR_FS_BASE, fs_base);
+	/* The exit loads it, and only a non-null FS is restored below. */
+	if (fs_base != vmx->host_fs_base) {
+		vmx->host_fs_base = fs_base;
+		vmcs_write(HOST_FS_BASE, fs_base);
+	}
 	native_store_gdt(&gdt);
 	store_idt(&idt);
 	mkvm_rdmsrl(MSR_IA32_DEBUGCTLMSR, debugctl);
