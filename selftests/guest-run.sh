@@ -453,14 +453,24 @@ bench)
 	vendor=$(opt vendor)
 	rounds=$(opt rounds | grep -x '[1-9][0-9]*' || echo 10)
 	metrics=$(opt bench | tr , ' ')
+	[ -n "$metrics" ] || metrics=$($M/bench --list)
+	# One process per metric: one that fails (or hits bench's time
+	# limit) is reported as BENCH-FAIL and the others still run.  The
+	# Linux boots (seconds each, a third of a round) run in the first 3.
+	bench_all() {
+		for m in $metrics; do
+			[ $m != linux_boot ] || [ $r -le 3 ] || continue
+			MKVM_DEV=$1 $M/bench $m || echo "BENCH-FAIL $m $2"
+		done
+	}
 	ok=0 r=1
 	while [ $r -le $rounds ]; do
 		echo "BENCH-ROUND $r"
 		insmod $M/minikvm.ko || ok=1
-		MKVM_DEV=/dev/minikvm $M/bench $metrics || ok=1
+		bench_all /dev/minikvm minikvm
 		rmmod minikvm || ok=1
 		load_vendor $vendor || ok=1
-		MKVM_DEV=/dev/kvm $M/bench $metrics || ok=1
+		bench_all /dev/kvm kvm
 		unload_vendor $vendor || ok=1
 		r=$((r + 1))
 	done
