@@ -330,11 +330,14 @@ static void vmcs_write(unsigned long field, u64 value)
 			    field, vmcs_read(VM_INSTRUCTION_ERROR));
 }
 
+/*
+ * Not counted here: it also runs from IPIs and VMXOFF, where the vCPU
+ * attached to the CPU is not the one cleared.  Callers count it.
+ */
 static int vmcs_clear(u64 pa)
 {
 	u8 failed = 1;
 
-	mkvm_cost(MKVM_COST_VMCS_SWITCH);
 	asm volatile("1: vmclear %[pa]\n\t"
 		     "setna %[failed]\n\t"
 		     "2:\n\t"
@@ -626,6 +629,7 @@ struct vmx_vcpu {
 	int perf_nr;		/* entries in both */
 
 	bool dirty;		/* guest state changed outside the guest */
+	bool reset;		/* INIT or RESET: debug state cleared */
 	bool stale;		/* vmx_sync(): the lazy state is the VMCS's */
 	struct kvm_segment seg[VMX_NR_SEGS];
 	struct kvm_dtable gdt, idt;
@@ -694,6 +698,7 @@ static void vmx_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	vmx->irq_window = false;
 	vmx->nmi_window = false;
 	vmx->exit_rip = ~0ULL;		/* no shadow survives at any RIP */
+	vmx->reset = true;
 	vmx->dirty = true;
 }
 
@@ -850,9 +855,7 @@ static void vmx_write_controls(struct vmx_vcpu *vmx)
 	vmcs_write(CR0_GUEST_HOST_MASK, ~0UL);
 	vmcs_write(CR4_GUEST_HOST_MASK, ~0UL);
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
-	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
-	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
-	vmcs_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	/* The guest's debug and activity state: at RESET (vmx->reset). */
 	if (vmx->vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
 }
@@ -997,7 +1000,7 @@ static void vmx_vmcs_clear_here(void *arg)
 {
 	struct vmx_vcpu *vmx = arg;
 
-	if (vmx->active_cpu != smp_processor_id())
+	if (READ_ONCE(vmx->active_cpu) != smp_processor_id())
 		return;		/* cleared meanwhile, by VMXOFF */
 	vmcs_clear(vmx->vmcs_pa);
 	if (__this_cpu_read(vmx_current_vmcs) == vmx->vmcs)
@@ -1037,8 +1040,10 @@ static void vmx_vmcs_clear_active(struct vmx_vcpu *vmx)
 	 * If the CPU is going offline its VMXOFF clears the VMCS, before
 	 * the IPI can fail (the hotplug callback runs on it while online).
 	 */
-	if (cpu >= 0)
+	if (cpu >= 0) {
+		mkvm_cost(MKVM_COST_VMCS_SWITCH);
 		smp_call_function_single(cpu, vmx_vmcs_clear_here, vmx, 1);
+	}
 }
 
 /*
@@ -1047,9 +1052,9 @@ static void vmx_vmcs_clear_active(struct vmx_vcpu *vmx)
  * VMRESUME with nothing rewritten: at most a VMPTRLD if another VMCS
  * was made current there meanwhile.  Only when the vCPU comes to
  * another CPU is the VMCS VMCLEARed on the old one (by IPI, as KVM
- * does), made current here, and the per-CPU host state and the controls
- * written again.  Called with preemption off and, where an IPI may be
- * needed, interrupts on (KVM_RUN, or the preempt notifier's sched_in).
+ * does), made current here, and the per-CPU host state written
+ * again.  Called with preemption off and, where an IPI may be needed,
+ * interrupts on (KVM_RUN, or the preempt notifier's sched_in).
  */
 static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 {
@@ -1059,27 +1064,35 @@ static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 	WRITE_ONCE(vcpu->cpu, cpu);
 	if (vmx->loaded_cpu == cpu)
 		return;
-	if (vmx->active_cpu != cpu) {
+	if (READ_ONCE(vmx->active_cpu) != cpu) {
 		vmx_vmcs_clear_active(vmx);
 		/* A new VMCS region is VMCLEARed once before its first VMPTRLD. */
 		if (!vmx->initialized) {
+			mkvm_cost(MKVM_COST_VMCS_SWITCH);
 			vmcs_clear(vmx->vmcs_pa);
-			vmx->initialized = true;
 		}
 		if (vmcs_load(vmx->vmcs_pa)) {
 			pr_err_once("VMPTRLD failed\n");
 			return;
 		}
+		/*
+		 * The controls and the constant fields once: VMCLEAR keeps
+		 * them in the region, and a guest's pending debug exceptions,
+		 * DEBUGCTL and activity state must survive a move.
+		 */
+		if (!vmx->initialized) {
+			vmx_write_controls(vmx);
+			vmx->initialized = true;
+		}
 		local_irq_save(flags);
 		list_add(&vmx->active_link, this_cpu_ptr(&vmx_active));
-		vmx->active_cpu = cpu;
+		WRITE_ONCE(vmx->active_cpu, cpu);
 		local_irq_restore(flags);
 		this_cpu_write(vmx_current_vmcs, vmx->vmcs);
 		vmx->launched = false;
 		/* Stale guest translations of an earlier visit may be cached here. */
 		vmx->need_flush = true;
 		vmx->loaded_cpu = cpu;
-		vmx_write_controls(vmx);
 		vmx_write_host_state(vmx);
 	} else {
 		if (this_cpu_read(vmx_current_vmcs) != vmx->vmcs) {
@@ -1531,6 +1544,12 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		vmx_sync(vmx);
 		vmx_write_guest_state(vmx);
 		vmx->dirty = false;
+		if (vmx->reset) {	/* dirty too */
+			vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+			vmcs_write(GUEST_IA32_DEBUGCTL, 0);
+			vmcs_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+			vmx->reset = false;
+		}
 	}
 	if (__read_cr3() != vmx->host_cr3) {
 		vmx->host_cr3 = __read_cr3();
@@ -1784,10 +1803,10 @@ static void vmx_set_msr_intercept(struct mkvm_vcpu *vcpu, u32 msr, bool read,
 
 	if (!own)
 		return;		/* the shared bitmap passes every one of them */
+	/* Called before an entry, so the VMCS is loaded here (minikvm.h). */
 	if (vmx->msr_bitmap != own) {
-		vmx->msr_bitmap = own;	/* the next vmx_vcpu_load() writes it */
-		if (vmx->loaded_cpu == smp_processor_id())
-			vmcs_write(MSR_BITMAP, virt_to_phys(own));
+		vmx->msr_bitmap = own;
+		vmcs_write(MSR_BITMAP, virt_to_phys(own));
 	}
 	vmx_msr_intercept(own, msr, read, write);
 }
