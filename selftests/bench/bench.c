@@ -133,6 +133,28 @@ static void costs_report(struct costs *c, const char *metric, unsigned int n)
 	close(c->fd);
 }
 
+/*
+ * A guest loop of @n iterations between two GUEST_SYNCs: ns per
+ * iteration, less @wait_ns (what each one waits on purpose), and the
+ * cost counts per iteration.  Returns the second sync's first argument.
+ */
+static uint64_t measure_between_syncs(struct vcpu *vcpu, const char *metric,
+				      unsigned int n, const char *unit,
+				      double wait_ns)
+{
+	struct ucall uc;
+	struct costs c;
+	uint64_t t0;
+
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	costs_start(&c, vcpu);
+	t0 = now_ns();
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	report(metric, (double)(now_ns() - t0) / n - wait_ns, unit);
+	costs_report(&c, metric, n);
+	return uc.args[0];
+}
+
 /* ---- exits to userspace and in-kernel exits ---------------------------- */
 
 static void guest_pio(void)
@@ -189,17 +211,9 @@ static void bench_cpuid(unsigned int n)
 {
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
-	struct ucall uc;
-	struct costs c;
-	uint64_t t0;
 
 	vcpu_start_guest(vcpu, guest_cpuid_loop, 1, (uint64_t)n);
-	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	costs_start(&c, vcpu);
-	t0 = now_ns();
-	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	report("cpuid_exit", (double)(now_ns() - t0) / n, "ns/exit");
-	costs_report(&c, "cpuid_exit", n);
+	measure_between_syncs(vcpu, "cpuid_exit", n, "ns/exit", 0);
 	vm_free(vm);
 }
 
@@ -357,18 +371,11 @@ static void bench_self_ipi(void)
 	const unsigned int n = 5000;
 	struct vm *vm = vm_create_irqchip();
 	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
-	struct ucall uc;
-	struct costs c;
-	uint64_t t0;
+	uint64_t got;
 
 	vcpu_start_guest(vcpu, guest_self_ipi, 1, (uint64_t)n);
-	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	costs_start(&c, vcpu);
-	t0 = now_ns();
-	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	report("self_ipi", (double)(now_ns() - t0) / n, "ns/ipi");
-	costs_report(&c, "self_ipi", n);
-	TEST_ASSERT(uc.args[0] == n, "self_ipi: %lu of %u", (unsigned long)uc.args[0], n);
+	got = measure_between_syncs(vcpu, "self_ipi", n, "ns/ipi", 0);
+	TEST_ASSERT(got == n, "self_ipi: %lu of %u", (unsigned long)got, n);
 	vm_free(vm);
 }
 
@@ -393,19 +400,11 @@ static void bench_ioeventfd(void)
 		.addr = IOEVENT_PORT, .len = 1, .fd = efd,
 		.flags = KVM_IOEVENTFD_FLAG_PIO,
 	};
-	struct ucall uc;
-	struct costs c;
-	uint64_t t0;
 
 	TEST_ASSERT(efd >= 0, "eventfd");
 	TEST_ASSERT(!ioctl(vm->fd, KVM_IOEVENTFD, &io), "KVM_IOEVENTFD");
 	vcpu_start_guest(vcpu, guest_ioeventfd, 1, (uint64_t)n);
-	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	costs_start(&c, vcpu);
-	t0 = now_ns();
-	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	report("ioeventfd", (double)(now_ns() - t0) / n, "ns/exit");
-	costs_report(&c, "ioeventfd", n);
+	measure_between_syncs(vcpu, "ioeventfd", n, "ns/exit", 0);
 	TEST_ASSERT(efd_read(efd) == n, "ioeventfd: not %u signals", n);
 	close(efd);
 	vm_free(vm);
@@ -531,19 +530,12 @@ static void bench_timer_hlt(void)
 	const unsigned int n = 200;
 	struct vm *vm = vm_create_irqchip();
 	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
-	struct ucall uc;
-	struct costs c;
-	uint64_t t0;
+	uint64_t got;
 
 	vcpu_start_guest(vcpu, guest_timer_hlt, 1, (uint64_t)n);
-	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	costs_start(&c, vcpu);
-	t0 = now_ns();
-	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	report("timer_hlt", (double)(now_ns() - t0) / n - TIMER_NS, "ns/irq");
-	costs_report(&c, "timer_hlt", n);
-	TEST_ASSERT(uc.args[0] == n, "timer_hlt: %lu of %u interrupts",
-		    (unsigned long)uc.args[0], n);
+	got = measure_between_syncs(vcpu, "timer_hlt", n, "ns/irq", TIMER_NS);
+	TEST_ASSERT(got == n, "timer_hlt: %lu of %u interrupts",
+		    (unsigned long)got, n);
 	vm_free(vm);
 }
 
@@ -604,9 +596,7 @@ static void bench_irqfd_rtt(void)
 		.flags = KVM_IOEVENTFD_FLAG_PIO,
 	};
 	pthread_t thread;
-	struct ucall uc;
-	struct costs c;
-	uint64_t t0;
+	uint64_t got;
 
 	TEST_ASSERT(e.kick >= 0 && e.irq >= 0, "eventfd");
 	TEST_ASSERT(!ioctl(vm->fd, KVM_IOEVENTFD, &io), "KVM_IOEVENTFD");
@@ -616,14 +606,9 @@ static void bench_irqfd_rtt(void)
 	TEST_ASSERT(!pthread_create(&thread, NULL, irqfd_echo, &e),
 		    "pthread_create");
 	vcpu_start_guest(vcpu, guest_irqfd_rtt, 1, (uint64_t)n);
-	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	costs_start(&c, vcpu);
-	t0 = now_ns();
-	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
-	report("irqfd_rtt", (double)(now_ns() - t0) / n, "ns/rtt");
-	costs_report(&c, "irqfd_rtt", n);
-	TEST_ASSERT(uc.args[0] == n, "irqfd_rtt: %lu of %u interrupts",
-		    (unsigned long)uc.args[0], n);
+	got = measure_between_syncs(vcpu, "irqfd_rtt", n, "ns/rtt", 0);
+	TEST_ASSERT(got == n, "irqfd_rtt: %lu of %u interrupts",
+		    (unsigned long)got, n);
 	pthread_join(thread, NULL);
 	close(e.kick);
 	close(e.irq);
