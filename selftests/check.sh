@@ -36,8 +36,16 @@ ALL_SUITES="lint unit svm-6.1 svm-6.12 nosvm vmx debug"
 . selftests/lib.sh
 
 passed=0 failed=0 skipped=0
+# What each failure printed, repeated before the closing lines: CI shows
+# only the tail of the output.
+digest=""
 pass() { passed=$((passed + 1)); echo "ok $((passed + failed + skipped)) $*"; }
 fail() { failed=$((failed + 1)); echo "not ok $((passed + failed + skipped)) $*"; }
+# fail, and keep the lines of @2 (comments of the failed test) for the digest
+fail_with() { # what lines
+	fail "$1"
+	digest="$digest# ---- not ok: $1"$'\n'"$2${2:+$'\n'}"
+}
 skip() { skipped=$((skipped + 1)); echo "ok $((passed + failed + skipped)) $* # SKIP"; }
 
 # ---- which suites -------------------------------------------------------
@@ -165,7 +173,7 @@ kst_judge() { # suite label name status seconds output
 # Reads the guest's serial log and turns it into TAP lines.
 parse_log() { # suite log
 	local suite=$1 log=$2 dev=rig bin="" line st name
-	local runs=0 totals=0 kst_out="" kst_runs=0
+	local runs=0 totals=0 kst_out="" kst_runs=0 tlog="" tlog_n=0
 	local -A kst_secs
 	while IFS= read -r line; do
 		line=${line%$'\r'}
@@ -183,14 +191,21 @@ parse_log() { # suite log
 			kst_out="" ;;
 		MKVM-RUN\ *)
 			set -- $line
-			dev=$(basename "$2"); bin=$3; runs=$((runs + 1)) ;;
+			dev=$(basename "$2"); bin=$3; runs=$((runs + 1))
+			tlog="" tlog_n=0 ;;
 		"# Totals:"*) totals=$((totals + 1)) ;;
+		"# "*)	# the running test's comments, its last 40 kept
+			tlog="$tlog${tlog:+$'\n'}$line"
+			tlog_n=$((tlog_n + 1))
+			[ $tlog_n -gt 40 ] && tlog=${tlog#*$'\n'} ;;
 		MKVM-TIME\ *)
 			set -- $line
 			echo "# $suite: $(basename "$2")/$3 took $4 s" ;;
 		"not ok "[0-9]*)
-			fail "$suite: $dev/${line#not ok * }" ;;
+			fail_with "$suite: $dev/${line#not ok * }" "$tlog"
+			tlog="" tlog_n=0 ;;
 		"ok "[0-9]*)
+			tlog="" tlog_n=0
 			name=${line#ok * }
 			case $name in
 			*"# SKIP"*) skip "$suite: $dev/${name%%# SKIP*}# ${name#*# SKIP}" ;;
@@ -200,7 +215,7 @@ parse_log() { # suite log
 	done < <(sed -n '/^MKVM-MODE/,/^MKVM-RIG-DONE/p' "$log")
 	# Every binary must have run to its summary (no crash, no hang).
 	[ "$runs" = "$totals" ] && pass "$suite: every test binary finished ($runs)" ||
-		fail "$suite: $((runs - totals)) of $runs test binaries did not finish"
+		fail_with "$suite: $((runs - totals)) of $runs test binaries did not finish" "$tlog"
 	for line in "${!kst_secs[@]}"; do
 		echo "# $suite: peers on $line took $((kst_secs[$line] / 100)) s"
 	done
@@ -255,7 +270,8 @@ check_dmesg() { # suite log
 	if [ -z "$bad" ] && grep -q '^===MKVM-DMESG-END===' "$2"; then
 		pass "$1: guest kernel log clean"
 	else
-		fail "$1: guest kernel log clean"
+		fail_with "$1: guest kernel log clean" \
+			"$(printf '# %s\n' "${bad:-no kernel log in the serial output}" | head -n 40)"
 		printf '# %s\n' "${bad:-no kernel log in the serial output}"
 	fi
 }
@@ -370,6 +386,7 @@ for s in $suites; do
 	debug)    run_debug ;;
 	esac
 done
+[ -n "$digest" ] && printf '# ==== what the failures printed ====\n%s' "$digest"
 echo "1..$((passed + failed + skipped))"
 
 summary="$passed passed, $failed failed"
