@@ -78,6 +78,11 @@ $1 == "BENCH-COST" {
 	if (!(($2 SUBSEP $3) in cost)) corder[++nc] = $2 SUBSEP $3
 	cost[$2 SUBSEP $3] = $0
 }
+$1 == "BENCH-TIME" {
+	if (!(($2) in secs)) torder[++nt] = $2
+	secs[$2] += $4
+	total += $4
+}
 $1 == "BENCH-FAIL" {
 	if (!(($2 SUBSEP $3) in nfail)) forder[++nf] = $2 SUBSEP $3
 	nfail[$2 SUBSEP $3]++
@@ -120,6 +125,12 @@ END {
 				line = line " " f[j]
 			print line
 		}
+	}
+	if (nt) {
+		# Where the time goes: guest seconds, both devices, all rounds.
+		printf "\nguest seconds per metric, both devices, all rounds (total %.0f)\n", total
+		for (i = 1; i <= nt; i++)
+			printf "BENCH-SECONDS %s %.1f\n", torder[i], secs[torder[i]]
 	}
 	if (nf) {
 		# A metric that failed in some rounds: its median is over the
