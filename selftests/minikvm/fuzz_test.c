@@ -56,6 +56,7 @@
 #define FZ_SLICE_MIN_MS		500
 #define FZ_SLICE_MAX_MS		3000
 #define FZ_HANG_MS		30000	/* a worker this late is hung */
+#define FZ_LATE_MS		2000	/* ... this late, worth a note */
 #define FZ_TICK_NS		10000000L	/* each worker thread's signal */
 #define FZ_THREADS		2
 
@@ -1711,6 +1712,18 @@ FIXTURE_TEARDOWN(fuzz)
 }
 
 /* Where a hung worker's threads are, for the log (needs root). */
+/* A magic SysRq key (as root): its output goes to the kernel log. */
+static void fz_sysrq(char key)
+{
+	int fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, &key, 1) != 1)
+		fprintf(stderr, "# sysrq %c: %s\n", key, strerror(errno));
+	close(fd);
+}
+
 static void fz_dump_stacks(pid_t pid)
 {
 	char path[64], line[256];
@@ -1742,7 +1755,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, FZ_MAX_SECONDS + 120)
 {
 	uint64_t seconds = fz_env("MKVM_FUZZ_SECONDS", mkvm_stress(FZ_DEFAULT_SECONDS));
 	uint64_t seed = fz_env("MKVM_FUZZ_SEED", fz_mix(time(NULL) ^ getpid() ^ fz_now_ms()));
-	uint64_t start = fz_now_ms(), end, wseed, now, kill_at;
+	uint64_t start = fz_now_ms(), end, wseed, now, kill_at, wstart;
 	struct fz_stats *st = self->stats;
 
 	/*
@@ -1789,7 +1802,8 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, FZ_MAX_SECONDS + 120)
 		fz_count(&st->workers);
 
 		killed = false;
-		kill_at = kill_at ? fz_now_ms() + kill_at : 0;
+		wstart = fz_now_ms();
+		kill_at = kill_at ? wstart + kill_at : 0;
 		for (;;) {
 			if (waitpid(pid, &status, WNOHANG) == pid)
 				break;
@@ -1801,6 +1815,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, FZ_MAX_SECONDS + 120)
 			}
 			if (now > end + FZ_HANG_MS) {
 				fz_dump_stacks(pid);
+				fz_sysrq('l');	/* every CPU's backtrace, to dmesg */
 				kill(pid, SIGKILL);
 				waitpid(pid, &status, 0);
 				ASSERT_TRUE(false) {
@@ -1810,6 +1825,16 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, FZ_MAX_SECONDS + 120)
 			}
 			usleep(5000);
 		}
+		/*
+		 * A worker ends within milliseconds of its slice.  Seconds late
+		 * is a stall (seen under 6.12 in the rig: a CPU's timers late
+		 * by 10 to 21 s): said, with when, to find it again.
+		 */
+		now = fz_now_ms();
+		if (now > wstart + slice + FZ_LATE_MS)
+			TH_LOG("round %u (worker seed %#" PRIx64 "): ended %" PRIu64
+			       " ms after its %u ms slice, %" PRIu64 " ms into the run",
+			       round, wseed, now - wstart - slice, slice, now - start);
 		if (killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 			continue;
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
