@@ -31,7 +31,28 @@ int mkvm_set_xcr0(struct mkvm_vcpu *vcpu, u64 xcr0)
 	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)))
 		return -EINVAL;
 	vcpu->xcr0 = xcr0;
+	mkvm_update_xcr0_switch(vcpu);
 	return 0;
+}
+
+/*
+ * The guest's XCR0 is loaded around an entry (the backends' XSETBVs)
+ * only where it matters: the host has XSAVE, the guest's CR4.OSXSAVE is
+ * set (without it XGETBV, XSAVE and every VEX instruction raise #UD, so
+ * the host's XCR0 gives it nothing) and the two differ.
+ */
+void mkvm_update_xcr0_switch(struct mkvm_vcpu *vcpu)
+{
+	vcpu->xcr0_switch = mkvm_host_xcr0 && vcpu->osxsave &&
+			    vcpu->xcr0 != mkvm_host_xcr0;
+}
+
+/* The backend's set_sregs(), and what the core keeps of CR4. */
+void mkvm_write_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	mkvm_ops->set_sregs(vcpu, s);
+	vcpu->osxsave = !!(s->cr4 & X86_CR4_OSXSAVE);
+	mkvm_update_xcr0_switch(vcpu);
 }
 
 int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
@@ -160,7 +181,7 @@ int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	} else {
 		goto gp;	/* not the CR the exit was for: #GP, as MOV to CR9 */
 	}
-	mkvm_ops->set_sregs(vcpu, &s);
+	mkvm_write_sregs(vcpu, &s);
 	mkvm_make_request(vcpu, MKVM_REQ_TLB_FLUSH);
 	vcpu->rip += si.len;
 	return 1;

@@ -502,7 +502,7 @@ static void apic_do_sipi(struct mkvm_vcpu *vcpu, u8 vector)
 	mkvm_ops->get_sregs(vcpu, &s);
 	s.cs.selector = vector << 8;
 	s.cs.base = (u64)vector << 12;
-	mkvm_ops->set_sregs(vcpu, &s);
+	mkvm_write_sregs(vcpu, &s);
 	vcpu->rip = 0;
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 }

@@ -451,6 +451,14 @@ struct mkvm_vcpu {
 	struct mkvm_lapic *apic;	/* [I] */
 	wait_queue_head_t wq;		/* HLT and wait-for-SIPI sleep on it */
 	u64 xcr0;			/* [v] */
+	/*
+	 * [v] The guest's CR4.OSXSAVE, and whether its XCR0 must be loaded
+	 * around each entry (mkvm_write_sregs(), mkvm_set_xcr0()): not
+	 * without OSXSAVE, where the guest can neither see XCR0 nor use
+	 * what it enables, as KVM.
+	 */
+	bool osxsave;
+	bool xcr0_switch;
 
 	u64 regs[MKVM_NR_GPRS];		/* [v] RAX..R15; RSP in regs[4] */
 	u64 rip;			/* [v] */
@@ -773,6 +781,8 @@ int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 u64 mkvm_supported_xcr0(void);
 int mkvm_set_xcr0(struct mkvm_vcpu *vcpu, u64 xcr0);
+void mkvm_update_xcr0_switch(struct mkvm_vcpu *vcpu);
+void mkvm_write_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s);
 
 /*
  * state.c: KVM_GET/SET_VCPU_EVENTS, KVM_GET/SET_XSAVE, KVM_GET_XSAVE2,

@@ -80,7 +80,7 @@ int mkvm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 		return -EINVAL;
 	if (vcpu->apic && mkvm_lapic_set_base(vcpu, s->apic_base, true))
 		return -EINVAL;
-	mkvm_ops->set_sregs(vcpu, s);
+	mkvm_write_sregs(vcpu, s);
 	if (vcpu->apic) {
 		/* CR8 is the LAPIC's TPR; the bitmap is KVM_INTERRUPT's. */
 		mkvm_lapic_set_cr8(vcpu, s->cr8);
@@ -178,7 +178,7 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	s.cr4 = 0;
 	s.cr8 = 0;
 	s.efer = 0;
-	mkvm_ops->set_sregs(vcpu, &s);
+	mkvm_write_sregs(vcpu, &s);
 	mkvm_ops->set_rflags(vcpu, X86_EFLAGS_FIXED);
 	memset(vcpu->db, 0, sizeof(vcpu->db));
 	mkvm_ops->set_dr(vcpu, 6, DR6_RESERVED);
@@ -195,6 +195,7 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 
 	if (!init) {
 		vcpu->xcr0 = XFEATURE_MASK_FP;
+		mkvm_update_xcr0_switch(vcpu);
 		vcpu->mtrr_def_type = 0;
 		memset(vcpu->mtrr_fixed, 0, sizeof(vcpu->mtrr_fixed));
 		memset(vcpu->mtrr_var, 0, sizeof(vcpu->mtrr_var));

@@ -827,7 +827,6 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct vmcb_save_area *s = &svm->vmcb->save;
-	u64 host_xcr0 = mkvm_get_host_xcr0();
 	int cpu = smp_processor_id();
 
 	s->rax = vcpu->regs[0];
@@ -878,7 +877,7 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	c->exit_code = SVM_EXIT_ERR;
 
 	asm volatile("clgi" ::: "memory");
-	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
+	if (vcpu->xcr0_switch)
 		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 
 	/*
@@ -900,8 +899,8 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	raw_local_irq_disable();
 	guest_context_exit_irqoff();
 
-	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
-		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	if (vcpu->xcr0_switch)
+		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, mkvm_get_host_xcr0());
 	asm volatile("stgi" ::: "memory");
 
 	vcpu->regs[0] = s->rax;

@@ -1525,7 +1525,6 @@ static void vmx_nmi_reblock(struct vmx_vcpu *vmx, u16 reason,
 static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u64 host_xcr0 = mkvm_get_host_xcr0();
 	u64 host_kgsbase, fs_base, debugctl, host_dr7;
 	u16 ds, es, fs, gs, ldt;
 	struct desc_ptr gdt, idt;
@@ -1593,7 +1592,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	get_debugreg(host_dr7, 7);
 
 	vmx_load_guest_msrs(vmx, &host_kgsbase);
-	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
+	if (vcpu->xcr0_switch)
 		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	if (vmx->cr2 != native_read_cr2())
 		native_write_cr2(vmx->cr2);
@@ -1617,8 +1616,8 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 	vmx->cr2 = native_read_cr2();
 	vmx_save_guest_msrs(vmx);
-	if (host_xcr0 && vcpu->xcr0 != host_xcr0)
-		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	if (vcpu->xcr0_switch)
+		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, mkvm_get_host_xcr0());
 	/* Exit left GDTR/IDTR limits at 0xffff, TR's limit at 0x67, DR7 0. */
 	native_load_gdt(&gdt);
 	native_load_idt(&idt);
