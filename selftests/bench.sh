@@ -83,6 +83,10 @@ $1 == "BENCH-TIME" {
 	secs[$2] += $4
 	total += $4
 }
+$1 == "BENCH-SKIP" {
+	if (!(($2 SUBSEP $3) in nskip)) sorder[++ns] = $2 SUBSEP $3
+	nskip[$2 SUBSEP $3]++
+}
 $1 == "BENCH-FAIL" {
 	if (!(($2 SUBSEP $3) in nfail)) forder[++nf] = $2 SUBSEP $3
 	nfail[$2 SUBSEP $3]++
@@ -142,6 +146,11 @@ END {
 			if (f[2] == "minikvm")
 				bad = 1
 		}
+	}
+	for (i = 1; i <= ns; i++) {
+		# Not run again on KVM after a failure there (guest-run.sh).
+		split(sorder[i], f, SUBSEP)
+		printf "BENCH-SKIPPED %s %s rounds=%d\n", f[1], f[2], nskip[sorder[i]]
 	}
 	exit bad
 }'
