@@ -30,8 +30,10 @@
  *   mkvm_vms_lock -> vm->lock   netlink walks the VMs, then one VM's
  *                               vCPUs and name (vm->lock nests in no
  *                               other lock)
- *   mkvm_hwvirt_lock        alone: VM creation and destruction take it
- *                           holding nothing
+ *   cpu_hotplug_lock (read) -> mkvm_hwvirt_lock   VM creation and
+ *                           destruction take both, holding nothing
+ *                           else; the hotplug callbacks run under the
+ *                           hotplug lock and take neither
  *   vmx_vpid_lock           spinlock, innermost, VPID allocation only
  * No lock is held while a vCPU runs guest code.  mkvm_vcpu_kick() takes
  * none (it may run in an hrtimer); mkvm_kick_all() takes none either
