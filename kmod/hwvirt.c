@@ -9,16 +9,17 @@
  * - A dynamic CPU-hotplug state, registered at module load without
  *   calls, switches a CPU coming online on while VMs exist, before it
  *   can run vCPU tasks (the ONLINE_DYN states run before the CPU becomes
- *   active), and one going offline off.  Registering the state for each
- *   first VM and removing it with the last, as before, ran the callback
- *   in each CPU's hotplug thread and made a VM's destruction take 14 ms
- *   of the test VM's 16 for the whole create-run-destroy.
+ *   active), and one going offline off.
  * - A reboot switches every CPU off; crash/kexec and emergency restart
  *   reach us through the kernel's emergency virtualization callback.
  * - The kernel has one slot for that callback, which KVM also uses, so
  *   minikvm and KVM cannot both have virtualization on: creating a VM
  *   fails with -EBUSY while kvm.ko is loaded, and loading kvm.ko fails
- *   with -EBUSY while minikvm VMs exist.
+ *   with -EBUSY while minikvm VMs exist.  The first VM takes the slot
+ *   and keeps it after the last VM is gone (with every CPU off, the
+ *   callback has nothing to do): giving it back waits for an RCU grace
+ *   period, 12 ms and more, which made every VM's destruction that
+ *   slow.  It is given back when kvm.ko loads and at module unload.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -38,6 +39,7 @@ static unsigned int mkvm_hwvirt_users;
 static int mkvm_cpuhp_state;			/* from module load on */
 static atomic_t mkvm_cpu_on_error;		/* the first CPU's, or 0 */
 static bool mkvm_rebooting;			/* hwvirt_lock */
+static bool mkvm_emergency_registered;		/* hwvirt_lock */
 static DEFINE_PER_CPU(bool, mkvm_cpu_on);	/* this CPU is switched on */
 
 /* Switch the calling CPU off; safe with IRQs off and from NMI context. */
@@ -148,13 +150,15 @@ int mkvm_hwvirt_get(void)
 		goto out;
 	}
 
-	cpu_emergency_register_virt_callback(mkvm_emergency_disable);
+	if (!mkvm_emergency_registered) {
+		cpu_emergency_register_virt_callback(mkvm_emergency_disable);
+		mkvm_emergency_registered = true;
+	}
 	atomic_set(&mkvm_cpu_on_error, 0);
 	on_each_cpu(mkvm_cpu_on_ipi, NULL, 1);
 	r = atomic_read(&mkvm_cpu_on_error);
 	if (r) {
 		on_each_cpu(mkvm_cpu_off_ipi, NULL, 1);
-		cpu_emergency_unregister_virt_callback(mkvm_emergency_disable);
 		goto out;
 	}
 	WRITE_ONCE(mkvm_hwvirt_users, 1);
@@ -169,10 +173,8 @@ void mkvm_hwvirt_put(void)
 	cpus_read_lock();
 	mutex_lock(&mkvm_hwvirt_lock);
 	WRITE_ONCE(mkvm_hwvirt_users, mkvm_hwvirt_users - 1);
-	if (!mkvm_hwvirt_users) {
+	if (!mkvm_hwvirt_users)
 		on_each_cpu(mkvm_cpu_off_ipi, NULL, 1);
-		cpu_emergency_unregister_virt_callback(mkvm_emergency_disable);
-	}
 	mutex_unlock(&mkvm_hwvirt_lock);
 	cpus_read_unlock();
 }
@@ -193,6 +195,15 @@ static struct notifier_block mkvm_reboot_nb = {
 	.priority = 0,
 };
 
+/* Give the emergency callback's slot back (hwvirt_lock, no VMs). */
+static void mkvm_emergency_put(void)
+{
+	if (mkvm_emergency_registered) {
+		cpu_emergency_unregister_virt_callback(mkvm_emergency_disable);
+		mkvm_emergency_registered = false;
+	}
+}
+
 /* While minikvm VMs exist, refuse kvm.ko: see the comment at the top. */
 static int mkvm_module_notify(struct notifier_block *nb, unsigned long state,
 			      void *data)
@@ -208,6 +219,8 @@ static int mkvm_module_notify(struct notifier_block *nb, unsigned long state,
 		pr_err("refusing to load kvm while minikvm VMs exist (both cannot own %s)\n",
 		       mkvm_ops->name);
 		r = -EBUSY;
+	} else {
+		mkvm_emergency_put();	/* KVM's to take */
 	}
 	mutex_unlock(&mkvm_hwvirt_lock);
 	return notifier_from_errno(r);
@@ -247,4 +260,7 @@ void mkvm_hwvirt_exit(void)
 	unregister_module_notifier(&mkvm_module_nb);
 	unregister_reboot_notifier(&mkvm_reboot_nb);
 	cpuhp_remove_state_nocalls(mkvm_cpuhp_state);
+	mutex_lock(&mkvm_hwvirt_lock);
+	mkvm_emergency_put();
+	mutex_unlock(&mkvm_hwvirt_lock);
 }
