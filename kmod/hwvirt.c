@@ -62,11 +62,11 @@ static int mkvm_cpu_on_here(void)
 			__this_cpu_write(mkvm_cpu_on, true);
 	}
 	if (r == -EBUSY)
-		pr_err("CPU %d: %s is already in use by another hypervisor (kvm_amd/kvm_intel?)\n",
-		       smp_processor_id(), mkvm_ops->name);
+		pr_err_ratelimited("CPU %d: %s is already in use by another hypervisor (kvm_amd/kvm_intel?)\n",
+				   smp_processor_id(), mkvm_ops->name);
 	else if (r)
-		pr_err("CPU %d: cannot switch on %s: %d\n", smp_processor_id(),
-		       mkvm_ops->name, r);
+		pr_err_ratelimited("CPU %d: cannot switch on %s: %d\n",
+				   smp_processor_id(), mkvm_ops->name, r);
 	return r;
 }
 
@@ -78,9 +78,11 @@ static void mkvm_cpu_on_ipi(void *unused)
 		atomic_cmpxchg(&mkvm_cpu_on_error, 0, r);
 }
 
+/* Switch off, and give the user-return MSRs back (not in NMI: not here). */
 static void mkvm_cpu_off_ipi(void *unused)
 {
 	mkvm_cpu_off();
+	mkvm_uret_drop();
 }
 
 /*
@@ -256,11 +258,18 @@ remove_state:
 
 void mkvm_hwvirt_exit(void)
 {
-	/* No VM can exist: each holds a module reference through its fd. */
-	unregister_module_notifier(&mkvm_module_nb);
-	unregister_reboot_notifier(&mkvm_reboot_nb);
-	cpuhp_remove_state_nocalls(mkvm_cpuhp_state);
+	/*
+	 * No VM can exist: each holds a module reference through its fd.
+	 * The slot goes back while the notifier still guards kvm.ko, and
+	 * no CPU keeps a notifier into this module.
+	 */
 	mutex_lock(&mkvm_hwvirt_lock);
 	mkvm_emergency_put();
 	mutex_unlock(&mkvm_hwvirt_lock);
+	unregister_module_notifier(&mkvm_module_nb);
+	unregister_reboot_notifier(&mkvm_reboot_nb);
+	cpus_read_lock();
+	on_each_cpu(mkvm_cpu_off_ipi, NULL, 1);
+	cpus_read_unlock();
+	cpuhp_remove_state_nocalls(mkvm_cpuhp_state);
 }

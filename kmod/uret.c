@@ -19,7 +19,8 @@
  *
  * Everything here runs on the CPU whose state it changes: mkvm_uret_set()
  * with preemption off, the notifier with interrupts off, mkvm_uret_drop()
- * from the CPU's hotplug teardown.
+ * from the CPU's hotplug teardown or the IPI that switches it off (last
+ * VM gone, module unload, reboot).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

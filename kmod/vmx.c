@@ -630,6 +630,7 @@ struct vmx_vcpu {
 
 	bool dirty;		/* guest state changed outside the guest */
 	bool reset;		/* INIT or RESET: debug state cleared */
+	bool bitmap_stale;	/* msr_bitmap not in the VMCS yet */
 	bool stale;		/* vmx_sync(): the lazy state is the VMCS's */
 	struct kvm_segment seg[VMX_NR_SEGS];
 	struct kvm_dtable gdt, idt;
@@ -1103,6 +1104,10 @@ static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 			this_cpu_write(vmx_current_vmcs, vmx->vmcs);
 		}
 		vmx->loaded_cpu = cpu;
+	}
+	if (unlikely(vmx->bitmap_stale)) {
+		vmcs_write(MSR_BITMAP, virt_to_phys(vmx->msr_bitmap));
+		vmx->bitmap_stale = false;
 	}
 	/* Another vCPU ran here: keep it from steering this one's branches. */
 	if (this_cpu_read(vmx_last_vmcs) != vmx->vmcs) {
@@ -1802,10 +1807,16 @@ static void vmx_set_msr_intercept(struct mkvm_vcpu *vcpu, u32 msr, bool read,
 
 	if (!own)
 		return;		/* the shared bitmap passes every one of them */
-	/* Called before an entry, so the VMCS is loaded here (minikvm.h). */
+	/*
+	 * Called before an entry, so the VMCS is loaded here (minikvm.h),
+	 * unless its VMPTRLD failed: then the next good load writes it.
+	 */
 	if (vmx->msr_bitmap != own) {
 		vmx->msr_bitmap = own;
-		vmcs_write(MSR_BITMAP, virt_to_phys(own));
+		if (vmx->loaded_cpu == smp_processor_id())
+			vmcs_write(MSR_BITMAP, virt_to_phys(own));
+		else
+			vmx->bitmap_stale = true;
 	}
 	vmx_msr_intercept(own, msr, read, write);
 }
