@@ -241,9 +241,9 @@ int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	return mkvm_exits[exit->reason].handle(vcpu, exit);
 }
 
-/* Count one exit by reason, and the time in the guest and after it. */
+/* Count one exit by reason, and the time in the guest before it. */
 void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
-		       int r, u64 guest_ns, u64 exit_ns)
+		       int r, u64 guest_ns)
 {
 	unsigned int i = mkvm_exits[exit->reason].stat;
 
@@ -254,5 +254,4 @@ void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 	mkvm_stat_add(&vcpu->stats.exits[i], 1);
 	mkvm_stat_add(&vcpu->stats.exits_total, 1);
 	mkvm_stat_add(&vcpu->stats.guest_ns, guest_ns);
-	mkvm_stat_add(&vcpu->stats.exit_ns, exit_ns);
 }

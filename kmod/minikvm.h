@@ -445,6 +445,8 @@ struct mkvm_vcpu {
 	void *pio_data;			/* [I] page after it */
 	struct mutex mutex;		/* the vCPU's ioctls: [v] */
 	struct preempt_notifier pn;	/* [v] registered while in KVM_RUN */
+	u64 exit_t;			/* [v] local_clock() at the open exit, or 0 */
+	bool exit_paused;		/* [v] scheduled out with one open */
 	int cpu;			/* [v] written, [a] read: loaded on, or -1 */
 	int mode;			/* [a] MKVM_*_GUEST_MODE */
 	unsigned long requests;		/* [a] MKVM_REQ_* bits, any thread */
@@ -672,7 +674,7 @@ bool mkvm_set_user_interrupt(struct mkvm_vcpu *vcpu, u8 vector);
 int mkvm_handle_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit);
 int mkvm_exit_shutdown(struct mkvm_vcpu *vcpu);
 void mkvm_account_exit(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
-		       int r, u64 guest_ns, u64 exit_ns);
+		       int r, u64 guest_ns);
 
 /* regs.c: register ioctls, the RESET and INIT states. */
 void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init);
