@@ -623,7 +623,14 @@ struct vmx_vcpu {
 	bool need_flush;	/* INVEPT/INVVPID before the next entry */
 	u16 vpid;
 	u64 host_cr3, host_cr4;	/* as last written into the VMCS */
-	u64 host_fs_base;
+	u64 host_fs_base;	/* the task's, read at each vmx_vcpu_load() */
+	u64 host_kgsbase;	/* the host's, while kgs_loaded */
+	bool kgs_loaded;	/* the guest's KERNEL_GS_BASE is in the MSR */
+	/* What the VMCS holds of the fields written before every entry. */
+	bool fresh;		/* nothing yet: write them all */
+	u64 vmcs_rip, vmcs_rsp, vmcs_rflags;
+	u32 vmcs_intr_state, vmcs_cpu_ctl;
+	bool vmcs_event;	/* VM_ENTRY_INTR_INFO_FIELD is valid */
 	/* VM-entry and VM-exit MSR-load lists, in one page: vmx_perf_msrs() */
 	struct vmx_msr_entry *perf_guest, *perf_host;
 	int perf_nr;		/* entries in both */
@@ -663,6 +670,7 @@ static void vmx_seg_reset(struct kvm_segment *s, u8 type, bool sys)
 }
 
 static void vmx_sync(struct vmx_vcpu *vmx);
+static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu);
 static void vmx_vmcs_clear_active(struct vmx_vcpu *vmx);
 
 /*
@@ -725,6 +733,7 @@ static int vmx_vcpu_create(struct mkvm_vcpu *vcpu)
 	*(u32 *)vmx->vmcs = vmx_revision_id;
 	vmx->loaded_cpu = -1;
 	vmx->active_cpu = -1;
+	vmx->fresh = true;
 	INIT_LIST_HEAD(&vmx->active_link);
 	vmx->need_flush = true;
 
@@ -966,19 +975,31 @@ static void vmx_read_lazy_state(struct vmx_vcpu *vmx)
 
 /*
  * The lazy state into vmx_vcpu, before anything reads or writes it
- * there.  The VMCS is current wherever the state is stale: it is only
- * after an exit, and vmx_vcpu_put() syncs before its VMCLEAR.
+ * there.  It stays in the VMCS from an exit on, across returns to
+ * userspace and moves (a VMCLEAR writes it into the region): inside
+ * KVM_RUN the VMCS is loaded here; from an ioctl it is first made
+ * current here, as KVM's vcpu_load() does, which may VMCLEAR it by IPI
+ * on the CPU it last ran on (interrupts must be on then).
  */
 static void vmx_sync(struct vmx_vcpu *vmx)
 {
+	bool here;
+	int cpu;
+
 	if (!vmx->stale)
 		return;
-	preempt_disable();
-	if (vmx->stale) {		/* not synced by a preemption */
+	cpu = get_cpu();
+	here = vmx->loaded_cpu == cpu;
+	if (!here)
+		vmx_vcpu_load(&vmx->vcpu, cpu);
+	/* Unless its VMPTRLD failed (reported): then it stays stale. */
+	if (vmx->loaded_cpu == cpu) {
 		vmx_read_lazy_state(vmx);
 		vmx->stale = false;
 	}
-	preempt_enable();
+	if (!here)
+		vmx->loaded_cpu = -1;
+	put_cpu();
 }
 
 /* What every exit needs of the guest's state: the rest is lazy. */
@@ -989,6 +1010,10 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 	vmx->vcpu.regs[4] = vmcs_read(GUEST_RSP);
 	vmx->vcpu.rip = vmcs_read(GUEST_RIP);
 	vmx->exit_rip = vmx->vcpu.rip;
+	vmx->vmcs_rflags = vmx->rflags;
+	vmx->vmcs_intr_state = vmx->intr_state;
+	vmx->vmcs_rsp = vmx->vcpu.regs[4];
+	vmx->vmcs_rip = vmx->vcpu.rip;
 	vmx->stale = true;
 }
 
@@ -1096,6 +1121,8 @@ static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 		vmx->loaded_cpu = cpu;
 		vmx_write_host_state(vmx);
 	} else {
+		u64 fs_base;
+
 		if (this_cpu_read(vmx_current_vmcs) != vmx->vmcs) {
 			if (vmcs_load(vmx->vmcs_pa)) {
 				pr_err_once("VMPTRLD failed\n");
@@ -1104,6 +1131,16 @@ static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 			this_cpu_write(vmx_current_vmcs, vmx->vmcs);
 		}
 		vmx->loaded_cpu = cpu;
+		/*
+		 * The task's FS base, which the exit loads (a non-null FS is
+		 * restored with it): it changes only by the task itself, never
+		 * inside KVM_RUN, which loads the vCPU at its start.
+		 */
+		mkvm_rdmsrl(MSR_FS_BASE, fs_base);
+		if (fs_base != vmx->host_fs_base) {
+			vmx->host_fs_base = fs_base;
+			vmcs_write(HOST_FS_BASE, fs_base);
+		}
 	}
 	if (unlikely(vmx->bitmap_stale)) {
 		vmcs_write(MSR_BITMAP, virt_to_phys(vmx->msr_bitmap));
@@ -1116,14 +1153,29 @@ static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 	}
 }
 
+/*
+ * KERNEL_GS_BASE, which the guest writes without an exit (SWAPGS, WRMSR
+ * passed through), is the guest's from the first entry after a load to
+ * the put, as in KVM: the kernel uses it only on the way to userspace
+ * and in a task switch, and the put comes before both (the preempt
+ * notifier's sched_out runs before the switch).  An exit handled in the
+ * kernel neither reads nor writes it.
+ */
+static void vmx_put_guest_kgsbase(struct vmx_vcpu *vmx)
+{
+	if (!vmx->kgs_loaded)
+		return;
+	mkvm_rdmsrl(MSR_KERNEL_GS_BASE, vmx->msr[VMX_KGSBASE]);
+	mkvm_wrmsrl(MSR_KERNEL_GS_BASE, vmx->host_kgsbase);
+	vmx->kgs_loaded = false;
+}
+
 static void vmx_vcpu_put(struct mkvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
-	if (vmx->loaded_cpu < 0)
-		return;
-	/* The ioctls read the state from vmx_vcpu, on any CPU. */
-	vmx_sync(vmx);
+	/* The lazy state stays in the VMCS: vmx_sync() fetches it. */
+	vmx_put_guest_kgsbase(vmx);
 	vmx->loaded_cpu = -1;
 }
 
@@ -1446,30 +1498,22 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
  * The guest's MSRs that VMX does not switch.  The SYSCALL MSRs change
  * only by an intercepted WRMSR and matter to the host only in userspace:
  * user-return MSRs (uret.c), written only where they differ.
- * KERNEL_GS_BASE, which the guest writes without an exit (SWAPGS, WRMSR
- * passed through), is swapped around each run.
+ * KERNEL_GS_BASE goes in at the first entry after a load and stays
+ * until the put (vmx_put_guest_kgsbase()).
  */
 static_assert(VMX_SFMASK - VMX_STAR == MKVM_URET_SFMASK - MKVM_URET_STAR);
 
-static void vmx_load_guest_msrs(struct vmx_vcpu *vmx, u64 *host_kgsbase)
+static void vmx_load_guest_msrs(struct vmx_vcpu *vmx)
 {
 	int i;
 
 	for (i = VMX_STAR; i <= VMX_SFMASK; i++)
 		mkvm_uret_set(MKVM_URET_STAR + i - VMX_STAR, vmx->msr[i]);
-	mkvm_rdmsrl(MSR_KERNEL_GS_BASE, *host_kgsbase);
-	mkvm_wrmsrl(MSR_KERNEL_GS_BASE, vmx->msr[VMX_KGSBASE]);
-}
-
-/* After the exit, before load_gs_index() changes KERNEL_GS_BASE. */
-static void vmx_save_guest_msrs(struct vmx_vcpu *vmx)
-{
-	mkvm_rdmsrl(MSR_KERNEL_GS_BASE, vmx->msr[VMX_KGSBASE]);
-}
-
-static void vmx_load_host_msrs(u64 host_kgsbase)
-{
-	mkvm_wrmsrl(MSR_KERNEL_GS_BASE, host_kgsbase);
+	if (!vmx->kgs_loaded) {
+		mkvm_rdmsrl(MSR_KERNEL_GS_BASE, vmx->host_kgsbase);
+		mkvm_wrmsrl(MSR_KERNEL_GS_BASE, vmx->msr[VMX_KGSBASE]);
+		vmx->kgs_loaded = true;
+	}
 }
 
 /*
@@ -1527,10 +1571,60 @@ static void vmx_nmi_reblock(struct vmx_vcpu *vmx, u16 reason,
 		vmx->intr_state |= GUEST_INTR_STATE_NMI;
 }
 
+/*
+ * The guest-state and control fields that can change between two runs,
+ * each written only when it differs from what the VMCS holds (an exit
+ * handled in the kernel mostly moves RIP alone).  The VM-entry
+ * interruption information is written only for an event: every VM exit
+ * clears its valid bit, and vmx_clear_entry_event() clears it after an
+ * entry that failed.
+ */
+static void vmx_write_entry_fields(struct vmx_vcpu *vmx, u32 cpu_ctl)
+{
+	struct mkvm_vcpu *vcpu = &vmx->vcpu;
+	bool all = vmx->fresh;
+
+	if (all || vcpu->rip != vmx->vmcs_rip) {
+		vmcs_write(GUEST_RIP, vcpu->rip);
+		vmx->vmcs_rip = vcpu->rip;
+	}
+	if (all || vcpu->regs[4] != vmx->vmcs_rsp) {
+		vmcs_write(GUEST_RSP, vcpu->regs[4]);
+		vmx->vmcs_rsp = vcpu->regs[4];
+	}
+	if (all || vmx->rflags != vmx->vmcs_rflags) {
+		vmcs_write(GUEST_RFLAGS, vmx->rflags);
+		vmx->vmcs_rflags = vmx->rflags;
+	}
+	if (all || vmx->intr_state != vmx->vmcs_intr_state) {
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx->intr_state);
+		vmx->vmcs_intr_state = vmx->intr_state;
+	}
+	if (all || vmx->event) {
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vmx->event);
+		if (vmx->event & INTR_INFO_DELIVER_CODE_MASK)
+			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmx->event_err);
+	}
+	vmx->vmcs_event = vmx->event || all;
+	if (all || cpu_ctl != vmx->vmcs_cpu_ctl) {
+		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, cpu_ctl);
+		vmx->vmcs_cpu_ctl = cpu_ctl;
+	}
+	vmx->fresh = false;
+}
+
+/* After a failed entry: no event waits in the VMCS for the next one. */
+static void vmx_clear_entry_event(struct vmx_vcpu *vmx)
+{
+	if (vmx->vmcs_event)
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmx->vmcs_event = false;
+}
+
 static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u64 host_kgsbase, fs_base, debugctl, host_dr7;
+	u64 debugctl, host_dr7;
 	u16 ds, es, fs, gs, ldt;
 	struct desc_ptr gdt, idt;
 	u32 cpu_ctl, reason;
@@ -1566,18 +1660,12 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	/* The core completed the instruction: its interrupt shadow is over. */
 	if (vcpu->rip != vmx->exit_rip)
 		vmx->intr_state &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
-	vmcs_write(GUEST_RIP, vcpu->rip);
-	vmcs_write(GUEST_RSP, vcpu->regs[4]);
-	vmcs_write(GUEST_RFLAGS, vmx->rflags);
-	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx->intr_state);
-	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vmx->event);
-	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmx->event_err);
 	cpu_ctl = vmx_cfg.cpu;
 	if (vmx->irq_window)
 		cpu_ctl |= CPU_BASED_INTR_WINDOW_EXITING;
 	if (vmx->nmi_window)
 		cpu_ctl |= CPU_BASED_NMI_WINDOW_EXITING;
-	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, cpu_ctl);
+	vmx_write_entry_fields(vmx, cpu_ctl);
 
 	/* What VM exit loads with fixed values, and the kernel needs back. */
 	savesegment(ds, ds);
@@ -1585,18 +1673,12 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	savesegment(fs, fs);
 	savesegment(gs, gs);
 	asm volatile("sldt %0" : "=r" (ldt));
-	mkvm_rdmsrl(MSR_FS_BASE, fs_base);
-	/* The exit loads it, and only a non-null FS is restored below. */
-	if (fs_base != vmx->host_fs_base) {
-		vmx->host_fs_base = fs_base;
-		vmcs_write(HOST_FS_BASE, fs_base);
-	}
 	native_store_gdt(&gdt);
 	store_idt(&idt);
 	mkvm_rdmsrl(MSR_IA32_DEBUGCTLMSR, debugctl);
 	get_debugreg(host_dr7, 7);
 
-	vmx_load_guest_msrs(vmx, &host_kgsbase);
+	vmx_load_guest_msrs(vmx);
 	if (vcpu->xcr0_switch)
 		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	if (vmx->cr2 != native_read_cr2())
@@ -1620,7 +1702,6 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	guest_context_exit_irqoff();
 
 	vmx->cr2 = native_read_cr2();
-	vmx_save_guest_msrs(vmx);
 	if (vcpu->xcr0_switch)
 		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, mkvm_get_host_xcr0());
 	/* Exit left GDTR/IDTR limits at 0xffff, TR's limit at 0x67, DR7 0. */
@@ -1635,12 +1716,15 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		loadsegment(es, es);
 	if (fs) {
 		loadsegment(fs, fs);
-		mkvm_wrmsrl(MSR_FS_BASE, fs_base);
+		mkvm_wrmsrl(MSR_FS_BASE, vmx->host_fs_base);
 	}
-	if (gs)
+	if (gs) {
+		/* It sets KERNEL_GS_BASE: the guest's out, the host's after. */
+		mkvm_rdmsrl(MSR_KERNEL_GS_BASE, vmx->msr[VMX_KGSBASE]);
+		vmx->kgs_loaded = false;
 		load_gs_index(gs);
-	/* After load_gs_index(), which changes KERNEL_GS_BASE. */
-	vmx_load_host_msrs(host_kgsbase);
+		mkvm_wrmsrl(MSR_KERNEL_GS_BASE, vmx->host_kgsbase);
+	}
 	if (debugctl)
 		update_debugctlmsr(debugctl);
 	if (host_dr7 & (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK))
@@ -1649,12 +1733,14 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vmx->event = 0;
 	if (failed) {
 		/* VMfailValid/VMfailInvalid: nothing of the guest ran. */
+		vmx_clear_entry_event(vmx);
 		exit->reason = MKVM_EXIT_FAIL_ENTRY;
 		exit->hw_reason = vmcs_read(VM_INSTRUCTION_ERROR);
 		return;
 	}
 	reason = vmcs_read(VM_EXIT_REASON);
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+		vmx_clear_entry_event(vmx);
 		/*
 		 * The guest state was refused: nothing of it changed, and the
 		 * VMCS is not launched (the next try is a VMLAUNCH again).
@@ -1663,6 +1749,8 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return;
 	}
 	vmx->launched = true;
+	/* A VM exit clears the event's valid bit. */
+	vmx->vmcs_event = false;
 	vmx_read_guest_state(vmx);
 	vmx->dr7 = vmcs_read(GUEST_DR7);
 
@@ -1776,6 +1864,13 @@ static void vmx_set_dr(struct mkvm_vcpu *vcpu, int n, u64 val)
 static u64 *vmx_msr_field(struct vmx_vcpu *vmx, u32 index)
 {
 	int i;
+
+	/* An intercepted access inside KVM_RUN: the guest's value is out. */
+	if (index == MSR_KERNEL_GS_BASE && vmx->kgs_loaded) {
+		preempt_disable();
+		vmx_put_guest_kgsbase(vmx);	/* unless sched_out did */
+		preempt_enable();
+	}
 
 	for (i = 0; i < VMX_NR_MSRS; i++)
 		if (vmx_switched_msrs[i] == index)

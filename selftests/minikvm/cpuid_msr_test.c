@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <asm/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -286,6 +287,7 @@ TEST(msr_round_trip)
 #define GS_VAL	0xffff888012345000ULL
 #define KGS_VAL	0x00007f0011223000ULL
 #define HOST_VAL 0xffff888077777000ULL
+#define HOST_GS_VAL 0x00007f00aaaa0000UL	/* the test thread's own */
 
 static void guest_bases(void)
 {
@@ -307,15 +309,25 @@ static void set_gs_selector(uint16_t sel)
 	asm volatile("mov %0, %%gs" : : "r" (sel));
 }
 
-TEST(segment_bases_and_kernel_gs_base)
+/*
+ * The guest's bases through a run of guest_bases() with @sel in the host
+ * thread's GS (a selector makes the backend reload GS after every exit,
+ * which rewrites KERNEL_GS_BASE; with none, the guest's KERNEL_GS_BASE
+ * may stay in the CPU until the vCPU is put).  With none, the thread's
+ * own GS base is set first and must be its own again after the runs.
+ */
+static void bases_case(struct __test_metadata *_metadata, uint16_t sel)
 {
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	unsigned long host_gs = 0;
 	struct kvm_sregs sregs;
 	struct ucall uc;
 
-	/* The user data selector of x86-64 Linux (GDT entry 5, RPL 3). */
-	set_gs_selector(0x2b);
+	if (sel)
+		set_gs_selector(sel);
+	else
+		ASSERT_EQ(0, syscall(SYS_arch_prctl, ARCH_SET_GS, HOST_GS_VAL));
 	vcpu_start_guest(vcpu, guest_bases, 0);
 	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
 	EXPECT_EQ(FS_VAL, uc.args[0]);
@@ -337,9 +349,26 @@ TEST(segment_bases_and_kernel_gs_base)
 	EXPECT_EQ(KGS_VAL, uc.args[0]);
 	EXPECT_EQ(HOST_VAL, uc.args[1]);
 	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
-	set_gs_selector(0);
+	if (sel) {
+		set_gs_selector(0);
+	} else {
+		ASSERT_EQ(0, syscall(SYS_arch_prctl, ARCH_GET_GS, &host_gs));
+		EXPECT_EQ(HOST_GS_VAL, host_gs);
+		EXPECT_EQ(0, syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL));
+	}
 	EXPECT_EQ(KGS_VAL, vcpu_get_msr(vcpu, MSR_KERNEL_GS_BASE));
 	vm_free(vm);
+}
+
+/* The user data selector of x86-64 Linux (GDT entry 5, RPL 3). */
+TEST(segment_bases_and_kernel_gs_base)
+{
+	bases_case(_metadata, 0x2b);
+}
+
+TEST(segment_bases_and_kernel_gs_base_null_gs)
+{
+	bases_case(_metadata, 0);
 }
 
 /*

@@ -1208,6 +1208,72 @@ TEST_F_TIMEOUT(lifecycle, vcpu_migrates_between_cpus, 60)
 	EXPECT_EQ(REG_MAGIC ^ 15, regs.r15);
 }
 
+/*
+ * mov $0x1234,%ax; mov %ax,%ds; out %ax,(%dx); mov %es,%ax; out %ax,(%dx);
+ * hlt
+ */
+static const uint8_t code_ds_out_es_out[] = {
+	0xb8, 0x34, 0x12, 0x8e, 0xd8, 0xef, 0x8c, 0xc0, 0xef, 0xf4
+};
+
+/*
+ * Segment registers read and written between two runs from a thread on
+ * another host CPU than the one the vCPU ran on: a backend that keeps
+ * them in the CPU's own state (a VMCS active there) must fetch them from
+ * there, and put them back, in whichever order the CPUs come.  With one
+ * host CPU both are the same, which still checks the round trip.
+ */
+TEST_F(lifecycle, sregs_from_another_cpu)
+{
+	struct kvm_regs regs = { .rdx = IO_PORT };
+	struct kvm_sregs sregs;
+	int first = -1, last = -1, c;
+	cpu_set_t all;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	for (c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &all))
+			continue;
+		if (first < 0)
+			first = c;
+		last = c;
+	}
+	ASSERT_LE(0, first);
+	TH_LOG("runs on CPU %d, ioctls on CPU %d", first, last);
+
+	lc_put_code(self->vm.mem, code_ds_out_es_out);
+	ASSERT_EQ(0, lc_vcpu_setup(&self->vcpu, &regs));
+	ASSERT_EQ(0, lc_pin(0, first));
+	ASSERT_EQ(0, lc_run(&self->vcpu));
+	ASSERT_EQ(KVM_EXIT_IO, self->vcpu.run->exit_reason);
+	EXPECT_EQ(0x1234, lc_io_data(&self->vcpu));
+
+	/* DS as the guest loaded it; ES changed from here. */
+	ASSERT_EQ(0, lc_pin(0, last));
+	ASSERT_EQ(0, lc_ioctl(self->vcpu.fd, KVM_GET_SREGS, &sregs));
+	EXPECT_EQ(0x1234, sregs.ds.selector);
+	EXPECT_EQ(0x12340, sregs.ds.base);
+	EXPECT_EQ(0xffff, sregs.ds.limit);
+	sregs.es.selector = 0x5678;
+	sregs.es.base = 0x56780;
+	ASSERT_EQ(0, lc_ioctl(self->vcpu.fd, KVM_SET_SREGS, &sregs));
+
+	ASSERT_EQ(0, lc_pin(0, first));
+	ASSERT_EQ(0, lc_run(&self->vcpu));
+	ASSERT_EQ(KVM_EXIT_IO, self->vcpu.run->exit_reason);
+	EXPECT_EQ(0x5678, lc_io_data(&self->vcpu));
+	ASSERT_EQ(0, lc_run(&self->vcpu));
+	EXPECT_EQ(KVM_EXIT_HLT, self->vcpu.run->exit_reason);
+
+	ASSERT_EQ(0, lc_pin(0, last));
+	ASSERT_EQ(0, lc_ioctl(self->vcpu.fd, KVM_GET_SREGS, &sregs));
+	EXPECT_EQ(0x1234, sregs.ds.selector);
+	EXPECT_EQ(0x12340, sregs.ds.base);
+	EXPECT_EQ(0x5678, sregs.es.selector);
+	EXPECT_EQ(0x56780, sregs.es.base);
+	EXPECT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+}
+
 /* ---- many vCPUs of one VM in parallel ----------------------------------- */
 
 #define NR_PAR_VCPUS	32
