@@ -6,8 +6,11 @@
  * GSI (a pulse, or with KVM_IRQFD_FLAG_RESAMPLE a level that the guest's
  * EOI lowers again, signalling the resample eventfd so that the device
  * model can raise it anew).  The eventfd's wake-up runs in any context
- * with its wait-queue lock held, so it only reads the count and queues
- * the injection on mkvm_irqfd_wq; the worker calls mkvm_irq_set().  An
+ * with its wait-queue lock held: it reads the count and, for a GSI whose
+ * routes are all MSIs (a virtio device's), delivers them right there
+ * (mkvm_irq_pulse_inatomic(), as KVM does); a GSI with a PIC or IOAPIC
+ * route, and a resampled one, is queued on mkvm_irqfd_wq, whose worker
+ * calls mkvm_irq_set().  An
  * irqfd ends when userspace deassigns it, when its eventfd is closed
  * (EPOLLHUP) or with its VM; its shutdown also runs on the workqueue,
  * which the VM flushes before its irqchip goes away.
@@ -124,7 +127,10 @@ static int mkvm_irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 
 	if (flags & EPOLLIN) {
 		eventfd_ctx_do_read(irqfd->ctx, &cnt);
-		queue_work(mkvm_irqfd_wq, &irqfd->inject);
+		/* An MSI goes in here; a PIC or IOAPIC line in the worker. */
+		if (irqfd->resample ||
+		    mkvm_irq_pulse_inatomic(irqfd->vm, irqfd->gsi) == -EWOULDBLOCK)
+			queue_work(mkvm_irqfd_wq, &irqfd->inject);
 	}
 	if (flags & EPOLLHUP) {
 		/* The eventfd is being closed. */

@@ -237,22 +237,16 @@ static int mkvm_route_set(struct mkvm_vm *vm, const struct mkvm_irq_route *r,
 	}
 }
 
-/*
- * Set GSI @gsi to @level on every route it has.  As KVM: -1 if nothing
- * took it, 0 if it was masked or coalesced, >0 if delivered.
- */
-int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level)
-{
-	struct mkvm_irq_route routes[3];
-	struct mkvm_irq_routing *rt;
-	int i, n = 0, r, ret = -1;
-	u32 lo, hi;
+#define MKVM_MAX_ROUTES_PER_GSI	3	/* one per chip */
 
-	/* Copy the routes out: the chips are called outside RCU. */
-	rcu_read_lock();
-	rt = rcu_dereference(vm->irqchip->routing);
-	lo = 0;
-	hi = rt->nr;
+/* GSI @gsi's routes copied into @routes; how many.  Under RCU. */
+static int mkvm_routes_of(struct mkvm_vm *vm, u32 gsi,
+			  struct mkvm_irq_route *routes)
+{
+	struct mkvm_irq_routing *rt = rcu_dereference(vm->irqchip->routing);
+	u32 lo = 0, hi = rt->nr, i;
+	int n = 0;
+
 	while (lo < hi) {
 		u32 mid = (lo + hi) / 2;
 
@@ -261,11 +255,26 @@ int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level)
 		else
 			hi = mid;
 	}
-	for (i = lo; i < rt->nr && n < ARRAY_SIZE(routes); i++) {
+	for (i = lo; i < rt->nr && n < MKVM_MAX_ROUTES_PER_GSI; i++) {
 		if (rt->route[i].gsi != gsi)
 			break;
 		routes[n++] = rt->route[i];
 	}
+	return n;
+}
+
+/*
+ * Set GSI @gsi to @level on every route it has.  As KVM: -1 if nothing
+ * took it, 0 if it was masked or coalesced, >0 if delivered.
+ */
+int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level)
+{
+	struct mkvm_irq_route routes[MKVM_MAX_ROUTES_PER_GSI];
+	int i, n, r, ret = -1;
+
+	/* Copy the routes out: the chips are called outside RCU. */
+	rcu_read_lock();
+	n = mkvm_routes_of(vm, gsi, routes);
 	rcu_read_unlock();
 
 	for (i = 0; i < n; i++) {
@@ -273,6 +282,36 @@ int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level)
 		if (r < 0)
 			continue;
 		ret = r + (ret < 0 ? 0 : ret);
+	}
+	return ret;
+}
+
+/*
+ * A pulse on GSI @gsi from atomic context (an irqfd's wake-up, its
+ * eventfd's wait-queue lock held, interrupts off), as KVM's
+ * kvm_arch_set_irq_inatomic(): done here if every route of @gsi is an
+ * MSI, whose delivery only sets LAPIC bits and kicks (as the LAPIC
+ * timer's hrtimer does).  -EWOULDBLOCK if one goes to the PIC or the
+ * IOAPIC, whose locks are never taken in hard interrupt context (an
+ * eventfd may be signalled there): the caller defers to a worker.
+ */
+int mkvm_irq_pulse_inatomic(struct mkvm_vm *vm, u32 gsi)
+{
+	struct mkvm_irq_route routes[MKVM_MAX_ROUTES_PER_GSI];
+	int i, n, ret = -1;
+
+	rcu_read_lock();
+	n = mkvm_routes_of(vm, gsi, routes);
+	rcu_read_unlock();
+	for (i = 0; i < n; i++)
+		if (routes[i].type != KVM_IRQ_ROUTING_MSI)
+			return -EWOULDBLOCK;
+	for (i = 0; i < n; i++) {
+		int r = mkvm_msi_deliver(vm, routes[i].msi.address,
+					 routes[i].msi.data);
+
+		if (r >= 0)
+			ret = r + (ret < 0 ? 0 : ret);
 	}
 	return ret;
 }

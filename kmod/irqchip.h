@@ -247,6 +247,8 @@ bool mkvm_irq_eoi_exits(struct mkvm_vcpu *vcpu, u8 vector);
 void mkvm_msi_to_irq(u64 address, u32 data, struct mkvm_apic_irq *irq);
 void mkvm_irqchip_free(struct mkvm_vm *vm);
 int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level);
+/* An MSI-only GSI pulsed from atomic context, or -EWOULDBLOCK. */
+int mkvm_irq_pulse_inatomic(struct mkvm_vm *vm, u32 gsi);
 bool mkvm_irq_routes_to(struct mkvm_vm *vm, u32 gsi, u32 chip, u32 pin);
 
 /* pit.c: the i8254 (KVM_CREATE_PIT2), GSI 0. */
