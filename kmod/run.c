@@ -138,6 +138,16 @@ static void mkvm_exit_time_stop(struct mkvm_vcpu *vcpu, u64 now)
 	vcpu->exit_t = 0;
 }
 
+/* Close an open exit interval now: a switch away or the way out. */
+static bool mkvm_exit_time_pause(struct mkvm_vcpu *vcpu)
+{
+	if (!vcpu->exit_t)
+		return false;
+	mkvm_cost(MKVM_COST_CLOCK);
+	mkvm_exit_time_stop(vcpu, local_clock());
+	return true;
+}
+
 static void mkvm_sched_in(struct preempt_notifier *pn, int cpu)
 {
 	struct mkvm_vcpu *vcpu = container_of(pn, struct mkvm_vcpu, pn);
@@ -156,11 +166,8 @@ static void mkvm_sched_out(struct preempt_notifier *pn,
 {
 	struct mkvm_vcpu *vcpu = container_of(pn, struct mkvm_vcpu, pn);
 
-	if (vcpu->exit_t) {
-		mkvm_cost(MKVM_COST_CLOCK);
-		mkvm_exit_time_stop(vcpu, local_clock());
+	if (mkvm_exit_time_pause(vcpu))
 		vcpu->exit_paused = true;
-	}
 	mkvm_vcpu_put(vcpu);
 }
 
@@ -357,10 +364,7 @@ static int __mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 	preempt_disable();
-	if (vcpu->exit_t) {
-		mkvm_cost(MKVM_COST_CLOCK);
-		mkvm_exit_time_stop(vcpu, local_clock());
-	}
+	mkvm_exit_time_pause(vcpu);
 	mkvm_vcpu_put(vcpu);
 	preempt_notifier_unregister(&vcpu->pn);
 	preempt_enable();
