@@ -623,7 +623,7 @@ struct vmx_vcpu {
 	bool need_flush;	/* INVEPT/INVVPID before the next entry */
 	u16 vpid;
 	u64 host_cr3, host_cr4;	/* as last written into the VMCS */
-	u64 host_fs_base;	/* the task's, read at each vmx_vcpu_load() */
+	u64 host_fs_base;	/* HOST_FS_BASE: the task's, at vmx_vcpu_load() */
 	u64 host_kgsbase;	/* the host's, while kgs_loaded */
 	bool kgs_loaded;	/* the guest's KERNEL_GS_BASE is in the MSR */
 	/* What the VMCS holds of the fields written before every entry. */
@@ -813,9 +813,8 @@ static void vmx_write_host_state(struct vmx_vcpu *vmx)
 	vmcs_write(HOST_FS_SELECTOR, 0);
 	vmcs_write(HOST_GS_SELECTOR, 0);
 	vmcs_write(HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
-	mkvm_rdmsrl(MSR_FS_BASE, v);
-	vmcs_write(HOST_FS_BASE, v);
-	vmx->host_fs_base = v;
+	/* The field as its cache says: vmx_vcpu_load() checks the task's. */
+	vmcs_write(HOST_FS_BASE, vmx->host_fs_base);
 	mkvm_rdmsrl(MSR_GS_BASE, v);
 	vmcs_write(HOST_GS_BASE, v);
 	vmcs_write(HOST_TR_BASE, vmx_host_tr_base());
@@ -1086,6 +1085,7 @@ static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	unsigned long flags;
+	u64 fs_base;
 
 	WRITE_ONCE(vcpu->cpu, cpu);
 	if (vmx->loaded_cpu == cpu)
@@ -1121,8 +1121,6 @@ static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 		vmx->loaded_cpu = cpu;
 		vmx_write_host_state(vmx);
 	} else {
-		u64 fs_base;
-
 		if (this_cpu_read(vmx_current_vmcs) != vmx->vmcs) {
 			if (vmcs_load(vmx->vmcs_pa)) {
 				pr_err_once("VMPTRLD failed\n");
@@ -1131,16 +1129,17 @@ static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 			this_cpu_write(vmx_current_vmcs, vmx->vmcs);
 		}
 		vmx->loaded_cpu = cpu;
-		/*
-		 * The task's FS base, which the exit loads (a non-null FS is
-		 * restored with it): it changes only by the task itself, never
-		 * inside KVM_RUN, which loads the vCPU at its start.
-		 */
-		mkvm_rdmsrl(MSR_FS_BASE, fs_base);
-		if (fs_base != vmx->host_fs_base) {
-			vmx->host_fs_base = fs_base;
-			vmcs_write(HOST_FS_BASE, fs_base);
-		}
+	}
+	/*
+	 * The task's FS base, which the exit loads (a non-null FS is
+	 * restored with it): it changes only by the task itself, never
+	 * inside KVM_RUN, which loads the vCPU at its start.  host_fs_base
+	 * is what HOST_FS_BASE holds (a VMCLEAR keeps it in the region).
+	 */
+	mkvm_rdmsrl(MSR_FS_BASE, fs_base);
+	if (fs_base != vmx->host_fs_base) {
+		vmx->host_fs_base = fs_base;
+		vmcs_write(HOST_FS_BASE, fs_base);
 	}
 	if (unlikely(vmx->bitmap_stale)) {
 		vmcs_write(MSR_BITMAP, virt_to_phys(vmx->msr_bitmap));
@@ -1830,6 +1829,12 @@ static void vmx_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
 	vmx->efer = r->efer;
 	if (vmx_pae_paging(vmx->cr0, vmx->cr4, vmx->efer))
 		vmx_load_pdptrs(vmx);
+	/*
+	 * Every lazy field is the caller's now, even where vmx_sync() could
+	 * not make the VMCS current (its VMPTRLD failed): the next entry's
+	 * sync must not read the VMCS's older ones over them.
+	 */
+	vmx->stale = false;
 	vmx->dirty = true;
 }
 
