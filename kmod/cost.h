@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Cost counts: how many privileged operations (VMREAD, VMWRITE, RDMSR,
- * WRMSR, VMCS switches, VMLOAD/VMSAVE, TLB flushes, clock reads, XSETBV)
+ * WRMSR, VMCS switches, VMLOAD/VMSAVE, TLB flushes, clock reads, XSETBV,
+ * and the VMCB state groups a VMRUN must reload)
  * the module executes for a vCPU while it is in KVM_RUN.  Emulated CPUs
  * do not charge these as real ones do, so `make bench` reports the counts
  * per exit beside the times (Documentation/performance.rst).
@@ -30,6 +31,7 @@ enum mkvm_cost {
 	MKVM_COST_TLB_FLUSH,		/* INVEPT, INVVPID, SVM TLB_CONTROL */
 	MKVM_COST_CLOCK,		/* local_clock(), ktime_get*(), RDTSC */
 	MKVM_COST_XSETBV,
+	MKVM_COST_VMCB_DIRTY,		/* VMCB groups reloaded (svm_clean.h) */
 	MKVM_COST_NR
 };
 

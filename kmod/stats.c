@@ -93,6 +93,7 @@ static const struct mkvm_stat mkvm_vcpu_stats[] = {
 	VCPU_COUNTER("cost_tlb_flush", costs[MKVM_COST_TLB_FLUSH]),
 	VCPU_COUNTER("cost_clock", costs[MKVM_COST_CLOCK]),
 	VCPU_COUNTER("cost_xsetbv", costs[MKVM_COST_XSETBV]),
+	VCPU_COUNTER("cost_vmcb_dirty", costs[MKVM_COST_VMCB_DIRTY]),
 #endif
 };
 

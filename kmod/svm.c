@@ -32,6 +32,7 @@
 #include <asm/irq_vectors.h>
 
 #include "minikvm.h"
+#include "svm_clean.h"
 
 struct svm_vcpu {
 	struct mkvm_vcpu vcpu;
@@ -73,11 +74,36 @@ struct svm_vcpu {
 	 * runs in the kernel.  As KVM, once per load, not per entry.
 	 */
 	bool host_saved;
+	/*
+	 * Where the VMCB last ran: its clean bits (svm_clean_*) hold only
+	 * for the CPU that cached its state, and only while SVM stayed on
+	 * there (svm_cpu.on_generation).
+	 */
+	int clean_cpu;
+	u64 clean_on_generation;
+#ifdef MKVM_CHECKS
+	struct vmcb *clean_shadow;	/* the VMCB as the last #VMEXIT left it */
+#endif
 };
 
 static struct svm_vcpu *to_svm(struct mkvm_vcpu *vcpu)
 {
 	return container_of(vcpu, struct svm_vcpu, vcpu);
+}
+
+/* A field of @group was written: the next VMRUN must reload the group. */
+static void svm_dirty(struct vmcb_control_area *c, enum svm_clean group)
+{
+	c->clean &= ~BIT(group);
+}
+
+/* int_ctl and int_vector, which the TPR group covers: dirty on change. */
+static void svm_set_int_ctl(struct vmcb_control_area *c, u32 int_ctl)
+{
+	if (c->int_ctl != int_ctl) {
+		c->int_ctl = int_ctl;
+		svm_dirty(c, SVM_CLEAN_TPR);
+	}
 }
 
 /* Per CPU: VM_HSAVE_PA, the host's VMSAVE area, ASIDs, last VMCB run. */
@@ -87,6 +113,7 @@ struct svm_cpu {
 	u32 max_asid;
 	u32 next_asid;
 	u64 asid_generation;
+	u64 on_generation;	/* counts svm_cpu_enable()s */
 	struct vmcb *last_vmcb;
 };
 
@@ -136,6 +163,7 @@ static void svm_set_msr_intercept(struct mkvm_vcpu *vcpu, u32 msr, bool read,
 	if (svm->msrpm != own) {
 		svm->msrpm = own;
 		svm->vmcb->control.msrpm_base_pa = virt_to_phys(own);
+		svm_dirty(&svm->vmcb->control, SVM_CLEAN_IOPM);
 	}
 	svm_msr_intercept(own, msr, read, write);
 }
@@ -236,6 +264,13 @@ static int svm_hardware_setup(void)
 		svm_hardware_unsetup();
 		return -ENODEV;
 	}
+#ifdef MKVM_CHECKS
+	i = svm_clean_selftest();
+	if (i) {
+		svm_hardware_unsetup();
+		return i;
+	}
+#endif
 	return 0;
 
 nomem:
@@ -254,8 +289,9 @@ static int svm_cpu_enable(void)
 
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sc->hsave));
-	/* Fresh ASIDs: whatever this CPU cached is stale. */
+	/* Fresh ASIDs: whatever this CPU cached is stale; VMCB state too. */
 	sc->asid_generation++;
+	sc->on_generation++;
 	sc->next_asid = sc->max_asid + 1;
 	sc->last_vmcb = NULL;
 	return 0;
@@ -293,16 +329,23 @@ static void svm_write_efer(struct svm_vcpu *svm, u64 efer)
 	if (!(efer & EFER_LMA))
 		efer &= ~EFER_LME;
 	svm->vmcb->save.efer = efer | EFER_SVME;
+	svm_dirty(&svm->vmcb->control, SVM_CLEAN_CRX);
 }
 
 static void svm_set_intercept(struct vmcb_control_area *c, int bit)
 {
-	c->intercepts[bit / 32] |= BIT(bit % 32);
+	if (!(c->intercepts[bit / 32] & BIT(bit % 32))) {
+		c->intercepts[bit / 32] |= BIT(bit % 32);
+		svm_dirty(c, SVM_CLEAN_I);
+	}
 }
 
 static void svm_clr_intercept(struct vmcb_control_area *c, int bit)
 {
-	c->intercepts[bit / 32] &= ~BIT(bit % 32);
+	if (c->intercepts[bit / 32] & BIT(bit % 32)) {
+		c->intercepts[bit / 32] &= ~BIT(bit % 32);
+		svm_dirty(c, SVM_CLEAN_I);
+	}
 }
 
 static void svm_seg_init(struct vmcb_seg *seg, u16 type)
@@ -348,7 +391,7 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 		       s->sysenter_eip };
 	unsigned int i;
 
-	memset(svm->vmcb, 0, PAGE_SIZE);
+	memset(svm->vmcb, 0, PAGE_SIZE);	/* every clean bit too */
 	svm->nmi_masked = false;
 	svm->nmi_iret = false;
 	svm->nmi_singlestep = false;
@@ -408,6 +451,14 @@ static int svm_vcpu_create(struct mkvm_vcpu *vcpu)
 	svm->vmcb_pa = page_to_phys(page);
 	svm->msrpm = page_address(svm_msrpm);
 	svm->asid_cpu = -1;
+	svm->clean_cpu = -1;
+#ifdef MKVM_CHECKS
+	svm->clean_shadow = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!svm->clean_shadow) {
+		__free_page(page);
+		return -ENOMEM;
+	}
+#endif
 	return 0;
 }
 
@@ -420,6 +471,9 @@ static void svm_vcpu_free(struct mkvm_vcpu *vcpu)
 	for_each_possible_cpu(cpu)
 		cmpxchg(&per_cpu_ptr(&svm_cpu, cpu)->last_vmcb, svm->vmcb, NULL);
 	free_page((unsigned long)svm->vmcb);
+#ifdef MKVM_CHECKS
+	free_page((unsigned long)svm->clean_shadow);
+#endif
 	if (svm->own_msrpm)
 		free_pages((unsigned long)svm->own_msrpm, SVM_MSRPM_ORDER);
 }
@@ -475,6 +529,7 @@ static void svm_pick_asid(struct svm_vcpu *svm, struct svm_cpu *sc, int cpu)
 	svm->asid_generation = sc->asid_generation;
 	svm->asid_cpu = cpu;
 	c->asid = svm->asid;
+	svm_dirty(c, SVM_CLEAN_ASID);
 }
 
 static void svm_flush_tlb(struct mkvm_vcpu *vcpu)
@@ -508,9 +563,12 @@ static bool svm_interrupt_allowed(struct mkvm_vcpu *vcpu);
  */
 static void svm_set_virq(struct vmcb_control_area *c, u8 vector)
 {
-	c->int_ctl &= ~V_INTR_PRIO_MASK;
-	c->int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK | 0xf << V_INTR_PRIO_SHIFT;
-	c->int_vector = vector;
+	svm_set_int_ctl(c, (c->int_ctl & ~V_INTR_PRIO_MASK) | V_IRQ_MASK |
+			   V_IGN_TPR_MASK | 0xf << V_INTR_PRIO_SHIFT);
+	if (c->int_vector != vector) {
+		c->int_vector = vector;
+		svm_dirty(c, SVM_CLEAN_TPR);
+	}
 }
 
 /*
@@ -527,7 +585,8 @@ static void svm_virq_done(struct svm_vcpu *svm, struct mkvm_event *vectoring)
 	svm->virq = false;
 	if (!(c->int_ctl & V_IRQ_MASK))
 		return;
-	c->int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK);
+	svm_set_int_ctl(c, c->int_ctl &
+			   ~(V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK));
 	/*
 	 * Nothing else can have been in delivery: no instruction ran and
 	 * no event was delivered while V_IRQ stayed pending with IF = 1.
@@ -636,7 +695,10 @@ static void svm_vectoring(const struct vmcb_control_area *c,
 
 static void svm_set_cr2(struct mkvm_vcpu *vcpu, u64 cr2)
 {
-	to_svm(vcpu)->vmcb->save.cr2 = cr2;
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	vmcb->save.cr2 = cr2;
+	svm_dirty(&vmcb->control, SVM_CLEAN_CR2);
 }
 
 static void svm_handle_io(struct svm_vcpu *svm, struct mkvm_exit *exit)
@@ -683,7 +745,7 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 		break;
 	case SVM_EXIT_VINTR:
 		svm_clr_intercept(c, INTERCEPT_VINTR);
-		c->int_ctl &= ~V_IRQ_MASK;
+		svm_set_int_ctl(c, c->int_ctl & ~V_IRQ_MASK);
 		exit->reason = MKVM_EXIT_IRQ_WINDOW;
 		break;
 	case SVM_EXIT_IRET:
@@ -821,6 +883,41 @@ static void svm_handle_exit(struct svm_vcpu *svm, struct mkvm_exit *exit)
 	}
 }
 
+#ifdef MKVM_CHECKS
+/* After the exit: the VMCB as the CPU left it, for svm_clean_check(). */
+static void svm_clean_snapshot(struct svm_vcpu *svm)
+{
+	memcpy(svm->clean_shadow, svm->vmcb, sizeof(*svm->vmcb));
+}
+
+/*
+ * Before VMRUN: a group marked clean must be as the last exit left it.
+ * If not, a write missed its svm_dirty(): say so (the test rig's log
+ * check fails on it) and reload the group, so the guest runs right.
+ */
+static void svm_clean_check(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	u32 bad = svm_clean_violations(svm->vmcb, svm->clean_shadow,
+				       c->clean & SVM_CLEAN_ALL);
+
+	if (bad) {
+		pr_err_ratelimited("VMCB clean-bit violation: groups %#x written while marked clean (vCPU %u, exit %#x)\n",
+				   bad, svm->vcpu.id,
+				   svm->clean_shadow->control.exit_code);
+		c->clean &= ~bad;
+	}
+}
+#else
+static void svm_clean_snapshot(struct svm_vcpu *svm)
+{
+}
+
+static void svm_clean_check(struct svm_vcpu *svm)
+{
+}
+#endif
+
 static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -835,11 +932,14 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if (s->rip != vcpu->rip)
 		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	s->rip = vcpu->rip;
-	c->nested_cr3 = mkvm_mmu_root_pa(vcpu->vm);
+	if (c->nested_cr3 != mkvm_mmu_root_pa(vcpu->vm)) {
+		c->nested_cr3 = mkvm_mmu_root_pa(vcpu->vm);
+		svm_dirty(c, SVM_CLEAN_NP);
+	}
 	/* CR8 is V_TPR while the guest runs, the LAPIC's TPR outside. */
 	if (vcpu->apic)
-		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) |
-			     mkvm_lapic_get_cr8(vcpu);
+		svm_set_int_ctl(c, (c->int_ctl & ~V_TPR_MASK) |
+				   mkvm_lapic_get_cr8(vcpu));
 	/*
 	 * An event goes in while the guest single-steps for an NMI window:
 	 * its delivery would push our TF onto the guest's stack, for its
@@ -856,7 +956,16 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	    (svm->virq || (c->event_inj & SVM_EVTINJ_VALID)))
 		svm_nmi_singlestep_done(svm);
 	svm_pick_asid(svm, sc, cpu);
-	c->clean = 0;			/* we do not track VMCB clean bits */
+	/*
+	 * What this CPU cached of the VMCB is only good for the CPU that ran
+	 * it last, and only while SVM stayed on there.
+	 */
+	if (svm->clean_cpu != cpu ||
+	    svm->clean_on_generation != sc->on_generation) {
+		c->clean = 0;
+		svm->clean_cpu = cpu;
+		svm->clean_on_generation = sc->on_generation;
+	}
 
 	/* Another vCPU ran here: keep it from steering this one's branches. */
 	if (sc->last_vmcb != svm->vmcb) {
@@ -872,6 +981,8 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	 */
 	if (boot_cpu_has(X86_FEATURE_V_SPEC_CTRL))
 		s->spec_ctrl = spec_ctrl_current();
+	svm_clean_check(svm);
+	mkvm_cost_n(MKVM_COST_VMCB_DIRTY, hweight32(SVM_CLEAN_ALL & ~c->clean));
 
 	/* If VMRUN faults (SVM switched off by a reboot), this stays. */
 	c->exit_code = SVM_EXIT_ERR;
@@ -902,6 +1013,13 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if (vcpu->xcr0_switch)
 		mkvm_xsetbv(XCR_XFEATURE_ENABLED_MASK, mkvm_get_host_xcr0());
 	asm volatile("stgi" ::: "memory");
+	/*
+	 * The CPU holds what it loaded and stored: clean until we write.
+	 * Not after a VMRUN that failed its checks or faulted, which may
+	 * have cached nothing.
+	 */
+	c->clean = (u32)c->exit_code == (u32)SVM_EXIT_ERR ? 0 : SVM_CLEAN_ALL;
+	svm_clean_snapshot(svm);
 
 	vcpu->regs[0] = s->rax;
 	vcpu->regs[4] = s->rsp;
@@ -995,6 +1113,7 @@ static void svm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *r)
 static void svm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct vmcb_save_area *s = &svm->vmcb->save;
 
 	svm_seg_set(&s->cs, &r->cs);
@@ -1016,9 +1135,12 @@ static void svm_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
 	s->cr2 = r->cr2;
 	s->cr3 = r->cr3;
 	s->cr4 = r->cr4;
-	svm->vmcb->control.int_ctl &= ~V_TPR_MASK;
-	svm->vmcb->control.int_ctl |= r->cr8 & V_TPR_MASK;
+	svm_set_int_ctl(c, (c->int_ctl & ~V_TPR_MASK) | (r->cr8 & V_TPR_MASK));
 	svm_write_efer(svm, r->efer);
+	svm_dirty(c, SVM_CLEAN_SEG);
+	svm_dirty(c, SVM_CLEAN_DT);
+	svm_dirty(c, SVM_CLEAN_CRX);
+	svm_dirty(c, SVM_CLEAN_CR2);
 }
 
 /* The guest's RFLAGS: not TF and RF while we single-step it. */
@@ -1053,12 +1175,13 @@ static u64 svm_get_dr(struct mkvm_vcpu *vcpu, int n)
 
 static void svm_set_dr(struct mkvm_vcpu *vcpu, int n, u64 val)
 {
-	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 
 	if (n == 6)
-		s->dr6 = val;
+		vmcb->save.dr6 = val;
 	else
-		s->dr7 = val;
+		vmcb->save.dr7 = val;
+	svm_dirty(&vmcb->control, SVM_CLEAN_DRX);
 }
 
 /* The guest MSRs that live in the VMCB's save area as they are. */
@@ -1132,9 +1255,11 @@ static int svm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 		return 0;
 	case MSR_IA32_CR_PAT:
 		s->g_pat = data;
+		svm_dirty(&vmcb->control, SVM_CLEAN_NP);
 		return 0;
 	case MSR_IA32_TSC:
 		vmcb->control.tsc_offset = data - rdtsc();
+		svm_dirty(&vmcb->control, SVM_CLEAN_I);
 		return 0;
 	default:
 		return -ENOENT;
@@ -1148,7 +1273,10 @@ static u64 svm_get_tsc_offset(struct mkvm_vcpu *vcpu)
 
 static void svm_set_tsc_offset(struct mkvm_vcpu *vcpu, u64 offset)
 {
-	to_svm(vcpu)->vmcb->control.tsc_offset = offset;
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	c->tsc_offset = offset;
+	svm_dirty(c, SVM_CLEAN_I);
 }
 
 static bool svm_in_interrupt_shadow(struct mkvm_vcpu *vcpu)
@@ -1249,7 +1377,8 @@ static void svm_enable_irq_window(struct mkvm_vcpu *vcpu, bool enable)
 		svm_set_virq(c, 0);
 		svm_set_intercept(c, INTERCEPT_VINTR);
 	} else {
-		c->int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK);
+		svm_set_int_ctl(c, c->int_ctl & ~(V_IRQ_MASK | V_IGN_TPR_MASK |
+						  V_INTR_PRIO_MASK));
 		svm_clr_intercept(c, INTERCEPT_VINTR);
 	}
 }

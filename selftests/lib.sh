@@ -72,7 +72,8 @@ mkvm_build_module() { # kver [kdir]
 		-o -name '*.inc' -o -name Kbuild -o -name '*.rules' \) \
 		-exec cp -a {} "$d/kmod/" \;
 	make -s -C "${2:-/usr/src/linux-headers-$1}" M="$d" W=1 \
-		${MKVM_COSTS:+MKVM_COSTS=$MKVM_COSTS} modules 2>&1 |
+		${MKVM_COSTS:+MKVM_COSTS=$MKVM_COSTS} \
+		${MKVM_CHECKS:+MKVM_CHECKS=$MKVM_CHECKS} modules 2>&1 |
 		grep -v "Skipping BTF generation" >&2
 	[ -f "$d/kmod/minikvm.ko" ]
 }

@@ -6,7 +6,8 @@
 # sparse (C=1) build against each kernel given.  Any message fails.
 #
 # The first kernel also gets a W=1 C=1 build with MKVM_COSTS=1, the cost
-# counting of `make bench` (kmod/cost.h), which no test otherwise builds.
+# counting of `make bench` (kmod/cost.h), which no test otherwise builds,
+# and MKVM_CHECKS=1, the rig's self-checks (kmod/svm_clean.h).
 #
 # Usage: selftests/lint.sh KVER...
 set -u
@@ -50,5 +51,5 @@ build() {
 for k in "$@"; do
 	build "$k" ""
 done
-[ $# -gt 0 ] && build "$1" -costs MKVM_COSTS=1
+[ $# -gt 0 ] && build "$1" -costs MKVM_COSTS=1 MKVM_CHECKS=1
 exit $rc
