@@ -47,22 +47,37 @@ log=$B/bench-$suite.log
 echo "# bench: $suite ($vmm), $rounds rounds, log $log"
 
 # The stall guard.  bench prints "BENCH-START <metric> <device> <limit>"
-# before each metric and ends itself past the limit; a metric that is
-# still the last line 60 s after that is stuck in the kernel: kvm_amd in
-# the test VM has held ipi_rtt there for over 10 minutes.  Stop the test
-# VM (boot.sh kills its emulator on TERM) and say whether it stalled.
-bench_watch() { # log pid
+# before each metric and ends itself past the limit (guest seconds);
+# guest-run.sh prints "BENCH-TIME <metric> ..." once its process is gone.
+# A metric with no BENCH-TIME after 60 s beyond its limit is stuck in the
+# kernel (kvm_amd in the test VM has held ipi_rtt there for over 10
+# minutes), or in its process's exit; outside a metric (the boot, module
+# loads), 300 s with no new BENCH- line is a stall.  Under Bochs a guest
+# second takes about half a minute: its limits are 40 times as long.
+# Stop the test VM (boot.sh kills its emulator on TERM) and write
+# "<metric> <device>" ("- -" outside a metric) to $3.
+case $vmm in bochs*) slow=40 ;; *) slow=1 ;; esac
+bench_watch() { # log pid stall-file
 	local last='' since=$SECONDS line limit
 	while kill -0 "$2" 2>/dev/null; do
 		sleep 5
-		line=$(tr -d '\r' <"$1" 2>/dev/null | grep -a '^BENCH-' | tail -n 1)
+		# With its line number: the same metric starts again next round.
+		line=$(tr -d '\r' <"$1" 2>/dev/null | grep -an '^BENCH-' |
+			grep -a -E '^[0-9]+:BENCH-(START|TIME|ROUND|SKIP) ' | tail -n 1)
 		if [ "$line" != "$last" ]; then
 			last=$line since=$SECONDS
 			continue
 		fi
-		case $line in BENCH-START*) ;; *) continue ;; esac
-		limit=$(($(echo "$line" | cut -d' ' -f4) + 60))
+		set -- "$1" "$2" "$3" $line
+		case $4 in
+		*:BENCH-START) limit=$((${7:-0} * slow + 60)) ;;
+		*) limit=$((300 * slow)) ;;
+		esac
 		if [ $((SECONDS - since)) -ge $limit ]; then
+			case $4 in
+			*:BENCH-START) echo "$5 $6 $limit" >"$3" ;;
+			*) echo "- - $limit" >"$3" ;;
+			esac
 			kill -TERM "$2" 2>/dev/null
 			return 0
 		fi
@@ -71,28 +86,37 @@ bench_watch() { # log pid
 }
 
 # A stall on KVM: go on in a new test VM from the next round, without
-# that metric on KVM.  A stall on minikvm ends the bench with a failure
-# (after the summary of what ran).
+# that metric on KVM and with the failures KVM had so far (each metric is
+# tried there until its second failure).  A stall on minikvm or outside
+# a metric ends the bench with a failure (after the summary of what ran).
 : >"$log"
 first=1 kvm_skip='' stalled_minikvm=''
 while :; do
 	part=$log.part
+	kvm_failed=$(grep -a '^BENCH-FAIL [a-z0-9_]* kvm$' "$log" | cut -d' ' -f2 | paste -sd, -)
 	bash selftests/rig/boot.sh --vmm "$vmm" --kernel "/boot/vmlinuz-$kver" \
 		--initrd "$B/bench.cpio.gz" --log "$part" --timeout 3600 --mem 2048 \
-		--append "mkvm.mode=bench mkvm.vendor=$vendor mkvm.rounds=$rounds mkvm.round_from=$first${kvm_skip:+ mkvm.kvm_skip=$kvm_skip}${metrics:+ mkvm.bench=$metrics} ${MKVM_APPEND:-}" &
+		--append "mkvm.mode=bench mkvm.vendor=$vendor mkvm.rounds=$rounds mkvm.round_from=$first${kvm_skip:+ mkvm.kvm_skip=$kvm_skip}${kvm_failed:+ mkvm.kvm_failed=$kvm_failed}${metrics:+ mkvm.bench=$metrics} ${MKVM_APPEND:-}" &
 	bpid=$!
 	stalled=0
-	bench_watch "$part" $bpid && stalled=1
+	rm -f "$log.stall"
+	bench_watch "$part" $bpid "$log.stall" && stalled=1
 	wait $bpid
 	rc=$?
 	tr -d '\r' <"$part" >>"$log"
 	rm -f "$part"
 	[ $stalled = 1 ] || break
 	round=$(grep -a '^BENCH-ROUND' "$log" | tail -n 1 | cut -d' ' -f2)
-	read -r _ hm hd hl <<-EOF
-	$(grep -a '^BENCH-START' "$log" | tail -n 1)
-	EOF
-	echo "bench: $hm on $hd made no progress for $((hl + 60)) s in round $round: test VM stopped" >&2
+	[ -n "$round" ] || round=$first
+	read -r hm hd hl <"$log.stall"
+	rm -f "$log.stall"
+	if [ "$hm" = - ]; then
+		echo "bench: no output for $hl s outside a metric in round $round: test VM stopped" >&2
+		printf 'BENCH-HUNG - - round=%s\n' "$round" >>"$log"
+		stalled_minikvm=-
+		break
+	fi
+	echo "bench: $hm on $hd did not end in $hl s in round $round: test VM stopped" >&2
 	printf 'BENCH-HUNG %s %s round=%s\nBENCH-FAIL %s %s\n' "$hm" "$hd" "$round" "$hm" "$hd" >>"$log"
 	if [ "$hd" != kvm ]; then
 		stalled_minikvm=$hm
@@ -141,7 +165,12 @@ $1 == "BENCH-SKIP" {
 	if (!(($2 SUBSEP $3) in nskip)) sorder[++ns] = $2 SUBSEP $3
 	nskip[$2 SUBSEP $3]++
 }
-$1 == "BENCH-HUNG" { hung[++nh] = $0 }
+$1 == "BENCH-HUNG" {
+	# On minikvm, or outside a metric: the bench fails (exit 1).
+	hung[++nh] = $0
+	if ($3 != "kvm")
+		bad = 1
+}
 $1 == "BENCH-FAIL" {
 	if (!(($2 SUBSEP $3) in nfail)) forder[++nf] = $2 SUBSEP $3
 	nfail[$2 SUBSEP $3]++
