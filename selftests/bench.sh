@@ -68,14 +68,15 @@ bench_watch() { # log pid stall-file
 			last=$line since=$SECONDS
 			continue
 		fi
+		# Nothing yet (the boot) is outside a metric.
 		set -- "$1" "$2" "$3" $line
-		case $4 in
+		case ${4:-} in
 		*:BENCH-START) limit=$((${7:-0} * slow + 60)) ;;
 		*) limit=$((300 * slow)) ;;
 		esac
 		if [ $((SECONDS - since)) -ge $limit ]; then
-			case $4 in
-			*:BENCH-START) echo "$5 $6 $limit" >"$3" ;;
+			case ${4:-} in
+			*:BENCH-START) echo "${5:-} ${6:-} $limit" >"$3" ;;
 			*) echo "- - $limit" >"$3" ;;
 			esac
 			kill -TERM "$2" 2>/dev/null
