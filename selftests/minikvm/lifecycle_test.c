@@ -10,6 +10,8 @@
  * that this file needs nothing but the device and <linux/kvm.h>.
  */
 #define _GNU_SOURCE
+#include <asm/prctl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -311,6 +313,13 @@ static long lc_mem_lost(struct __test_metadata *_metadata, const struct lc_mem *
 	int i;
 
 	lc_mem_settled(&after);
+	if (lc_mem_field(before, "MemAvailable") < 0 ||
+	    lc_mem_field(before, "PcpFree") < 0 ||
+	    lc_mem_field(&after, "MemAvailable") < 0 ||
+	    lc_mem_field(&after, "PcpFree") < 0) {
+		TH_LOG("/proc/meminfo or /proc/zoneinfo could not be read");
+		return LONG_MAX;
+	}
 	for (i = 0; i < after.n && i < before->n; i++) {
 		long d = after.kb[i] - before->kb[i];
 
@@ -1271,6 +1280,94 @@ TEST_F(lifecycle, sregs_from_another_cpu)
 	EXPECT_EQ(0x12340, sregs.ds.base);
 	EXPECT_EQ(0x5678, sregs.es.selector);
 	EXPECT_EQ(0x56780, sregs.es.base);
+	EXPECT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+}
+
+/*
+ * The same, with the ioctls from another thread on the other CPU: on VMX
+ * they make the VMCS current there with that thread's FS base as the
+ * host's, and the next KVM_RUN, on the vCPU's own thread, must put its
+ * own back at the exit (a thread-local variable and ARCH_GET_FS check).
+ */
+struct lc_sregs_job {
+	int fd;
+	int cpu;
+	bool set;
+	long r;
+	struct kvm_sregs sregs;
+};
+
+static void *lc_sregs_thread(void *arg)
+{
+	struct lc_sregs_job *j = arg;
+
+	j->r = lc_pin(0, j->cpu);
+	if (!j->r)
+		j->r = lc_ioctl(j->fd, KVM_GET_SREGS, &j->sregs);
+	if (!j->r && j->set) {
+		j->sregs.es.selector = 0x5678;
+		j->sregs.es.base = 0x56780;
+		j->r = lc_ioctl(j->fd, KVM_SET_SREGS, &j->sregs);
+	}
+	return NULL;
+}
+
+static __thread unsigned long lc_tls = 0x7e57;
+
+TEST_F(lifecycle, sregs_from_another_thread)
+{
+	struct kvm_regs regs = { .rdx = IO_PORT };
+	struct lc_sregs_job job = { .fd = -1 };
+	unsigned long fs_before, fs_after;
+	int first = -1, last = -1, c;
+	pthread_t t;
+	cpu_set_t all;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	for (c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &all))
+			continue;
+		if (first < 0)
+			first = c;
+		last = c;
+	}
+	ASSERT_LE(0, first);
+	ASSERT_EQ(0, syscall(SYS_arch_prctl, ARCH_GET_FS, &fs_before));
+	TH_LOG("runs on CPU %d, ioctls from a thread on CPU %d", first, last);
+
+	lc_put_code(self->vm.mem, code_ds_out_es_out);
+	ASSERT_EQ(0, lc_vcpu_setup(&self->vcpu, &regs));
+	ASSERT_EQ(0, lc_pin(0, first));
+	ASSERT_EQ(0, lc_run(&self->vcpu));
+	ASSERT_EQ(KVM_EXIT_IO, self->vcpu.run->exit_reason);
+	EXPECT_EQ(0x1234, lc_io_data(&self->vcpu));
+
+	job.fd = self->vcpu.fd;
+	job.cpu = last;
+	job.set = true;
+	ASSERT_EQ(0, pthread_create(&t, NULL, lc_sregs_thread, &job));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, job.r);
+	EXPECT_EQ(0x1234, job.sregs.ds.selector);
+	EXPECT_EQ(0x12340, job.sregs.ds.base);
+
+	ASSERT_EQ(0, lc_run(&self->vcpu));
+	ASSERT_EQ(KVM_EXIT_IO, self->vcpu.run->exit_reason);
+	EXPECT_EQ(0x5678, lc_io_data(&self->vcpu));
+	/* This thread's own FS base, not the other thread's. */
+	ASSERT_EQ(0, syscall(SYS_arch_prctl, ARCH_GET_FS, &fs_after));
+	EXPECT_EQ(fs_before, fs_after);
+	EXPECT_EQ(0x7e57, lc_tls);
+	ASSERT_EQ(0, lc_run(&self->vcpu));
+	EXPECT_EQ(KVM_EXIT_HLT, self->vcpu.run->exit_reason);
+
+	job.set = false;
+	ASSERT_EQ(0, pthread_create(&t, NULL, lc_sregs_thread, &job));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, job.r);
+	EXPECT_EQ(0x1234, job.sregs.ds.selector);
+	EXPECT_EQ(0x5678, job.sregs.es.selector);
+	EXPECT_EQ(0x56780, job.sregs.es.base);
 	EXPECT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
 }
 
