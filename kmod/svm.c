@@ -1016,7 +1016,8 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	/*
 	 * The CPU holds what it loaded and stored: clean until we write.
 	 * Not after a VMRUN that failed its checks or faulted, which may
-	 * have cached nothing.
+	 * have cached nothing.  Nothing may write the VMCB between the
+	 * VMRUN and here: the checker's snapshot would take it in.
 	 */
 	c->clean = (u32)c->exit_code == (u32)SVM_EXIT_ERR ? 0 : SVM_CLEAN_ALL;
 	svm_clean_snapshot(svm);

@@ -58,7 +58,7 @@ echo "# bench: $suite ($vmm), $rounds rounds, log $log"
 # "<metric> <device>" ("- -" outside a metric) to $3.
 case $vmm in bochs*) slow=40 ;; *) slow=1 ;; esac
 bench_watch() { # log pid stall-file
-	local last='' since=$SECONDS line limit
+	local last='' since=$SECONDS line limit lim
 	while kill -0 "$2" 2>/dev/null; do
 		sleep 5
 		# With its line number: the same metric starts again next round.
@@ -68,12 +68,20 @@ bench_watch() { # log pid stall-file
 			last=$line since=$SECONDS
 			continue
 		fi
-		# Nothing yet (the boot) is outside a metric.
+		# Nothing yet (the boot) is outside a metric.  No globbing of
+		# the words, and a limit that is not a number (console noise
+		# inside the line) counts as 0.
+		set -f
 		set -- "$1" "$2" "$3" $line
+		set +f
+		lim=${7:-0}
+		case $lim in '' | *[!0-9]*) lim=0 ;; esac
 		case ${4:-} in
-		*:BENCH-START) limit=$((${7:-0} * slow + 60)) ;;
+		*:BENCH-START) limit=$((lim * slow + 60)) ;;
 		*) limit=$((300 * slow)) ;;
 		esac
+		# Under boot.sh's own limit (3600 s), or it would never act.
+		[ $limit -le 3000 ] || limit=3000
 		if [ $((SECONDS - since)) -ge $limit ]; then
 			case ${4:-} in
 			*:BENCH-START) echo "${5:-} ${6:-} $limit" >"$3" ;;

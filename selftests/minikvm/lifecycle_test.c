@@ -1289,6 +1289,8 @@ TEST_F(lifecycle, sregs_from_another_cpu)
  * host's, and the next KVM_RUN, on the vCPU's own thread, must put its
  * own back at the exit (a thread-local variable and ARCH_GET_FS check).
  */
+static __thread unsigned long lc_tls = 0x7e57;
+
 struct lc_sregs_job {
 	int fd;
 	int cpu;
@@ -1301,6 +1303,8 @@ static void *lc_sregs_thread(void *arg)
 {
 	struct lc_sregs_job *j = arg;
 
+	/* Seen by the vCPU's thread only through a wrong FS base. */
+	lc_tls = 0xbad;
 	j->r = lc_pin(0, j->cpu);
 	if (!j->r)
 		j->r = lc_ioctl(j->fd, KVM_GET_SREGS, &j->sregs);
@@ -1311,8 +1315,6 @@ static void *lc_sregs_thread(void *arg)
 	}
 	return NULL;
 }
-
-static __thread unsigned long lc_tls = 0x7e57;
 
 TEST_F(lifecycle, sregs_from_another_thread)
 {
