@@ -103,14 +103,14 @@ static int mkvm_cpu_online(unsigned int cpu)
 	return r;
 }
 
+/* As by IPI: interrupts off, as the backends' cpu_disable wants. */
 static int mkvm_cpu_offline(unsigned int cpu)
 {
 	unsigned long flags;
 
 	local_irq_save(flags);
-	mkvm_cpu_off();
+	mkvm_cpu_off_ipi(NULL);
 	local_irq_restore(flags);
-	mkvm_uret_drop();
 	return 0;
 }
 
