@@ -256,7 +256,12 @@ struct mkvm_backend_ops {
 	/* The guest's TSC is the host's plus this (KVM_VCPU_TSC_OFFSET). */
 	u64 (*get_tsc_offset)(struct mkvm_vcpu *vcpu);
 	void (*set_tsc_offset)(struct mkvm_vcpu *vcpu, u64 offset);
+	/*
+	 * CR0 and CR4 alone, without get_sregs(): on VMX that would first
+	 * read every lazy field (segments, descriptor tables, CR3) back.
+	 */
 	u64 (*get_cr0)(struct mkvm_vcpu *vcpu);
+	u64 (*get_cr4)(struct mkvm_vcpu *vcpu);
 	/* Events: RFLAGS.IF set and no interrupt shadow. */
 	bool (*interrupt_allowed)(struct mkvm_vcpu *vcpu);
 	/* An NMI can go in now: not blocked by NMI, MOV SS or STI. */

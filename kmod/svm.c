@@ -1359,6 +1359,11 @@ static u64 svm_get_cr0(struct mkvm_vcpu *vcpu)
 	return to_svm(vcpu)->vmcb->save.cr0;
 }
 
+static u64 svm_get_cr4(struct mkvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.cr4;
+}
+
 /* Ask for an exit as soon as the guest can take an interrupt. */
 static void svm_enable_irq_window(struct mkvm_vcpu *vcpu, bool enable)
 {
@@ -1446,6 +1451,7 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.get_tsc_offset		= svm_get_tsc_offset,
 	.set_tsc_offset		= svm_set_tsc_offset,
 	.get_cr0		= svm_get_cr0,
+	.get_cr4		= svm_get_cr4,
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.nmi_allowed		= svm_nmi_allowed,
 	.get_nmi_mask		= svm_get_nmi_mask,

@@ -2067,6 +2067,12 @@ static u64 vmx_get_cr0(struct mkvm_vcpu *vcpu)
 	return to_vmx(vcpu)->cr0;
 }
 
+/* Every CR4 write exits (CR4_GUEST_HOST_MASK is all ones): never stale. */
+static u64 vmx_get_cr4(struct mkvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->cr4;
+}
+
 /* Ask for an exit as soon as the guest can take an interrupt. */
 static void vmx_enable_irq_window(struct mkvm_vcpu *vcpu, bool enable)
 {
@@ -2136,6 +2142,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.get_tsc_offset		= vmx_get_tsc_offset,
 	.set_tsc_offset		= vmx_set_tsc_offset,
 	.get_cr0		= vmx_get_cr0,
+	.get_cr4		= vmx_get_cr4,
 	.interrupt_allowed	= vmx_interrupt_allowed,
 	.nmi_allowed		= vmx_nmi_allowed,
 	.get_nmi_mask		= vmx_get_nmi_mask,

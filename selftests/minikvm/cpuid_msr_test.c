@@ -177,6 +177,52 @@ out:
 	vm_free(vm);
 }
 
+/*
+ * CPUID.1:ECX.OSXSAVE (bit 27) follows the guest's own CR4.OSXSAVE, as on
+ * hardware: clear, set by a MOV to CR4, clear again.
+ */
+static void guest_osxsave_mirror(void)
+{
+	uint32_t a, b, c, d;
+	uint64_t cr4;
+
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	cr4 &= ~(1UL << 18);
+	asm volatile("mov %0, %%cr4" : : "r"(cr4));
+	guest_cpuid(1, 0, &a, &b, &c, &d);
+	GUEST_SYNC(c >> 27 & 1, 0);
+	asm volatile("mov %0, %%cr4" : : "r"(cr4 | (1UL << 18)));
+	guest_cpuid(1, 0, &a, &b, &c, &d);
+	GUEST_SYNC(c >> 27 & 1, 1);
+	asm volatile("mov %0, %%cr4" : : "r"(cr4));
+	guest_cpuid(1, 0, &a, &b, &c, &d);
+	GUEST_SYNC(c >> 27 & 1, 0);
+}
+
+TEST(guest_cpuid_osxsave_follows_cr4)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_cpuid2 *c = default_cpuid();
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, 1, 0);
+	struct ucall uc;
+	int i;
+
+	ASSERT_NE(NULL, e);
+	if (!(e->ecx & (1U << 26)))
+		SKIP(goto out, "no XSAVE offered");
+	vcpu_set_cpuid(vcpu, c);
+	vcpu_start_guest(vcpu, guest_osxsave_mirror, 0);
+	for (i = 0; i < 3; i++) {
+		vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+		EXPECT_EQ(i == 1, uc.args[0]) TH_LOG("CPUID %d", i);
+	}
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+out:
+	free(c);
+	vm_free(vm);
+}
+
 /* The MSRs every 64-bit guest needs saved and restored. */
 static const uint32_t syscall_msrs[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
