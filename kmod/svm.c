@@ -925,6 +925,7 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct vmcb_save_area *s = &svm->vmcb->save;
 	int cpu = smp_processor_id();
+	u64 ncr3;
 
 	s->rax = vcpu->regs[0];
 	s->rsp = vcpu->regs[4];
@@ -932,8 +933,9 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if (s->rip != vcpu->rip)
 		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	s->rip = vcpu->rip;
-	if (c->nested_cr3 != mkvm_mmu_root_pa(vcpu->vm)) {
-		c->nested_cr3 = mkvm_mmu_root_pa(vcpu->vm);
+	ncr3 = mkvm_mmu_root_pa(vcpu->vm);
+	if (c->nested_cr3 != ncr3) {
+		c->nested_cr3 = ncr3;
 		svm_dirty(c, SVM_CLEAN_NP);
 	}
 	/* CR8 is V_TPR while the guest runs, the LAPIC's TPR outside. */
