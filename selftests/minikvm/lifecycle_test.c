@@ -1232,22 +1232,32 @@ static const uint8_t code_ds_out_es_out[] = {
  * there, and put them back, in whichever order the CPUs come.  With one
  * host CPU both are the same, which still checks the round trip.
  */
+/* The first and last CPU this thread may run on (@all: its affinity). */
+static int lc_first_last_cpu(cpu_set_t *all, int *first, int *last)
+{
+	int c;
+
+	if (sched_getaffinity(0, sizeof(*all), all))
+		return -1;
+	*first = -1;
+	for (c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, all))
+			continue;
+		if (*first < 0)
+			*first = c;
+		*last = c;
+	}
+	return *first < 0 ? -1 : 0;
+}
+
 TEST_F(lifecycle, sregs_from_another_cpu)
 {
 	struct kvm_regs regs = { .rdx = IO_PORT };
 	struct kvm_sregs sregs;
-	int first = -1, last = -1, c;
+	int first, last;
 	cpu_set_t all;
 
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
-	for (c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &all))
-			continue;
-		if (first < 0)
-			first = c;
-		last = c;
-	}
-	ASSERT_LE(0, first);
+	ASSERT_EQ(0, lc_first_last_cpu(&all, &first, &last));
 	TH_LOG("runs on CPU %d, ioctls on CPU %d", first, last);
 
 	lc_put_code(self->vm.mem, code_ds_out_es_out);
@@ -1321,19 +1331,11 @@ TEST_F(lifecycle, sregs_from_another_thread)
 	struct kvm_regs regs = { .rdx = IO_PORT };
 	struct lc_sregs_job job = { .fd = -1 };
 	unsigned long fs_before, fs_after;
-	int first = -1, last = -1, c;
+	int first, last;
 	pthread_t t;
 	cpu_set_t all;
 
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
-	for (c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &all))
-			continue;
-		if (first < 0)
-			first = c;
-		last = c;
-	}
-	ASSERT_LE(0, first);
+	ASSERT_EQ(0, lc_first_last_cpu(&all, &first, &last));
 	ASSERT_EQ(0, syscall(SYS_arch_prctl, ARCH_GET_FS, &fs_before));
 	TH_LOG("runs on CPU %d, ioctls from a thread on CPU %d", first, last);
 
