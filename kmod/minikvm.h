@@ -262,6 +262,11 @@ struct mkvm_backend_ops {
 	 */
 	u64 (*get_cr0)(struct mkvm_vcpu *vcpu);
 	u64 (*get_cr4)(struct mkvm_vcpu *vcpu);
+	/* The same for CR3, EFER and one of MKVM_SEG_ES..MKVM_SEG_GS. */
+	u64 (*get_cr3)(struct mkvm_vcpu *vcpu);
+	u64 (*get_efer)(struct mkvm_vcpu *vcpu);
+	void (*get_segment)(struct mkvm_vcpu *vcpu, int seg,
+			    struct kvm_segment *k);
 	/* Events: RFLAGS.IF set and no interrupt shadow. */
 	bool (*interrupt_allowed)(struct mkvm_vcpu *vcpu);
 	/* An NMI can go in now: not blocked by NMI, MOV SS or STI. */
@@ -696,6 +701,7 @@ int mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f);
  * guest (mkvm_access_failed() raises it); -ENXIO for guest-physical
  * memory without a slot; or another -errno.
  */
+void mkvm_get_code_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
 enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s);
 unsigned int mkvm_cpl(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s);
 int mkvm_guest_copy(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,

@@ -1078,27 +1078,39 @@ static void svm_seg_set(struct vmcb_seg *v, const struct kvm_segment *k)
 		    (k->g ? SVM_SELECTOR_G_MASK : 0);
 }
 
+/*
+ * MKVM_SEG_ES..MKVM_SEG_GS as kvm_amd reports them: a usable data
+ * segment as accessed (the CPU's descriptor cache keeps the bit set, and
+ * VMX requires it).
+ */
+static void svm_get_segment(struct mkvm_vcpu *vcpu, int seg,
+			    struct kvm_segment *k)
+{
+	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
+	struct vmcb_seg *segs[] = {
+		[MKVM_SEG_ES] = &s->es, [MKVM_SEG_CS] = &s->cs,
+		[MKVM_SEG_SS] = &s->ss, [MKVM_SEG_DS] = &s->ds,
+		[MKVM_SEG_FS] = &s->fs, [MKVM_SEG_GS] = &s->gs,
+	};
+
+	svm_seg_get(segs[seg], k);
+	if (seg != MKVM_SEG_CS && seg != MKVM_SEG_SS)
+		k->type |= k->unusable ? 0 : 1;
+}
+
 static void svm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *r)
 {
 	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
 
-	svm_seg_get(&s->cs, &r->cs);
-	svm_seg_get(&s->ds, &r->ds);
-	svm_seg_get(&s->es, &r->es);
-	svm_seg_get(&s->fs, &r->fs);
-	svm_seg_get(&s->gs, &r->gs);
-	svm_seg_get(&s->ss, &r->ss);
+	svm_get_segment(vcpu, MKVM_SEG_ES, &r->es);
+	svm_get_segment(vcpu, MKVM_SEG_CS, &r->cs);
+	svm_get_segment(vcpu, MKVM_SEG_SS, &r->ss);
+	svm_get_segment(vcpu, MKVM_SEG_DS, &r->ds);
+	svm_get_segment(vcpu, MKVM_SEG_FS, &r->fs);
+	svm_get_segment(vcpu, MKVM_SEG_GS, &r->gs);
 	svm_seg_get(&s->tr, &r->tr);
 	svm_seg_get(&s->ldtr, &r->ldt);
-	/*
-	 * As kvm_amd reports them: a usable data segment as accessed (the
-	 * CPU's descriptor cache keeps the bit set, and VMX requires it),
-	 * TR as busy; TR and LDTR are never "unusable".
-	 */
-	r->ds.type |= r->ds.unusable ? 0 : 1;
-	r->es.type |= r->es.unusable ? 0 : 1;
-	r->fs.type |= r->fs.unusable ? 0 : 1;
-	r->gs.type |= r->gs.unusable ? 0 : 1;
+	/* TR as busy; TR and LDTR are never "unusable". */
 	r->tr.type |= 2;
 	r->tr.unusable = 0;
 	r->gdt.base = s->gdtr.base;
@@ -1366,6 +1378,17 @@ static u64 svm_get_cr4(struct mkvm_vcpu *vcpu)
 	return to_svm(vcpu)->vmcb->save.cr4;
 }
 
+static u64 svm_get_cr3(struct mkvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.cr3;
+}
+
+/* The guest's, not the VMCB's (which has SVME set). */
+static u64 svm_get_efer(struct mkvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->efer;
+}
+
 /* Ask for an exit as soon as the guest can take an interrupt. */
 static void svm_enable_irq_window(struct mkvm_vcpu *vcpu, bool enable)
 {
@@ -1454,6 +1477,9 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.set_tsc_offset		= svm_set_tsc_offset,
 	.get_cr0		= svm_get_cr0,
 	.get_cr4		= svm_get_cr4,
+	.get_cr3		= svm_get_cr3,
+	.get_efer		= svm_get_efer,
+	.get_segment		= svm_get_segment,
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.nmi_allowed		= svm_nmi_allowed,
 	.get_nmi_mask		= svm_get_nmi_mask,

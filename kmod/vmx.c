@@ -596,6 +596,17 @@ enum {
 };
 
 /*
+ * The lazy state (vmx_read_lazy_state()) in the parts vmx_sync() reads
+ * one at a time, so that an exit handler that needs CS and SS does not
+ * pay for the other segments and the descriptor tables.
+ */
+#define VMX_LAZY_SEG(i)		BIT(i)			/* 4 VMREADs each */
+#define VMX_LAZY_DT		BIT(VMX_NR_SEGS)	/* GDTR, IDTR: 4 */
+#define VMX_LAZY_CR3		BIT(VMX_NR_SEGS + 1)	/* 1 */
+#define VMX_LAZY_PDPTR		BIT(VMX_NR_SEGS + 2)	/* 4 under PAE paging */
+#define VMX_LAZY_ALL		GENMASK(VMX_NR_SEGS + 2, 0)
+
+/*
  * The guest state lives here, not in the VMCS: the core reads and
  * writes it at any time (ioctls, exit handlers) while the VMCS is only
  * accessible on the CPU it is loaded on.  vmx_vcpu_run() writes it into
@@ -638,7 +649,7 @@ struct vmx_vcpu {
 	bool dirty;		/* guest state changed outside the guest */
 	bool reset;		/* INIT or RESET: debug state cleared */
 	bool bitmap_stale;	/* msr_bitmap not in the VMCS yet */
-	bool stale;		/* vmx_sync(): the lazy state is the VMCS's */
+	u16 stale;		/* VMX_LAZY_*: vmx_sync() reads them first */
 	struct kvm_segment seg[VMX_NR_SEGS];
 	struct kvm_dtable gdt, idt;
 	u64 cr0, cr2, cr3, cr4, cr8, efer;
@@ -669,7 +680,7 @@ static void vmx_seg_reset(struct kvm_segment *s, u8 type, bool sys)
 	s->present = 1;
 }
 
-static void vmx_sync(struct vmx_vcpu *vmx);
+static void vmx_sync(struct vmx_vcpu *vmx, u16 parts);
 static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu);
 static void vmx_vmcs_clear_active(struct vmx_vcpu *vmx);
 
@@ -685,7 +696,7 @@ static void vmx_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int i;
 
-	vmx_sync(vmx);		/* CR3 is kept: regs.c sets it */
+	vmx_sync(vmx, VMX_LAZY_ALL);	/* CR3 is kept: regs.c sets it */
 	for (i = 0; i < VMX_NR_SEGS; i++)
 		vmx_seg_reset(&vmx->seg[i], 3, false);	/* data, RW, accessed */
 	vmx_seg_reset(&vmx->seg[VMX_CS], 0xb, false);	/* code, RX, accessed */
@@ -947,45 +958,53 @@ static bool vmx_pae_paging(u64 cr0, u64 cr4, u64 efer)
 
 /*
  * What the guest may have changed without an exit, but an exit handler
- * seldom needs: segments, descriptor tables, CR3, PDPTRs (37 VMREADs).
- * They stay in the VMCS after an exit until vmx_sync() asks.
+ * seldom needs: segments, descriptor tables, CR3, PDPTRs (37 VMREADs in
+ * all).  They stay in the VMCS after an exit until vmx_sync() asks for
+ * @parts of them (VMX_LAZY_*).
  */
-static void vmx_read_lazy_state(struct vmx_vcpu *vmx)
+static void vmx_read_lazy_state(struct vmx_vcpu *vmx, u16 parts)
 {
 	int i;
 
 	for (i = 0; i < VMX_NR_SEGS; i++) {
 		struct kvm_segment *s = &vmx->seg[i];
 
+		if (!(parts & VMX_LAZY_SEG(i)))
+			continue;
 		s->selector = vmcs_read(VMX_SEG_FIELD(GUEST_ES_SELECTOR, i));
 		s->base = vmcs_read(VMX_SEG_FIELD(GUEST_ES_BASE, i));
 		s->limit = vmcs_read(VMX_SEG_FIELD(GUEST_ES_LIMIT, i));
 		vmx_seg_from_ar(s, vmcs_read(VMX_SEG_FIELD(GUEST_ES_AR_BYTES, i)));
 	}
-	vmx->gdt.base = vmcs_read(GUEST_GDTR_BASE);
-	vmx->gdt.limit = vmcs_read(GUEST_GDTR_LIMIT);
-	vmx->idt.base = vmcs_read(GUEST_IDTR_BASE);
-	vmx->idt.limit = vmcs_read(GUEST_IDTR_LIMIT);
-	vmx->cr3 = vmcs_read(GUEST_CR3);
-	if (vmx_pae_paging(vmx->cr0, vmx->cr4, vmx->efer))
+	if (parts & VMX_LAZY_DT) {
+		vmx->gdt.base = vmcs_read(GUEST_GDTR_BASE);
+		vmx->gdt.limit = vmcs_read(GUEST_GDTR_LIMIT);
+		vmx->idt.base = vmcs_read(GUEST_IDTR_BASE);
+		vmx->idt.limit = vmcs_read(GUEST_IDTR_LIMIT);
+	}
+	if (parts & VMX_LAZY_CR3)
+		vmx->cr3 = vmcs_read(GUEST_CR3);
+	if ((parts & VMX_LAZY_PDPTR) &&
+	    vmx_pae_paging(vmx->cr0, vmx->cr4, vmx->efer))
 		for (i = 0; i < 4; i++)
 			vmx->pdptr[i] = vmcs_read(GUEST_PDPTR0 + i * 2);
 }
 
 /*
- * The lazy state into vmx_vcpu, before anything reads or writes it
- * there.  It stays in the VMCS from an exit on, across returns to
+ * @parts (VMX_LAZY_*) of the lazy state into vmx_vcpu, before anything
+ * reads or writes them there.  It stays in the VMCS from an exit on, across returns to
  * userspace and moves (a VMCLEAR writes it into the region): inside
  * KVM_RUN the VMCS is loaded here; from an ioctl it is first made
  * current here, as KVM's vcpu_load() does, which may VMCLEAR it by IPI
  * on the CPU it last ran on (interrupts must be on then).
  */
-static void vmx_sync(struct vmx_vcpu *vmx)
+static void vmx_sync(struct vmx_vcpu *vmx, u16 parts)
 {
 	bool here;
 	int cpu;
 
-	if (!vmx->stale)
+	parts &= vmx->stale;
+	if (!parts)
 		return;
 	cpu = get_cpu();
 	here = vmx->loaded_cpu == cpu;
@@ -993,8 +1012,8 @@ static void vmx_sync(struct vmx_vcpu *vmx)
 		vmx_vcpu_load(&vmx->vcpu, cpu);
 	/* Unless its VMPTRLD failed (reported): then it stays stale. */
 	if (vmx->loaded_cpu == cpu) {
-		vmx_read_lazy_state(vmx);
-		vmx->stale = false;
+		vmx_read_lazy_state(vmx, parts);
+		vmx->stale &= ~parts;
 	}
 	if (!here)
 		vmx->loaded_cpu = -1;
@@ -1013,7 +1032,7 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 	vmx->vmcs_intr_state = vmx->intr_state;
 	vmx->vmcs_rsp = vmx->vcpu.regs[4];
 	vmx->vmcs_rip = vmx->vcpu.rip;
-	vmx->stale = true;
+	vmx->stale = VMX_LAZY_ALL;
 }
 
 /*
@@ -1638,7 +1657,7 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		vmx_do_flush(vmx);
 	if (vmx->dirty) {
 		/* Writes all of it: the lazy part must be current too. */
-		vmx_sync(vmx);
+		vmx_sync(vmx, VMX_LAZY_ALL);
 		vmx_write_guest_state(vmx);
 		vmx->dirty = false;
 		if (vmx->reset) {	/* dirty too */
@@ -1765,7 +1784,7 @@ static void vmx_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *r)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
-	vmx_sync(vmx);
+	vmx_sync(vmx, VMX_LAZY_ALL);
 	r->es = vmx->seg[VMX_ES];
 	r->cs = vmx->seg[VMX_CS];
 	r->ss = vmx->seg[VMX_SS];
@@ -1810,7 +1829,8 @@ static void vmx_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
-	vmx_sync(vmx);		/* the PDPTRs are kept outside PAE paging */
+	/* The PDPTRs are kept outside PAE paging. */
+	vmx_sync(vmx, VMX_LAZY_ALL);
 	vmx_set_seg(&vmx->seg[VMX_ES], &r->es, true);
 	vmx_set_seg(&vmx->seg[VMX_CS], &r->cs, true);
 	vmx_set_seg(&vmx->seg[VMX_SS], &r->ss, true);
@@ -1834,7 +1854,7 @@ static void vmx_set_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *r)
 	 * not make the VMCS current (its VMPTRLD failed): the next entry's
 	 * sync must not read the VMCS's older ones over them.
 	 */
-	vmx->stale = false;
+	vmx->stale = 0;
 	vmx->dirty = true;
 }
 
@@ -1882,10 +1902,10 @@ static u64 *vmx_msr_field(struct vmx_vcpu *vmx, u32 index)
 			return &vmx->msr[i];
 	switch (index) {
 	case MSR_FS_BASE:
-		vmx_sync(vmx);
+		vmx_sync(vmx, VMX_LAZY_SEG(VMX_FS));
 		return &vmx->seg[VMX_FS].base;
 	case MSR_GS_BASE:
-		vmx_sync(vmx);
+		vmx_sync(vmx, VMX_LAZY_SEG(VMX_GS));
 		return &vmx->seg[VMX_GS].base;
 	case MSR_IA32_SYSENTER_CS:
 		return &vmx->sysenter_cs;
@@ -2073,6 +2093,31 @@ static u64 vmx_get_cr4(struct mkvm_vcpu *vcpu)
 	return to_vmx(vcpu)->cr4;
 }
 
+static u64 vmx_get_cr3(struct mkvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx_sync(vmx, VMX_LAZY_CR3);
+	return vmx->cr3;
+}
+
+/* Every EFER write exits (WRMSR, or LMA through a CR0 write). */
+static u64 vmx_get_efer(struct mkvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->efer;
+}
+
+/* MKVM_SEG_ES..MKVM_SEG_GS are VMX_ES..VMX_GS. */
+static void vmx_get_segment(struct mkvm_vcpu *vcpu, int seg,
+			    struct kvm_segment *k)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	BUILD_BUG_ON((int)MKVM_SEG_ES != VMX_ES || (int)MKVM_SEG_GS != VMX_GS);
+	vmx_sync(vmx, VMX_LAZY_SEG(seg));
+	*k = vmx->seg[seg];
+}
+
 /* Ask for an exit as soon as the guest can take an interrupt. */
 static void vmx_enable_irq_window(struct mkvm_vcpu *vcpu, bool enable)
 {
@@ -2143,6 +2188,9 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.set_tsc_offset		= vmx_set_tsc_offset,
 	.get_cr0		= vmx_get_cr0,
 	.get_cr4		= vmx_get_cr4,
+	.get_cr3		= vmx_get_cr3,
+	.get_efer		= vmx_get_efer,
+	.get_segment		= vmx_get_segment,
 	.interrupt_allowed	= vmx_interrupt_allowed,
 	.nmi_allowed		= vmx_nmi_allowed,
 	.get_nmi_mask		= vmx_get_nmi_mask,
