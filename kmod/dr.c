@@ -36,7 +36,7 @@ int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	int dr, gpr;
 	u64 val;
 
-	mkvm_ops->get_sregs(vcpu, &s);
+	mkvm_get_code_sregs(vcpu, &s);
 	mode = mkvm_cpu_mode(&s);
 	if (mkvm_fetch_sysreg_insn(vcpu, &s, &exit->dr.insn, &si) ||
 	    si.op != (exit->dr.write ? MKVM_SYSREG_DR_WRITE :

@@ -69,7 +69,7 @@ static int mkvm_handle_hypercall(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	u64 nr, ret;
 	bool op64;
 
-	mkvm_ops->get_sregs(vcpu, &s);
+	mkvm_get_code_sregs(vcpu, &s);
 	op64 = mkvm_cpu_mode(&s) == MKVM_MODE_LONG64;
 	nr = op64 ? vcpu->regs[0] : (u32)vcpu->regs[0];
 	if (mkvm_cpl(vcpu, &s)) {
@@ -129,7 +129,7 @@ static int mkvm_handle_ud_fault(struct mkvm_vcpu *vcpu)
 
 	if (!mkvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN))
 		goto inject;
-	mkvm_ops->get_sregs(vcpu, &s);
+	mkvm_get_code_sregs(vcpu, &s);
 	la = mkvm_cpu_mode(&s) == MKVM_MODE_LONG64 ? vcpu->rip :
 	     (u32)(s.cs.base + vcpu->rip);
 	if (mkvm_guest_copy(vcpu, &s, la, code, sizeof(code), MKVM_WALK_FETCH,

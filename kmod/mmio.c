@@ -263,8 +263,12 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 					   gpa, vcpu->rip);
 	}
 
-	/* MMIO: fetch and decode the instruction at CS:RIP. */
-	mkvm_ops->get_sregs(vcpu, &s);
+	/*
+	 * MMIO: fetch and decode the instruction at CS:RIP.  A MOV to or
+	 * from the faulting address needs no more of the segment state; the
+	 * walk fault and a string instruction read their data segment.
+	 */
+	mkvm_get_code_sregs(vcpu, &s);
 	r = mkvm_fetch_insn(vcpu, &s, code, &n, &fault, &next_fault);
 	if (!r)
 		r = mkvm_insn_decode(code, n, mkvm_cpu_mode(&s), insn);
@@ -276,8 +280,10 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		srcu_read_unlock(&vm->srcu, idx);
 		return mkvm_access_failed(vcpu, r, &fault, 0);
 	}
-	if (!r && exit->npf.walk)
+	if (!r && exit->npf.walk) {
+		mkvm_ops->get_sregs(vcpu, &s);
 		r = mkvm_emulate_walk_fault(vcpu, &s, insn, &gpa);
+	}
 	srcu_read_unlock(&vm->srcu, idx);
 	if (r == 1)
 		return 1;
@@ -287,6 +293,7 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 		if (!mkvm_insn_decode_string(code, n, mkvm_cpu_mode(&s),
 					     &str)) {
+			mkvm_ops->get_sregs(vcpu, &s);
 			r = mkvm_string_mmio(vcpu, &s, gpa, &str);
 			if (r != -EINVAL)
 				return r;

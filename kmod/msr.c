@@ -180,7 +180,6 @@ static bool mkvm_canonical(u64 a)
 static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 			bool host)
 {
-	struct kvm_sregs s;
 	u64 tsc;
 	int fixed, r;
 
@@ -194,9 +193,8 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		if ((data & EFER_NX) && !mkvm_cpuid_has_nx(vcpu))
 			return -EINVAL;
 		/* The guest cannot toggle LME with paging on. */
-		mkvm_ops->get_sregs(vcpu, &s);
-		if (!host && (s.cr0 & X86_CR0_PG) &&
-		    ((data ^ s.efer) & EFER_LME))
+		if (!host && (mkvm_ops->get_cr0(vcpu) & X86_CR0_PG) &&
+		    ((data ^ mkvm_ops->get_efer(vcpu)) & EFER_LME))
 			return -EINVAL;
 		break;
 	case MSR_IA32_CR_PAT:
@@ -817,7 +815,7 @@ int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if (boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
 	    boot_cpu_data.x86_vendor == X86_VENDOR_HYGON)
 		counters = mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_ECX, 23) ? 6 : 4;
-	mkvm_ops->get_sregs(vcpu, &s);
+	mkvm_get_code_sregs(vcpu, &s);
 	if (idx >= counters ||
 	    (mkvm_cpl(vcpu, &s) && !(s.cr4 & X86_CR4_PCE))) {
 		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);

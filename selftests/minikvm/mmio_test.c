@@ -189,6 +189,39 @@ static const struct mmio_step mmio_real_steps[] = {
 	{ "movzbw %es:0x28, %dx", 0x28, 1, false, 0xf0, REG(rdx), 0xf0 },
 };
 
+/*
+ * A far jump between two MMIO exits moves CS (base 0x10000 to 0x10010)
+ * with no exit of its own: the second instruction must be fetched at the
+ * new CS base.  minikvm reads CS back from the VMCS only when an exit
+ * needs it, so this checks that every exit reads it anew.
+ */
+GUEST_ASM(mmio_cs_guest,
+	".code16\n"
+	"mov $0xb800, %ax\n"
+	"mov %ax, %es\n"
+	"movw $0x1111, %es:0x10\n hlt\n"
+	"ljmp $0x1001, $(1f - mmio_cs_guest_start - 0x10)\n"
+	"1: movw $0x2222, %es:0x12\n hlt\n"
+	"movl $0x33333333, %es:0x14\n hlt\n");
+
+static const struct mmio_step mmio_cs_steps[] = {
+	{ "movw $0x1111, %es:0x10", 0x10, 2, true, 0x1111, REG(rax), 0xb800 },
+	{ "movw $0x2222, %es:0x12 at CS 0x1001", 0x12, 2, true, 0x2222, REG(rax), 0xb800 },
+	{ "movl $0x33333333, %es:0x14", 0x14, 4, true, 0x33333333, REG(rax), 0xb800 },
+};
+
+TEST_F(mmio, real_mode_cs_moves_between_exits)
+{
+	struct kvm_sregs sregs;
+
+	vcpu_load_snippet(self->vcpu, MODE_REAL, mmio_cs_guest);
+	run_steps(self->vcpu, MMIO_REAL_GPA, mmio_cs_steps,
+		  ARRAY_SIZE(mmio_cs_steps));
+	vcpu_get_sregs(self->vcpu, &sregs);
+	ASSERT_EQ(0x1001, sregs.cs.selector);
+	ASSERT_EQ(0x10010, sregs.cs.base);
+}
+
 /* 32-bit modes: EBX = MMIO_GPA. */
 GUEST_ASM(mmio32_guest,
 	".code32\n"
