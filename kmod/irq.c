@@ -267,23 +267,31 @@ static int mkvm_routes_of(struct mkvm_vm *vm, u32 gsi,
  * Set GSI @gsi to @level on every route it has.  As KVM: -1 if nothing
  * took it, 0 if it was masked or coalesced, >0 if delivered.
  */
+/* @level on each of @n routes: the deliveries summed, -1 if none. */
+static int mkvm_routes_set(struct mkvm_vm *vm,
+			   const struct mkvm_irq_route *routes, int n,
+			   int level)
+{
+	int i, r, ret = -1;
+
+	for (i = 0; i < n; i++) {
+		r = mkvm_route_set(vm, &routes[i], level);
+		if (r >= 0)
+			ret = r + (ret < 0 ? 0 : ret);
+	}
+	return ret;
+}
+
 int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level)
 {
 	struct mkvm_irq_route routes[MKVM_MAX_ROUTES_PER_GSI];
-	int i, n, r, ret = -1;
+	int n;
 
 	/* Copy the routes out: the chips are called outside RCU. */
 	rcu_read_lock();
 	n = mkvm_routes_of(vm, gsi, routes);
 	rcu_read_unlock();
-
-	for (i = 0; i < n; i++) {
-		r = mkvm_route_set(vm, &routes[i], level);
-		if (r < 0)
-			continue;
-		ret = r + (ret < 0 ? 0 : ret);
-	}
-	return ret;
+	return mkvm_routes_set(vm, routes, n, level);
 }
 
 /*
@@ -298,7 +306,7 @@ int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level)
 int mkvm_irq_pulse_inatomic(struct mkvm_vm *vm, u32 gsi)
 {
 	struct mkvm_irq_route routes[MKVM_MAX_ROUTES_PER_GSI];
-	int i, n, ret = -1;
+	int i, n;
 
 	rcu_read_lock();
 	n = mkvm_routes_of(vm, gsi, routes);
@@ -306,14 +314,7 @@ int mkvm_irq_pulse_inatomic(struct mkvm_vm *vm, u32 gsi)
 	for (i = 0; i < n; i++)
 		if (routes[i].type != KVM_IRQ_ROUTING_MSI)
 			return -EWOULDBLOCK;
-	for (i = 0; i < n; i++) {
-		int r = mkvm_msi_deliver(vm, routes[i].msi.address,
-					 routes[i].msi.data);
-
-		if (r >= 0)
-			ret = r + (ret < 0 ? 0 : ret);
-	}
-	return ret;
+	return mkvm_routes_set(vm, routes, n, 1);
 }
 
 /* Whether GSI @gsi has a route to pin @pin of irqchip @chip. */
