@@ -61,9 +61,12 @@ mkvm_install_deps() {
 }
 
 # Build minikvm.ko for one kernel in its own copy of the sources, against
-# its Debian headers or the given kernel tree.
+# its Debian headers or the given kernel tree; $MKVM_KMOD is the module.
+# Each build variant (MKVM_COSTS, MKVM_CHECKS) has its own directory, so
+# that `make bench` and `make check` can build at the same time.
 mkvm_build_module() { # kver [kdir]
-	local d=$B/kmod-$1
+	local d=$B/kmod-$1${MKVM_COSTS:+-costs}${MKVM_CHECKS:+-checks}
+	MKVM_KMOD=$d/kmod/minikvm.ko
 	mkdir -p "$d/kmod"
 	# Sources only: objects of an in-tree `make module` are another
 	# kernel's, and would be linked into this one's module.
@@ -78,7 +81,8 @@ mkvm_build_module() { # kver [kdir]
 	[ -f "$d/kmod/minikvm.ko" ]
 }
 
-# The initramfs for one rig run: module, selftests and guest script; KVM's
+# The initramfs for one rig run: the module mkvm_build_module() built last
+# ($MKVM_KMOD), selftests and guest script; KVM's
 # modules from /lib/modules or the given directory (see mkinitramfs.sh).
 # With $MKVM_KST_BIN set, KVM's selftests from there go to
 # /mkvm/kvm-selftests/, and the list $MKVM_KST_OFF of those not to run
@@ -87,7 +91,7 @@ mkvm_build_module() { # kver [kdir]
 mkvm_make_initramfs() { # name kver [moddir]
 	local p=$B/payload-$1
 	rm -rf "$p"; mkdir -p "$p"
-	cp "$B/kmod-$2/kmod/minikvm.ko" "$B"/selftests/*_test "$p/" &&
+	cp "$MKVM_KMOD" "$B"/selftests/*_test "$p/" &&
 	cp selftests/guest-run.sh "$p/run.sh" &&
 	# The tools (build/bin) and example guests (build/examples), for the
 	# tests that run them: /mkvm/bin, /mkvm/examples in the guest.
