@@ -18,7 +18,7 @@
 /*
  * Of the segment and control registers, what the CPU mode, the CPL, the
  * page walk and the fetch at CS:RIP read: CS, SS, CR0, CR3, CR4 and EFER
- * (on VMX 9 VMREADs, where get_sregs() takes up to 37).  The rest of @s
+ * (on VMX 9 VMREADs, where get_sregs() takes 37, 41 under PAE paging).  The rest of @s
  * is zero: a handler that goes on to a data segment, the descriptor
  * tables, CR2 or CR8, or writes @s back, takes get_sregs() instead.
  */

@@ -263,10 +263,6 @@ static int mkvm_routes_of(struct mkvm_vm *vm, u32 gsi,
 	return n;
 }
 
-/*
- * Set GSI @gsi to @level on every route it has.  As KVM: -1 if nothing
- * took it, 0 if it was masked or coalesced, >0 if delivered.
- */
 /* @level on each of @n routes: the deliveries summed, -1 if none. */
 static int mkvm_routes_set(struct mkvm_vm *vm,
 			   const struct mkvm_irq_route *routes, int n,
@@ -282,6 +278,10 @@ static int mkvm_routes_set(struct mkvm_vm *vm,
 	return ret;
 }
 
+/*
+ * Set GSI @gsi to @level on every route it has.  As KVM: -1 if nothing
+ * took it, 0 if it was masked or coalesced, >0 if delivered.
+ */
 int mkvm_irq_set(struct mkvm_vm *vm, u32 gsi, int level)
 {
 	struct mkvm_irq_route routes[MKVM_MAX_ROUTES_PER_GSI];

@@ -701,6 +701,7 @@ int mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f);
  * guest (mkvm_access_failed() raises it); -ENXIO for guest-physical
  * memory without a slot; or another -errno.
  */
+/* CS, SS, CR0, CR3, CR4 and EFER alone: for the mode, CPL and fetch. */
 void mkvm_get_code_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
 enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s);
 unsigned int mkvm_cpl(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s);

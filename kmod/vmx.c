@@ -959,7 +959,7 @@ static bool vmx_pae_paging(u64 cr0, u64 cr4, u64 efer)
 /*
  * What the guest may have changed without an exit, but an exit handler
  * seldom needs: segments, descriptor tables, CR3, PDPTRs (37 VMREADs in
- * all).  They stay in the VMCS after an exit until vmx_sync() asks for
+ * all, 41 under PAE paging).  They stay in the VMCS after an exit until vmx_sync() asks for
  * @parts of them (VMX_LAZY_*).
  */
 static void vmx_read_lazy_state(struct vmx_vcpu *vmx, u16 parts)
@@ -992,17 +992,18 @@ static void vmx_read_lazy_state(struct vmx_vcpu *vmx, u16 parts)
 
 /*
  * @parts (VMX_LAZY_*) of the lazy state into vmx_vcpu, before anything
- * reads or writes them there.  It stays in the VMCS from an exit on, across returns to
- * userspace and moves (a VMCLEAR writes it into the region): inside
- * KVM_RUN the VMCS is loaded here; from an ioctl it is first made
- * current here, as KVM's vcpu_load() does, which may VMCLEAR it by IPI
- * on the CPU it last ran on (interrupts must be on then).
+ * reads or writes them there.  It stays in the VMCS from an exit on,
+ * across returns to userspace and moves (a VMCLEAR writes it into the
+ * region): inside KVM_RUN the VMCS is loaded here; from an ioctl it is
+ * first made current here, as KVM's vcpu_load() does, which may VMCLEAR
+ * it by IPI on the CPU it last ran on (interrupts must be on then).
  */
 static void vmx_sync(struct vmx_vcpu *vmx, u16 parts)
 {
 	bool here;
 	int cpu;
 
+	BUILD_BUG_ON(VMX_LAZY_ALL > U16_MAX);	/* stale is a u16 */
 	parts &= vmx->stale;
 	if (!parts)
 		return;

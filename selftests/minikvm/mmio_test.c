@@ -200,7 +200,7 @@ GUEST_ASM(mmio_cs_guest,
 	"mov $0xb800, %ax\n"
 	"mov %ax, %es\n"
 	"movw $0x1111, %es:0x10\n hlt\n"
-	"ljmp $0x1001, $(1f - mmio_cs_guest_start - 0x10)\n"
+	"ljmp $0x1001, $(" SNIP_OFF(mmio_cs_guest, 1f) " - 0x10)\n"
 	"1: movw $0x2222, %es:0x12\n hlt\n"
 	"movl $0x33333333, %es:0x14\n hlt\n");
 
