@@ -15,22 +15,51 @@
 
 #include "minikvm.h"
 
+/* The attributes of segment @seg alone into @k, the rest left zero. */
+static void mkvm_get_seg_attr(struct mkvm_vcpu *vcpu, int seg,
+			      struct kvm_segment *k)
+{
+	struct kvm_segment v;
+
+	mkvm_ops->get_seg_attr(vcpu, seg, &v);
+	k->type = v.type;
+	k->s = v.s;
+	k->dpl = v.dpl;
+	k->present = v.present;
+	k->avl = v.avl;
+	k->l = v.l;
+	k->db = v.db;
+	k->g = v.g;
+	k->unusable = v.unusable;
+}
+
 /*
- * Of the segment and control registers, what the CPU mode, the CPL, the
- * page walk and the fetch at CS:RIP read: CS, SS, CR0, CR3, CR4 and EFER
- * (on VMX 9 VMREADs, where get_sregs() takes 37, 41 under PAE paging).  The rest of @s
- * is zero: a handler that goes on to a data segment, the descriptor
- * tables, CR2 or CR8, or writes @s back, takes get_sregs() instead.
+ * Of the segment and control registers, what mkvm_cpu_mode() and
+ * mkvm_cpl() read: CR0, CR4, EFER and the attributes of CS and SS (on
+ * VMX 2 VMREADs, where get_sregs() takes 37, 41 under PAE paging).  The
+ * rest of @s is zero: a handler that needs more takes
+ * mkvm_get_code_sregs() or get_sregs(), and never writes @s back.
+ */
+void mkvm_get_mode_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
+{
+	memset(s, 0, sizeof(*s));
+	mkvm_get_seg_attr(vcpu, MKVM_SEG_CS, &s->cs);
+	mkvm_get_seg_attr(vcpu, MKVM_SEG_SS, &s->ss);
+	s->cr0 = mkvm_ops->get_cr0(vcpu);
+	s->cr4 = mkvm_ops->get_cr4(vcpu);
+	s->efer = mkvm_ops->get_efer(vcpu);
+}
+
+/*
+ * The same and what the page walk and the fetch at CS:RIP read: all of
+ * CS, and CR3 (on VMX 6 VMREADs).  A handler that goes on to a data
+ * segment, the descriptor tables, CR2 or CR8 takes get_sregs() instead.
  */
 void mkvm_get_code_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 {
-	memset(s, 0, sizeof(*s));
+	mkvm_get_mode_sregs(vcpu, s);
 	mkvm_ops->get_segment(vcpu, MKVM_SEG_CS, &s->cs);
-	mkvm_ops->get_segment(vcpu, MKVM_SEG_SS, &s->ss);
-	s->cr0 = mkvm_ops->get_cr0(vcpu);
 	s->cr3 = mkvm_ops->get_cr3(vcpu);
-	s->cr4 = mkvm_ops->get_cr4(vcpu);
-	s->efer = mkvm_ops->get_efer(vcpu);
 }
 
 enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s)

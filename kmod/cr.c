@@ -60,7 +60,7 @@ int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	u64 v = (u32)vcpu->regs[0] | (vcpu->regs[2] << 32);
 	struct kvm_sregs s;
 
-	mkvm_get_code_sregs(vcpu, &s);
+	mkvm_get_mode_sregs(vcpu, &s);
 	/* XCR0 only, from CPL 0. */
 	if ((u32)vcpu->regs[1] != 0 || (s.ss.dpl && (s.cr0 & X86_CR0_PE)) ||
 	    mkvm_set_xcr0(vcpu, v)) {

@@ -69,7 +69,7 @@ static int mkvm_handle_hypercall(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	u64 nr, ret;
 	bool op64;
 
-	mkvm_get_code_sregs(vcpu, &s);
+	mkvm_get_mode_sregs(vcpu, &s);
 	op64 = mkvm_cpu_mode(&s) == MKVM_MODE_LONG64;
 	nr = op64 ? vcpu->regs[0] : (u32)vcpu->regs[0];
 	if (mkvm_cpl(vcpu, &s)) {

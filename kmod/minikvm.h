@@ -267,6 +267,12 @@ struct mkvm_backend_ops {
 	u64 (*get_efer)(struct mkvm_vcpu *vcpu);
 	void (*get_segment)(struct mkvm_vcpu *vcpu, int seg,
 			    struct kvm_segment *k);
+	/*
+	 * Less still: a segment of which only the attributes (type to
+	 * unusable) are sure to be current, for the CPU mode and the CPL.
+	 */
+	void (*get_seg_attr)(struct mkvm_vcpu *vcpu, int seg,
+			     struct kvm_segment *k);
 	/* Events: RFLAGS.IF set and no interrupt shadow. */
 	bool (*interrupt_allowed)(struct mkvm_vcpu *vcpu);
 	/* An NMI can go in now: not blocked by NMI, MOV SS or STI. */
@@ -701,7 +707,8 @@ int mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f);
  * guest (mkvm_access_failed() raises it); -ENXIO for guest-physical
  * memory without a slot; or another -errno.
  */
-/* CS, SS, CR0, CR3, CR4 and EFER alone: for the mode, CPL and fetch. */
+/* Parts of the SREGS: for the mode and CPL; and for a fetch at CS:RIP. */
+void mkvm_get_mode_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
 void mkvm_get_code_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
 enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s);
 unsigned int mkvm_cpl(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s);

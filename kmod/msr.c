@@ -815,7 +815,7 @@ int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	if (boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
 	    boot_cpu_data.x86_vendor == X86_VENDOR_HYGON)
 		counters = mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_ECX, 23) ? 6 : 4;
-	mkvm_get_code_sregs(vcpu, &s);
+	mkvm_get_mode_sregs(vcpu, &s);
 	if (idx >= counters ||
 	    (mkvm_cpl(vcpu, &s) && !(s.cr4 & X86_CR4_PCE))) {
 		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);

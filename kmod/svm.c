@@ -1480,6 +1480,7 @@ const struct mkvm_backend_ops mkvm_svm_ops = {
 	.get_cr3		= svm_get_cr3,
 	.get_efer		= svm_get_efer,
 	.get_segment		= svm_get_segment,
+	.get_seg_attr		= svm_get_segment,	/* as cheap */
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.nmi_allowed		= svm_nmi_allowed,
 	.get_nmi_mask		= svm_get_nmi_mask,

@@ -597,14 +597,17 @@ enum {
 
 /*
  * The lazy state (vmx_read_lazy_state()) in the parts vmx_sync() reads
- * one at a time, so that an exit handler that needs CS and SS does not
- * pay for the other segments and the descriptor tables.
+ * one at a time, so that an exit handler that needs the CPL (SS's
+ * attributes) or the instruction at CS:RIP does not pay for the other
+ * segments and the descriptor tables.
  */
-#define VMX_LAZY_SEG(i)		BIT(i)			/* 4 VMREADs each */
-#define VMX_LAZY_DT		BIT(VMX_NR_SEGS)	/* GDTR, IDTR: 4 */
-#define VMX_LAZY_CR3		BIT(VMX_NR_SEGS + 1)	/* 1 */
-#define VMX_LAZY_PDPTR		BIT(VMX_NR_SEGS + 2)	/* 4 under PAE paging */
-#define VMX_LAZY_ALL		GENMASK(VMX_NR_SEGS + 2, 0)
+#define VMX_LAZY_AR(i)		BIT(i)			/* attributes: 1 VMREAD */
+#define VMX_LAZY_SBL(i)		BIT(VMX_NR_SEGS + (i))	/* selector, base, limit: 3 */
+#define VMX_LAZY_SEG(i)		(VMX_LAZY_AR(i) | VMX_LAZY_SBL(i))
+#define VMX_LAZY_DT		BIT(2 * VMX_NR_SEGS)	/* GDTR, IDTR: 4 */
+#define VMX_LAZY_CR3		BIT(2 * VMX_NR_SEGS + 1)	/* 1 */
+#define VMX_LAZY_PDPTR		BIT(2 * VMX_NR_SEGS + 2)	/* 4 under PAE paging */
+#define VMX_LAZY_ALL		GENMASK(2 * VMX_NR_SEGS + 2, 0)
 
 /*
  * The guest state lives here, not in the VMCS: the core reads and
@@ -649,7 +652,7 @@ struct vmx_vcpu {
 	bool dirty;		/* guest state changed outside the guest */
 	bool reset;		/* INIT or RESET: debug state cleared */
 	bool bitmap_stale;	/* msr_bitmap not in the VMCS yet */
-	u16 stale;		/* VMX_LAZY_*: vmx_sync() reads them first */
+	u32 stale;		/* VMX_LAZY_*: vmx_sync() reads them first */
 	struct kvm_segment seg[VMX_NR_SEGS];
 	struct kvm_dtable gdt, idt;
 	u64 cr0, cr2, cr3, cr4, cr8, efer;
@@ -680,7 +683,7 @@ static void vmx_seg_reset(struct kvm_segment *s, u8 type, bool sys)
 	s->present = 1;
 }
 
-static void vmx_sync(struct vmx_vcpu *vmx, u16 parts);
+static void vmx_sync(struct vmx_vcpu *vmx, u32 parts);
 static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu);
 static void vmx_vmcs_clear_active(struct vmx_vcpu *vmx);
 
@@ -962,19 +965,20 @@ static bool vmx_pae_paging(u64 cr0, u64 cr4, u64 efer)
  * all, 41 under PAE paging).  They stay in the VMCS after an exit until vmx_sync() asks for
  * @parts of them (VMX_LAZY_*).
  */
-static void vmx_read_lazy_state(struct vmx_vcpu *vmx, u16 parts)
+static void vmx_read_lazy_state(struct vmx_vcpu *vmx, u32 parts)
 {
 	int i;
 
 	for (i = 0; i < VMX_NR_SEGS; i++) {
 		struct kvm_segment *s = &vmx->seg[i];
 
-		if (!(parts & VMX_LAZY_SEG(i)))
-			continue;
-		s->selector = vmcs_read(VMX_SEG_FIELD(GUEST_ES_SELECTOR, i));
-		s->base = vmcs_read(VMX_SEG_FIELD(GUEST_ES_BASE, i));
-		s->limit = vmcs_read(VMX_SEG_FIELD(GUEST_ES_LIMIT, i));
-		vmx_seg_from_ar(s, vmcs_read(VMX_SEG_FIELD(GUEST_ES_AR_BYTES, i)));
+		if (parts & VMX_LAZY_SBL(i)) {
+			s->selector = vmcs_read(VMX_SEG_FIELD(GUEST_ES_SELECTOR, i));
+			s->base = vmcs_read(VMX_SEG_FIELD(GUEST_ES_BASE, i));
+			s->limit = vmcs_read(VMX_SEG_FIELD(GUEST_ES_LIMIT, i));
+		}
+		if (parts & VMX_LAZY_AR(i))
+			vmx_seg_from_ar(s, vmcs_read(VMX_SEG_FIELD(GUEST_ES_AR_BYTES, i)));
 	}
 	if (parts & VMX_LAZY_DT) {
 		vmx->gdt.base = vmcs_read(GUEST_GDTR_BASE);
@@ -998,12 +1002,11 @@ static void vmx_read_lazy_state(struct vmx_vcpu *vmx, u16 parts)
  * first made current here, as KVM's vcpu_load() does, which may VMCLEAR
  * it by IPI on the CPU it last ran on (interrupts must be on then).
  */
-static void vmx_sync(struct vmx_vcpu *vmx, u16 parts)
+static void vmx_sync(struct vmx_vcpu *vmx, u32 parts)
 {
 	bool here;
 	int cpu;
 
-	BUILD_BUG_ON(VMX_LAZY_ALL > U16_MAX);	/* stale is a u16 */
 	parts &= vmx->stale;
 	if (!parts)
 		return;
@@ -2119,6 +2122,16 @@ static void vmx_get_segment(struct mkvm_vcpu *vcpu, int seg,
 	*k = vmx->seg[seg];
 }
 
+/* The attributes read anew; selector, base and limit perhaps old. */
+static void vmx_get_seg_attr(struct mkvm_vcpu *vcpu, int seg,
+			     struct kvm_segment *k)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx_sync(vmx, VMX_LAZY_AR(seg));
+	*k = vmx->seg[seg];
+}
+
 /* Ask for an exit as soon as the guest can take an interrupt. */
 static void vmx_enable_irq_window(struct mkvm_vcpu *vcpu, bool enable)
 {
@@ -2192,6 +2205,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.get_cr3		= vmx_get_cr3,
 	.get_efer		= vmx_get_efer,
 	.get_segment		= vmx_get_segment,
+	.get_seg_attr		= vmx_get_seg_attr,
 	.interrupt_allowed	= vmx_interrupt_allowed,
 	.nmi_allowed		= vmx_nmi_allowed,
 	.get_nmi_mask		= vmx_get_nmi_mask,

@@ -446,6 +446,54 @@ static void check_hypercalls(struct __test_metadata *_metadata, bool fix,
 	vm_free(vm);
 }
 
+/*
+ * A hypercall in compatibility mode takes and returns 32 bits (RAX =
+ * (u32)-KVM_ENOSYS), one in 64-bit mode 64.  A far return and a far jump
+ * switch CS between the two with no exit of their own, so each hypercall
+ * must read CS's attributes anew.  Number 0xdead, and in 64-bit mode
+ * 0x1234'0000'dead, which no hypervisor has.
+ */
+#define HC_WIDTH_GUEST(name, insn)					\
+	GUEST_ASM(name,							\
+		".code64\n"						\
+		"pushq $0x08\n"		/* GDT_CODE32 */		\
+		"pushq $" SNIP(name, 1f) "\n"				\
+		"lretq\n"						\
+		".code32\n"						\
+		"1: mov $0xdead, %eax\n"				\
+		insn "\n"						\
+		"hlt\n"							\
+		"ljmp $0x18, $" SNIP(name, 2f) "\n"	/* GDT_CODE64 */	\
+		".code64\n"						\
+		"2: movabs $0x123400000000dead, %rax\n"		\
+		insn "\n"						\
+		"hlt\n")
+
+HC_WIDTH_GUEST(hc_width_amd, "vmmcall");
+HC_WIDTH_GUEST(hc_width_intel, "vmcall");
+
+TEST(hypercall_width_follows_cs)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_regs regs;
+
+	_Static_assert(GDT_CODE32 == 0x08 && GDT_CODE64 == 0x18, "selectors");
+	if (host_is_amd())
+		vcpu_load_snippet(vcpu, MODE_LONG, hc_width_amd);
+	else
+		vcpu_load_snippet(vcpu, MODE_LONG, hc_width_intel);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ((uint32_t)KVM_ENOSYS_RET, regs.rax);	/* compatibility mode */
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_HLT);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(KVM_ENOSYS_RET, regs.rax);		/* 64-bit mode */
+	vm_free(vm);
+}
+
 TEST(hypercalls_default)
 {
 	check_hypercalls(_metadata, true, false, 0);
