@@ -217,6 +217,43 @@ static void bench_cpuid(unsigned int n)
 	vm_free(vm);
 }
 
+/* A hypercall number neither KVM nor minikvm has: -KVM_ENOSYS (-1000). */
+#define BENCH_HC_NONE	0xbe00
+
+static void guest_hypercall_loop(uint64_t n, uint64_t amd)
+{
+	uint64_t i, ret = 0;
+
+	GUEST_SYNC(0, 0);
+	for (i = 0; i < n; i++) {
+		ret = BENCH_HC_NONE;
+		if (amd)
+			asm volatile("vmmcall" : "+a"(ret) : : "memory");
+		else
+			asm volatile("vmcall" : "+a"(ret) : : "memory");
+	}
+	GUEST_SYNC(ret, 0);
+}
+
+/*
+ * The other in-kernel exit: @n hypercalls (VMMCALL or VMCALL, the
+ * host's own) between two ucalls, each answered -KVM_ENOSYS.
+ */
+static void bench_hypercall(unsigned int n)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	uint64_t ret;
+
+	vcpu_start_guest(vcpu, guest_hypercall_loop, 2, (uint64_t)n,
+			 (uint64_t)host_is_amd());
+	ret = measure_between_syncs(vcpu, "hypercall_exit", n, "ns/exit", 0);
+	TEST_ASSERT(ret == (uint64_t)-1000,
+		    "hypercall %#x returned %#llx, not -KVM_ENOSYS",
+		    BENCH_HC_NONE, (unsigned long long)ret);
+	vm_free(vm);
+}
+
 /* ---- VM lifecycle --------------------------------------------------- */
 
 /* Real mode at 0: OUT to the bench port, then HLT. */
@@ -835,6 +872,11 @@ static void bench_cpuid_exit(void)
 	bench_cpuid(20000);
 }
 
+static void bench_hypercall_exit(void)
+{
+	bench_hypercall(20000);
+}
+
 static void bench_vm_lifecycle(void)
 {
 	bench_lifecycle(100);
@@ -956,6 +998,7 @@ static const struct {
 } benches[] = {
 	{ "pio_exit", bench_pio, 120 },
 	{ "cpuid_exit", bench_cpuid_exit, 120 },
+	{ "hypercall_exit", bench_hypercall_exit, 120 },
 	{ "mmio_exit", bench_mmio, 120 },
 	{ "vm_lifecycle", bench_vm_lifecycle, 120 },
 	{ "touch_4k", bench_touch_4k, 120 },
