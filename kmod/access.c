@@ -51,15 +51,19 @@ void mkvm_get_mode_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 }
 
 /*
- * The same and what the page walk and the fetch at CS:RIP read: all of
- * CS, and CR3 (on VMX 6 VMREADs).  A handler that goes on to a data
+ * The same and what the page walk and the fetch at CS:RIP read: CS's
+ * base outside 64-bit mode (where the CPU takes it as 0, so it is left
+ * 0 here), and CR3 with paging on.  On VMX that is 3 VMREADs in 64-bit
+ * mode, as KVM reads, and at most 6.  A handler that goes on to a data
  * segment, the descriptor tables, CR2 or CR8 takes get_sregs() instead.
  */
 void mkvm_get_code_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 {
 	mkvm_get_mode_sregs(vcpu, s);
-	mkvm_ops->get_segment(vcpu, MKVM_SEG_CS, &s->cs);
-	s->cr3 = mkvm_ops->get_cr3(vcpu);
+	if (mkvm_cpu_mode(s) != MKVM_MODE_LONG64)
+		mkvm_ops->get_segment(vcpu, MKVM_SEG_CS, &s->cs);
+	if (s->cr0 & X86_CR0_PG)
+		s->cr3 = mkvm_ops->get_cr3(vcpu);
 }
 
 enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s)
