@@ -15,7 +15,6 @@
 
 #define MKVM_DR6_BD		BIT(13)
 #define MKVM_DR6_VOLATILE	(DR_TRAP_BITS | MKVM_DR6_BD | DR_STEP | DR_SWITCH)
-#define MKVM_DR7_GD		BIT(13)
 #define MKVM_DR7_VOLATILE	0xffff2bffULL
 
 /*

@@ -72,6 +72,7 @@
 #define MKVM_MAX_CPUID		256	/* entries in KVM_SET_CPUID2 */
 #define MKVM_PAT_DEFAULT	0x0007040600070406ULL	/* PAT at reset */
 #define MKVM_DR7_FIXED_1	0x400ULL		/* DR7 bit 10 reads as 1 */
+#define MKVM_DR7_GD		BIT(13)			/* general detect */
 
 /*
  * The MSRs a guest reads and writes without an exit, on both backends

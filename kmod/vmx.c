@@ -1391,7 +1391,7 @@ static void vmx_handle_exception(struct vmx_vcpu *vmx, struct mkvm_exit *exit)
 static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 			    struct mkvm_exit *exit)
 {
-	u64 qual = vmcs_read(EXIT_QUALIFICATION);
+	u64 qual;
 
 	exit->hw_reason = reason;
 	exit->reason = MKVM_EXIT_NONE;
@@ -1418,10 +1418,11 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 		exit->reason = MKVM_EXIT_NMI_WINDOW;
 		break;
 	case EXIT_REASON_IO_INSTRUCTION:
-		vmx_handle_io(vmx, qual, exit);
+		vmx_handle_io(vmx, vmcs_read(EXIT_QUALIFICATION), exit);
 		break;
 	case EXIT_REASON_EPT_VIOLATION:
 		exit->reason = MKVM_EXIT_NPF;
+		qual = vmcs_read(EXIT_QUALIFICATION);
 		exit->npf.gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
 		exit->npf.write = qual & EPT_VIOLATION_ACC_WRITE;
 		exit->npf.fetch = qual & EPT_VIOLATION_ACC_INSTR;
@@ -1455,10 +1456,11 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 		exit->next_rip = vmx_next_rip(vmx);
 		break;
 	case EXIT_REASON_CR_ACCESS:
-		vmx_handle_cr(vmx, qual, exit);
+		vmx_handle_cr(vmx, vmcs_read(EXIT_QUALIFICATION), exit);
 		break;
 	case EXIT_REASON_DR_ACCESS:
 		exit->reason = MKVM_EXIT_DR_ACCESS;
+		qual = vmcs_read(EXIT_QUALIFICATION);
 		exit->dr.dr = qual & 7;
 		exit->dr.write = !(qual & BIT(4));
 		exit->dr.insn = (struct mkvm_sysreg_insn){
@@ -1774,7 +1776,13 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	/* A VM exit clears the event's valid bit. */
 	vmx->vmcs_event = false;
 	vmx_read_guest_state(vmx);
-	vmx->dr7 = vmcs_read(GUEST_DR7);
+	/*
+	 * MOV DR always exits, so DR7 changes in the guest only when a MOV
+	 * DR with DR7.GD set raises #DB instead (which has priority over
+	 * the exit) and the CPU clears GD for the handler: read back then.
+	 */
+	if (vmx->dr7 & MKVM_DR7_GD)
+		vmx->dr7 = vmcs_read(GUEST_DR7);
 
 	/* What the exit interrupted goes to the core's queue (events.c). */
 	vmx_vectoring(&exit->vectoring);
