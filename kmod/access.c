@@ -15,83 +15,87 @@
 
 #include "minikvm.h"
 
-/* The attributes of segment @seg alone into @k, the rest left zero. */
-static void mkvm_get_seg_attr(struct mkvm_vcpu *vcpu, int seg,
-			      struct kvm_segment *k)
+/* The CPU mode from CR0, EFER and CS's L and D bits. */
+static enum mkvm_cpu_mode mkvm_mode_of(u64 cr0, u64 efer,
+				       const struct kvm_segment *cs)
 {
-	struct kvm_segment v;
-
-	mkvm_ops->get_seg_attr(vcpu, seg, &v);
-	k->type = v.type;
-	k->s = v.s;
-	k->dpl = v.dpl;
-	k->present = v.present;
-	k->avl = v.avl;
-	k->l = v.l;
-	k->db = v.db;
-	k->g = v.g;
-	k->unusable = v.unusable;
-}
-
-/*
- * Of the segment and control registers, what mkvm_cpu_mode() and
- * mkvm_cpl() read: CR0, CR4, EFER and the attributes of CS and SS (on
- * VMX 2 VMREADs, where get_sregs() takes 37, 41 under PAE paging).  The
- * rest of @s is zero: a handler that needs more takes
- * mkvm_get_code_sregs() or get_sregs(), and never writes @s back.
- */
-void mkvm_get_mode_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
-{
-	memset(s, 0, sizeof(*s));
-	mkvm_get_seg_attr(vcpu, MKVM_SEG_CS, &s->cs);
-	mkvm_get_seg_attr(vcpu, MKVM_SEG_SS, &s->ss);
-	s->cr0 = mkvm_ops->get_cr0(vcpu);
-	s->cr4 = mkvm_ops->get_cr4(vcpu);
-	s->efer = mkvm_ops->get_efer(vcpu);
-}
-
-/*
- * The same and what the page walk and the fetch at CS:RIP read: CS's
- * base outside 64-bit mode (where the CPU takes it as 0, so it is left
- * 0 here), and CR3 with paging on.  On VMX that is 3 VMREADs in 64-bit
- * mode, as KVM reads, and at most 6.  A handler that goes on to a data
- * segment, the descriptor tables, CR2 or CR8 takes get_sregs() instead.
- */
-void mkvm_get_code_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
-{
-	mkvm_get_mode_sregs(vcpu, s);
-	if (mkvm_cpu_mode(s) != MKVM_MODE_LONG64)
-		mkvm_ops->get_segment(vcpu, MKVM_SEG_CS, &s->cs);
-	if (s->cr0 & X86_CR0_PG)
-		s->cr3 = mkvm_ops->get_cr3(vcpu);
+	if (!(cr0 & X86_CR0_PE))
+		return MKVM_MODE_REAL;
+	if ((efer & EFER_LMA) && cs->l)
+		return MKVM_MODE_LONG64;
+	return cs->db ? MKVM_MODE_PROT32 : MKVM_MODE_PROT16;
 }
 
 enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s)
 {
-	if (!(s->cr0 & X86_CR0_PE))
+	return mkvm_mode_of(s->cr0, s->efer, &s->cs);
+}
+
+/*
+ * The same from the vCPU itself, for an exit that needs nothing more of
+ * its segments (a hypercall): CR0, EFER and CS's attributes, which on
+ * VMX is one VMREAD where get_sregs() takes 37 (41 under PAE paging).
+ */
+enum mkvm_cpu_mode mkvm_vcpu_mode(struct mkvm_vcpu *vcpu)
+{
+	u64 cr0 = mkvm_ops->get_cr0(vcpu);
+	struct kvm_segment cs;
+
+	if (!(cr0 & X86_CR0_PE))
 		return MKVM_MODE_REAL;
-	if ((s->efer & EFER_LMA) && s->cs.l)
-		return MKVM_MODE_LONG64;
-	return s->cs.db ? MKVM_MODE_PROT32 : MKVM_MODE_PROT16;
+	mkvm_ops->get_seg_attr(vcpu, MKVM_SEG_CS, &cs);
+	return mkvm_mode_of(cr0, mkvm_ops->get_efer(vcpu), &cs);
+}
+
+/*
+ * The guest's CPL: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL,
+ * which is how VMX defines it and what KVM reports as SS.DPL on SVM (on
+ * VMX one VMREAD, SS's attributes).
+ */
+unsigned int mkvm_vcpu_cpl(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_segment ss;
+
+	if (!(mkvm_ops->get_cr0(vcpu) & X86_CR0_PE))
+		return 0;
+	if (mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_VM)
+		return 3;
+	mkvm_ops->get_seg_attr(vcpu, MKVM_SEG_SS, &ss);
+	return ss.dpl;
+}
+
+/*
+ * Of the segment and control registers, what mkvm_cpu_mode(), the page
+ * walk and the fetch at CS:RIP read: CR0, CR4, EFER, CS's attributes
+ * and, outside 64-bit mode (where the CPU takes its base as 0), the rest
+ * of CS, and CR3 with paging on.  On VMX that is 2 VMREADs in 64-bit
+ * mode (KVM's emulator reads the same, and SS's for the CPL, as the
+ * walk does here through mkvm_vcpu_cpl()) and at most 5.  The rest of
+ * @s is zero: a handler that goes on to a data segment, the descriptor
+ * tables, CR2 or CR8, or writes @s back, takes get_sregs() instead.
+ */
+void mkvm_get_code_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->cr0 = mkvm_ops->get_cr0(vcpu);
+	s->cr4 = mkvm_ops->get_cr4(vcpu);
+	s->efer = mkvm_ops->get_efer(vcpu);
+	mkvm_ops->get_seg_attr(vcpu, MKVM_SEG_CS, &s->cs);
+	if (mkvm_cpu_mode(s) == MKVM_MODE_LONG64) {
+		s->cs.selector = 0;
+		s->cs.base = 0;
+		s->cs.limit = 0;
+	} else {
+		mkvm_ops->get_segment(vcpu, MKVM_SEG_CS, &s->cs);
+	}
+	if (s->cr0 & X86_CR0_PG)
+		s->cr3 = mkvm_ops->get_cr3(vcpu);
 }
 
 /* A page table outside guest memory: no fault the guest could be given. */
 static int mkvm_read_gpa_cb(void *ctx, u64 gpa, void *buf, unsigned int size)
 {
 	return mkvm_read_guest(ctx, gpa, buf, size) ? -ENXIO : 0;
-}
-
-/*
- * The guest's CPL: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL,
- * which is how VMX defines it and what KVM reports as SS.DPL on SVM.
- */
-unsigned int mkvm_cpl(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
-{
-	if (!(s->cr0 & X86_CR0_PE))
-		return 0;
-	if (mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_VM)
-		return 3;
-	return s->ss.dpl;
 }
 
 /* The guest's paging state, and @access with the rights of its CPL. */
@@ -103,7 +107,7 @@ static u32 mkvm_paging(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 	pg->cr4 = s->cr4;
 	pg->efer = s->efer;
 	pg->rflags = mkvm_ops->get_rflags(vcpu);
-	return access | (mkvm_cpl(vcpu, s) == 3 ? MKVM_WALK_USER : 0);
+	return access | (mkvm_vcpu_cpl(vcpu) == 3 ? MKVM_WALK_USER : 0);
 }
 
 /*

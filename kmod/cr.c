@@ -58,11 +58,9 @@ void mkvm_write_sregs(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 int mkvm_handle_xsetbv(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	u64 v = (u32)vcpu->regs[0] | (vcpu->regs[2] << 32);
-	struct kvm_sregs s;
 
-	mkvm_get_mode_sregs(vcpu, &s);
 	/* XCR0 only, from CPL 0. */
-	if ((u32)vcpu->regs[1] != 0 || (s.ss.dpl && (s.cr0 & X86_CR0_PE)) ||
+	if ((u32)vcpu->regs[1] != 0 || mkvm_vcpu_cpl(vcpu) ||
 	    mkvm_set_xcr0(vcpu, v)) {
 		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;

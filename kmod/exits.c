@@ -65,14 +65,11 @@ static int mkvm_handle_skip(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
  */
 static int mkvm_handle_hypercall(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
-	struct kvm_sregs s;
+	bool op64 = mkvm_vcpu_mode(vcpu) == MKVM_MODE_LONG64;
 	u64 nr, ret;
-	bool op64;
 
-	mkvm_get_mode_sregs(vcpu, &s);
-	op64 = mkvm_cpu_mode(&s) == MKVM_MODE_LONG64;
 	nr = op64 ? vcpu->regs[0] : (u32)vcpu->regs[0];
-	if (mkvm_cpl(vcpu, &s)) {
+	if (mkvm_vcpu_cpl(vcpu)) {
 		ret = -KVM_EPERM;
 	} else if (nr == KVM_HC_SCHED_YIELD &&
 		   mkvm_pv_has(vcpu, KVM_FEATURE_PV_SCHED_YIELD)) {

@@ -708,11 +708,11 @@ int mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f);
  * guest (mkvm_access_failed() raises it); -ENXIO for guest-physical
  * memory without a slot; or another -errno.
  */
-/* Parts of the SREGS: for the mode and CPL; and for a fetch at CS:RIP. */
-void mkvm_get_mode_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
+/* What a fetch at CS:RIP needs of the SREGS, the rest zero. */
 void mkvm_get_code_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
 enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s);
-unsigned int mkvm_cpl(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s);
+enum mkvm_cpu_mode mkvm_vcpu_mode(struct mkvm_vcpu *vcpu);
+unsigned int mkvm_vcpu_cpl(struct mkvm_vcpu *vcpu);
 int mkvm_guest_copy(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 		    u64 la, void *buf, unsigned int len, u32 access,
 		    struct mkvm_fault *fault);

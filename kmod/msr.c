@@ -810,14 +810,12 @@ int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	u32 idx = (u32)vcpu->regs[1] & ~(3U << 30);
 	u32 counters = 0;
-	struct kvm_sregs s;
 
 	if (boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
 	    boot_cpu_data.x86_vendor == X86_VENDOR_HYGON)
 		counters = mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_ECX, 23) ? 6 : 4;
-	mkvm_get_mode_sregs(vcpu, &s);
 	if (idx >= counters ||
-	    (mkvm_cpl(vcpu, &s) && !(s.cr4 & X86_CR4_PCE))) {
+	    (mkvm_vcpu_cpl(vcpu) && !(mkvm_ops->get_cr4(vcpu) & X86_CR4_PCE))) {
 		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}

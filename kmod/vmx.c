@@ -967,9 +967,11 @@ static bool vmx_pae_paging(u64 cr0, u64 cr4, u64 efer)
  */
 static void vmx_read_lazy_state(struct vmx_vcpu *vmx, u32 parts)
 {
+	unsigned long segs = (parts | parts >> VMX_NR_SEGS) &
+			     GENMASK(VMX_NR_SEGS - 1, 0);
 	int i;
 
-	for (i = 0; i < VMX_NR_SEGS; i++) {
+	for_each_set_bit(i, &segs, VMX_NR_SEGS) {
 		struct kvm_segment *s = &vmx->seg[i];
 
 		if (parts & VMX_LAZY_SBL(i)) {
