@@ -603,7 +603,7 @@ enum {
  */
 #define VMX_LAZY_AR(i)		BIT(i)			/* attributes: 1 VMREAD */
 #define VMX_LAZY_SBL(i)		BIT(VMX_NR_SEGS + (i))	/* selector, base, limit: 3 */
-#define VMX_LAZY_SEG(i)		(VMX_LAZY_AR(i) | VMX_LAZY_SBL(i))
+#define VMX_LAZY_SEG(i)		((BIT(VMX_NR_SEGS) | BIT(0)) << (i))	/* both */
 #define VMX_LAZY_DT		BIT(2 * VMX_NR_SEGS)	/* GDTR, IDTR: 4 */
 #define VMX_LAZY_CR3		BIT(2 * VMX_NR_SEGS + 1)	/* 1 */
 #define VMX_LAZY_PDPTR		BIT(2 * VMX_NR_SEGS + 2)	/* 4 under PAE paging */
