@@ -962,8 +962,8 @@ static bool vmx_pae_paging(u64 cr0, u64 cr4, u64 efer)
 /*
  * What the guest may have changed without an exit, but an exit handler
  * seldom needs: segments, descriptor tables, CR3, PDPTRs (37 VMREADs in
- * all, 41 under PAE paging).  They stay in the VMCS after an exit until vmx_sync() asks for
- * @parts of them (VMX_LAZY_*).
+ * all, 41 under PAE paging).  They stay in the VMCS after an exit until
+ * vmx_sync() asks for @parts of them (VMX_LAZY_*).
  */
 static void vmx_read_lazy_state(struct vmx_vcpu *vmx, u32 parts)
 {
@@ -1779,9 +1779,10 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vmx->vmcs_event = false;
 	vmx_read_guest_state(vmx);
 	/*
-	 * MOV DR always exits, so DR7 changes in the guest only when a MOV
-	 * DR with DR7.GD set raises #DB instead (which has priority over
-	 * the exit) and the CPU clears GD for the handler: read back then.
+	 * MOV DR always exits (before DR7.GD's #DB: dr.c emulates GD) and
+	 * #DB is intercepted, so DR7 changes in the guest at most where a
+	 * #DB is delivered into it, which clears GD: read back only while
+	 * GD is set.
 	 */
 	if (vmx->dr7 & MKVM_DR7_GD)
 		vmx->dr7 = vmcs_read(GUEST_DR7);

@@ -63,7 +63,8 @@ mkvm_install_deps() {
 # Build minikvm.ko for one kernel in its own copy of the sources, against
 # its Debian headers or the given kernel tree; $MKVM_KMOD is the module.
 # Each build variant (MKVM_COSTS, MKVM_CHECKS) has its own directory, so
-# that `make bench` and `make check` can build at the same time.
+# that the modules of `make bench` and `make check` are never mixed up
+# (the tools and selftests in build/ are still shared).
 mkvm_build_module() { # kver [kdir]
 	local d=$B/kmod-$1${MKVM_COSTS:+-costs}${MKVM_CHECKS:+-checks}
 	MKVM_KMOD=$d/kmod/minikvm.ko
