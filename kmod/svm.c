@@ -1087,13 +1087,15 @@ static void svm_get_segment(struct mkvm_vcpu *vcpu, int seg,
 			    struct kvm_segment *k)
 {
 	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
-	struct vmcb_seg *segs[] = {
-		[MKVM_SEG_ES] = &s->es, [MKVM_SEG_CS] = &s->cs,
-		[MKVM_SEG_SS] = &s->ss, [MKVM_SEG_DS] = &s->ds,
-		[MKVM_SEG_FS] = &s->fs, [MKVM_SEG_GS] = &s->gs,
-	};
 
-	svm_seg_get(segs[seg], k);
+	/* The save area holds ES to GS in x86 order, as MKVM_SEG_* counts. */
+	BUILD_BUG_ON(MKVM_SEG_ES != 0 || MKVM_SEG_GS != 5);
+	BUILD_BUG_ON(offsetof(struct vmcb_save_area, cs) !=
+		     offsetof(struct vmcb_save_area, es) + sizeof(struct vmcb_seg));
+	BUILD_BUG_ON(offsetof(struct vmcb_save_area, gs) !=
+		     offsetof(struct vmcb_save_area, es) + 5 * sizeof(struct vmcb_seg));
+	svm_seg_get((struct vmcb_seg *)((u8 *)&s->es +
+					seg * sizeof(struct vmcb_seg)), k);
 	if (seg != MKVM_SEG_CS && seg != MKVM_SEG_SS)
 		k->type |= k->unusable ? 0 : 1;
 }
