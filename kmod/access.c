@@ -32,36 +32,46 @@ enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s)
 }
 
 /*
- * The same from the vCPU itself, for an exit that needs nothing more of
- * its segments (a hypercall): CR0, EFER and CS's attributes, which on
- * VMX is one VMREAD where get_sregs() takes 37 (41 under PAE paging).
+ * The guest's CPL: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL,
+ * which is how VMX defines it and what KVM reports as SS.DPL on SVM (on
+ * VMX one VMREAD, SS's attributes).  @cr0 and @rflags are the guest's.
  */
-enum mkvm_cpu_mode mkvm_vcpu_mode(struct mkvm_vcpu *vcpu)
+static unsigned int mkvm_cpl_of(struct mkvm_vcpu *vcpu, u64 cr0, u64 rflags)
+{
+	struct kvm_segment ss;
+
+	if (!(cr0 & X86_CR0_PE))
+		return 0;
+	if (rflags & X86_EFLAGS_VM)
+		return 3;
+	mkvm_ops->get_seg_attr(vcpu, MKVM_SEG_SS, &ss);
+	return ss.dpl;
+}
+
+unsigned int mkvm_vcpu_cpl(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_cpl_of(vcpu, mkvm_ops->get_cr0(vcpu),
+			   mkvm_ops->get_rflags(vcpu));
+}
+
+/*
+ * The mode and the CPL from the vCPU itself, for an exit that needs
+ * nothing more of its segments (a hypercall): CR0, EFER, CS's and SS's
+ * attributes, which on VMX is two VMREADs where get_sregs() takes 37
+ * (41 under PAE paging).
+ */
+enum mkvm_cpu_mode mkvm_vcpu_mode_cpl(struct mkvm_vcpu *vcpu,
+				      unsigned int *cpl)
 {
 	u64 cr0 = mkvm_ops->get_cr0(vcpu);
 	struct kvm_segment cs;
 
+	*cpl = 0;
 	if (!(cr0 & X86_CR0_PE))
 		return MKVM_MODE_REAL;
+	*cpl = mkvm_cpl_of(vcpu, cr0, mkvm_ops->get_rflags(vcpu));
 	mkvm_ops->get_seg_attr(vcpu, MKVM_SEG_CS, &cs);
 	return mkvm_mode_of(cr0, mkvm_ops->get_efer(vcpu), &cs);
-}
-
-/*
- * The guest's CPL: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL,
- * which is how VMX defines it and what KVM reports as SS.DPL on SVM (on
- * VMX one VMREAD, SS's attributes).
- */
-unsigned int mkvm_vcpu_cpl(struct mkvm_vcpu *vcpu)
-{
-	struct kvm_segment ss;
-
-	if (!(mkvm_ops->get_cr0(vcpu) & X86_CR0_PE))
-		return 0;
-	if (mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_VM)
-		return 3;
-	mkvm_ops->get_seg_attr(vcpu, MKVM_SEG_SS, &ss);
-	return ss.dpl;
 }
 
 /*
@@ -70,7 +80,7 @@ unsigned int mkvm_vcpu_cpl(struct mkvm_vcpu *vcpu)
  * and, outside 64-bit mode (where the CPU takes its base as 0), the rest
  * of CS, and CR3 with paging on.  On VMX that is 2 VMREADs in 64-bit
  * mode (KVM's emulator reads the same, and SS's for the CPL, as the
- * walk does here through mkvm_vcpu_cpl()) and at most 5.  The rest of
+ * walk does here through mkvm_cpl_of()) and at most 5.  The rest of
  * @s is zero: a handler that goes on to a data segment, the descriptor
  * tables, CR2 or CR8, or writes @s back, takes get_sregs() instead.
  */
@@ -107,7 +117,8 @@ static u32 mkvm_paging(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 	pg->cr4 = s->cr4;
 	pg->efer = s->efer;
 	pg->rflags = mkvm_ops->get_rflags(vcpu);
-	return access | (mkvm_vcpu_cpl(vcpu) == 3 ? MKVM_WALK_USER : 0);
+	return access |
+	       (mkvm_cpl_of(vcpu, s->cr0, pg->rflags) == 3 ? MKVM_WALK_USER : 0);
 }
 
 /*
@@ -190,18 +201,19 @@ static u64 mkvm_mask(unsigned int bytes)
 /* Address-size register access for string IO (SI, DI, CX). */
 u64 mkvm_reg_get(struct mkvm_vcpu *vcpu, int reg, unsigned int asize)
 {
-	return vcpu->regs[reg] & mkvm_mask(asize);
+	return *mkvm_gpr(vcpu, reg) & mkvm_mask(asize);
 }
 
 void mkvm_reg_set(struct mkvm_vcpu *vcpu, int reg, unsigned int asize,
 		  u64 val)
 {
+	u64 *g = mkvm_gpr(vcpu, reg);
 	u64 m = mkvm_mask(asize);
 
 	if (asize == 4)
-		vcpu->regs[reg] = val & m;	/* 32-bit writes zero-extend */
+		*g = val & m;	/* 32-bit writes zero-extend */
 	else
-		vcpu->regs[reg] = (vcpu->regs[reg] & ~m) | (val & m);
+		*g = (*g & ~m) | (val & m);
 }
 
 /* Segment registers by their x86 number: ES CS SS DS FS GS. */

@@ -135,7 +135,7 @@ int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		break;
 	case MKVM_SYSREG_CR_WRITE:
 		cr = si.reg;
-		val = vcpu->regs[si.gpr];
+		val = *mkvm_gpr(vcpu, si.gpr);
 		if (mode != MKVM_MODE_LONG64)
 			val = (u32)val;
 		break;
@@ -145,7 +145,7 @@ int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 			goto cannot;
 		cr = 0;
 		val = (s.cr0 & ~0xeULL) |
-		      ((si.has_msw ? si.msw : vcpu->regs[si.gpr]) & 0xf);
+		      ((si.has_msw ? si.msw : *mkvm_gpr(vcpu, si.gpr)) & 0xf);
 		break;
 	default:
 		goto cannot;

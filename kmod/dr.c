@@ -63,9 +63,9 @@ int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 	if (!exit->dr.write) {
 		val = dr < 4 ? vcpu->db[dr] : mkvm_ops->get_dr(vcpu, dr);
-		vcpu->regs[gpr] = mode == MKVM_MODE_LONG64 ? val : (u32)val;
+		*mkvm_gpr(vcpu, gpr) = mode == MKVM_MODE_LONG64 ? val : (u32)val;
 	} else {
-		val = vcpu->regs[gpr];
+		val = *mkvm_gpr(vcpu, gpr);
 		if (mode != MKVM_MODE_LONG64)
 			val = (u32)val;
 		if (dr < 4) {

@@ -65,11 +65,12 @@ static int mkvm_handle_skip(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
  */
 static int mkvm_handle_hypercall(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
-	bool op64 = mkvm_vcpu_mode(vcpu) == MKVM_MODE_LONG64;
+	unsigned int cpl;
+	bool op64 = mkvm_vcpu_mode_cpl(vcpu, &cpl) == MKVM_MODE_LONG64;
 	u64 nr, ret;
 
 	nr = op64 ? vcpu->regs[0] : (u32)vcpu->regs[0];
-	if (mkvm_vcpu_cpl(vcpu)) {
+	if (cpl) {
 		ret = -KVM_EPERM;
 	} else if (nr == KVM_HC_SCHED_YIELD &&
 		   mkvm_pv_has(vcpu, KVM_FEATURE_PV_SCHED_YIELD)) {

@@ -266,6 +266,11 @@ struct mkvm_backend_ops {
 	/* The same for CR3, EFER and one of MKVM_SEG_ES..MKVM_SEG_GS. */
 	u64 (*get_cr3)(struct mkvm_vcpu *vcpu);
 	u64 (*get_efer)(struct mkvm_vcpu *vcpu);
+	/*
+	 * Read the guest's RSP into vcpu->regs[4] while vcpu->rsp_lazy says
+	 * it is still only in the VMCS (VMX; NULL where it never is).
+	 */
+	void (*fetch_rsp)(struct mkvm_vcpu *vcpu);
 	void (*get_segment)(struct mkvm_vcpu *vcpu, int seg,
 			    struct kvm_segment *k);
 	/*
@@ -481,7 +486,14 @@ struct mkvm_vcpu {
 	bool osxsave;
 	bool xcr0_switch;
 
-	u64 regs[MKVM_NR_GPRS];		/* [v] RAX..R15; RSP in regs[4] */
+	/*
+	 * [v] RAX..R15 in x86 order.  RSP (regs[4]) may be stale: after an
+	 * exit, VMX leaves it in the VMCS (rsp_lazy) until someone asks.
+	 * Take regs[] through mkvm_gprs() wherever the index may be 4;
+	 * the fixed RAX, RCX, RDX and RBX may be used directly.
+	 */
+	u64 regs[MKVM_NR_GPRS];
+	bool rsp_lazy;			/* [v] */
 	u64 rip;			/* [v] */
 	/* DR0-3: in the CPU only while the guest's DR7 enables one. */
 	u64 db[4];			/* [v] */
@@ -569,6 +581,23 @@ struct mkvm_vcpu {
 static inline void mkvm_make_request(struct mkvm_vcpu *vcpu, int req)
 {
 	set_bit(req, &vcpu->requests);
+}
+
+/*
+ * The guest's GPRs, RSP current: an exit handled without RSP (most of
+ * them) never reads it back from the VMCS.
+ */
+static inline u64 *mkvm_gprs(struct mkvm_vcpu *vcpu)
+{
+	if (unlikely(vcpu->rsp_lazy))
+		mkvm_ops->fetch_rsp(vcpu);
+	return vcpu->regs;
+}
+
+/* One GPR by its x86 number: RSP made current only if asked for. */
+static inline u64 *mkvm_gpr(struct mkvm_vcpu *vcpu, int reg)
+{
+	return reg == 4 ? &mkvm_gprs(vcpu)[4] : &vcpu->regs[reg];
 }
 
 /* Only the vCPU's thread writes its counters; readers use READ_ONCE. */
@@ -711,7 +740,8 @@ int mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f);
 /* What a fetch at CS:RIP needs of the SREGS, the rest zero. */
 void mkvm_get_code_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
 enum mkvm_cpu_mode mkvm_cpu_mode(const struct kvm_sregs *s);
-enum mkvm_cpu_mode mkvm_vcpu_mode(struct mkvm_vcpu *vcpu);
+enum mkvm_cpu_mode mkvm_vcpu_mode_cpl(struct mkvm_vcpu *vcpu,
+				      unsigned int *cpl);
 unsigned int mkvm_vcpu_cpl(struct mkvm_vcpu *vcpu);
 int mkvm_guest_copy(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 		    u64 la, void *buf, unsigned int len, u32 access,

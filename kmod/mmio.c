@@ -160,7 +160,7 @@ static int mkvm_emulate_walk_fault(struct mkvm_vcpu *vcpu,
 	int r;
 
 	r = mkvm_data_linear(s, insn->seg,
-			     mkvm_insn_ea(insn, vcpu->regs, vcpu->rip),
+			     mkvm_insn_ea(insn, mkvm_gprs(vcpu), vcpu->rip),
 			     insn->size, store, &la, &fault);
 	if (r)
 		return mkvm_access_failed(vcpu, r, &fault, 0);
@@ -192,7 +192,7 @@ static int mkvm_emulate_walk_fault(struct mkvm_vcpu *vcpu,
 	}
 
 	if (store)
-		v = mkvm_insn_store_value(insn, vcpu->regs);
+		v = mkvm_insn_store_value(insn, mkvm_gprs(vcpu));
 	for (i = 0; i < parts; i++) {
 		void *p = (u8 *)&v + (i ? len[0] : 0);
 
@@ -202,7 +202,7 @@ static int mkvm_emulate_walk_fault(struct mkvm_vcpu *vcpu,
 			return r;
 	}
 	if (!store)
-		mkvm_insn_complete_load(insn, vcpu->regs, v);
+		mkvm_insn_complete_load(insn, mkvm_gprs(vcpu), v);
 	vcpu->rip += insn->len;
 	return 1;
 }
@@ -306,7 +306,7 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	/* A write to an ioeventfd's address signals it, and is done. */
 	if (insn->kind == MKVM_INSN_STORE &&
 	    mkvm_ioeventfd_write(vm, false, gpa, insn->size,
-				 mkvm_insn_store_value(insn, vcpu->regs))) {
+				 mkvm_insn_store_value(insn, mkvm_gprs(vcpu)))) {
 		vcpu->rip += insn->len;
 		return 1;
 	}
@@ -314,11 +314,11 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	/* The in-kernel irqchip's pages (LAPIC, IOAPIC) do not exit. */
 	if (vcpu->apic) {
 		bool store = insn->kind == MKVM_INSN_STORE;
-		u64 v = store ? mkvm_insn_store_value(insn, vcpu->regs) : 0;
+		u64 v = store ? mkvm_insn_store_value(insn, mkvm_gprs(vcpu)) : 0;
 
 		if (!mkvm_irqchip_mmio(vcpu, gpa, &v, insn->size, store)) {
 			if (!store)
-				mkvm_insn_complete_load(insn, vcpu->regs, v);
+				mkvm_insn_complete_load(insn, mkvm_gprs(vcpu), v);
 			vcpu->rip += insn->len;
 			return 1;
 		}
@@ -329,7 +329,7 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	run->mmio.len = insn->size;
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	if (insn->kind == MKVM_INSN_STORE) {
-		u64 v = mkvm_insn_store_value(insn, vcpu->regs);
+		u64 v = mkvm_insn_store_value(insn, mkvm_gprs(vcpu));
 
 		run->mmio.is_write = 1;
 		memcpy(run->mmio.data, &v, insn->size);
@@ -346,6 +346,6 @@ void mkvm_complete_mmio_load(struct mkvm_vcpu *vcpu)
 	u64 v = 0;
 
 	memcpy(&v, vcpu->run->mmio.data, vcpu->mmio_insn.size);
-	mkvm_insn_complete_load(&vcpu->mmio_insn, vcpu->regs, v);
+	mkvm_insn_complete_load(&vcpu->mmio_insn, mkvm_gprs(vcpu), v);
 	vcpu->rip += vcpu->mmio_insn.len;
 }

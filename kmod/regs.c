@@ -17,7 +17,7 @@
 
 void mkvm_get_regs(struct mkvm_vcpu *vcpu, struct kvm_regs *r)
 {
-	u64 *g = vcpu->regs;
+	u64 *g = mkvm_gprs(vcpu);
 
 	r->rax = g[0]; r->rcx = g[1]; r->rdx = g[2]; r->rbx = g[3];
 	r->rsp = g[4]; r->rbp = g[5]; r->rsi = g[6]; r->rdi = g[7];
@@ -29,7 +29,7 @@ void mkvm_get_regs(struct mkvm_vcpu *vcpu, struct kvm_regs *r)
 
 void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r)
 {
-	u64 *g = vcpu->regs;
+	u64 *g = mkvm_gprs(vcpu);
 
 	g[0] = r->rax; g[1] = r->rcx; g[2] = r->rdx; g[3] = r->rbx;
 	g[4] = r->rsp; g[5] = r->rbp; g[6] = r->rsi; g[7] = r->rdi;
@@ -184,7 +184,7 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	mkvm_ops->set_dr(vcpu, 6, DR6_RESERVED);
 	mkvm_ops->set_dr(vcpu, 7, MKVM_DR7_FIXED_1);
 
-	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	memset(mkvm_gprs(vcpu), 0, sizeof(vcpu->regs));
 	vcpu->regs[2] = leaf1 ? leaf1->eax : 0x600;
 	vcpu->rip = 0xfff0;
 	vcpu->spec_ctrl = 0;

@@ -608,6 +608,8 @@ enum {
 #define VMX_LAZY_CR3		BIT(2 * VMX_NR_SEGS + 1)	/* 1 */
 #define VMX_LAZY_PDPTR		BIT(2 * VMX_NR_SEGS + 2)	/* 4 under PAE paging */
 #define VMX_LAZY_ALL		GENMASK(2 * VMX_NR_SEGS + 2, 0)
+/* RSP: 1.  Not in VMX_LAZY_ALL: the core's vcpu->rsp_lazy says it. */
+#define VMX_LAZY_RSP		BIT(2 * VMX_NR_SEGS + 3)
 
 /*
  * The guest state lives here, not in the VMCS: the core reads and
@@ -994,6 +996,10 @@ static void vmx_read_lazy_state(struct vmx_vcpu *vmx, u32 parts)
 	    vmx_pae_paging(vmx->cr0, vmx->cr4, vmx->efer))
 		for (i = 0; i < 4; i++)
 			vmx->pdptr[i] = vmcs_read(GUEST_PDPTR0 + i * 2);
+	if (parts & VMX_LAZY_RSP) {
+		vmx->vcpu.regs[4] = vmcs_read(GUEST_RSP);
+		vmx->vmcs_rsp = vmx->vcpu.regs[4];
+	}
 }
 
 /*
@@ -1009,7 +1015,7 @@ static void vmx_sync(struct vmx_vcpu *vmx, u32 parts)
 	bool here;
 	int cpu;
 
-	parts &= vmx->stale;
+	parts &= vmx->stale | (vmx->vcpu.rsp_lazy ? VMX_LAZY_RSP : 0);
 	if (!parts)
 		return;
 	cpu = get_cpu();
@@ -1020,25 +1026,40 @@ static void vmx_sync(struct vmx_vcpu *vmx, u32 parts)
 	if (vmx->loaded_cpu == cpu) {
 		vmx_read_lazy_state(vmx, parts);
 		vmx->stale &= ~parts;
+		if (parts & VMX_LAZY_RSP)
+			vmx->vcpu.rsp_lazy = false;
 	}
 	if (!here)
 		vmx->loaded_cpu = -1;
 	put_cpu();
 }
 
-/* What every exit needs of the guest's state: the rest is lazy. */
+/*
+ * What every exit needs of the guest's state: the rest is lazy, RSP
+ * too (mkvm_gprs()), which only a few exits use, as KVM.
+ */
 static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 {
 	vmx->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->intr_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
-	vmx->vcpu.regs[4] = vmcs_read(GUEST_RSP);
 	vmx->vcpu.rip = vmcs_read(GUEST_RIP);
 	vmx->exit_rip = vmx->vcpu.rip;
 	vmx->vmcs_rflags = vmx->rflags;
 	vmx->vmcs_intr_state = vmx->intr_state;
-	vmx->vmcs_rsp = vmx->vcpu.regs[4];
 	vmx->vmcs_rip = vmx->vcpu.rip;
 	vmx->stale = VMX_LAZY_ALL;
+	vmx->vcpu.rsp_lazy = true;
+}
+
+/*
+ * RSP for mkvm_gprs().  Whatever vmx_sync() managed (it cannot read a
+ * VMCS it failed to load, which it reported), regs[4] is the truth
+ * from here on, so that a write to it is not lost.
+ */
+static void vmx_fetch_rsp(struct mkvm_vcpu *vcpu)
+{
+	vmx_sync(to_vmx(vcpu), VMX_LAZY_RSP);
+	vcpu->rsp_lazy = false;
 }
 
 /*
@@ -1332,14 +1353,31 @@ static void vmx_handle_cr(struct vmx_vcpu *vmx, u64 qual, struct mkvm_exit *exit
 		return;
 	}
 	if (type == 0 && vcpu->apic)
-		mkvm_lapic_set_cr8(vcpu, vcpu->regs[gpr] & 15);
+		mkvm_lapic_set_cr8(vcpu, *mkvm_gpr(vcpu, gpr) & 15);
 	else if (type == 0)
-		vmx->cr8 = vcpu->regs[gpr] & 15;
+		vmx->cr8 = *mkvm_gpr(vcpu, gpr) & 15;
 	else if (vcpu->apic)
-		vcpu->regs[gpr] = mkvm_lapic_get_cr8(vcpu);
+		*mkvm_gpr(vcpu, gpr) = mkvm_lapic_get_cr8(vcpu);
 	else
-		vcpu->regs[gpr] = vmx->cr8;
+		*mkvm_gpr(vcpu, gpr) = vmx->cr8;
 	vcpu->rip = vmx_next_rip(vmx);
+}
+
+/*
+ * An exit in the middle of an IRET that unblocked NMIs (a fault on its
+ * stack pops, an EPT violation there) reports "NMI unblocking due to
+ * IRET" (@unblocked: a bit of the exit's interruption information or
+ * qualification, which its handler reads anyway): the IRET runs again,
+ * so NMIs are blocked again until it completes (SDM 27.2.3).  Not when
+ * the exit interrupted an event.
+ */
+#define VMX_EPT_QUAL_NMI_UNBLOCK	BIT(12)
+
+static void vmx_nmi_reblock(struct vmx_vcpu *vmx, const struct mkvm_exit *exit,
+			    bool unblocked)
+{
+	if (unblocked && !exit->vectoring.type)
+		vmx->intr_state |= GUEST_INTR_STATE_NMI;
 }
 
 static void vmx_handle_exception(struct vmx_vcpu *vmx, struct mkvm_exit *exit)
@@ -1347,6 +1385,7 @@ static void vmx_handle_exception(struct vmx_vcpu *vmx, struct mkvm_exit *exit)
 	u32 info = vmcs_read(VM_EXIT_INTR_INFO);
 	u8 vector = info & INTR_INFO_VECTOR_MASK;
 
+	vmx_nmi_reblock(vmx, exit, info & INTR_INFO_UNBLOCK_NMI);
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
 		/* The host's NMI, taken by the exit: deliver it to the host. */
 		asm volatile("int $2");
@@ -1436,6 +1475,7 @@ static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason,
 		 * counts both as PFERR_GUEST_PAGE.
 		 */
 		exit->npf.walk = !(qual & EPT_VIOLATION_GVA_TRANSLATED);
+		vmx_nmi_reblock(vmx, exit, qual & VMX_EPT_QUAL_NMI_UNBLOCK);
 		break;
 	case EXIT_REASON_HLT:
 		exit->reason = MKVM_EXIT_HLT;
@@ -1574,30 +1614,6 @@ static void vmx_perf_msrs(struct vmx_vcpu *vmx)
 }
 
 /*
- * An exit in the middle of an IRET that unblocked NMIs (a fault on its
- * stack pops, an EPT violation there) reports "NMI unblocking due to
- * IRET": the IRET runs again, so NMIs are blocked again until it
- * completes (SDM 27.2.3).  Not when the exit interrupted an event.
- */
-#define VMX_EPT_QUAL_NMI_UNBLOCK	BIT(12)
-
-static void vmx_nmi_reblock(struct vmx_vcpu *vmx, u16 reason,
-			    const struct mkvm_exit *exit)
-{
-	bool unblocked = false;
-
-	if (exit->vectoring.type)
-		return;
-	if (reason == EXIT_REASON_EXCEPTION_NMI)
-		unblocked = vmcs_read(VM_EXIT_INTR_INFO) & INTR_INFO_UNBLOCK_NMI;
-	else if (reason == EXIT_REASON_EPT_VIOLATION)
-		unblocked = vmcs_read(EXIT_QUALIFICATION) &
-			    VMX_EPT_QUAL_NMI_UNBLOCK;
-	if (unblocked)
-		vmx->intr_state |= GUEST_INTR_STATE_NMI;
-}
-
-/*
  * The guest-state and control fields that can change between two runs,
  * each written only when it differs from what the VMCS holds (an exit
  * handled in the kernel mostly moves RIP alone).  The VM-entry
@@ -1614,7 +1630,8 @@ static void vmx_write_entry_fields(struct vmx_vcpu *vmx, u32 cpu_ctl)
 		vmcs_write(GUEST_RIP, vcpu->rip);
 		vmx->vmcs_rip = vcpu->rip;
 	}
-	if (all || vcpu->regs[4] != vmx->vmcs_rsp) {
+	/* Still only in the VMCS (rsp_lazy): unchanged. */
+	if (!vcpu->rsp_lazy && (all || vcpu->regs[4] != vmx->vmcs_rsp)) {
 		vmcs_write(GUEST_RSP, vcpu->regs[4]);
 		vmx->vmcs_rsp = vcpu->regs[4];
 	}
@@ -1790,7 +1807,6 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	/* What the exit interrupted goes to the core's queue (events.c). */
 	vmx_vectoring(&exit->vectoring);
 	vmx_handle_exit(vmx, reason, exit);
-	vmx_nmi_reblock(vmx, (u16)reason, exit);
 }
 
 /* ---- state --------------------------------------------------------------- */
@@ -2215,6 +2231,7 @@ const struct mkvm_backend_ops mkvm_vmx_ops = {
 	.get_cr4		= vmx_get_cr4,
 	.get_cr3		= vmx_get_cr3,
 	.get_efer		= vmx_get_efer,
+	.fetch_rsp		= vmx_fetch_rsp,
 	.get_segment		= vmx_get_segment,
 	.get_seg_attr		= vmx_get_seg_attr,
 	.interrupt_allowed	= vmx_interrupt_allowed,

@@ -4,11 +4,13 @@
  * sets is what the guest runs with, and what the guest leaves is what the
  * host reads; invalid CR0/CR4/EFER combinations are refused with EINVAL
  * and leave the state as it was; a guest cannot set EFER.LME when its
- * CPUID has no long mode.
+ * CPUID has no long mode; RSP is current for whoever reads or writes it
+ * after exits that leave it in the VMCS.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kselftest_harness.h"
 #include "lib/ucall.h"
@@ -69,6 +71,73 @@ TEST_F(regs, gprs)
 
 	EXPECT_EQ(-EFAULT, __mkvm_ioctl(self->vcpu->fd, KVM_GET_REGS, 0));
 	EXPECT_EQ(-EFAULT, __mkvm_ioctl(self->vcpu->fd, KVM_SET_REGS, 0));
+}
+
+/*
+ * RSP moves without an exit between exits that do not use it: VMX leaves
+ * it in the VMCS after such an exit (design.rst, "lazily"), and every
+ * user must still see the current one: MOV to DR0 from RSP (an exit
+ * on minikvm), KVM_GET_REGS at the HLT, an MMIO load into RSP, and
+ * KVM_SET_REGS between two runs.
+ */
+GUEST_ASM(rsp_guest,
+	".code64\n"
+	"sub $0x100, %rsp\n"
+	"cpuid\n"
+	"sub $0x100, %rsp\n"
+	"mov %rsp, %rdi\n"
+	"mov %rsp, %dr0\n"
+	"mov %dr0, %rsi\n"
+	"sub $0x100, %rsp\n"
+	"cpuid\n"
+	"hlt\n"
+	"mov %rsp, %r8\n"
+	"cpuid\n"
+	"mov %rsp, %r9\n"
+	"hlt\n"
+	"movabs $" MMIO_GPA_S ", %rax\n"
+	"mov (%rax), %rsp\n"
+	"mov %rsp, %r10\n"
+	"cpuid\n"
+	"hlt\n");
+
+TEST_F(regs, rsp_current_after_exits_that_leave_it)
+{
+	struct kvm_regs r;
+	uint64_t top, v = 0x123456789ab0ULL;
+
+	vcpu_load_snippet(self->vcpu, MODE_LONG, rsp_guest);
+	vcpu_get_regs(self->vcpu, &r);
+	top = r.rsp;
+
+	vcpu_run(self->vcpu);
+	vcpu_assert_exit(self->vcpu, KVM_EXIT_HLT);
+	vcpu_get_regs(self->vcpu, &r);
+	EXPECT_EQ(top - 0x300, r.rsp);
+	EXPECT_EQ(top - 0x200, r.rdi);
+	EXPECT_EQ(top - 0x200, r.rsi) TH_LOG("MOV DR0 took a stale RSP");
+
+	/* Set after an exit that left RSP in the VMCS: the guest runs on it. */
+	r.rsp = top - 0x800;
+	vcpu_set_regs(self->vcpu, &r);
+	vcpu_run(self->vcpu);
+	vcpu_assert_exit(self->vcpu, KVM_EXIT_HLT);
+	vcpu_get_regs(self->vcpu, &r);
+	EXPECT_EQ(top - 0x800, r.r8) TH_LOG("KVM_SET_REGS' RSP lost");
+	EXPECT_EQ(top - 0x800, r.r9);
+	EXPECT_EQ(top - 0x800, r.rsp);
+
+	vcpu_run(self->vcpu);
+	vcpu_assert_exit(self->vcpu, KVM_EXIT_MMIO);
+	ASSERT_EQ(MMIO_GPA, self->vcpu->run->mmio.phys_addr);
+	ASSERT_EQ(8, self->vcpu->run->mmio.len);
+	ASSERT_EQ(0, self->vcpu->run->mmio.is_write);
+	memcpy(self->vcpu->run->mmio.data, &v, sizeof(v));
+	vcpu_run(self->vcpu);
+	vcpu_assert_exit(self->vcpu, KVM_EXIT_HLT);
+	vcpu_get_regs(self->vcpu, &r);
+	EXPECT_EQ(v, r.r10) TH_LOG("the MMIO load into RSP was lost");
+	EXPECT_EQ(v, r.rsp);
 }
 
 /* The guest reads back its system registers. */
