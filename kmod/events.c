@@ -23,6 +23,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm.h>
+#include <linux/mm.h>
+#include <asm/debugreg.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 
@@ -57,6 +59,52 @@ void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector, bool has_error,
 		.type = MKVM_EVENT_EXCEPTION, .vector = vector,
 		.has_error = has_error, .error = error,
 	};
+}
+
+/*
+ * The kernel completed an instruction for the guest (skipped or
+ * emulated it: RIP is no longer @rip, where it exited) that ran with
+ * RFLAGS.TF set.  The CPU would have raised the single-step trap after
+ * it: queue it, with DR6.BS set and B0-B3 clear, as KVM does.  Not when
+ * TF is gone meanwhile (a RESET).
+ */
+void mkvm_single_step_done(struct mkvm_vcpu *vcpu, u64 rip)
+{
+	if (vcpu->rip == rip || !(mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_TF))
+		return;
+	mkvm_ops->set_dr(vcpu, 6, (mkvm_ops->get_dr(vcpu, 6) & ~DR_TRAP_BITS) |
+			 DR6_RESERVED | DR_STEP);
+	mkvm_queue_exception(vcpu, X86_TRAP_DB, false, 0);
+}
+
+/*
+ * What the CPU does as it delivers an exception, which injection leaves
+ * to software (KVM does both, for a new exception, not for one whose
+ * delivery an exit interrupted): a #DB clears DR7.GD, so that the
+ * handler can use the debug registers; a fault sets RF in the RFLAGS
+ * image it pushes, so that an instruction breakpoint on the faulting
+ * instruction does not fire again when the handler returns there.
+ */
+static void mkvm_exception_delivery(struct mkvm_vcpu *vcpu, u8 vector)
+{
+	u64 dr7;
+
+	switch (vector) {
+	case X86_TRAP_DB:
+		dr7 = mkvm_ops->get_dr(vcpu, 7);
+		if (dr7 & MKVM_DR7_GD)
+			mkvm_ops->set_dr(vcpu, 7, dr7 & ~MKVM_DR7_GD);
+		break;
+	case X86_TRAP_BP:	/* traps and aborts */
+	case X86_TRAP_OF:
+	case X86_TRAP_DF:
+	case X86_TRAP_MC:
+		break;
+	default:
+		mkvm_ops->set_rflags(vcpu, mkvm_ops->get_rflags(vcpu) |
+				     X86_EFLAGS_RF);
+		break;
+	}
 }
 
 /* An NMI arrives for @vcpu (its own thread). */
@@ -133,6 +181,8 @@ bool mkvm_inject_events(struct mkvm_vcpu *vcpu)
 	if (src) {
 		ev = *src;
 		src->type = MKVM_EVENT_NONE;
+		if (src == &vcpu->ev.exception)
+			mkvm_exception_delivery(vcpu, ev.vector);
 	} else if (vcpu->ev.nmi_pending && mkvm_ops->nmi_allowed(vcpu)) {
 		ev = (struct mkvm_event){ .type = MKVM_EVENT_NMI,
 					  .vector = X86_TRAP_NMI };

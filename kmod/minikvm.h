@@ -145,6 +145,9 @@ struct mkvm_exit {
 	u64 hw_reason;		/* the VMCB/VMCS code, for error reports */
 	u64 next_rip;		/* RIP after the instruction, 0 if unknown */
 	u8 insn_len;		/* if unknown: its opcode bytes, no prefixes */
+	/* RIP at the exit, and whether the guest's RFLAGS.TF was set. */
+	u64 rip;
+	bool tf;
 	/* The event the exit interrupted the delivery of, if any. */
 	struct mkvm_event vectoring;
 	union {
@@ -706,6 +709,7 @@ void mkvm_kick_all(struct mkvm_vm *vm, int req);
  * intercepts, events to re-deliver after an exit interrupted them, and
  * KVM_INTERRUPT's vector.
  */
+void mkvm_single_step_done(struct mkvm_vcpu *vcpu, u64 rip);
 void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector, bool has_error,
 			  u32 error);
 void mkvm_events_after_exit(struct mkvm_vcpu *vcpu,

@@ -60,9 +60,15 @@ static bool mkvm_want_irq_window(struct mkvm_vcpu *vcpu, bool injected)
 	       (injected || !mkvm_ops->interrupt_allowed(vcpu));
 }
 
-/* A halted vCPU wakes for an NMI or an interrupt it can take now. */
+/*
+ * A halted vCPU wakes for an NMI or an interrupt it can take now, and
+ * does not sleep with an exception to deliver (the single-step trap of
+ * the HLT itself), as KVM.
+ */
 static bool mkvm_halt_done(struct mkvm_vcpu *vcpu)
 {
+	if (vcpu->ev.exception.type)
+		return true;
 	if (vcpu->ev.nmi_pending && mkvm_ops->nmi_allowed(vcpu))
 		return true;
 	return mkvm_lapic_has_interrupt(vcpu) &&
@@ -282,6 +288,8 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		mkvm_lapic_vapic_in(vcpu);
 	mkvm_events_after_exit(vcpu, &exit);
 	r = mkvm_handle_exit(vcpu, &exit);
+	if (unlikely(exit.tf) && r >= 0)
+		mkvm_single_step_done(vcpu, exit.rip);
 	mkvm_account_exit(vcpu, &exit, r, t1 - t0);
 	mkvm_cost_n(MKVM_COST_CLOCK, 2);
 	return r;
@@ -291,6 +299,7 @@ static int __mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	int r = 1;
+	u64 rip;
 
 	vcpu->ran = true;
 	vcpu->flush_l1d = true;
@@ -304,6 +313,7 @@ static int __mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 		r = 1;
 	}
 
+	rip = vcpu->rip;
 	switch (vcpu->pending) {
 	case MKVM_PENDING_PIO_IN:
 		r = mkvm_complete_pio_in(vcpu);
@@ -324,6 +334,9 @@ static int __mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 	vcpu->pending = MKVM_PENDING_NONE;
 	if (r <= 0)
 		goto out_noload;
+	/* An instruction completed by what userspace gave: TF's trap now. */
+	if (vcpu->rip != rip)
+		mkvm_single_step_done(vcpu, rip);
 
 	/* As KVM, exit_reason is left as it was. */
 	if (mkvm_immediate_exit(run)) {

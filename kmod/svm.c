@@ -918,6 +918,8 @@ static void svm_clean_check(struct svm_vcpu *svm)
 }
 #endif
 
+static u64 svm_get_rflags(struct mkvm_vcpu *vcpu);
+
 static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -1027,6 +1029,8 @@ static void svm_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	vcpu->regs[0] = s->rax;
 	vcpu->regs[4] = s->rsp;
 	vcpu->rip = s->rip;
+	exit->rip = s->rip;
+	exit->tf = svm_get_rflags(vcpu) & X86_EFLAGS_TF;
 	if (svm->nmi_iret && s->rip != svm->nmi_iret_rip) {
 		svm->nmi_iret = false;
 		svm->nmi_masked = false;

@@ -1795,6 +1795,8 @@ static void vmx_vcpu_run(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	/* A VM exit clears the event's valid bit. */
 	vmx->vmcs_event = false;
 	vmx_read_guest_state(vmx);
+	exit->rip = vmx->vcpu.rip;
+	exit->tf = vmx->rflags & X86_EFLAGS_TF;
 	/*
 	 * MOV DR always exits (before DR7.GD's #DB: dr.c emulates GD) and
 	 * #DB is intercepted, so DR7 changes in the guest at most where a

@@ -6,7 +6,9 @@
  * CR4.DE is set (then #UD); bits 63:32 of DR6/DR7 are #GP for the guest
  * and EINVAL for the host.  The host's own hardware breakpoints stay the
  * host's: the guest never reads their addresses, and they still fire
- * after a guest that armed breakpoints of its own.
+ * after a guest that armed breakpoints of its own.  Instructions the
+ * hypervisor completes for the guest raise the single-step trap under
+ * RFLAGS.TF; a #DB it delivers clears DR7.GD, a fault sets RF.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +31,8 @@
 #define DR7_INIT	0x400ULL
 #define DR7_GD		(1ULL << 13)
 #define DR6_BD		(1ULL << 13)
+#define DR6_BS		(1ULL << 14)
+#define RFLAGS_RF	(1ULL << 16)
 #define NO_VECTOR	0xff
 
 static volatile uint64_t fault_vector;
@@ -298,6 +302,185 @@ TEST(dr7_general_detect)
 	EXPECT_EQ(1, uc.args[1]) TH_LOG("#DB not at the MOV");
 	EXPECT_EQ(DR6_BD, uc.args[2] & DR6_BD);
 	EXPECT_EQ(0, uc.args[3] & DR7_GD);
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/*
+ * RFLAGS.TF over instructions the hypervisor completes for the guest:
+ * the single-step #DB comes right after each, with DR6.BS, as after one
+ * the CPU ran (KVM: kvm_skip_emulated_instruction() and its emulator).
+ * A CPUID (skipped in the kernel), a NOP (the CPU's own trap, which the
+ * hypervisor reflects), an OUT and an IN that exit to userspace (the
+ * trap once KVM_RUN completes them), an MMIO load (the same), and the
+ * POPF that clears TF.
+ */
+#define STEP_PORT	0x99
+#define STEP_TRAPS	8
+
+static volatile uint64_t step_rip[STEP_TRAPS + 1], step_dr6[STEP_TRAPS + 1];
+static volatile uint64_t steps;
+
+static void step_handler(struct ex_regs *regs)
+{
+	if (steps <= STEP_TRAPS) {
+		step_rip[steps] = regs->rip;
+		step_dr6[steps] = GET_DR(6);
+	}
+	steps++;
+	SET_DR(6, DR6_INIT);	/* BS is sticky: each trap must set it */
+}
+
+static void guest_single_step(void)
+{
+	uint64_t at[STEP_TRAPS];
+	unsigned int i;
+
+	guest_set_handler(DB_VECTOR, step_handler);
+	SET_DR(6, DR6_INIT);
+	steps = 0;
+	asm volatile("lea 1f(%%rip), %%rax\n\t mov %%rax, 0(%[at])\n\t"
+		     "lea 2f(%%rip), %%rax\n\t mov %%rax, 8(%[at])\n\t"
+		     "lea 3f(%%rip), %%rax\n\t mov %%rax, 16(%[at])\n\t"
+		     "lea 4f(%%rip), %%rax\n\t mov %%rax, 24(%[at])\n\t"
+		     "lea 5f(%%rip), %%rax\n\t mov %%rax, 32(%[at])\n\t"
+		     "lea 6f(%%rip), %%rax\n\t mov %%rax, 40(%[at])\n\t"
+		     "lea 7f(%%rip), %%rax\n\t mov %%rax, 48(%[at])\n\t"
+		     "lea 8f(%%rip), %%rax\n\t mov %%rax, 56(%[at])\n\t"
+		     "xor %%eax, %%eax\n\t"
+		     "pushf\n\t orq $0x100, (%%rsp)\n\t popf\n\t"
+		     "cpuid\n"
+		     "1: nop\n"
+		     "2: out %%al, $" STR(STEP_PORT) "\n"
+		     "3: in $" STR(STEP_PORT) ", %%al\n"
+		     "4: mov (%[mmio]), %%ecx\n"
+		     "5: pushf\n"
+		     "6: andq $~0x100, (%%rsp)\n"
+		     "7: popf\n"
+		     "8:"
+		     : : [at] "r"(at), [mmio] "D"(MMIO_GPA)
+		     : "rax", "rbx", "rcx", "rdx", "memory", "cc");
+	GUEST_SYNC(steps, 0);
+	for (i = 0; i < STEP_TRAPS; i++)
+		GUEST_SYNC4(i, step_rip[i] == at[i], step_dr6[i] & DR6_BS,
+			    step_rip[i]);
+}
+
+TEST(single_step_over_completed_instructions)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
+	unsigned int i;
+
+	vcpu_start_guest(vcpu, guest_single_step, 0);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_IO);
+	ASSERT_EQ(STEP_PORT, run->io.port);
+	ASSERT_EQ(KVM_EXIT_IO_OUT, run->io.direction);
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_IO);
+	ASSERT_EQ(STEP_PORT, run->io.port);
+	ASSERT_EQ(KVM_EXIT_IO_IN, run->io.direction);
+	*((uint8_t *)run + run->io.data_offset) = 0x5a;
+	vcpu_run(vcpu);
+	vcpu_assert_exit(vcpu, KVM_EXIT_MMIO);
+	ASSERT_EQ(MMIO_GPA, run->mmio.phys_addr);
+	ASSERT_EQ(0, run->mmio.is_write);
+	memset(run->mmio.data, 0xa5, sizeof(run->mmio.data));
+
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(STEP_TRAPS, uc.args[0]) TH_LOG("single-step traps");
+	for (i = 0; i < STEP_TRAPS; i++) {
+		vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+		ASSERT_EQ(i, uc.args[0]);
+		EXPECT_EQ(1, uc.args[1])
+			TH_LOG("trap %u at %#llx, not after the instruction", i,
+			       (unsigned long long)uc.args[3]);
+		EXPECT_EQ(DR6_BS, uc.args[2]) TH_LOG("trap %u without DR6.BS", i);
+	}
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/*
+ * A #DB the hypervisor delivers (the single step over a CPUID) clears
+ * DR7.GD, as the CPU does, so that the handler can read DR6 and DR7.
+ * minikvm only: on KVM the rig's CPU (QEMU's model) has no DR7.GD.
+ */
+static void step_gd_handler(struct ex_regs *regs)
+{
+	fault_vector = regs->vector;
+	db_dr6 = GET_DR(6);
+	db_dr7 = GET_DR(7);
+	regs->rflags &= ~0x100ULL;	/* one step */
+}
+
+static void guest_step_gd(void)
+{
+	guest_set_handler(DB_VECTOR, step_gd_handler);
+	SET_DR(6, 0);
+	SET_DR(7, DR7_INIT | DR7_GD);
+	fault_vector = NO_VECTOR;
+	asm volatile("xor %%eax, %%eax\n\t"
+		     "pushf\n\t orq $0x100, (%%rsp)\n\t popf\n\t"
+		     "cpuid\n\t"
+		     "nop"
+		     : : : "rax", "rbx", "rcx", "rdx", "memory", "cc");
+	GUEST_SYNC4(fault_vector, db_dr6, db_dr7, 0);
+}
+
+TEST(single_step_trap_clears_dr7_gd)
+{
+	struct vm *vm;
+	struct vcpu *vcpu;
+	struct ucall uc;
+
+	if (mkvm_is_kvm())
+		SKIP(return, "DR7.GD is the CPU's on KVM (QEMU does not model it)");
+	vm = vm_create();
+	vcpu = vm_vcpu_add(vm, 0);
+	vcpu_start_guest(vcpu, guest_step_gd, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(DB_VECTOR, uc.args[0]);
+	EXPECT_EQ(DR6_BS, uc.args[1] & (DR6_BS | DR6_BD))
+		TH_LOG("DR6 %#llx: not the step's", (unsigned long long)uc.args[1]);
+	EXPECT_EQ(0, uc.args[2] & DR7_GD) TH_LOG("DR7.GD left set");
+	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
+	vm_free(vm);
+}
+
+/*
+ * A fault the hypervisor delivers (#UD, which both intercept) pushes
+ * RFLAGS with RF set, as the CPU does for faults, so that an instruction
+ * breakpoint on the faulting instruction does not fire again when the
+ * handler returns to it.
+ */
+static volatile uint64_t ud_rflags;
+
+static void ud_rf_handler(struct ex_regs *regs)
+{
+	ud_rflags = regs->rflags;
+	regs->rip += 2;
+}
+
+static void guest_ud_rf(void)
+{
+	guest_set_handler(UD_VECTOR, ud_rf_handler);
+	asm volatile("ud2" ::: "memory");
+	GUEST_SYNC(ud_rflags, 0);
+}
+
+TEST(fault_pushes_rf)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_vcpu_add(vm, 0);
+	struct ucall uc;
+
+	vcpu_start_guest(vcpu, guest_ud_rf, 0);
+	vcpu_run_expect(vcpu, UCALL_SYNC, &uc);
+	EXPECT_EQ(RFLAGS_RF, uc.args[0] & RFLAGS_RF);
 	vcpu_run_expect(vcpu, UCALL_DONE, NULL);
 	vm_free(vm);
 }
