@@ -44,14 +44,14 @@ static unsigned int mkvm_cpl_of(struct mkvm_vcpu *vcpu, u64 cr0, u64 rflags)
 		return 0;
 	if (rflags & X86_EFLAGS_VM)
 		return 3;
-	mkvm_ops->get_seg_attr(vcpu, MKVM_SEG_SS, &ss);
+	mkvm_call(get_seg_attr)(vcpu, MKVM_SEG_SS, &ss);
 	return ss.dpl;
 }
 
 unsigned int mkvm_vcpu_cpl(struct mkvm_vcpu *vcpu)
 {
-	return mkvm_cpl_of(vcpu, mkvm_ops->get_cr0(vcpu),
-			   mkvm_ops->get_rflags(vcpu));
+	return mkvm_cpl_of(vcpu, mkvm_call(get_cr0)(vcpu),
+			   mkvm_call(get_rflags)(vcpu));
 }
 
 /*
@@ -63,15 +63,15 @@ unsigned int mkvm_vcpu_cpl(struct mkvm_vcpu *vcpu)
 enum mkvm_cpu_mode mkvm_vcpu_mode_cpl(struct mkvm_vcpu *vcpu,
 				      unsigned int *cpl)
 {
-	u64 cr0 = mkvm_ops->get_cr0(vcpu);
+	u64 cr0 = mkvm_call(get_cr0)(vcpu);
 	struct kvm_segment cs;
 
 	*cpl = 0;
 	if (!(cr0 & X86_CR0_PE))
 		return MKVM_MODE_REAL;
-	*cpl = mkvm_cpl_of(vcpu, cr0, mkvm_ops->get_rflags(vcpu));
-	mkvm_ops->get_seg_attr(vcpu, MKVM_SEG_CS, &cs);
-	return mkvm_mode_of(cr0, mkvm_ops->get_efer(vcpu), &cs);
+	*cpl = mkvm_cpl_of(vcpu, cr0, mkvm_call(get_rflags)(vcpu));
+	mkvm_call(get_seg_attr)(vcpu, MKVM_SEG_CS, &cs);
+	return mkvm_mode_of(cr0, mkvm_call(get_efer)(vcpu), &cs);
 }
 
 /*
@@ -87,19 +87,19 @@ enum mkvm_cpu_mode mkvm_vcpu_mode_cpl(struct mkvm_vcpu *vcpu,
 void mkvm_get_code_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->cr0 = mkvm_ops->get_cr0(vcpu);
-	s->cr4 = mkvm_ops->get_cr4(vcpu);
-	s->efer = mkvm_ops->get_efer(vcpu);
-	mkvm_ops->get_seg_attr(vcpu, MKVM_SEG_CS, &s->cs);
+	s->cr0 = mkvm_call(get_cr0)(vcpu);
+	s->cr4 = mkvm_call(get_cr4)(vcpu);
+	s->efer = mkvm_call(get_efer)(vcpu);
+	mkvm_call(get_seg_attr)(vcpu, MKVM_SEG_CS, &s->cs);
 	if (mkvm_cpu_mode(s) == MKVM_MODE_LONG64) {
 		s->cs.selector = 0;
 		s->cs.base = 0;
 		s->cs.limit = 0;
 	} else {
-		mkvm_ops->get_segment(vcpu, MKVM_SEG_CS, &s->cs);
+		mkvm_call(get_segment)(vcpu, MKVM_SEG_CS, &s->cs);
 	}
 	if (s->cr0 & X86_CR0_PG)
-		s->cr3 = mkvm_ops->get_cr3(vcpu);
+		s->cr3 = mkvm_call(get_cr3)(vcpu);
 }
 
 /* A page table outside guest memory: no fault the guest could be given. */
@@ -116,7 +116,7 @@ static u32 mkvm_paging(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s,
 	pg->cr3 = s->cr3;
 	pg->cr4 = s->cr4;
 	pg->efer = s->efer;
-	pg->rflags = mkvm_ops->get_rflags(vcpu);
+	pg->rflags = mkvm_call(get_rflags)(vcpu);
 	return access |
 	       (mkvm_cpl_of(vcpu, s->cr0, pg->rflags) == 3 ? MKVM_WALK_USER : 0);
 }
@@ -281,7 +281,7 @@ int mkvm_access_failed(struct mkvm_vcpu *vcpu, int r,
 		return mkvm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					   addr, vcpu->rip);
 	if (fault->vector == X86_TRAP_PF)
-		mkvm_ops->set_cr2(vcpu, fault->address);
+		mkvm_call(set_cr2)(vcpu, fault->address);
 	/* #PF, #GP and #SS: all push an error code (not in real mode). */
 	mkvm_queue_exception(vcpu, fault->vector, true, fault->error);
 	return 1;

@@ -358,7 +358,7 @@ int mkvm_handle_cpuid(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	/* OSXSAVE mirrors the guest's CR4, as on hardware. */
 	if (fn == 1) {
 		ecx &= ~BIT(27);
-		if (mkvm_ops->get_cr4(vcpu) & X86_CR4_OSXSAVE)
+		if (mkvm_call(get_cr4)(vcpu) & X86_CR4_OSXSAVE)
 			ecx |= BIT(27);
 	}
 	vcpu->regs[0] = eax;

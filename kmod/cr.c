@@ -124,7 +124,7 @@ int mkvm_handle_cr_write(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	u64 val, old;
 	int cr;
 
-	mkvm_ops->get_sregs(vcpu, &s);
+	mkvm_call(get_sregs)(vcpu, &s);
 	mode = mkvm_cpu_mode(&s);
 	if (mkvm_fetch_sysreg_insn(vcpu, &s, &exit->cr, &si))
 		goto cannot;

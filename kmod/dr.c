@@ -51,18 +51,18 @@ int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 			goto ud;
 		dr += 2;
 	}
-	val = mkvm_ops->get_dr(vcpu, 7);
+	val = mkvm_call(get_dr)(vcpu, 7);
 	if (val & MKVM_DR7_GD) {
 		/* General detect: #DB before the access, with DR6.BD. */
-		mkvm_ops->set_dr(vcpu, 7, val & ~MKVM_DR7_GD);
-		mkvm_ops->set_dr(vcpu, 6, (mkvm_ops->get_dr(vcpu, 6) &
+		mkvm_call(set_dr)(vcpu, 7, val & ~MKVM_DR7_GD);
+		mkvm_call(set_dr)(vcpu, 6, (mkvm_call(get_dr)(vcpu, 6) &
 					   ~MKVM_DR6_VOLATILE) | MKVM_DR6_BD);
 		mkvm_queue_exception(vcpu, X86_TRAP_DB, false, 0);
 		return 1;
 	}
 
 	if (!exit->dr.write) {
-		val = dr < 4 ? vcpu->db[dr] : mkvm_ops->get_dr(vcpu, dr);
+		val = dr < 4 ? vcpu->db[dr] : mkvm_call(get_dr)(vcpu, dr);
 		*mkvm_gpr(vcpu, gpr) = mode == MKVM_MODE_LONG64 ? val : (u32)val;
 	} else {
 		val = *mkvm_gpr(vcpu, gpr);
@@ -77,7 +77,7 @@ int mkvm_handle_dr_access(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 				val = (val & MKVM_DR6_VOLATILE) | DR6_RESERVED;
 			else
 				val = (val & MKVM_DR7_VOLATILE) | MKVM_DR7_FIXED_1;
-			mkvm_ops->set_dr(vcpu, dr, val);
+			mkvm_call(set_dr)(vcpu, dr, val);
 		}
 	}
 	vcpu->rip += si.len;
@@ -100,7 +100,7 @@ gp:
  */
 bool mkvm_load_guest_db(struct mkvm_vcpu *vcpu, struct mkvm_host_db *h)
 {
-	if (!(mkvm_ops->get_dr(vcpu, 7) & (DR_LOCAL_ENABLE_MASK |
+	if (!(mkvm_call(get_dr)(vcpu, 7) & (DR_LOCAL_ENABLE_MASK |
 					   DR_GLOBAL_ENABLE_MASK)))
 		return false;
 	get_debugreg(h->dr7, 7);
@@ -130,8 +130,8 @@ void mkvm_put_guest_db(struct mkvm_host_db *h)
 void mkvm_get_debugregs(struct mkvm_vcpu *vcpu, struct kvm_debugregs *d)
 {
 	memcpy(d->db, vcpu->db, sizeof(d->db));
-	d->dr6 = mkvm_ops->get_dr(vcpu, 6);
-	d->dr7 = mkvm_ops->get_dr(vcpu, 7);
+	d->dr6 = mkvm_call(get_dr)(vcpu, 6);
+	d->dr7 = mkvm_call(get_dr)(vcpu, 7);
 }
 
 int mkvm_set_debugregs(struct mkvm_vcpu *vcpu,
@@ -140,7 +140,7 @@ int mkvm_set_debugregs(struct mkvm_vcpu *vcpu,
 	if (d->flags || (d->dr6 >> 32) || (d->dr7 >> 32))
 		return -EINVAL;
 	memcpy(vcpu->db, d->db, sizeof(vcpu->db));
-	mkvm_ops->set_dr(vcpu, 6, d->dr6);
-	mkvm_ops->set_dr(vcpu, 7, d->dr7);
+	mkvm_call(set_dr)(vcpu, 6, d->dr6);
+	mkvm_call(set_dr)(vcpu, 7, d->dr7);
 	return 0;
 }

@@ -70,9 +70,9 @@ void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector, bool has_error,
  */
 void mkvm_single_step_done(struct mkvm_vcpu *vcpu, u64 rip)
 {
-	if (vcpu->rip == rip || !(mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_TF))
+	if (vcpu->rip == rip || !(mkvm_call(get_rflags)(vcpu) & X86_EFLAGS_TF))
 		return;
-	mkvm_ops->set_dr(vcpu, 6, (mkvm_ops->get_dr(vcpu, 6) & ~DR_TRAP_BITS) |
+	mkvm_call(set_dr)(vcpu, 6, (mkvm_call(get_dr)(vcpu, 6) & ~DR_TRAP_BITS) |
 			 DR6_RESERVED | DR_STEP);
 	mkvm_queue_exception(vcpu, X86_TRAP_DB, false, 0);
 }
@@ -91,9 +91,9 @@ static void mkvm_exception_delivery(struct mkvm_vcpu *vcpu, u8 vector)
 
 	switch (vector) {
 	case X86_TRAP_DB:
-		dr7 = mkvm_ops->get_dr(vcpu, 7);
+		dr7 = mkvm_call(get_dr)(vcpu, 7);
 		if (dr7 & MKVM_DR7_GD)
-			mkvm_ops->set_dr(vcpu, 7, dr7 & ~MKVM_DR7_GD);
+			mkvm_call(set_dr)(vcpu, 7, dr7 & ~MKVM_DR7_GD);
 		break;
 	case X86_TRAP_BP:	/* traps and aborts */
 	case X86_TRAP_OF:
@@ -101,7 +101,7 @@ static void mkvm_exception_delivery(struct mkvm_vcpu *vcpu, u8 vector)
 	case X86_TRAP_MC:
 		break;
 	default:
-		mkvm_ops->set_rflags(vcpu, mkvm_ops->get_rflags(vcpu) |
+		mkvm_call(set_rflags)(vcpu, mkvm_call(get_rflags)(vcpu) |
 				     X86_EFLAGS_RF);
 		break;
 	}
@@ -113,7 +113,7 @@ void mkvm_queue_nmi(struct mkvm_vcpu *vcpu)
 	u8 limit = 2;
 
 	if (vcpu->ev.injected.type == MKVM_EVENT_NMI ||
-	    mkvm_ops->get_nmi_mask(vcpu))
+	    mkvm_call(get_nmi_mask)(vcpu))
 		limit = 1;
 	if (vcpu->ev.nmi_pending < limit)
 		vcpu->ev.nmi_pending++;
@@ -183,7 +183,7 @@ bool mkvm_inject_events(struct mkvm_vcpu *vcpu)
 		src->type = MKVM_EVENT_NONE;
 		if (src == &vcpu->ev.exception)
 			mkvm_exception_delivery(vcpu, ev.vector);
-	} else if (vcpu->ev.nmi_pending && mkvm_ops->nmi_allowed(vcpu)) {
+	} else if (vcpu->ev.nmi_pending && mkvm_call(nmi_allowed)(vcpu)) {
 		ev = (struct mkvm_event){ .type = MKVM_EVENT_NMI,
 					  .vector = X86_TRAP_NMI };
 		vcpu->ev.nmi_pending--;
@@ -192,7 +192,7 @@ bool mkvm_inject_events(struct mkvm_vcpu *vcpu)
 		/* The LAPIC's (or the PIC's) highest, if the guest takes it. */
 		int vec = -1;
 
-		if (mkvm_ops->interrupt_allowed(vcpu))
+		if (mkvm_call(interrupt_allowed)(vcpu))
 			vec = mkvm_lapic_ack_interrupt(vcpu);
 		if (vec < 0)
 			return false;
@@ -201,8 +201,8 @@ bool mkvm_inject_events(struct mkvm_vcpu *vcpu)
 	} else {
 		return false;
 	}
-	if (!(mkvm_ops->get_cr0(vcpu) & X86_CR0_PE))
+	if (!(mkvm_call(get_cr0)(vcpu) & X86_CR0_PE))
 		ev.has_error = false;
-	mkvm_ops->inject_event(vcpu, &ev);
+	mkvm_call(inject_event)(vcpu, &ev);
 	return true;
 }

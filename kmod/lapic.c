@@ -365,7 +365,7 @@ static u64 apic_guest_tsc(struct mkvm_vcpu *vcpu)
 {
 	u64 tsc = 0;
 
-	mkvm_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc);
+	mkvm_call(get_msr)(vcpu, MSR_IA32_TSC, &tsc);
 	return tsc;
 }
 
@@ -499,7 +499,7 @@ static void apic_do_sipi(struct mkvm_vcpu *vcpu, u8 vector)
 {
 	struct kvm_sregs s;
 
-	mkvm_ops->get_sregs(vcpu, &s);
+	mkvm_call(get_sregs)(vcpu, &s);
 	s.cs.selector = vector << 8;
 	s.cs.base = (u64)vector << 12;
 	mkvm_write_sregs(vcpu, &s);

@@ -16,6 +16,76 @@
 
 const struct mkvm_backend_ops *mkvm_ops __read_mostly;
 
+/* The run path's ops (minikvm.h): pointed at the backend's by the load. */
+DEFINE_STATIC_CALL_NULL(mkvm_vcpu_load, *mkvm_svm_ops.vcpu_load);
+DEFINE_STATIC_CALL_NULL(mkvm_vcpu_put, *mkvm_svm_ops.vcpu_put);
+DEFINE_STATIC_CALL_NULL(mkvm_vcpu_run, *mkvm_svm_ops.vcpu_run);
+DEFINE_STATIC_CALL_NULL(mkvm_get_sregs, *mkvm_svm_ops.get_sregs);
+DEFINE_STATIC_CALL_NULL(mkvm_get_rflags, *mkvm_svm_ops.get_rflags);
+DEFINE_STATIC_CALL_NULL(mkvm_set_rflags, *mkvm_svm_ops.set_rflags);
+DEFINE_STATIC_CALL_NULL(mkvm_get_dr, *mkvm_svm_ops.get_dr);
+DEFINE_STATIC_CALL_NULL(mkvm_set_dr, *mkvm_svm_ops.set_dr);
+DEFINE_STATIC_CALL_NULL(mkvm_get_msr, *mkvm_svm_ops.get_msr);
+DEFINE_STATIC_CALL_NULL(mkvm_set_msr, *mkvm_svm_ops.set_msr);
+DEFINE_STATIC_CALL_NULL(mkvm_get_cr0, *mkvm_svm_ops.get_cr0);
+DEFINE_STATIC_CALL_NULL(mkvm_get_cr4, *mkvm_svm_ops.get_cr4);
+DEFINE_STATIC_CALL_NULL(mkvm_get_cr3, *mkvm_svm_ops.get_cr3);
+DEFINE_STATIC_CALL_NULL(mkvm_get_efer, *mkvm_svm_ops.get_efer);
+DEFINE_STATIC_CALL_NULL(mkvm_get_segment, *mkvm_svm_ops.get_segment);
+DEFINE_STATIC_CALL_NULL(mkvm_get_seg_attr, *mkvm_svm_ops.get_seg_attr);
+DEFINE_STATIC_CALL_NULL(mkvm_interrupt_allowed, *mkvm_svm_ops.interrupt_allowed);
+DEFINE_STATIC_CALL_NULL(mkvm_nmi_allowed, *mkvm_svm_ops.nmi_allowed);
+DEFINE_STATIC_CALL_NULL(mkvm_get_nmi_mask, *mkvm_svm_ops.get_nmi_mask);
+DEFINE_STATIC_CALL_NULL(mkvm_inject_event, *mkvm_svm_ops.inject_event);
+DEFINE_STATIC_CALL_NULL(mkvm_set_cr2, *mkvm_svm_ops.set_cr2);
+DEFINE_STATIC_CALL_NULL(mkvm_enable_irq_window, *mkvm_svm_ops.enable_irq_window);
+DEFINE_STATIC_CALL_NULL(mkvm_enable_nmi_window, *mkvm_svm_ops.enable_nmi_window);
+DEFINE_STATIC_CALL_NULL(mkvm_in_interrupt_shadow, *mkvm_svm_ops.in_interrupt_shadow);
+DEFINE_STATIC_CALL_NULL(mkvm_npt_levels, *mkvm_svm_ops.npt_levels);
+DEFINE_STATIC_CALL_NULL(mkvm_npt_has_huge, *mkvm_svm_ops.npt_has_huge);
+DEFINE_STATIC_CALL_NULL(mkvm_npt_table_entry, *mkvm_svm_ops.npt_table_entry);
+DEFINE_STATIC_CALL_NULL(mkvm_npt_leaf_entry, *mkvm_svm_ops.npt_leaf_entry);
+DEFINE_STATIC_CALL_NULL(mkvm_npt_huge_entry, *mkvm_svm_ops.npt_huge_entry);
+DEFINE_STATIC_CALL_NULL(mkvm_npt_present, *mkvm_svm_ops.npt_present);
+DEFINE_STATIC_CALL_NULL(mkvm_flush_tlb, *mkvm_svm_ops.flush_tlb);
+DEFINE_STATIC_CALL_NULL(mkvm_fetch_rsp, *mkvm_svm_ops.fetch_rsp);
+
+static void mkvm_install_ops(const struct mkvm_backend_ops *ops)
+{
+	static_call_update(mkvm_vcpu_load, ops->vcpu_load);
+	static_call_update(mkvm_vcpu_put, ops->vcpu_put);
+	static_call_update(mkvm_vcpu_run, ops->vcpu_run);
+	static_call_update(mkvm_get_sregs, ops->get_sregs);
+	static_call_update(mkvm_get_rflags, ops->get_rflags);
+	static_call_update(mkvm_set_rflags, ops->set_rflags);
+	static_call_update(mkvm_get_dr, ops->get_dr);
+	static_call_update(mkvm_set_dr, ops->set_dr);
+	static_call_update(mkvm_get_msr, ops->get_msr);
+	static_call_update(mkvm_set_msr, ops->set_msr);
+	static_call_update(mkvm_get_cr0, ops->get_cr0);
+	static_call_update(mkvm_get_cr4, ops->get_cr4);
+	static_call_update(mkvm_get_cr3, ops->get_cr3);
+	static_call_update(mkvm_get_efer, ops->get_efer);
+	static_call_update(mkvm_get_segment, ops->get_segment);
+	static_call_update(mkvm_get_seg_attr, ops->get_seg_attr);
+	static_call_update(mkvm_interrupt_allowed, ops->interrupt_allowed);
+	static_call_update(mkvm_nmi_allowed, ops->nmi_allowed);
+	static_call_update(mkvm_get_nmi_mask, ops->get_nmi_mask);
+	static_call_update(mkvm_inject_event, ops->inject_event);
+	static_call_update(mkvm_set_cr2, ops->set_cr2);
+	static_call_update(mkvm_enable_irq_window, ops->enable_irq_window);
+	static_call_update(mkvm_enable_nmi_window, ops->enable_nmi_window);
+	static_call_update(mkvm_in_interrupt_shadow, ops->in_interrupt_shadow);
+	static_call_update(mkvm_npt_levels, ops->npt_levels);
+	static_call_update(mkvm_npt_has_huge, ops->npt_has_huge);
+	static_call_update(mkvm_npt_table_entry, ops->npt_table_entry);
+	static_call_update(mkvm_npt_leaf_entry, ops->npt_leaf_entry);
+	static_call_update(mkvm_npt_huge_entry, ops->npt_huge_entry);
+	static_call_update(mkvm_npt_present, ops->npt_present);
+	static_call_update(mkvm_flush_tlb, ops->flush_tlb);
+	static_call_update(mkvm_fetch_rsp, ops->fetch_rsp);
+}
+
 static const struct mkvm_backend_ops * const mkvm_backends[] = {
 	&mkvm_svm_ops,
 	&mkvm_vmx_ops,
@@ -79,6 +149,7 @@ static int mkvm_pick_backend(void)
 		r = mkvm_backends[i]->probe(&why);
 		if (r > 0) {
 			mkvm_ops = mkvm_backends[i];
+			mkvm_install_ops(mkvm_ops);
 			return 0;
 		}
 		if (r < 0) {

@@ -51,6 +51,7 @@
 #include <linux/refcount.h>
 #include <linux/signal_types.h>
 #include <linux/srcu.h>
+#include <linux/static_call.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/mm_types.h>
@@ -321,6 +322,52 @@ struct mkvm_backend_ops {
 extern const struct mkvm_backend_ops mkvm_svm_ops;
 extern const struct mkvm_backend_ops mkvm_vmx_ops;
 extern const struct mkvm_backend_ops *mkvm_ops;
+
+/*
+ * The ops of the run path (each exit makes several of these calls) are
+ * static calls, as KVM's kvm_x86_ops: direct calls, which main.c points
+ * at the backend it picks at load (mkvm_install_ops()), where a call
+ * through mkvm_ops is indirect and takes a retpoline on the hosts that
+ * use them.  mkvm_call(op)(...) calls one; fetch_rsp, which SVM leaves
+ * NULL, through mkvm_call_cond().  The rest (setup, vCPU creation, rare
+ * ioctls) go through mkvm_ops.  Each static call has the type of its op
+ * (taken from one backend's table: they are all alike).
+ */
+DECLARE_STATIC_CALL(mkvm_vcpu_load, *mkvm_svm_ops.vcpu_load);
+DECLARE_STATIC_CALL(mkvm_vcpu_put, *mkvm_svm_ops.vcpu_put);
+DECLARE_STATIC_CALL(mkvm_vcpu_run, *mkvm_svm_ops.vcpu_run);
+DECLARE_STATIC_CALL(mkvm_get_sregs, *mkvm_svm_ops.get_sregs);
+DECLARE_STATIC_CALL(mkvm_get_rflags, *mkvm_svm_ops.get_rflags);
+DECLARE_STATIC_CALL(mkvm_set_rflags, *mkvm_svm_ops.set_rflags);
+DECLARE_STATIC_CALL(mkvm_get_dr, *mkvm_svm_ops.get_dr);
+DECLARE_STATIC_CALL(mkvm_set_dr, *mkvm_svm_ops.set_dr);
+DECLARE_STATIC_CALL(mkvm_get_msr, *mkvm_svm_ops.get_msr);
+DECLARE_STATIC_CALL(mkvm_set_msr, *mkvm_svm_ops.set_msr);
+DECLARE_STATIC_CALL(mkvm_get_cr0, *mkvm_svm_ops.get_cr0);
+DECLARE_STATIC_CALL(mkvm_get_cr4, *mkvm_svm_ops.get_cr4);
+DECLARE_STATIC_CALL(mkvm_get_cr3, *mkvm_svm_ops.get_cr3);
+DECLARE_STATIC_CALL(mkvm_get_efer, *mkvm_svm_ops.get_efer);
+DECLARE_STATIC_CALL(mkvm_get_segment, *mkvm_svm_ops.get_segment);
+DECLARE_STATIC_CALL(mkvm_get_seg_attr, *mkvm_svm_ops.get_seg_attr);
+DECLARE_STATIC_CALL(mkvm_interrupt_allowed, *mkvm_svm_ops.interrupt_allowed);
+DECLARE_STATIC_CALL(mkvm_nmi_allowed, *mkvm_svm_ops.nmi_allowed);
+DECLARE_STATIC_CALL(mkvm_get_nmi_mask, *mkvm_svm_ops.get_nmi_mask);
+DECLARE_STATIC_CALL(mkvm_inject_event, *mkvm_svm_ops.inject_event);
+DECLARE_STATIC_CALL(mkvm_set_cr2, *mkvm_svm_ops.set_cr2);
+DECLARE_STATIC_CALL(mkvm_enable_irq_window, *mkvm_svm_ops.enable_irq_window);
+DECLARE_STATIC_CALL(mkvm_enable_nmi_window, *mkvm_svm_ops.enable_nmi_window);
+DECLARE_STATIC_CALL(mkvm_in_interrupt_shadow, *mkvm_svm_ops.in_interrupt_shadow);
+DECLARE_STATIC_CALL(mkvm_npt_levels, *mkvm_svm_ops.npt_levels);
+DECLARE_STATIC_CALL(mkvm_npt_has_huge, *mkvm_svm_ops.npt_has_huge);
+DECLARE_STATIC_CALL(mkvm_npt_table_entry, *mkvm_svm_ops.npt_table_entry);
+DECLARE_STATIC_CALL(mkvm_npt_leaf_entry, *mkvm_svm_ops.npt_leaf_entry);
+DECLARE_STATIC_CALL(mkvm_npt_huge_entry, *mkvm_svm_ops.npt_huge_entry);
+DECLARE_STATIC_CALL(mkvm_npt_present, *mkvm_svm_ops.npt_present);
+DECLARE_STATIC_CALL(mkvm_flush_tlb, *mkvm_svm_ops.flush_tlb);
+DECLARE_STATIC_CALL(mkvm_fetch_rsp, *mkvm_svm_ops.fetch_rsp);
+
+#define mkvm_call(op)		static_call(mkvm_##op)
+#define mkvm_call_cond(op)	static_call_cond(mkvm_##op)
 
 /* Entries of a chunk of a slot's pages[]: one 4 KiB page of pointers. */
 #define MKVM_SLOT_CHUNK		(PAGE_SIZE / sizeof(struct page *))
@@ -593,7 +640,7 @@ static inline void mkvm_make_request(struct mkvm_vcpu *vcpu, int req)
 static inline u64 *mkvm_gprs(struct mkvm_vcpu *vcpu)
 {
 	if (unlikely(vcpu->rsp_lazy))
-		mkvm_ops->fetch_rsp(vcpu);
+		mkvm_call_cond(fetch_rsp)(vcpu);
 	return vcpu->regs;
 }
 

@@ -27,7 +27,7 @@ static int mkvm_string_mmio(struct mkvm_vcpu *vcpu, struct kvm_sregs *s,
 			    u64 gpa, const struct mkvm_string_insn *str)
 {
 	struct kvm_run *run = vcpu->run;
-	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
+	bool down = mkvm_call(get_rflags)(vcpu) & X86_EFLAGS_DF;
 	bool movs = str->op == MKVM_STRING_MOVS;
 	bool stos = str->op == MKVM_STRING_STOS;
 	bool lods = str->op == MKVM_STRING_LODS;
@@ -114,7 +114,7 @@ int mkvm_complete_string_mmio(struct mkvm_vcpu *vcpu)
 
 	memcpy(&v, vcpu->run->mmio.data, size);
 	if (vcpu->str.movs) {
-		mkvm_ops->get_sregs(vcpu, &s);
+		mkvm_call(get_sregs)(vcpu, &s);
 		di = mkvm_reg_get(vcpu, 7, asize);
 		r = mkvm_guest_data(vcpu, &s, 0, di, &v, size, true, &fault);
 		if (r)
@@ -281,7 +281,7 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 		return mkvm_access_failed(vcpu, r, &fault, 0);
 	}
 	if (!r && exit->npf.walk) {
-		mkvm_ops->get_sregs(vcpu, &s);
+		mkvm_call(get_sregs)(vcpu, &s);
 		r = mkvm_emulate_walk_fault(vcpu, &s, insn, &gpa);
 	}
 	srcu_read_unlock(&vm->srcu, idx);
@@ -293,7 +293,7 @@ int mkvm_handle_npf(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 
 		if (!mkvm_insn_decode_string(code, n, mkvm_cpu_mode(&s),
 					     &str)) {
-			mkvm_ops->get_sregs(vcpu, &s);
+			mkvm_call(get_sregs)(vcpu, &s);
 			r = mkvm_string_mmio(vcpu, &s, gpa, &str);
 			if (r != -EINVAL)
 				return r;

@@ -76,7 +76,7 @@ static unsigned int mkvm_pt_index(u64 gpa, int level)
 /* Whether @e, at @level (1 or 2), is a 2 MiB leaf. */
 static bool mkvm_pt_huge(u64 e, int level)
 {
-	return level == 2 && mkvm_ops->npt_present(e) && (e & MKVM_PT_HUGE);
+	return level == 2 && mkvm_call(npt_present)(e) && (e & MKVM_PT_HUGE);
 }
 
 /* Whether the leaf entry @e at @level maps @page (or its 2 MiB). */
@@ -84,7 +84,7 @@ static bool mkvm_pt_maps(u64 e, int level, struct page *page)
 {
 	u64 mask = level == 2 ? MKVM_PT_ADDR_MASK & PMD_MASK : MKVM_PT_ADDR_MASK;
 
-	return mkvm_ops->npt_present(e) &&
+	return mkvm_call(npt_present)(e) &&
 	       (e & mask) == (page_to_phys(page) & mask);
 }
 
@@ -97,7 +97,7 @@ static bool mkvm_pt_maps(u64 e, int level, struct page *page)
  */
 int mkvm_mmu_gpa_bits(void)
 {
-	int reach = PAGE_SHIFT + 9 * mkvm_ops->npt_levels();
+	int reach = PAGE_SHIFT + 9 * mkvm_call(npt_levels)();
 	int bits = 36;
 
 	if (boot_cpu_data.extended_cpuid_level >= 0x80000008)
@@ -117,7 +117,7 @@ int mkvm_mmu_init(struct mkvm_vm *vm)
 	if (!vm->npt_root)
 		return -ENOMEM;
 	vm->npt_pages = 1;
-	vm->npt_levels = mkvm_ops->npt_levels();
+	vm->npt_levels = mkvm_call(npt_levels)();
 	vm->gpa_bits = mkvm_mmu_gpa_bits();
 	return 0;
 }
@@ -149,7 +149,7 @@ static u64 *mkvm_pt_walk(struct mkvm_vm *vm, u64 gpa, int want, bool alloc,
 			*level = l;
 			return e;
 		}
-		if (!mkvm_ops->npt_present(*e)) {
+		if (!mkvm_call(npt_present)(*e)) {
 			struct page *page;
 
 			if (!alloc)
@@ -158,7 +158,7 @@ static u64 *mkvm_pt_walk(struct mkvm_vm *vm, u64 gpa, int want, bool alloc,
 			if (!page)
 				return NULL;
 			vm->npt_pages++;
-			WRITE_ONCE(*e, mkvm_ops->npt_table_entry(page_to_phys(page)));
+			WRITE_ONCE(*e, mkvm_call(npt_table_entry)(page_to_phys(page)));
 		}
 		table = mkvm_pt_table(*e);
 	}
@@ -191,8 +191,8 @@ static void mkvm_pt_set_leaf(struct mkvm_memslot *slot, u64 idx, u64 *pte,
 			set_bit_le(idx, slot->dirty_bitmap);
 	}
 	if (writable || !mkvm_pt_maps(*pte, 1, page))
-		WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(page),
-							  writable));
+		WRITE_ONCE(*pte, mkvm_call(npt_leaf_entry)(page_to_phys(page),
+							   writable));
 }
 
 /*
@@ -241,7 +241,7 @@ static int mkvm_mmu_huge_free(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 		if (mkvm_slot_page(slot, first + i))
 			return 1;
 	pte = mkvm_pt_walk(vm, gpa & PMD_MASK, 2, false, &level);
-	return pte && mkvm_ops->npt_present(*pte);
+	return pte && mkvm_call(npt_present)(*pte);
 }
 
 /*
@@ -265,7 +265,7 @@ static int mkvm_mmu_map_huge(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 	int i, n = 0, r = 1, level;
 	u64 *pte, entry;
 
-	if (!mkvm_ops->npt_has_huge() ||
+	if (!mkvm_call(npt_has_huge)() ||
 	    (slot->flags & KVM_MEM_READONLY) || slot->dirty_bitmap)
 		return 1;
 	/* The slot holds the 2 MiB, at 2 MiB-aligned user addresses. */
@@ -311,7 +311,7 @@ static int mkvm_mmu_map_huge(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 	if (!pte || !mkvm_slot_page_ptr(slot, first) ||
 	    !mkvm_slot_page_ptr(slot, first + PTRS_PER_PMD - 1))
 		goto unlock;
-	entry = mkvm_ops->npt_huge_entry(PFN_PHYS(pfn), true);
+	entry = mkvm_call(npt_huge_entry)(PFN_PHYS(pfn), true);
 	for (i = 0; i < PTRS_PER_PMD; i++)
 		*mkvm_slot_page_ptr(slot, first + i) = pages[i];
 	slot->resident += PTRS_PER_PMD;
@@ -409,8 +409,8 @@ bool mkvm_mmu_write_protect(struct mkvm_vm *vm, struct mkvm_memslot *slot,
 				   false, &level);
 		if (!pte || level != 1 || !mkvm_pt_maps(*pte, 1, page))
 			continue;
-		WRITE_ONCE(*pte, mkvm_ops->npt_leaf_entry(page_to_phys(page),
-							  false));
+		WRITE_ONCE(*pte, mkvm_call(npt_leaf_entry)(page_to_phys(page),
+							   false));
 		changed = true;
 	}
 	return changed;
@@ -475,12 +475,14 @@ void mkvm_mmu_zap_slot(struct mkvm_vm *vm, struct mkvm_memslot *slot)
 static void mkvm_pt_free(u64 *table, int level)
 {
 	unsigned int i;
+	u64 e;
 
 	if (level > 1) {
-		for (i = 0; i < 512; i++)
-			if (mkvm_ops->npt_present(table[i]) &&
-			    !mkvm_pt_huge(table[i], level))
-				mkvm_pt_free(mkvm_pt_table(table[i]), level - 1);
+		for (i = 0; i < 512; i++) {
+			e = table[i];
+			if (mkvm_call(npt_present)(e) && !mkvm_pt_huge(e, level))
+				mkvm_pt_free(mkvm_pt_table(e), level - 1);
+		}
 	}
 	free_page((unsigned long)table);
 }

@@ -83,7 +83,7 @@ static bool mkvm_kvmclock_msr_allowed(struct mkvm_vcpu *vcpu, u32 index)
 static int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 			bool host)
 {
-	int r = mkvm_ops->get_msr(vcpu, index, data);
+	int r = mkvm_call(get_msr)(vcpu, index, data);
 	int fixed;
 
 	if (r != -ENOENT)
@@ -193,8 +193,8 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		if ((data & EFER_NX) && !mkvm_cpuid_has_nx(vcpu))
 			return -EINVAL;
 		/* The guest cannot toggle LME with paging on. */
-		if (!host && (mkvm_ops->get_cr0(vcpu) & X86_CR0_PG) &&
-		    ((data ^ mkvm_ops->get_efer(vcpu)) & EFER_LME))
+		if (!host && (mkvm_call(get_cr0)(vcpu) & X86_CR0_PG) &&
+		    ((data ^ mkvm_call(get_efer)(vcpu)) & EFER_LME))
 			return -EINVAL;
 		break;
 	case MSR_IA32_CR_PAT:
@@ -261,7 +261,7 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		return 0;
 	case MSR_IA32_TSC:
 		/* The guest moving its TSC moves TSC_ADJUST with it (SDM). */
-		if (!host && !mkvm_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc))
+		if (!host && !mkvm_call(get_msr)(vcpu, MSR_IA32_TSC, &tsc))
 			vcpu->tsc_adjust += data - tsc;
 		mkvm_make_request(vcpu, MKVM_REQ_CLOCK_UPDATE);
 		break;
@@ -273,9 +273,9 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		 */
 		if (!mkvm_cpuid_bit(vcpu, 7, CPUID_EBX, 1))
 			return 0;
-		if (!host && !mkvm_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc))
-			mkvm_ops->set_msr(vcpu, MSR_IA32_TSC,
-					  tsc + data - vcpu->tsc_adjust);
+		if (!host && !mkvm_call(get_msr)(vcpu, MSR_IA32_TSC, &tsc))
+			mkvm_call(set_msr)(vcpu, MSR_IA32_TSC,
+					   tsc + data - vcpu->tsc_adjust);
 		vcpu->tsc_adjust = data;
 		mkvm_make_request(vcpu, MKVM_REQ_CLOCK_UPDATE);
 		return 0;
@@ -331,7 +331,7 @@ static int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 		vcpu->mtrr_var[index - MTRRphysBase_MSR(0)] = data;
 		return 0;
 	}
-	return mkvm_ops->set_msr(vcpu, index, data) ? -ENOENT : 0;
+	return mkvm_call(set_msr)(vcpu, index, data) ? -ENOENT : 0;
 }
 
 /*
@@ -782,7 +782,7 @@ int mkvm_handle_rdtscp(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	u64 tsc;
 
 	if (!mkvm_cpuid_has_rdtscp(vcpu) ||
-	    mkvm_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc)) {
+	    mkvm_call(get_msr)(vcpu, MSR_IA32_TSC, &tsc)) {
 		mkvm_queue_exception(vcpu, X86_TRAP_UD, false, 0);
 		return 1;
 	}
@@ -815,7 +815,7 @@ int mkvm_handle_rdpmc(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit)
 	    boot_cpu_data.x86_vendor == X86_VENDOR_HYGON)
 		counters = mkvm_cpuid_bit(vcpu, 0x80000001, CPUID_ECX, 23) ? 6 : 4;
 	if (idx >= counters ||
-	    (mkvm_vcpu_cpl(vcpu) && !(mkvm_ops->get_cr4(vcpu) & X86_CR4_PCE))) {
+	    (mkvm_vcpu_cpl(vcpu) && !(mkvm_call(get_cr4)(vcpu) & X86_CR4_PCE))) {
 		mkvm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}

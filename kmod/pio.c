@@ -24,7 +24,7 @@ static int mkvm_string_io_setup(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 {
 	unsigned int asize, size = exit->io.size, n;
 	int reg = exit->io.in ? 7 : 6;		/* RDI : RSI */
-	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
+	bool down = mkvm_call(get_rflags)(vcpu) & X86_EFLAGS_DF;
 	u8 code[MKVM_MAX_INSN_LEN];
 	struct mkvm_string_insn si;
 	struct mkvm_fault fault;
@@ -35,7 +35,7 @@ static int mkvm_string_io_setup(struct mkvm_vcpu *vcpu, struct mkvm_exit *exit,
 	 * The CPU gave direction, element size and REP; the address size
 	 * and OUTS's segment come from the decoder.
 	 */
-	mkvm_ops->get_sregs(vcpu, s);
+	mkvm_call(get_sregs)(vcpu, s);
 	r = mkvm_fetch_code(vcpu, s, code, &n);
 	if (!r)
 		r = mkvm_insn_decode_string(code, n, mkvm_cpu_mode(s), &si);
@@ -76,7 +76,7 @@ static void mkvm_string_io_advance(struct mkvm_vcpu *vcpu, u64 next_rip)
 {
 	unsigned int asize = vcpu->pio.addr_size;
 	int reg = vcpu->pio.in ? 7 : 6;
-	bool down = mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_DF;
+	bool down = mkvm_call(get_rflags)(vcpu) & X86_EFLAGS_DF;
 	u64 delta = (u64)vcpu->pio.count * vcpu->pio.size;
 	u64 v = mkvm_reg_get(vcpu, reg, asize);
 	bool done = true;
@@ -203,7 +203,7 @@ int mkvm_complete_pio_in(struct mkvm_vcpu *vcpu)
 		}
 		vcpu->pio.count = min_t(u64, vcpu->pio.count, cx);
 	}
-	mkvm_ops->get_sregs(vcpu, &s);
+	mkvm_call(get_sregs)(vcpu, &s);
 	ea = mkvm_reg_get(vcpu, 7, vcpu->pio.addr_size);
 	r = mkvm_guest_data(vcpu, &s, vcpu->pio.seg, ea, vcpu->pio_data,
 			    vcpu->pio.count * vcpu->pio.size, true, &fault);

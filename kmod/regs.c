@@ -24,7 +24,7 @@ void mkvm_get_regs(struct mkvm_vcpu *vcpu, struct kvm_regs *r)
 	r->r8 = g[8]; r->r9 = g[9]; r->r10 = g[10]; r->r11 = g[11];
 	r->r12 = g[12]; r->r13 = g[13]; r->r14 = g[14]; r->r15 = g[15];
 	r->rip = vcpu->rip;
-	r->rflags = mkvm_ops->get_rflags(vcpu);
+	r->rflags = mkvm_call(get_rflags)(vcpu);
 }
 
 void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r)
@@ -37,7 +37,7 @@ void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r)
 	g[12] = r->r12; g[13] = r->r13; g[14] = r->r14; g[15] = r->r15;
 	vcpu->rip = r->rip;
 	/* Bit 1 is always set; as KVM, take the rest as given. */
-	mkvm_ops->set_rflags(vcpu, r->rflags | X86_EFLAGS_FIXED);
+	mkvm_call(set_rflags)(vcpu, r->rflags | X86_EFLAGS_FIXED);
 }
 
 /* KVM's CR0/CR4/EFER consistency rules for KVM_SET_SREGS. */
@@ -103,7 +103,7 @@ out:
 void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 {
 	memset(s, 0, sizeof(*s));
-	mkvm_ops->get_sregs(vcpu, s);
+	mkvm_call(get_sregs)(vcpu, s);
 	s->apic_base = vcpu->apic_base;
 	if (vcpu->apic)
 		s->cr8 = mkvm_lapic_get_cr8(vcpu);
@@ -164,14 +164,14 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	struct kvm_sregs s;
 
 	if (init) {
-		mkvm_ops->get_sregs(vcpu, &s);
+		mkvm_call(get_sregs)(vcpu, &s);
 		cr0 &= s.cr0;
-		mkvm_ops->get_msr(vcpu, MSR_IA32_CR_PAT, &pat);
+		mkvm_call(get_msr)(vcpu, MSR_IA32_CR_PAT, &pat);
 	}
 	mkvm_ops->vcpu_reset(vcpu, init);
-	mkvm_ops->set_msr(vcpu, MSR_IA32_CR_PAT, pat);
+	mkvm_call(set_msr)(vcpu, MSR_IA32_CR_PAT, pat);
 
-	mkvm_ops->get_sregs(vcpu, &s);
+	mkvm_call(get_sregs)(vcpu, &s);
 	s.cr0 = cr0 | X86_CR0_ET;
 	s.cr2 = 0;
 	s.cr3 = 0;
@@ -179,10 +179,10 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 	s.cr8 = 0;
 	s.efer = 0;
 	mkvm_write_sregs(vcpu, &s);
-	mkvm_ops->set_rflags(vcpu, X86_EFLAGS_FIXED);
+	mkvm_call(set_rflags)(vcpu, X86_EFLAGS_FIXED);
 	memset(vcpu->db, 0, sizeof(vcpu->db));
-	mkvm_ops->set_dr(vcpu, 6, DR6_RESERVED);
-	mkvm_ops->set_dr(vcpu, 7, MKVM_DR7_FIXED_1);
+	mkvm_call(set_dr)(vcpu, 6, DR6_RESERVED);
+	mkvm_call(set_dr)(vcpu, 7, MKVM_DR7_FIXED_1);
 
 	memset(mkvm_gprs(vcpu), 0, sizeof(vcpu->regs));
 	vcpu->regs[2] = leaf1 ? leaf1->eax : 0x600;
@@ -207,8 +207,8 @@ void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu, bool init)
 		 * As KVM: the TSC starts at 0, and every vCPU of the VM
 		 * counts from the VM's creation, so that they agree.
 		 */
-		mkvm_ops->set_msr(vcpu, MSR_IA32_TSC,
-				  rdtsc() - vcpu->vm->tsc_base);
+		mkvm_call(set_msr)(vcpu, MSR_IA32_TSC,
+				   rdtsc() - vcpu->vm->tsc_base);
 		vcpu->tsc_adjust = 0;
 	}
 	mkvm_lapic_reset(vcpu, init);

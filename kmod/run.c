@@ -28,7 +28,7 @@ static bool mkvm_ready_for_injection(struct mkvm_vcpu *vcpu)
 {
 	if (vcpu->apic && !mkvm_irqchip_split(vcpu->vm))
 		return true;
-	if (!mkvm_ops->interrupt_allowed(vcpu) || mkvm_event_pending(vcpu))
+	if (!mkvm_call(interrupt_allowed)(vcpu) || mkvm_event_pending(vcpu))
 		return false;
 	return !vcpu->apic || mkvm_lapic_accepts_extint(vcpu);
 }
@@ -57,7 +57,7 @@ static bool mkvm_want_irq_window(struct mkvm_vcpu *vcpu, bool injected)
 	    mkvm_irqchip_split(vcpu->vm) && mkvm_lapic_accepts_extint(vcpu))
 		return true;
 	return mkvm_lapic_has_interrupt(vcpu) &&
-	       (injected || !mkvm_ops->interrupt_allowed(vcpu));
+	       (injected || !mkvm_call(interrupt_allowed)(vcpu));
 }
 
 /*
@@ -69,10 +69,10 @@ static bool mkvm_halt_done(struct mkvm_vcpu *vcpu)
 {
 	if (vcpu->ev.exception.type)
 		return true;
-	if (vcpu->ev.nmi_pending && mkvm_ops->nmi_allowed(vcpu))
+	if (vcpu->ev.nmi_pending && mkvm_call(nmi_allowed)(vcpu))
 		return true;
 	return mkvm_lapic_has_interrupt(vcpu) &&
-	       mkvm_ops->interrupt_allowed(vcpu);
+	       mkvm_call(interrupt_allowed)(vcpu);
 }
 
 /*
@@ -119,12 +119,12 @@ DEFINE_PER_CPU(u64 *, mkvm_cost_counters);
 static void mkvm_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 {
 	mkvm_cost_attach(mkvm_stats_costs(&vcpu->stats));
-	mkvm_ops->vcpu_load(vcpu, cpu);
+	mkvm_call(vcpu_load)(vcpu, cpu);
 }
 
 static void mkvm_vcpu_put(struct mkvm_vcpu *vcpu)
 {
-	mkvm_ops->vcpu_put(vcpu);
+	mkvm_call(vcpu_put)(vcpu);
 	mkvm_cost_attach(NULL);
 }
 
@@ -194,7 +194,7 @@ static bool mkvm_handle_requests(struct mkvm_vcpu *vcpu)
 	if (likely(!READ_ONCE(vcpu->requests)))
 		return true;
 	if (test_and_clear_bit(MKVM_REQ_TLB_FLUSH, &vcpu->requests))
-		mkvm_ops->flush_tlb(vcpu);
+		mkvm_call(flush_tlb)(vcpu);
 	if (test_and_clear_bit(MKVM_REQ_MSR_FILTER, &vcpu->requests))
 		mkvm_update_msr_intercepts(vcpu);
 	return !READ_ONCE(vcpu->requests);
@@ -243,9 +243,9 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	}
 	/* Now that the entry is certain: nothing waits in the backend. */
 	injected = mkvm_inject_events(vcpu);
-	mkvm_ops->enable_irq_window(vcpu, mkvm_want_irq_window(vcpu, injected));
+	mkvm_call(enable_irq_window)(vcpu, mkvm_want_irq_window(vcpu, injected));
 	/* One more NMI waits (masked, or behind the event just injected). */
-	mkvm_ops->enable_nmi_window(vcpu, vcpu->ev.nmi_pending);
+	mkvm_call(enable_nmi_window)(vcpu, vcpu->ev.nmi_pending);
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 
@@ -258,7 +258,7 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	 * backends enter RCU's guest context around the entry itself.
 	 */
 	guest_timing_enter_irqoff();
-	mkvm_ops->vcpu_run(vcpu, &exit);
+	mkvm_call(vcpu_run)(vcpu, &exit);
 	t1 = local_clock();
 	vcpu->exit_t = t1;
 	if (guest_db)
@@ -385,7 +385,7 @@ static int __mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 
 out_noload:
 	mkvm_stat_add(&vcpu->stats.user_exits, 1);
-	run->if_flag = !!(mkvm_ops->get_rflags(vcpu) & X86_EFLAGS_IF);
+	run->if_flag = !!(mkvm_call(get_rflags)(vcpu) & X86_EFLAGS_IF);
 	run->ready_for_interrupt_injection = mkvm_ready_for_injection(vcpu);
 	run->apic_base = vcpu->apic_base;
 	if (vcpu->apic)

@@ -69,11 +69,11 @@ static void mkvm_get_vcpu_events(struct mkvm_vcpu *vcpu,
 		e->interrupt.injected = 1;
 		e->interrupt.nr = inj->vector;
 	}
-	if (mkvm_ops->in_interrupt_shadow(vcpu))
+	if (mkvm_call(in_interrupt_shadow)(vcpu))
 		e->interrupt.shadow = MKVM_SHADOW_MOV_SS | MKVM_SHADOW_STI;
 	e->nmi.injected = inj->type == MKVM_EVENT_NMI;
 	e->nmi.pending = vcpu->ev.nmi_pending != 0;
-	e->nmi.masked = mkvm_ops->get_nmi_mask(vcpu);
+	e->nmi.masked = mkvm_call(get_nmi_mask)(vcpu);
 	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
 }
 
