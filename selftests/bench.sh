@@ -8,9 +8,10 @@
 # /dev/kvm (guest-run.sh, mkvm.mode=bench), then prints for each metric
 #
 #   BENCH <metric> minikvm=<median> kvm=<median> ratio=<minikvm/kvm> <unit>
-#         minikvm_p90=<p90> kvm_p90=<p90> rounds=<n>
+#         minikvm_p90=<p90> kvm_p90=<p90> rounds=<n> paired_ratio=<median>
 #
-# on one line, and a table.  The test VM's CPU is emulated: only the
+# on one line (paired_ratio: the median of each round's own ratio), and
+# a table.  The test VM's CPU is emulated: only the
 # ratios mean anything (Documentation/performance.rst).  Not part of
 # make check.
 # Usage: selftests/bench.sh [svm-6.1|vmx]; BENCH_ROUNDS (default 10),
@@ -184,11 +185,17 @@ $1 == "BENCH-FAIL" {
 	if (!(($2 SUBSEP $3) in nfail)) forder[++nf] = $2 SUBSEP $3
 	nfail[$2 SUBSEP $3]++
 }
+$1 == "BENCH-ROUND" { round = $2 }
 $1 == "BENCH-RAW" {
 	if (!(($2) in unit)) order[++nm] = $2
 	unit[$2] = $5
 	vals[$2 SUBSEP $3] = vals[$2 SUBSEP $3] " " $4
 	cnt[$2 SUBSEP $3]++
+	raw[$2 SUBSEP $3 SUBSEP round] = $4
+	if (!(($2 SUBSEP round) in inround)) {
+		inround[$2 SUBSEP round] = 1
+		rounds[$2] = rounds[$2] " " round
+	}
 }
 END {
 	for (i = 1; i <= nm; i++) {
@@ -205,20 +212,32 @@ END {
 			printf "BENCH %s missing on kvm minikvm=%.1f %s minikvm_p90=%.1f rounds=%d\n",
 				m, a, unit[m], pct(m SUBSEP "minikvm", 90),
 				cnt[m SUBSEP "minikvm"]
-			row[i] = sprintf("%-22s %12.1f %12s %7s  %s", m, a, "-", "-", unit[m])
+			row[i] = sprintf("%-22s %12.1f %12s %7s %7s  %s", m, a, "-", "-", "-", unit[m])
 			continue
 		}
 		a = median(m SUBSEP "minikvm"); b = median(m SUBSEP "kvm")
-		printf "BENCH %s minikvm=%.1f kvm=%.1f ratio=%.2f %s minikvm_p90=%.1f kvm_p90=%.1f rounds=%d",
+		# The paired ratio: the median of the ratios minikvm/KVM of
+		# each round, over the rounds that have both.  The emulated
+		# machine drifts between rounds; the two values of a round
+		# share the drift.
+		n = split(rounds[m], rr, " ")
+		for (j = 1; j <= n; j++) {
+			ka = m SUBSEP "minikvm" SUBSEP rr[j]
+			kb = m SUBSEP "kvm" SUBSEP rr[j]
+			if ((ka in raw) && (kb in raw) && raw[kb] + 0)
+				vals[m SUBSEP "paired"] = vals[m SUBSEP "paired"] " " raw[ka] / raw[kb]
+		}
+		p = vals[m SUBSEP "paired"] != "" ? median(m SUBSEP "paired") : 0
+		printf "BENCH %s minikvm=%.1f kvm=%.1f ratio=%.2f %s minikvm_p90=%.1f kvm_p90=%.1f rounds=%d paired_ratio=%.2f",
 			m, a, b, b ? a / b : 0, unit[m],
 			pct(m SUBSEP "minikvm", 90), pct(m SUBSEP "kvm", 90),
-			cnt[m SUBSEP "minikvm"]
+			cnt[m SUBSEP "minikvm"], p
 		if (cnt[m SUBSEP "kvm"] != cnt[m SUBSEP "minikvm"])
 			printf " kvm_rounds=%d", cnt[m SUBSEP "kvm"]
 		printf "\n"
-		row[i] = sprintf("%-22s %12.1f %12.1f %7.2f  %s", m, a, b, b ? a / b : 0, unit[m])
+		row[i] = sprintf("%-22s %12.1f %12.1f %7.2f %7.2f  %s", m, a, b, b ? a / b : 0, p, unit[m])
 	}
-	printf "\n%-22s %12s %12s %7s  %s\n", "metric (median)", "minikvm", "kvm", "ratio", "unit"
+	printf "\n%-22s %12s %12s %7s %7s  %s\n", "metric (median)", "minikvm", "kvm", "ratio", "paired", "unit"
 	for (i = 1; i <= nm; i++)
 		if (i in row) print row[i]
 	if (nc) {
